@@ -1,0 +1,22 @@
+"""The onboarding workflow's tasks: the state machine names the task, the domain code does it."""
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from authflow.models import OnboardingTask
+from authflow.observability import logger, metrics, tracer
+from authflow.onboarding import Onboarding
+from authflow.settings import CognitoSettings
+
+onboarding = Onboarding(CognitoSettings())
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict:
+    task = parse(event=event, model=OnboardingTask)
+    logger.append_keys(user_id=str(task.onboarding.user_id), task=task.task, execution_arn=task.execution_arn)
+    metrics.add_metric(name="OnboardingTasks", unit=MetricUnit.Count, value=1)
+    return onboarding.run_task(task)

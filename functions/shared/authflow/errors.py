@@ -1,0 +1,85 @@
+"""Domain errors. Each carries the HTTP status and the stable code the API answers with.
+
+Messages are written for the caller and never include a secret or an AWS error text.
+"""
+
+from http import HTTPStatus
+
+
+class AuthflowError(Exception):
+    status: HTTPStatus = HTTPStatus.BAD_REQUEST
+    code: str = "BAD_REQUEST"
+    message: str = "The request was refused."
+
+    def __init__(self, message: str | None = None):
+        self.message = message or self.message
+        super().__init__(self.message)
+
+
+class InvalidRequest(AuthflowError):
+    code = "INVALID_REQUEST"
+    message = "The request is invalid."
+
+
+class InvalidPassword(AuthflowError):
+    code = "INVALID_PASSWORD"
+    message = "The new password does not meet the password policy."
+
+
+class InvalidCredentials(AuthflowError):
+    status = HTTPStatus.UNAUTHORIZED
+    code = "INVALID_CREDENTIALS"
+    message = "The email or password is incorrect."
+
+
+class InvalidMfaCode(AuthflowError):
+    status = HTTPStatus.UNAUTHORIZED
+    code = "INVALID_MFA_CODE"
+    message = "The one-time code is incorrect."
+
+
+class SessionExpired(AuthflowError):
+    status = HTTPStatus.UNAUTHORIZED
+    code = "SESSION_EXPIRED"
+    message = "The session has expired; start again."
+
+
+class NotFound(AuthflowError):
+    status = HTTPStatus.NOT_FOUND
+    code = "NOT_FOUND"
+    message = "No such resource."
+
+
+class UserNotFound(NotFound):
+    code = "USER_NOT_FOUND"
+    message = "No such user."
+
+
+class Conflict(AuthflowError):
+    status = HTTPStatus.CONFLICT
+    code = "CONFLICT"
+    message = "The request conflicts with the current state."
+
+
+class EmailAlreadyExists(Conflict):
+    code = "EMAIL_ALREADY_EXISTS"
+    message = "A user with this email already exists."
+
+
+class WrongOnboardingStep(Conflict):
+    code = "WRONG_ONBOARDING_STEP"
+    message = "The user's onboarding is not at this step."
+
+
+class TooManyRequests(AuthflowError):
+    status = HTTPStatus.TOO_MANY_REQUESTS
+    code = "THROTTLED"
+    message = "Too many requests; retry later."
+
+
+class TransientError(AuthflowError):
+    """An AWS dependency throttled or failed transiently; workflows retry this error by name."""
+
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+    code = "SERVICE_UNAVAILABLE"
+    message = "A dependency is temporarily unavailable; retry later."

@@ -1,0 +1,106 @@
+"""Lifecycle events: one pydantic model per detail-type, published on the authflow bus.
+
+A detail never carries a secret; events/ holds the JSON Schema generated from each model.
+"""
+
+from datetime import UTC, datetime
+from uuid import uuid4
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from authflow.aws import client, raise_transient
+from authflow.errors import TransientError
+from authflow.observability import logger
+
+SOURCE = "authflow"
+
+
+class EventDetail(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event_id: str = Field(default_factory=lambda: str(uuid4()))
+    occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    user_id: str
+    request_id: str | None = None
+    execution_arn: str | None = None
+
+
+class UserCreated(EventDetail):
+    """The Cognito user exists (onboarding's first step)."""
+
+    email: str
+
+
+class InvitationSent(EventDetail):
+    """Cognito mailed a temporary password (first invitation or a resend)."""
+
+    email: str
+    resend: bool
+
+
+class UserConfirmed(EventDetail):
+    """The user replaced the temporary password; the MFA QR code is stored."""
+
+
+class MfaEnrolled(EventDetail):
+    """The user proved possession of the TOTP secret."""
+
+
+class OnboardingCompleted(EventDetail):
+    """The account is ACTIVE."""
+
+
+class OnboardingExpired(EventDetail):
+    """The user did not confirm in time; the account was removed."""
+
+    waiting_for: str
+
+
+class OnboardingFailed(EventDetail):
+    """A step failed; what onboarding had made was removed."""
+
+    error: str
+
+
+class CustomMessagePrepared(EventDetail):
+    """Cognito's custom message trigger formatted a mail for the user (the code stays with Cognito)."""
+
+    trigger_source: str
+
+
+EVENT_TYPES: tuple[type[EventDetail], ...] = (
+    UserCreated,
+    InvitationSent,
+    UserConfirmed,
+    MfaEnrolled,
+    OnboardingCompleted,
+    OnboardingExpired,
+    OnboardingFailed,
+    CustomMessagePrepared,
+)
+
+
+class EventPublisher:
+    def __init__(self, event_bus_name: str):
+        self.event_bus_name = event_bus_name
+
+    def publish(self, *details: EventDetail) -> None:
+        entries = [
+            {
+                "Source": SOURCE,
+                "DetailType": type(detail).__name__,
+                "Detail": detail.model_dump_json(),
+                "EventBusName": self.event_bus_name,
+            }
+            for detail in details
+        ]
+        try:
+            response = client("events").put_events(Entries=entries)
+        except Exception as error:
+            raise_transient(error, "The event bus")
+            raise
+        if response.get("FailedEntryCount"):
+            codes = sorted({entry.get("ErrorCode", "") for entry in response["Entries"] if entry.get("ErrorCode")})
+            logger.warning("events not accepted by the bus", extra={"error_codes": codes})
+            raise TransientError("The event bus did not accept every event.")
+        logger.info("events published", extra={"detail_types": [type(d).__name__ for d in details]})

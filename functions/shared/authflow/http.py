@@ -1,0 +1,93 @@
+"""The HTTP edge shared by API routes: the one error shape, body rules and security headers."""
+
+from http import HTTPStatus
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+
+from authflow import errors
+from authflow.models import ErrorResponse
+from authflow.observability import logger
+
+MAX_BODY_BYTES = 16 * 1024
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+
+
+def error_response(app: APIGatewayRestResolver, status: int, code: str, message: str) -> Response:
+    request_id = app.current_event.request_context.request_id or ""
+    body = {"error": {"code": code, "message": message, "request_id": request_id}}
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=SECURITY_HEADERS)
+
+
+def error_responses(*statuses: HTTPStatus) -> dict:
+    """OpenAPI entries for the error statuses a route answers, all in the one error shape."""
+    content = {"application/json": {"model": ErrorResponse}}
+    return {int(s): {"description": s.phrase, "content": content} for s in statuses}
+
+
+def _describe_validation(error: RequestValidationError) -> tuple[str, str]:
+    """Names the invalid fields and why, never their values (which may be passwords)."""
+    problems = error.errors()
+    if any(p.get("type") == "json_invalid" for p in problems):
+        return "MALFORMED_JSON", "The request body is not valid JSON."
+    parts = []
+    for problem in problems:
+        location = ".".join(str(part) for part in problem.get("loc", ()) if part != "body") or "body"
+        parts.append(f"{location} ({problem.get('type', 'invalid')})")
+    return "INVALID_REQUEST", "Invalid request: " + ", ".join(sorted(set(parts)))
+
+
+def enforce_body_rules(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
+    """Bodies over 16 KiB get 413 and bodies that are not JSON get 415, before any route runs."""
+    event = app.current_event
+    body = event.body or ""
+    if len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES:
+        return error_response(app, 413, "PAYLOAD_TOO_LARGE", "The request body is larger than 16 KiB.")
+    if body and event.http_method in ("POST", "PUT", "PATCH"):
+        content_type = (event.headers or {}).get("content-type", "") or (event.headers or {}).get("Content-Type", "")
+        if content_type.split(";")[0].strip().lower() != "application/json":
+            return error_response(app, 415, "UNSUPPORTED_MEDIA_TYPE", "Send the request body as application/json.")
+    response = next_middleware(app)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def build_resolver() -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(
+        enable_validation=True,
+        cors=CORSConfig(
+            allow_origin="*",
+            allow_headers=["Content-Type", "Authorization", "X-Api-Key", "Idempotency-Key"],
+            max_age=600,
+        ),
+    )
+    app.use(middlewares=[enforce_body_rules])
+
+    @app.exception_handler(errors.AuthflowError)
+    def domain_error(error: errors.AuthflowError) -> Response:
+        return error_response(app, error.status, error.code, error.message)
+
+    @app.exception_handler(RequestValidationError)
+    def invalid_request(error: RequestValidationError) -> Response:
+        code, message = _describe_validation(error)
+        return error_response(app, 400, code, message)
+
+    @app.exception_handler(RequestUnsupportedContentType)
+    def unsupported_content(_: RequestUnsupportedContentType) -> Response:
+        return error_response(app, 415, "UNSUPPORTED_MEDIA_TYPE", "Send the request body as application/json.")
+
+    @app.not_found
+    def not_found(_: NotFoundError) -> Response:
+        return error_response(app, 404, "NOT_FOUND", "No such route.")
+
+    @app.exception_handler(Exception)
+    def internal_error(error: Exception) -> Response:
+        logger.exception("unhandled error", extra={"error_type": type(error).__name__})
+        return error_response(app, 500, "INTERNAL_ERROR", "Internal error.")
+
+    return app

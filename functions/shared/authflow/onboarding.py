@@ -1,0 +1,248 @@
+"""The onboarding lifecycle: the API's use cases and the onboarding workflow's tasks.
+
+The API starts one Standard execution per user, named after the user_id, and signals it when the user
+confirms; the execution's tasks do the non-interactive steps. Secret-bearing work (passwords, the TOTP
+secret, Cognito sessions) happens here, never in the execution's input or output.
+"""
+
+import json
+from datetime import timedelta
+from uuid import uuid4
+
+from botocore.exceptions import ClientError
+
+from authflow import errors, events
+from authflow.aws import client, error_code, raise_transient
+from authflow.models import (
+    ConfirmMfaRequest,
+    ConfirmMfaResponse,
+    ConfirmUserRequest,
+    ConfirmUserResponse,
+    CreateUserRequest,
+    CreateUserResponse,
+    ExecutionRef,
+    OnboardingInput,
+    OnboardingStatus,
+    OnboardingStatusResponse,
+    OnboardingTask,
+    OnboardingTimeouts,
+    ResendConfirmationRequest,
+    ResendConfirmationResponse,
+    StatusRecord,
+    StepStatus,
+    UserAction,
+)
+from authflow.observability import logger
+from authflow.qr import QrCodeStore, qr_png
+from authflow.settings import CognitoSettings
+from authflow.status import StatusStore
+from authflow.users import UserDirectory
+
+_WAIT_STEPS = {
+    UserAction.CONFIRMATION: ("WaitForConfirmation", OnboardingStatus.INVITED),
+    UserAction.MFA_CONFIRMATION: ("WaitForMfaConfirmation", OnboardingStatus.MFA_PENDING),
+}
+# Signals already answered by the other side raise these; both sides may signal once in a race.
+_STALE_TOKEN_CODES = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
+
+
+def execution_arn(state_machine_arn: str, name: str) -> str:
+    return f"{state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
+
+
+class Onboarding:
+    def __init__(self, settings: CognitoSettings, state_machine_arn: str | None = None):
+        self.settings = settings
+        self.state_machine_arn = state_machine_arn
+        self.users = UserDirectory(settings.user_pool_id, settings.user_pool_client_id)
+        self.status = StatusStore(settings.status_table_name)
+        self.events = events.EventPublisher(settings.event_bus_name)
+        self.qr_codes = QrCodeStore(settings.qr_bucket_name, settings.qr_link_expiry_seconds)
+
+    @property
+    def timeouts(self) -> OnboardingTimeouts:
+        return OnboardingTimeouts(
+            confirmation_seconds=self.settings.temporary_password_validity_days * 86400,
+            mfa_seconds=self.settings.auth_session_validity_minutes * 60,
+        )
+
+    @property
+    def _signal_ttl(self) -> timedelta:
+        return timedelta(days=self.settings.temporary_password_validity_days + 1)
+
+    # ------------------------------------------------------------------ API use cases
+
+    def start(self, request: CreateUserRequest, request_id: str) -> CreateUserResponse:
+        if not self.state_machine_arn:
+            raise RuntimeError("start needs the onboarding state machine")
+        user_id = str(uuid4())
+        arn = execution_arn(self.state_machine_arn, user_id)
+        self.status.create(user_id, request.email, arn)
+        execution_input = OnboardingInput(
+            user_id=user_id,
+            email=request.email,
+            full_name=request.full_name,
+            mobile_phone_number=request.mobile_phone_number,
+            request_id=request_id,
+            timeouts=self.timeouts,
+        )
+        try:
+            client("stepfunctions").start_execution(
+                stateMachineArn=self.state_machine_arn,
+                name=user_id,
+                input=execution_input.model_dump_json(exclude_none=True),
+            )
+        except Exception as error:
+            self.status.release_email(request.email, user_id)
+            self.status.delete_user_items(user_id, keep_status=False)
+            raise_transient(error, "The workflow service")
+            raise
+        logger.info("onboarding started", extra={"user_id": user_id})
+        return CreateUserResponse(email=request.email, user_id=user_id)
+
+    def confirm(self, user_id: str, request: ConfirmUserRequest) -> ConfirmUserResponse:
+        record = self._record(user_id, request.email)
+        if record.status not in (OnboardingStatus.CREATED, OnboardingStatus.INVITED) or self.status.signal_received(
+            user_id, UserAction.CONFIRMATION
+        ):
+            raise errors.WrongOnboardingStep("This user is not waiting for confirmation.")
+        setup = self.users.start_mfa_setup(user_id, request.temporary_password, request.new_password)
+        self.qr_codes.put(user_id, qr_png(setup.secret, account=request.email, issuer=self.settings.app_name))
+        self.status.save_mfa_session(user_id, setup.session, timedelta(minutes=self.settings.auth_session_validity_minutes))
+        self._signal(user_id, UserAction.CONFIRMATION)
+        return ConfirmUserResponse(
+            email=request.email,
+            user_id=user_id,
+            qr_code_secret=setup.secret.get_secret_value(),
+            qr_code_secret_url=self.qr_codes.link(user_id),
+        )
+
+    def confirm_mfa(self, user_id: str, request: ConfirmMfaRequest) -> ConfirmMfaResponse:
+        record = self._record(user_id, request.email)
+        waiting = record.status in (OnboardingStatus.INVITED, OnboardingStatus.CONFIRMED, OnboardingStatus.MFA_PENDING)
+        if not waiting or self.status.signal_received(user_id, UserAction.MFA_CONFIRMATION):
+            raise errors.WrongOnboardingStep("This user is not waiting for MFA confirmation.")
+        session = self.status.mfa_session(user_id)
+        if session is None:
+            raise errors.WrongOnboardingStep("Confirm the user before confirming MFA.")
+        self.users.finish_mfa_setup(user_id, session, request.otp)
+        self._signal(user_id, UserAction.MFA_CONFIRMATION)
+        return ConfirmMfaResponse(email=request.email, user_id=user_id)
+
+    def resend_invitation(self, request: ResendConfirmationRequest, request_id: str) -> ResendConfirmationResponse:
+        """Mails a new temporary password; answers an unknown or already confirmed email the same way."""
+        user_id = self.status.user_id_for(request.email)
+        record = self.status.get(user_id) if user_id else None
+        if record and record.status == OnboardingStatus.INVITED:
+            self.users.send_invitation(user_id)
+            self.events.publish(
+                events.InvitationSent(
+                    user_id=user_id,
+                    email=request.email,
+                    resend=True,
+                    request_id=request_id,
+                    execution_arn=record.execution_arn,
+                )
+            )
+        return ResendConfirmationResponse(email=request.email)
+
+    def status_of(self, user_id: str) -> OnboardingStatusResponse:
+        record = self.status.get(user_id)
+        if record is None:
+            raise errors.UserNotFound()
+        return OnboardingStatusResponse(
+            user_id=record.user_id,
+            status=record.status,
+            steps=record.steps,
+            updated_at=record.updated_at,
+            execution=ExecutionRef(name=str(record.user_id), arn=record.execution_arn),
+        )
+
+    def _record(self, user_id: str, email: str) -> StatusRecord:
+        """The user's record; an unknown user and a wrong email get the same answer."""
+        record = self.status.get(user_id)
+        if record is None or record.email != email:
+            raise errors.UserNotFound()
+        return record
+
+    def _signal(self, user_id: str, action: UserAction) -> None:
+        token = self.status.receive_signal(user_id, action, self._signal_ttl)
+        if token is not None:
+            self._resume(token, action)
+
+    def _resume(self, token, action: UserAction) -> None:
+        try:
+            client("stepfunctions").send_task_success(
+                taskToken=token.get_secret_value(), output=json.dumps({"action": action.value, "received": True})
+            )
+        except ClientError as error:
+            if error_code(error) not in _STALE_TOKEN_CODES:
+                raise_transient(error, "The workflow service")
+                raise
+            logger.info("execution already resumed", extra={"action": action.value})
+
+    # ------------------------------------------------------------------ workflow tasks
+
+    def run_task(self, task: OnboardingTask) -> dict:
+        handler = getattr(self, f"_task_{task.task}")
+        handler(task)
+        return {"task": task.task, "user_id": str(task.onboarding.user_id)}
+
+    def _event_context(self, task: OnboardingTask) -> dict:
+        return {
+            "user_id": str(task.onboarding.user_id),
+            "request_id": task.onboarding.request_id,
+            "execution_arn": task.execution_arn,
+        }
+
+    def _task_create_cognito_user(self, task: OnboardingTask) -> None:
+        o = task.onboarding
+        self.users.create_user(str(o.user_id), o.email, o.full_name, o.mobile_phone_number)
+        self.status.record_step(str(o.user_id), "CreateCognitoUser", StepStatus.SUCCEEDED)
+        self.events.publish(events.UserCreated(email=o.email, **self._event_context(task)))
+
+    def _task_send_invitation(self, task: OnboardingTask) -> None:
+        o = task.onboarding
+        self.users.send_invitation(str(o.user_id))
+        self.status.record_step(str(o.user_id), "SendInvitation", StepStatus.SUCCEEDED, OnboardingStatus.INVITED)
+        self.events.publish(events.InvitationSent(email=o.email, resend=False, **self._event_context(task)))
+
+    def _task_await_user_action(self, task: OnboardingTask) -> None:
+        if task.action is None or task.task_token is None:
+            raise errors.InvalidRequest("await_user_action needs an action and a task token")
+        user_id = str(task.onboarding.user_id)
+        step, status = _WAIT_STEPS[task.action]
+        self.status.record_step(user_id, step, StepStatus.WAITING, status)
+        if self.status.arm_signal(user_id, task.action, task.task_token, self._signal_ttl):
+            self._resume(task.task_token, task.action)
+
+    def _task_record_confirmation(self, task: OnboardingTask) -> None:
+        user_id = str(task.onboarding.user_id)
+        self.status.record_step(user_id, "RecordConfirmation", StepStatus.SUCCEEDED, OnboardingStatus.CONFIRMED)
+        self.events.publish(events.UserConfirmed(**self._event_context(task)))
+
+    def _task_activate_account(self, task: OnboardingTask) -> None:
+        user_id = str(task.onboarding.user_id)
+        self.status.delete_user_items(user_id, keep_status=True)
+        self.status.record_step(user_id, "ActivateAccount", StepStatus.SUCCEEDED, OnboardingStatus.ACTIVE)
+        context = self._event_context(task)
+        self.events.publish(events.MfaEnrolled(**context), events.OnboardingCompleted(**context))
+
+    def _task_compensate(self, task: OnboardingTask) -> None:
+        o = task.onboarding
+        user_id = str(o.user_id)
+        record = self.status.get(user_id)
+        self.users.delete_user(user_id)
+        self.qr_codes.delete(user_id)
+        self.status.release_email(o.email, user_id)
+        self.status.delete_user_items(user_id, keep_status=True)
+        context = self._event_context(task)
+        if task.outcome == "EXPIRED":
+            waiting_for = "MFA_CONFIRMATION" if record and record.status == OnboardingStatus.MFA_PENDING else "CONFIRMATION"
+            self.status.record_step(user_id, "ExpireOnboarding", StepStatus.SUCCEEDED, OnboardingStatus.EXPIRED)
+            self.events.publish(events.OnboardingExpired(waiting_for=waiting_for, **context))
+        else:
+            error = o.failure.Error if o.failure else "Unknown"
+            self.status.record_step(user_id, "CompensateFailedOnboarding", StepStatus.SUCCEEDED, OnboardingStatus.FAILED)
+            self.events.publish(events.OnboardingFailed(error=error, **context))
+        logger.info("onboarding compensated", extra={"user_id": user_id, "outcome": task.outcome})

@@ -1,0 +1,50 @@
+"""MFA QR codes: the PNG of a TOTP provisioning URI, kept in the private QR bucket.
+
+qrcode and pyotp are imported here only, so functions that never draw a QR code don't pay for them.
+"""
+
+import io
+
+from botocore.exceptions import ClientError
+from pydantic import SecretStr
+
+from authflow.aws import client, raise_transient
+
+
+def qr_png(secret: SecretStr, account: str, issuer: str) -> bytes:
+    import pyotp
+    import qrcode
+
+    uri = pyotp.TOTP(secret.get_secret_value()).provisioning_uri(name=account, issuer_name=issuer)
+    buffer = io.BytesIO()
+    qrcode.make(uri).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+class QrCodeStore:
+    def __init__(self, bucket: str, link_expiry_seconds: int):
+        self.bucket = bucket
+        self.link_expiry_seconds = link_expiry_seconds
+
+    @staticmethod
+    def key(user_id: str) -> str:
+        return f"users_mfa/{user_id}.png"
+
+    def put(self, user_id: str, png: bytes) -> None:
+        try:
+            client("s3").put_object(Bucket=self.bucket, Key=self.key(user_id), Body=png, ContentType="image/png")
+        except ClientError as error:
+            raise_transient(error, "The QR code store")
+            raise
+
+    def link(self, user_id: str) -> str:
+        return client("s3").generate_presigned_url(
+            "get_object", Params={"Bucket": self.bucket, "Key": self.key(user_id)}, ExpiresIn=self.link_expiry_seconds
+        )
+
+    def delete(self, user_id: str) -> None:
+        try:
+            client("s3").delete_object(Bucket=self.bucket, Key=self.key(user_id))
+        except ClientError as error:
+            raise_transient(error, "The QR code store")
+            raise

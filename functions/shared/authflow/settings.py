@@ -1,0 +1,32 @@
+"""Configuration read once, at cold start, from the environment variables template.yaml sets."""
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class CommonSettings(BaseSettings):
+    """What every function gets from the template's Globals."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore")
+
+    authflow_env: str
+    app_name: str
+    event_bus_name: str
+    status_table_name: str
+    qr_bucket_name: str
+    qr_link_expiry_seconds: int
+    mail_from_address: str
+    temporary_password_validity_days: int
+    auth_session_validity_minutes: int
+
+
+class CognitoSettings(CommonSettings):
+    """Functions that call the user pool."""
+
+    user_pool_id: str
+    user_pool_client_id: str
+
+
+class ApiSettings(CognitoSettings):
+    """The HTTP API function."""
+
+    onboarding_state_machine_arn: str

@@ -1,0 +1,129 @@
+"""Onboarding over HTTP against the local stack, as CognitoApi's README shows it, with real TOTP codes."""
+
+import urllib.request
+
+import pytest
+
+from tests.support.client import NEW_PASSWORD, current_otp, unique_email, wrong_otp
+
+pytestmark = pytest.mark.e2e
+
+
+def create_and_confirm(api, email: str) -> tuple[str, dict]:
+    created = api.post("/users", {"full_name": "Ada Lovelace", "email": email})
+    assert created.status == 201, created.body
+    user_id = created.json()["user_id"]
+    temporary = api.temporary_password(email)
+    api.wait_for_status(user_id, "INVITED")
+    confirmed = api.post(
+        f"/users/{user_id}/confirm",
+        {"email": email, "temporary_password": temporary, "new_password": NEW_PASSWORD},
+    )
+    assert confirmed.status == 200, confirmed.body
+    return user_id, confirmed.json()
+
+
+def test_a_new_user_is_onboarded_to_an_active_mfa_account(api):
+    email = unique_email("ada")
+    created = api.post("/users", {"full_name": "Ada Lovelace", "email": email.upper()})
+    assert created.status == 201, created.body
+    body = created.json()
+    assert body["email"] == email and body["status"] == "CREATED"
+    user_id = body["user_id"]
+
+    invitation = api.mail_to(email)
+    temporary = api.temporary_password(email)
+    assert user_id in api.mail_to(email)[-1]["body"]
+    status = api.wait_for_status(user_id, "INVITED")
+    assert [s["name"] for s in status["steps"]][:2] == ["CreateCognitoUser", "SendInvitation"]
+    assert status["execution"]["name"] == user_id
+
+    confirmed = api.post(
+        f"/users/{user_id}/confirm", {"email": email, "temporary_password": temporary, "new_password": NEW_PASSWORD}
+    )
+    assert confirmed.status == 200, confirmed.body
+    confirmation = confirmed.json()
+    assert confirmation["status"] == "ACTIVE" and confirmation["user_id"] == user_id
+    with urllib.request.urlopen(confirmation["qr_code_secret_url"]) as qr:
+        assert qr.read(8) == b"\x89PNG\r\n\x1a\n"
+    api.wait_for_status(user_id, "MFA_PENDING")
+
+    secret = confirmation["qr_code_secret"]
+    refused = api.post(f"/users/{user_id}/confirm-mfa", {"email": email, "otp": wrong_otp(secret)})
+    assert refused.status == 401 and refused.json()["error"]["code"] == "INVALID_MFA_CODE"
+
+    mfa = api.post(f"/users/{user_id}/confirm-mfa", {"email": email, "otp": current_otp(secret)})
+    assert mfa.status == 200, mfa.body
+    assert mfa.json() == {"email": email, "user_id": user_id, "mfa_status": "CONFIRMED"}
+
+    active = api.wait_for_status(user_id, "ACTIVE")
+    assert [s["name"] for s in active["steps"]][-1] == "ActivateAccount"
+    execution = api.local(f"executions/{user_id}")
+    assert execution["status"] == "SUCCEEDED"
+    assert [p["state"] for p in execution["path"]] == [
+        "CreateCognitoUser",
+        "SendInvitation",
+        "WaitForConfirmation",
+        "RecordConfirmation",
+        "WaitForMfaConfirmation",
+        "ActivateAccount",
+        "OnboardingComplete",
+    ]
+    assert len(invitation) <= 1
+
+
+def test_the_same_email_twice_is_a_conflict(api):
+    email = unique_email("twice")
+    assert api.post("/users", {"full_name": "First", "email": email}).status == 201
+    again = api.post("/users", {"full_name": "Second", "email": email})
+    assert again.status == 409
+    assert again.json()["error"]["code"] == "EMAIL_ALREADY_EXISTS"
+
+
+def test_a_wrong_temporary_password_is_refused_and_changes_nothing(api):
+    email = unique_email("wrongtmp")
+    user_id = api.post("/users", {"full_name": "Grace Hopper", "email": email}).json()["user_id"]
+    api.temporary_password(email)
+    api.wait_for_status(user_id, "INVITED")
+    refused = api.post(
+        f"/users/{user_id}/confirm",
+        {"email": email, "temporary_password": "Not-The-Password-1", "new_password": NEW_PASSWORD},
+    )
+    assert refused.status == 401
+    assert refused.json()["error"]["code"] == "INVALID_CREDENTIALS"
+    assert api.get(f"/users/{user_id}/onboarding").json()["status"] == "INVITED"
+
+
+def test_resend_confirmation_code_mails_a_new_temporary_password_that_works(api):
+    email = unique_email("resend")
+    user_id = api.post("/users", {"full_name": "Alan Turing", "email": email}).json()["user_id"]
+    first = api.temporary_password(email)
+    api.wait_for_status(user_id, "INVITED")
+
+    resent = api.post("/resend-confirmation-code", {"email": email})
+    assert resent.status == 200
+    assert resent.json() == {"email": email, "status": "CONFIRMATION_CODE_RESENT"}
+    second = api.temporary_password(email, previous=first)
+
+    stale = api.post(f"/users/{user_id}/confirm", {"email": email, "temporary_password": first, "new_password": NEW_PASSWORD})
+    assert stale.status == 401
+    fresh = api.post(f"/users/{user_id}/confirm", {"email": email, "temporary_password": second, "new_password": NEW_PASSWORD})
+    assert fresh.status == 200, fresh.body
+
+
+def test_resend_confirmation_code_answers_an_unknown_email_like_a_known_one(api):
+    email = unique_email("nobody")
+    answer = api.post("/resend-confirmation-code", {"email": email})
+    assert answer.status == 200
+    assert answer.json() == {"email": email, "status": "CONFIRMATION_CODE_RESENT"}
+    assert api.mail_to(email) == []
+
+
+def test_a_weak_new_password_is_refused_with_its_own_code(api):
+    email = unique_email("weak")
+    user_id = api.post("/users", {"full_name": "Weak Password", "email": email}).json()["user_id"]
+    temporary = api.temporary_password(email)
+    api.wait_for_status(user_id, "INVITED")
+    refused = api.post(f"/users/{user_id}/confirm", {"email": email, "temporary_password": temporary, "new_password": "short"})
+    assert refused.status == 400
+    assert refused.json()["error"]["code"] == "INVALID_PASSWORD"

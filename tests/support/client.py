@@ -1,0 +1,99 @@
+"""An HTTP client for the local stack's API and local views, as a user with curl would use them."""
+
+import html
+import json
+import re
+import time
+import urllib.error
+import urllib.request
+import uuid
+from dataclasses import dataclass
+
+import pyotp
+
+from moto.cognitoidp import models as cognito_models
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    headers: dict
+    body: bytes
+
+    def json(self):
+        return json.loads(self.body)
+
+
+@dataclass
+class ApiClient:
+    api_url: str
+    local_url: str
+    api_key: str
+
+    def request(self, method: str, path: str, body=None, headers: dict | None = None, raw: bytes | None = None) -> HttpResponse:
+        all_headers = {"x-api-key": self.api_key, "content-type": "application/json", **(headers or {})}
+        data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        url = path if path.startswith("http") else self.api_url + path
+        request = urllib.request.Request(url, data=data, method=method, headers={k: v for k, v in all_headers.items() if v is not None})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return HttpResponse(response.status, dict(response.headers), response.read())
+        except urllib.error.HTTPError as error:
+            return HttpResponse(error.code, dict(error.headers), error.read())
+
+    def post(self, path: str, body=None, **kwargs) -> HttpResponse:
+        return self.request("POST", path, body, **kwargs)
+
+    def get(self, path: str, **kwargs) -> HttpResponse:
+        return self.request("GET", path, **kwargs)
+
+    def local(self, view: str):
+        return self.get(f"{self.local_url}/{view}", headers={"accept": "application/json"}).json()
+
+    def mail_to(self, email: str) -> list[dict]:
+        return [m for m in self.local("mail") if email in m["to"]]
+
+    def temporary_password(self, email: str, previous: str | None = None, timeout: float = 10) -> str:
+        """The temporary password of the newest invitation to email (waits for it to arrive)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in reversed(self.mail_to(email)):
+                found = re.search(r"temporary password: <b>(.*?)</b>", message["body"])
+                if found and html.unescape(found.group(1)) != previous:
+                    return html.unescape(found.group(1))
+            time.sleep(0.1)
+        raise AssertionError(f"no invitation reached {email}")
+
+    def wait_for_status(self, user_id: str, status: str, timeout: float = 15) -> dict:
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            last = self.get(f"/users/{user_id}/onboarding").json()
+            if last.get("status") == status:
+                return last
+            time.sleep(0.1)
+        raise AssertionError(f"user {user_id} never reached {status}; last answer {last}")
+
+
+def unique_email(tag: str = "user") -> str:
+    return f"{tag}-{uuid.uuid4().hex[:10]}@example.com"
+
+
+NEW_PASSWORD = "Correct-Horse-9-Battery"
+
+
+def current_otp(secret: str) -> str:
+    """The authenticator app's current code, avoiding the last second of a 30-second step."""
+    totp = pyotp.TOTP(secret)
+    if 30 - time.time() % 30 < 1.5:
+        time.sleep(1.6)
+    return totp.now()
+
+
+def wrong_otp(secret: str) -> str:
+    valid = {pyotp.TOTP(secret).at(time.time() + offset) for offset in (-30, 0, 30)}
+    return next(code for code in (f"{n:06d}" for n in range(1000000)) if code not in valid)
+
+
+def moto_totp_secret() -> str:
+    return cognito_models.COGNITO_TOTP_MFA_SECRET

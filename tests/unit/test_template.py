@@ -1,0 +1,399 @@
+"""Static checks of the deployment description: template.yaml and samconfig.toml.
+
+- cfn-lint (its Python API) on template.yaml as written, and again on the CloudFormation the SAM
+  translator makes of it, with the Step Functions definitions from workflows/ inlined so that
+  cfn-lint checks them too;
+- the SAM translator (samtranslator, managed-policy loader mocked: no AWS call) and the resources
+  and security settings the spec requires of its output;
+- IAM statements use the narrowest valid resource (per cfn-lint's copy of the Service Authorization
+  Reference);
+- samconfig.toml: the dev and prod environments and their parameter overrides.
+
+No AWS account, network or Docker is needed; the whole file runs in a few seconds.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shlex
+import tomllib
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+from cfnlint.api import ManualArgs, lint, lint_file
+from cfnlint.data import AdditionalSpecs
+from cfnlint.decode import decode
+from cfnlint.helpers import load_resource
+from samtranslator.public.exceptions import InvalidDocumentException
+from samtranslator.translator.transform import transform
+
+ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
+SAMCONFIG = ROOT / "samconfig.toml"
+
+# The regions samconfig.toml deploys to; the samconfig test keeps the two in step.
+LINT_REGIONS = ["eu-west-1"]
+
+# Placeholder bucket for local artifact paths, as `sam package` would upload them.
+ARTIFACT_BUCKET = "authflow-artifacts-placeholder"
+
+# cfn-lint warnings accepted on template.yaml itself: rule id -> justification. Empty: any warning
+# on our own template fails the test (fix it, or justify it here).
+ALLOWED_SOURCE_WARNINGS: dict[str, str] = {}
+
+# Warnings cfn-lint raises on what the SAM translator generates (not on anything we wrote), keyed by
+# (rule id, logical id prefix of the generated resource) -> justification.
+ALLOWED_TRANSLATED_WARNINGS: dict[tuple[str, str], str] = {
+    ("W3005", "ApiUsagePlan"): (
+        "SAM emits DependsOn on the usage plan and usage plan key besides the Refs that already "
+        "order them; redundant, harmless, and not in our template."
+    ),
+    ("W1020", "SharedLayer"): (
+        "SAM resolves the parameter in the layer's LayerName itself and leaves a Fn::Sub without "
+        "variables in its output; harmless, and not in our template."
+    ),
+}
+
+EXPECTED_FUNCTIONS = {"ApiFunction", "OnboardingTaskFunction", "CognitoTriggerFunction"}
+RUNTIME = "python3.13"
+
+
+# ------------------------------------------------------------------------------------- helpers
+
+
+def _plain(node: Any) -> Any:
+    """cfn-lint's decoded nodes (dict_node, str_node, ...) as plain JSON types."""
+    return json.loads(json.dumps(node))
+
+
+def _load_template() -> dict[str, Any]:
+    template, matches = decode(str(TEMPLATE))
+    assert not matches, "template.yaml does not parse:\n" + "\n".join(str(m) for m in matches)
+    return _plain(template)
+
+
+def _format(matches: list[Any]) -> str:
+    return "\n".join(
+        f"  {m.rule.id} [{m.rule.severity}] {m.message} "
+        f"({Path(m.filename).name if m.filename else '<translated>'}:{m.linenumber}"
+        f" {'/'.join(str(p) for p in getattr(m, 'path', []) or [])})"
+        for m in matches
+    )
+
+
+def _split(matches: list[Any]) -> tuple[list[Any], list[Any]]:
+    errors = [m for m in matches if m.rule.severity.lower() == "error"]
+    warnings = [m for m in matches if m.rule.severity.lower() == "warning"]
+    return errors, warnings
+
+
+def _with_artifacts_in_s3(template: dict[str, Any]) -> dict[str, Any]:
+    """Local CodeUri/ContentUri/DefinitionUri paths replaced by S3 locations, as `sam package`
+    does before the SAM transform runs (the translator accepts only S3 locations)."""
+    template = copy.deepcopy(template)
+    for resource in template.get("Resources", {}).values():
+        props = resource.get("Properties") or {}
+        kind = resource.get("Type")
+        if kind == "AWS::Serverless::Function" and isinstance(props.get("CodeUri"), str):
+            props["CodeUri"] = f"s3://{ARTIFACT_BUCKET}/{props['CodeUri'].strip('/')}.zip"
+        elif kind == "AWS::Serverless::LayerVersion" and isinstance(props.get("ContentUri"), str):
+            props["ContentUri"] = f"s3://{ARTIFACT_BUCKET}/{props['ContentUri'].strip('/')}.zip"
+        elif kind == "AWS::Serverless::StateMachine" and isinstance(props.get("DefinitionUri"), str):
+            props["DefinitionUri"] = {"Bucket": ARTIFACT_BUCKET, "Key": props["DefinitionUri"]}
+    return template
+
+
+def _translate(parameter_values: dict[str, Any] | None = None) -> dict[str, Any]:
+    loader = mock.Mock()
+    loader.load.return_value = {}  # no managed policy names are used; no call to IAM
+    with mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": LINT_REGIONS[0]}):
+        try:
+            return transform(_with_artifacts_in_s3(_load_template()), parameter_values or {}, loader)
+        except InvalidDocumentException as exc:
+            causes = "\n".join(f"  {cause.message}" for cause in exc.causes)
+            pytest.fail(f"the SAM translator refused template.yaml:\n{causes}")
+
+
+def _resources_of(cfn: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {lid: r for lid, r in cfn["Resources"].items() if r["Type"] == kind}
+
+
+def _only(cfn: dict[str, Any], kind: str) -> dict[str, Any]:
+    found = _resources_of(cfn, kind)
+    assert len(found) == 1, f"expected one {kind}, found {sorted(found)}"
+    return next(iter(found.values()))["Properties"]
+
+
+def _resolve(value: Any, parameters: dict[str, Any]) -> Any:
+    """A {"Ref": parameter} resolved to the parameter's default."""
+    if isinstance(value, dict) and set(value) == {"Ref"} and value["Ref"] in parameters:
+        return parameters[value["Ref"]].get("Default")
+    return value
+
+
+def _state_machine_definition_paths(template: dict[str, Any]) -> dict[str, Path]:
+    return {
+        lid: ROOT / r["Properties"]["DefinitionUri"]
+        for lid, r in template["Resources"].items()
+        if r["Type"] == "AWS::Serverless::StateMachine"
+        and isinstance((r.get("Properties") or {}).get("DefinitionUri"), str)
+    }
+
+
+def _samconfig() -> dict[str, Any]:
+    assert SAMCONFIG.exists(), "samconfig.toml is missing"
+    with SAMCONFIG.open("rb") as f:
+        return tomllib.load(f)
+
+
+def _overrides(value: Any) -> dict[str, str]:
+    """samconfig's parameter_overrides (a 'K=V K2="V 2"' string or a list of them) as a dict."""
+    items = value if isinstance(value, list) else [value]
+    pairs: dict[str, str] = {}
+    for item in items:
+        for token in shlex.split(item):
+            key, sep, val = token.partition("=")
+            assert sep, f"parameter override {token!r} is not KEY=VALUE"
+            pairs[key] = val
+    return pairs
+
+
+# ------------------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def template() -> dict[str, Any]:
+    return _load_template()
+
+
+@pytest.fixture(scope="module")
+def cfn() -> dict[str, Any]:
+    """template.yaml translated to CloudFormation with the parameters' defaults."""
+    return _translate()
+
+
+# ------------------------------------------------------------------------------------- cfn-lint
+
+
+def test_cfn_lint_reports_no_errors_on_template() -> None:
+    matches = lint_file(TEMPLATE, config=ManualArgs(regions=LINT_REGIONS))
+    errors, warnings = _split(matches)
+    assert not errors, f"cfn-lint errors in template.yaml:\n{_format(errors)}"
+    unjustified = [m for m in warnings if m.rule.id not in ALLOWED_SOURCE_WARNINGS]
+    assert not unjustified, (
+        "cfn-lint warnings in template.yaml (fix them, or justify them in "
+        f"ALLOWED_SOURCE_WARNINGS):\n{_format(unjustified)}"
+    )
+
+
+def test_state_machine_definitions_exist_and_are_json(template: dict[str, Any]) -> None:
+    paths = _state_machine_definition_paths(template)
+    assert paths, "no AWS::Serverless::StateMachine with a DefinitionUri in template.yaml"
+    for lid, path in paths.items():
+        assert path.is_file(), f"{lid}: DefinitionUri {path.relative_to(ROOT)} does not exist"
+        definition = json.loads(path.read_text(encoding="utf-8"))
+        assert "StartAt" in definition and "States" in definition, f"{lid}: {path} is not ASL"
+
+
+def test_cfn_lint_reports_no_errors_on_translated_template(
+    template: dict[str, Any], cfn: dict[str, Any]
+) -> None:
+    """The generated CloudFormation, with each state machine's ASL inlined as Definition so that
+    cfn-lint validates the workflow definitions against the States Language schema as well."""
+    generated = copy.deepcopy(cfn)
+    for lid, path in _state_machine_definition_paths(template).items():
+        assert path.is_file(), f"{lid}: DefinitionUri {path.relative_to(ROOT)} does not exist"
+        props = generated["Resources"][lid]["Properties"]
+        props.pop("DefinitionS3Location", None)
+        props["Definition"] = json.loads(path.read_text(encoding="utf-8"))
+
+    matches = lint(json.dumps(generated), config=ManualArgs(regions=LINT_REGIONS))
+    errors, warnings = _split(matches)
+    assert not errors, f"cfn-lint errors in the translated template:\n{_format(errors)}"
+
+    def allowed(m: Any) -> bool:
+        path = list(getattr(m, "path", []) or [])
+        lid = str(path[1]) if len(path) > 1 and path[0] == "Resources" else ""
+        return any(m.rule.id == rule and lid.startswith(prefix)
+                   for rule, prefix in ALLOWED_TRANSLATED_WARNINGS)
+
+    unjustified = [m for m in warnings if not allowed(m)]
+    assert not unjustified, (
+        "cfn-lint warnings in the translated template (fix them, or justify them in "
+        f"ALLOWED_TRANSLATED_WARNINGS):\n{_format(unjustified)}"
+    )
+
+
+# ------------------------------------------------------------------------------------- SAM translator
+
+
+def test_translation_has_the_expected_resources(cfn: dict[str, Any]) -> None:
+    types = [r["Type"] for r in cfn["Resources"].values()]
+    assert not any(t.startswith("AWS::Serverless::") for t in types), "untranslated SAM resources"
+
+    functions = _resources_of(cfn, "AWS::Lambda::Function")
+    assert set(functions) == EXPECTED_FUNCTIONS, (
+        f"Lambda functions {sorted(functions)}, expected {sorted(EXPECTED_FUNCTIONS)} "
+        "(update EXPECTED_FUNCTIONS when the template gains a function)"
+    )
+    assert "OnboardingStateMachine" in _resources_of(cfn, "AWS::StepFunctions::StateMachine")
+    for kind in (
+        "AWS::ApiGateway::RestApi",
+        "AWS::ApiGateway::UsagePlan",
+        "AWS::ApiGateway::ApiKey",
+        "AWS::Cognito::UserPool",
+        "AWS::Cognito::UserPoolClient",
+        "AWS::S3::Bucket",
+        "AWS::Events::EventBus",
+    ):
+        assert types.count(kind) == 1, f"expected exactly one {kind}, found {types.count(kind)}"
+    # Outputs name the generated API key; SAM must still generate it under that logical id.
+    assert cfn["Outputs"]["ApiKeyId"]["Value"] == {"Ref": "ApiApiKey"}
+    assert "ApiApiKey" in _resources_of(cfn, "AWS::ApiGateway::ApiKey")
+
+
+def test_user_pool_requires_mfa_and_a_14_character_password_by_default(cfn: dict[str, Any]) -> None:
+    pool = _only(cfn, "AWS::Cognito::UserPool")
+    parameters = cfn["Parameters"]
+    assert pool["MfaConfiguration"] == "ON"
+    assert pool["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    policy = pool["Policies"]["PasswordPolicy"]
+    assert _resolve(policy["MinimumLength"], parameters) == 14
+    for flag in ("RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols"):
+        assert policy[flag] is True, flag
+
+
+def test_user_pool_client_revokes_tokens_and_hides_user_existence(cfn: dict[str, Any]) -> None:
+    client = _only(cfn, "AWS::Cognito::UserPoolClient")
+    parameters = cfn["Parameters"]
+    assert client["EnableTokenRevocation"] is True
+    assert client["PreventUserExistenceErrors"] == "ENABLED"
+    assert client.get("GenerateSecret") in (False, None)
+    # access and id 1 h, refresh 24 h by default (spec section 2)
+    units = client["TokenValidityUnits"]
+    assert (_resolve(client["AccessTokenValidity"], parameters), units["AccessToken"]) == (60, "minutes")
+    assert (_resolve(client["IdTokenValidity"], parameters), units["IdToken"]) == (60, "minutes")
+    assert (_resolve(client["RefreshTokenValidity"], parameters), units["RefreshToken"]) == (24, "hours")
+
+
+def test_qr_bucket_is_encrypted_and_blocks_all_public_access(cfn: dict[str, Any]) -> None:
+    bucket = _only(cfn, "AWS::S3::Bucket")
+    rules = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rules and all(
+        r["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms", "aws:kms:dsse")
+        for r in rules
+    )
+    assert bucket["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+
+
+def test_event_bus_is_named_after_the_environment(cfn: dict[str, Any]) -> None:
+    bus = _only(cfn, "AWS::Events::EventBus")
+    assert bus["Name"] == {"Fn::Sub": "authflow-${Environment}"}
+    archives = _resources_of(cfn, "AWS::Events::Archive")
+    assert any(a["Properties"]["SourceArn"] == {"Fn::GetAtt": ["EventBus", "Arn"]}
+               for a in archives.values()), "the bus has no archive"
+
+
+def test_every_api_method_but_cors_preflight_requires_the_api_key(cfn: dict[str, Any]) -> None:
+    body = _only(cfn, "AWS::ApiGateway::RestApi")["Body"]
+    assert body["securityDefinitions"]["api_key"] == {
+        "type": "apiKey", "name": "x-api-key", "in": "header"
+    }
+    methods = [(path, verb, op) for path, ops in body["paths"].items() for verb, op in ops.items()]
+    assert methods
+    for path, verb, op in methods:
+        if verb == "options":
+            assert not op.get("security"), f"CORS preflight {path} must not need the API key"
+        else:
+            assert {"api_key": []} in op.get("security", []), f"{verb} {path} lacks the API key"
+
+
+def test_every_function_runs_python_3_13(template: dict[str, Any], cfn: dict[str, Any]) -> None:
+    functions = _resources_of(cfn, "AWS::Lambda::Function")
+    assert functions
+    for lid, fn in functions.items():
+        assert fn["Properties"].get("Runtime") == RUNTIME, f"{lid} runs {fn['Properties'].get('Runtime')}"
+    # ... and the shared layer is built for, and compatible with, that runtime.
+    for lid, r in template["Resources"].items():
+        if r["Type"] == "AWS::Serverless::LayerVersion":
+            assert RUNTIME in r["Properties"]["CompatibleRuntimes"], lid
+            assert r.get("Metadata", {}).get("BuildMethod") == RUNTIME, lid
+
+
+def test_iam_statements_use_the_narrowest_valid_resource(cfn: dict[str, Any]) -> None:
+    """An action without resource-level permissions only matches Resource "*" (an ARN there
+    silently grants nothing); an action with them must not be granted on "*"."""
+    service_map = load_resource(AdditionalSpecs, "Policies.json")
+    problems: list[str] = []
+    for lid, role in _resources_of(cfn, "AWS::IAM::Role").items():
+        for policy in role["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                if statement.get("Effect") != "Allow" or "Action" not in statement:
+                    continue
+                resources = statement.get("Resource")
+                resources = resources if isinstance(resources, list) else [resources]
+                actions = statement["Action"]
+                for action in actions if isinstance(actions, list) else [actions]:
+                    if "*" in action or ":" not in action:
+                        continue
+                    service, name = action.lower().split(":", 1)
+                    info = service_map.get(service, {}).get("Actions", {}).get(name)
+                    where = f"{lid}/{policy['PolicyName']}: {action}"
+                    if info is None:
+                        problems.append(f"{where} is not an IAM action")
+                    elif not info.get("Resources") and resources != ["*"]:
+                        problems.append(f"{where} has no resource-level permissions: use \"*\"")
+                    elif info.get("Resources") and "*" in resources:
+                        problems.append(f"{where} supports {info['Resources']}: scope it, not \"*\"")
+    assert not problems, "IAM statements:\n  " + "\n  ".join(problems)
+
+
+# ------------------------------------------------------------------------------------- samconfig.toml
+
+
+def test_samconfig_has_dev_and_prod_matching_the_template(template: dict[str, Any]) -> None:
+    config = _samconfig()
+    assert str(config.get("version")) == "0.1"
+    environment = template["Parameters"]["Environment"]
+    allowed = environment["AllowedValues"]
+
+    for env in ("dev", "prod"):
+        assert env in config, f"samconfig.toml has no [{env}] environment"
+        deploy = config[env]["deploy"]["parameters"]
+        overrides = _overrides(deploy["parameter_overrides"])
+        unknown = set(overrides) - set(template["Parameters"])
+        assert not unknown, f"[{env}] overrides parameters the template lacks: {sorted(unknown)}"
+        assert overrides.get("Environment") in allowed, (
+            f"[{env}] Environment={overrides.get('Environment')!r} is not one of {allowed}"
+        )
+        assert overrides["Environment"] == env
+        assert deploy["stack_name"] == f"authflow-{env}"
+        assert deploy["region"] in LINT_REGIONS, "lint in every region samconfig deploys to"
+        capabilities = deploy["capabilities"]
+        capabilities = capabilities.split() if isinstance(capabilities, str) else capabilities
+        assert {"CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"} <= set(capabilities)
+        assert deploy["resolve_s3"] is True
+        build = config[env]["build"]["parameters"]
+        assert build["cached"] is True and build["parallel"] is True
+
+    assert config["prod"]["deploy"]["parameters"]["confirm_changeset"] is True
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_template_translates_with_each_environments_overrides(env: str) -> None:
+    overrides = _overrides(_samconfig()[env]["deploy"]["parameters"]["parameter_overrides"])
+    generated = _translate(overrides)
+    layers = _resources_of(generated, "AWS::Lambda::LayerVersion")
+    assert [l["Properties"]["LayerName"] for l in layers.values()] in (
+        [f"authflow-{env}-shared"],
+        [{"Fn::Sub": f"authflow-{env}-shared"}],
+    )
