@@ -7,6 +7,13 @@
 - Invitation mail: Cognito calls the pool's CustomMessage trigger with codeParameter/usernameParameter
   placeholders, replaces them in the message it returns and sends the mail; here the mail goes to
   moto's SES outbox, which /_local/mail shows.
+- ForgotPassword: Cognito mails a 6-digit code through the CustomMessage trigger
+  (CustomMessage_ForgotPassword) and ConfirmForgotPassword checks it (CodeMismatchException), its
+  one-hour validity (ExpiredCodeException) and the password policy; moto accepts any code not
+  prefixed "moto-confirmation-code:" and mails nothing.
+- Lockout: after 5 consecutive wrong passwords Cognito answers NotAuthorizedException "Password
+  attempts exceeded" for a while (here 15 minutes); moto never locks.
+- TOTP reuse: Cognito refuses a code already used to sign in (ExpiredCodeException); moto accepts it.
 - TOTP: moto's fixed secret "asdfasdfasdf" is 60 bits, which authenticator apps and pyotp refuse;
   Cognito's are 160 bits. The local stack draws one 160-bit secret per run (moto still gives every
   user the same one) and accepts the adjacent 30-second step as Cognito does (moto: current step only).
@@ -16,8 +23,11 @@ import base64
 import functools
 import secrets
 import string
+import threading
+import time
 
 from moto.cognitoidp import models as cognito_models
+from moto.cognitoidp.exceptions import CodeMismatchException, ExpiredCodeException, NotAuthorizedError
 from moto.cognitoidp.models import CognitoIdpBackend, UserStatus
 from moto.cognitoidp.utils import verify_totp
 from moto.core.exceptions import JsonRESTError
@@ -28,6 +38,17 @@ from infra.lambda_runtime import InvocationError, LocalLambdaRuntime
 COGNITO_DEFAULT_SENDER = "no-reply@verificationemail.com"
 CODE_PARAMETER = "{####}"
 USERNAME_PARAMETER = "{username}"
+COGNITO_DEFAULT_MESSAGES = {
+    "CustomMessage_AdminCreateUser": (
+        "Your temporary password",
+        f"Your username is {USERNAME_PARAMETER} and temporary password is {CODE_PARAMETER}.",
+    ),
+    "CustomMessage_ForgotPassword": ("Your verification code", f"Your verification code is {CODE_PARAMETER}."),
+}
+RESET_CODE_VALIDITY_SECONDS = 3600
+LOCKOUT_AFTER_FAILURES = 5
+LOCKOUT_SECONDS = 15 * 60
+TOTP_REUSE_SECONDS = 90
 _SYMBOLS = "^$*.[]{}()?-\"!@#%&/\\,><':;|_~`+="
 
 
@@ -60,15 +81,45 @@ def _flatten(attributes: list[dict]) -> dict[str, str]:
     return {a["Name"]: a["Value"] for a in attributes}
 
 
+class _AuthLedger:
+    """Failed passwords per user and TOTP codes already used, which Cognito remembers and moto does not."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.failures: dict[tuple[str, str], list[float]] = {}
+        self.used_codes: dict[tuple[str, str, str], float] = {}
+
+    def locked(self, key: tuple[str, str]) -> bool:
+        with self.lock:
+            failures = self.failures.get(key, [])
+            return len(failures) >= LOCKOUT_AFTER_FAILURES and time.time() - failures[-1] < LOCKOUT_SECONDS
+
+    def record(self, key: tuple[str, str], succeeded: bool) -> None:
+        with self.lock:
+            if succeeded:
+                self.failures.pop(key, None)
+            else:
+                self.failures.setdefault(key, []).append(time.time())
+
+    def use_code(self, key: tuple[str, str, str]) -> bool:
+        """False if the code was already used within its validity."""
+        with self.lock:
+            now = time.time()
+            if now - self.used_codes.get(key, 0) < TOTP_REUSE_SECONDS:
+                return False
+            self.used_codes[key] = now
+            return True
+
+
 def install(runtime: LocalLambdaRuntime) -> None:
+    ledger = _AuthLedger()
     cognito_models.COGNITO_TOTP_MFA_SECRET = base64.b32encode(secrets.token_bytes(20)).decode()
     cognito_models.verify_totp = functools.partial(verify_totp, valid_window=1)
     original_create = CognitoIdpBackend.admin_create_user
 
     def deliver(backend: CognitoIdpBackend, pool, user, trigger_source: str, code: str) -> None:
         attributes = _flatten(user.attributes)
-        subject = "Your temporary password"
-        message = f"Your username is {USERNAME_PARAMETER} and temporary password is {CODE_PARAMETER}."
+        subject, message = COGNITO_DEFAULT_MESSAGES[trigger_source]
         trigger_arn = (pool.extended_config.get("LambdaConfig") or {}).get("CustomMessage")
         if trigger_arn:
             event = {
@@ -116,3 +167,71 @@ def install(runtime: LocalLambdaRuntime) -> None:
         return user
 
     CognitoIdpBackend.admin_create_user = admin_create_user
+
+    original_initiate = CognitoIdpBackend.admin_initiate_auth
+
+    def admin_initiate_auth(self, user_pool_id, client_id, auth_flow, auth_parameters):
+        username = (auth_parameters or {}).get("USERNAME")
+        if not username:
+            return original_initiate(self, user_pool_id, client_id, auth_flow, auth_parameters)
+        key = (user_pool_id, username.lower())
+        if ledger.locked(key):
+            raise NotAuthorizedError("Password attempts exceeded")
+        try:
+            result = original_initiate(self, user_pool_id, client_id, auth_flow, auth_parameters)
+        except NotAuthorizedError:
+            ledger.record(key, succeeded=False)
+            raise
+        ledger.record(key, succeeded=True)
+        return result
+
+    CognitoIdpBackend.admin_initiate_auth = admin_initiate_auth
+
+    original_respond = CognitoIdpBackend.respond_to_auth_challenge
+
+    def respond_to_auth_challenge(self, session, client_id, challenge_name, challenge_responses):
+        if challenge_name == "SOFTWARE_TOKEN_MFA" and session in self.sessions:
+            username, pool = self.sessions[session]
+            code = (challenge_responses or {}).get("SOFTWARE_TOKEN_MFA_CODE", "")
+            result = original_respond(self, session, client_id, challenge_name, challenge_responses)
+            if not ledger.use_code((pool.id, username, code)):
+                raise ExpiredCodeException("Your software token has already been used once.")
+            return result
+        return original_respond(self, session, client_id, challenge_name, challenge_responses)
+
+    CognitoIdpBackend.respond_to_auth_challenge = respond_to_auth_challenge
+
+    def forgot_password(self, client_id, username):
+        for pool in self.user_pools.values():
+            if client_id in pool.clients:
+                break
+        else:
+            raise cognito_models.ResourceNotFoundError("Username/client id combination not found.")
+        user = pool._get_user(username)
+        details = {"Destination": "e***", "DeliveryMedium": "EMAIL", "AttributeName": "email"}
+        if user is None:
+            return None, {"CodeDeliveryDetails": details}
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        user.confirmation_code = code
+        user.confirmation_code_issued = time.time()
+        deliver(self, pool, user, "CustomMessage_ForgotPassword", code)
+        return None, {"CodeDeliveryDetails": details}
+
+    def confirm_forgot_password(self, client_id, username, password, confirmation_code):
+        for pool in self.user_pools.values():
+            if client_id in pool.clients and pool._get_user(username):
+                user = pool._get_user(username)
+                break
+        else:
+            raise cognito_models.ResourceNotFoundError(client_id)
+        if not user.confirmation_code or not secrets.compare_digest(user.confirmation_code, confirmation_code):
+            raise CodeMismatchException("Invalid verification code provided, please try again.")
+        if time.time() - getattr(user, "confirmation_code_issued", 0) > RESET_CODE_VALIDITY_SECONDS:
+            raise ExpiredCodeException("Invalid code provided, please request a code again.")
+        self._validate_password(pool.id, password)
+        user.password = password
+        user.status = UserStatus.CONFIRMED
+        user.confirmation_code = None
+
+    CognitoIdpBackend.forgot_password = forgot_password
+    CognitoIdpBackend.confirm_forgot_password = confirm_forgot_password

@@ -28,6 +28,7 @@ class Stack:
     """What provisioning made: logical id to physical id, and the settings the gateway serves."""
 
     name: str
+    parameters: dict[str, str] = field(default_factory=dict)
     refs: dict[str, Any] = field(default_factory=dict)
     attributes: dict[tuple[str, str], Any] = field(default_factory=dict)
     apis: dict[str, dict] = field(default_factory=dict)
@@ -96,6 +97,7 @@ class Provisioner:
                 {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]}, "Action": "sts:AssumeRole"}]}
             ),
         )["Role"]["Arn"]
+        self.stack.parameters = self.resolver.parameter_values()
         graph = {logical_id: self._resource_dependencies(logical_id, r) for logical_id, r in resources.items()}
         for logical_id in TopologicalSorter(graph).static_order():
             resource = resources[logical_id]
@@ -207,6 +209,54 @@ class Provisioner:
         arn = boto3.client("events").create_event_bus(Name=p["Name"])["EventBusArn"]
         self._set(logical_id, p["Name"], Arn=arn, Name=p["Name"])
 
+    def _create_AWS__Events__Rule(self, logical_id: str, resource: dict) -> None:
+        p = self._properties(resource)
+        events = boto3.client("events")
+        name = p.get("Name") or self._physical_name(logical_id)
+        bus = p.get("EventBusName", "default")
+        arn = events.put_rule(
+            **_without_none(
+                Name=name,
+                EventBusName=bus,
+                EventPattern=json.dumps(p["EventPattern"]) if "EventPattern" in p else None,
+                ScheduleExpression=p.get("ScheduleExpression"),
+                State=p.get("State", "ENABLED"),
+                Description=p.get("Description"),
+            )
+        )["RuleArn"]
+        # A log group's GetAtt Arn ends in ":*"; EventBridge accepts either form, moto only the bare one.
+        targets = [
+            {**t, "Arn": t["Arn"].removesuffix(":*") if ":log-group:" in t["Arn"] else t["Arn"]}
+            for t in p.get("Targets", [])
+        ]
+        if targets:
+            events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
+        self._set(logical_id, name if bus == "default" else f"{bus}|{name}", Arn=arn)
+
+    def _create_AWS__Logs__ResourcePolicy(self, logical_id: str, resource: dict) -> None:
+        p = self._properties(resource)
+        document = p["PolicyDocument"] if isinstance(p["PolicyDocument"], str) else json.dumps(p["PolicyDocument"])
+        boto3.client("logs").put_resource_policy(policyName=p["PolicyName"], policyDocument=document)
+        self._set(logical_id, p["PolicyName"])
+
+    def _create_AWS__SQS__Queue(self, logical_id: str, resource: dict) -> None:
+        p = self._properties(resource)
+        name = p.pop("QueueName", None) or self._physical_name(logical_id)
+        tags = {t["Key"]: t["Value"] for t in p.pop("Tags", [])}
+        # CloudFormation's queue properties are the API's attribute names; the API takes strings.
+        attributes = {k: json.dumps(v) if isinstance(v, dict) else str(v).lower() if isinstance(v, bool) else str(v) for k, v in p.items()}
+        sqs = boto3.client("sqs")
+        url = sqs.create_queue(QueueName=name, Attributes=attributes, **({"tags": tags} if tags else {}))["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self._set(logical_id, url, Arn=arn, QueueName=name, QueueUrl=url)
+
+    def _create_AWS__SQS__QueuePolicy(self, logical_id: str, resource: dict) -> None:
+        p = self._properties(resource)
+        sqs = boto3.client("sqs")
+        for url in p["Queues"]:
+            sqs.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(p["PolicyDocument"])})
+        self._set(logical_id, f"{self.stack.name}-{logical_id}")
+
     def _create_AWS__Events__Archive(self, logical_id: str, resource: dict) -> None:
         p = self._properties(resource)
         name = p.get("ArchiveName") or self._physical_name(logical_id)
@@ -219,6 +269,31 @@ class Provisioner:
             )
         )
         self._set(logical_id, name, Arn=archive["ArchiveArn"])
+
+    def _create_AWS__Cognito__UserPoolGroup(self, logical_id: str, resource: dict) -> None:
+        p = self._properties(resource)
+        boto3.client("cognito-idp").create_group(**p)
+        self._set(logical_id, p["GroupName"])
+
+    def _create_AWS__SecretsManager__Secret(self, logical_id: str, resource: dict) -> None:
+        p = self._properties(resource)
+        generate = p.get("GenerateSecretString", {})
+        secretsmanager = boto3.client("secretsmanager")
+        value = secretsmanager.get_random_password(
+            PasswordLength=int(generate.get("PasswordLength", 32)),
+            ExcludePunctuation=bool(generate.get("ExcludePunctuation", False)),
+        )["RandomPassword"]
+        arn = secretsmanager.create_secret(Name=p.get("Name") or self._physical_name(logical_id), SecretString=value)["ARN"]
+        self._set(logical_id, arn, Id=arn)
+
+    def _create_AWS__Logs__LogGroup(self, logical_id: str, resource: dict) -> None:
+        p = self._properties(resource)
+        name = p.get("LogGroupName") or self._physical_name(logical_id)
+        logs = boto3.client("logs")
+        logs.create_log_group(logGroupName=name)
+        if "RetentionInDays" in p:
+            logs.put_retention_policy(logGroupName=name, retentionInDays=int(p["RetentionInDays"]))
+        self._set(logical_id, name, Arn=f"arn:aws:logs:{self.region}:{self.account}:log-group:{name}:*")
 
     def _create_AWS__Serverless__LayerVersion(self, logical_id: str, resource: dict) -> None:
         # The layer's package (functions/shared) is installed in the local stack's environment.

@@ -4,9 +4,12 @@ the real handlers run in-process, and the local API gateway in front."""
 import logging
 import os
 import socket
+
+import boto3
 from dataclasses import dataclass, field
 
-from infra import cognito
+from infra import cognito, stepfunctions
+from infra.event_sources import SqsPoller
 from infra.gateway import LocalApiGateway
 from infra.lambda_runtime import LocalLambdaRuntime
 from infra.provision import Provisioner, Stack
@@ -14,6 +17,9 @@ from infra.template import load_template
 from infra.views import LocalViews
 
 DEFAULT_API_KEY = "local-api-key"
+# Template parameters the local stack overrides by default: webhooks to the loopback receivers of a
+# local run, and delivery retries in seconds rather than minutes.
+LOCAL_PARAMETERS = {"WebhookAllowLoopback": "true", "WebhookMaxAttempts": "3", "WebhookRetryBaseSeconds": "1"}
 
 
 def free_port() -> int:
@@ -32,6 +38,8 @@ def _aws_environment(moto_port: int, region: str) -> dict[str, str]:
         "AWS_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
         "MOTO_PORT": str(moto_port),
         "MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP": "true",
+        # StartSyncExecution's "sync-" host prefix would turn 127.0.0.1 into sync-127.0.0.1.
+        "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",
     }
@@ -52,6 +60,8 @@ class LocalStack:
         self.stack: Stack | None = None
         self.gateway: LocalApiGateway | None = None
         self._moto = None
+        self._poller = None
+        self.parameters = {**LOCAL_PARAMETERS, **self.parameters}
 
     @property
     def api_url(self) -> str:
@@ -71,15 +81,21 @@ class LocalStack:
         default_user_config["stepfunctions"] = {"execute_state_machine": True}
         self.runtime.install()
         cognito.install(self.runtime)
+        stepfunctions.install()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         self._moto.start()
         self.stack = Provisioner(load_template(), self.parameters, self.runtime, self.stack_name).provision()
+        # A deploy prerequisite in AWS (README, Deploy): the sender of authflow's own mail is a verified SES identity.
+        boto3.client("ses").verify_email_identity(EmailAddress=self.stack.parameters["MailFromAddress"])
         if self.with_gateway:
             self.gateway = LocalApiGateway(self.stack, self.runtime, self.api_key, LocalViews(self.stack))
             self.gateway.start(self.api_port)
+        self._poller = SqsPoller(load_template(), self.parameters, self.stack, self.runtime).start()
         return self
 
     def stop(self) -> None:
+        if self._poller:
+            self._poller.stop()
         if self.gateway:
             self.gateway.stop()
         if self._moto:

@@ -1,57 +1,52 @@
 """The local views under /_local: captured mail, the event archive and executions, as JSON or HTML.
 
-Browsers (Accept: text/html) get a small page; everything else gets JSON.
+Browsers (Accept: text/html) get the local console, the Step Functions console's view of the local
+stack (infra/console/); everything else gets JSON (?format=json forces it, ?format=html the page).
+
+JSON views (tests and the `authflow` CLI read them; fields may be added, never renamed):
+- /_local/mail                      every message sent: id, from, to, subject, body (+ format, images)
+- /_local/events?user_id=&type=     every event put on the bus, as EventBridge delivers it
+- /_local/executions?state_machine=&status=   name, state_machine, status, start, duration_s
+                                    (+ stop, arn, state_machine_id, type)
+- /_local/executions/{name}         name, arn, state_machine, status, states, path, history
+                                    (+ steps, graph, definition, input, output, error, cause, ...)
+- /_local/state-machines            id, arn, name, type of every state machine of the stack
 """
 
 import json
-import re
-from html import escape
+from pathlib import Path
 
 import boto3
 from moto.events.models import events_backends
-from moto.ses.models import ses_backends
+from moto.ses.models import RawMessage, TemplateMessage, ses_backends
 from werkzeug.wrappers import Request, Response
 
+from infra.console import mail as mail_parsing
+from infra.console import stepfunctions
+from infra.console.model import STATUSES, mask
+from infra.console.pages import render
 from infra.provision import Stack
 
-_SECRET_KEYS = re.compile(r"(task_?token|password|secret|session|otp|code)", re.IGNORECASE)
-_PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>authflow local · {title}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2rem;color:#222}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:.3rem .6rem;text-align:left;vertical-align:top}}
-pre{{white-space:pre-wrap;max-width:60rem}}nav a{{margin-right:1rem}}.visited{{background:#d9f2d9}}</style></head>
-<body><nav><a href="/_local/executions">executions</a><a href="/_local/mail">mail</a><a href="/_local/events">events</a></nav>
-<h1>{title}</h1>{body}</body></html>"""
+__all__ = ["LocalViews", "mask"]
+
+STATIC = Path(__file__).parent / "console" / "static"
+STATIC_FILES = {"console.css": "text/css; charset=utf-8"}
+# The console has no script; mail bodies render in a sandboxed srcdoc iframe, which inherits this
+# policy (their inline styles and images stay allowed, scripts do not run).
+CSP = (
+    "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data: http://127.0.0.1:* "
+    "http://localhost:*; frame-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'self'"
+)
 
 
-def mask(value):
-    """Hides secret-named fields (a task token in a TaskScheduled event, say) wherever they appear."""
-    if isinstance(value, dict):
-        return {k: "***" if _SECRET_KEYS.search(k) else mask(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [mask(v) for v in value]
-    if isinstance(value, str) and value[:1] in "{[":
-        try:
-            return json.dumps(mask(json.loads(value)))
-        except ValueError:
-            return value
-    return value
+class NotFound(Exception):
+    pass
 
 
-def _table(rows: list[dict], link: str | None = None) -> str:
-    if not rows:
-        return "<p>Nothing yet.</p>"
-    columns = list(rows[0])
-    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
-    body = ""
-    for row in rows:
-        cells = []
-        for column in columns:
-            text = escape(str(row[column]))
-            if link and column == "name":
-                text = f'<a href="{link}/{text}">{text}</a>'
-            cells.append(f"<td>{text}</td>")
-        body += "<tr>" + "".join(cells) + "</tr>"
-    return f"<table><tr>{head}</tr>{body}</table>"
+def _error(status: int, code: str, message: str) -> Response:
+    return Response(
+        json.dumps({"error": {"code": code, "message": message, "request_id": ""}}), status, content_type="application/json"
+    )
 
 
 class LocalViews:
@@ -60,52 +55,127 @@ class LocalViews:
         self.account = "123456789012"
         self.region = boto3.session.Session().region_name
 
+    # ------------------------------------------------------------------ routing
+
     def __call__(self, request: Request) -> Response:
         parts = [p for p in request.path.split("/") if p][1:]
-        wants_html = "text/html" in request.headers.get("Accept", "") and request.args.get("format") != "json"
-        if parts == ["mail"]:
-            title, data = "mail", self.mail()
-        elif parts == ["events"]:
-            title, data = "events", self.events(request.args.get("user_id"), request.args.get("type"))
-        elif parts == ["executions"]:
-            title, data = "executions", self.executions()
-        elif len(parts) == 2 and parts[0] == "executions":
-            data = self.execution(parts[1])
-            if data is None:
-                return Response(json.dumps({"error": {"code": "NOT_FOUND", "message": "No such execution.", "request_id": ""}}), 404, content_type="application/json")
-            title = f"execution {parts[1]}"
-        else:
-            return Response(json.dumps({"error": {"code": "NOT_FOUND", "message": "No such local view.", "request_id": ""}}), 404, content_type="application/json")
-        if wants_html:
-            return Response(_PAGE.format(title=escape(title), body=self._html(parts, data)), content_type="text/html")
-        return Response(json.dumps(data, default=str, indent=2), content_type="application/json")
+        wanted = request.args.get("format")
+        wants_html = wanted == "html" or ("text/html" in request.headers.get("Accept", "") and wanted != "json")
+        if parts[:1] == ["static"]:
+            return self._static(parts[1:])
+        if not parts:
+            if wants_html:
+                return Response(status=302, headers={"Location": "/_local/executions"})
+            return self._json({"views": ["/_local/executions", "/_local/state-machines", "/_local/mail", "/_local/events"]})
+        try:
+            if parts == ["mail"]:
+                data = self.mail(request.args.get("to") or None)
+                page = lambda: render("mail.html", messages=list(reversed(data)), to=request.args.get("to", ""))  # noqa: E731
+            elif parts == ["events"]:
+                user_id, detail_type = request.args.get("user_id") or None, request.args.get("type") or None
+                data = self.events(user_id, detail_type)
+                page = lambda: render(  # noqa: E731
+                    "events.html",
+                    events=list(reversed(data)),
+                    types=sorted({e.get("detail-type", "") for e in self.events()}),
+                    user_id=user_id or "",
+                    detail_type=detail_type or "",
+                )
+            elif parts == ["executions"]:
+                machine, status = request.args.get("state_machine") or None, request.args.get("status") or None
+                data, notes = self.executions_and_notes(machine, status)
+                page = lambda: render(  # noqa: E731
+                    "executions.html",
+                    executions=data,
+                    notes=notes,
+                    machines=self.state_machines(),
+                    statuses=STATUSES,
+                    state_machine=machine or "",
+                    status=status or "",
+                )
+            elif len(parts) == 2 and parts[0] == "executions":
+                data = self.execution(parts[1], request.args.get("state_machine") or None)
+                if data is None:
+                    raise NotFound("No such execution.")
+                page = lambda: render("execution.html", execution=data)  # noqa: E731
+            elif parts == ["state-machines"]:
+                data = self.state_machines()
+                page = None
+            else:
+                raise NotFound("No such local view.")
+        except NotFound as missing:
+            if wants_html:
+                return self._html(render("not_found.html", message=str(missing), path=request.path), 404)
+            return _error(404, "NOT_FOUND", str(missing))
+        if wants_html and page is not None:
+            return self._html(page())
+        response = self._json(data)
+        if parts == ["executions"] and notes:
+            response.headers["X-Authflow-Notes"] = json.dumps(notes)
+        return response
 
-    def _html(self, parts: list[str], data) -> str:
-        if parts == ["mail"]:
-            return "".join(
-                f"<h3>{escape(m['subject'])}</h3><p>to {escape(', '.join(m['to']))} from {escape(m['from'])}</p>"
-                f"<iframe sandbox srcdoc=\"{escape(m['body'])}\" style='width:60rem;height:14rem'></iframe>"
-                for m in reversed(data)
-            ) or "<p>No mail yet.</p>"
-        if parts == ["events"]:
-            return _table([{"time": e["time"], "type": e["detail-type"], "user_id": e["detail"].get("user_id"), "detail": json.dumps(e["detail"])} for e in data])
-        if parts == ["executions"]:
-            return _table(data, link="/_local/executions")
-        visited = {step["state"] for step in data["path"]}
-        states = "".join(
-            f"<li class=\"{'visited' if name in visited else ''}\">{escape(name)}</li>" for name in data["states"]
-        )
-        return (
-            f"<p>{escape(data['state_machine'])} · <b>{escape(data['status'])}</b></p><h2>States</h2><ol>{states}</ol>"
-            f"<h2>History</h2>{_table([{k: (json.dumps(v) if isinstance(v, dict) else v) for k, v in e.items()} for e in data['history']])}"
+    @staticmethod
+    def _json(data, status: int = 200) -> Response:
+        return Response(json.dumps(data, default=str, indent=2), status, content_type="application/json")
+
+    @staticmethod
+    def _html(body: str, status: int = 200) -> Response:
+        return Response(
+            body,
+            status,
+            content_type="text/html; charset=utf-8",
+            headers={"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"},
         )
 
-    def mail(self) -> list[dict]:
+    @staticmethod
+    def _static(parts: list[str]) -> Response:
+        if len(parts) != 1 or parts[0] not in STATIC_FILES:
+            return _error(404, "NOT_FOUND", "No such file.")
+        return Response(
+            (STATIC / parts[0]).read_bytes(),
+            content_type=STATIC_FILES[parts[0]],
+            headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"},
+        )
+
+    # ------------------------------------------------------------------ data
+
+    def mail(self, to: str | None = None) -> list[dict]:
         ses = ses_backends[self.account][self.region]
-        return [
-            {"id": m.id, "from": m.source, "to": [a for addresses in m.destinations.values() for a in addresses], "subject": m.subject, "body": m.body}
-            for m in list(ses.sent_messages)
-        ]
+        qr_bucket = str(self.stack.refs.get("QrCodeBucket", "")) if self.stack else ""
+        messages = []
+        for m in list(ses.sent_messages):
+            if isinstance(m, RawMessage):
+                parsed = mail_parsing.parse_raw(m.raw_data)
+                entry = {"id": m.id, "from": m.source or parsed["from"], "to": list(m.destinations or parsed["to"]), **{
+                    k: parsed[k] for k in ("subject", "body", "format")}}
+                images = parsed["attached_images"]
+            elif isinstance(m, TemplateMessage):
+                entry = {
+                    "id": m.id,
+                    "from": m.source,
+                    "to": [a for addresses in (m.destinations or {}).values() for a in addresses],
+                    "subject": f"(template {m.template})",
+                    "body": str(m.template_data),
+                    "format": "text",
+                }
+                images = []
+            elif hasattr(m, "subject"):
+                entry = {
+                    "id": m.id,
+                    "from": m.source,
+                    "to": [a for addresses in m.destinations.values() for a in addresses],
+                    "subject": m.subject,
+                    "body": m.body,
+                    "format": "html" if mail_parsing.looks_like_html(m.body) else "text",
+                }
+                images = []
+            else:  # bulk templated mail: not used by authflow
+                continue
+            entry["images"] = list(dict.fromkeys(images + mail_parsing.images_in(entry["body"], (qr_bucket,) if qr_bucket else ())))
+            if to and to.lower() not in [a.lower() for a in entry["to"]]:
+                continue
+            messages.append(entry)
+        return messages
 
     def events(self, user_id: str | None = None, detail_type: str | None = None) -> list[dict]:
         backend = events_backends[self.account][self.region]
@@ -120,49 +190,25 @@ class LocalViews:
                 found.append(event)
         return found
 
-    def executions(self) -> list[dict]:
-        sfn = boto3.client("stepfunctions")
-        rows = []
-        for arn in self.stack.state_machines.values():
-            for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn):
-                for e in page["executions"]:
-                    stop = e.get("stopDate")
-                    rows.append(
-                        {
-                            "name": e["name"],
-                            "state_machine": arn.rsplit(":", 1)[1],
-                            "status": e["status"],
-                            "start": e["startDate"].isoformat(),
-                            "duration_s": round((stop - e["startDate"]).total_seconds(), 3) if stop else None,
-                        }
-                    )
-        return sorted(rows, key=lambda r: r["start"], reverse=True)
+    def _machines(self) -> list[stepfunctions.Machine]:
+        return stepfunctions.describe_machines(boto3.client("stepfunctions"), dict(self.stack.state_machines))
 
-    def execution(self, name: str) -> dict | None:
-        sfn = boto3.client("stepfunctions")
-        for arn in self.stack.state_machines.values():
-            execution_arn = arn.replace(":stateMachine:", ":execution:") + f":{name}"
-            try:
-                described = sfn.describe_execution(executionArn=execution_arn)
-            except sfn.exceptions.ExecutionDoesNotExist:
-                continue
-            history = sfn.get_execution_history(executionArn=execution_arn)["events"]
-            definition = json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"])
-            events = []
-            path = []
-            for event in history:
-                details = {k: v for k, v in event.items() if k.endswith("EventDetails")}
-                detail = mask(next(iter(details.values()), {}))
-                events.append({"id": event["id"], "timestamp": event["timestamp"].isoformat(), "type": event["type"], "detail": detail})
-                if event["type"].endswith("StateEntered"):
-                    path.append({"state": detail.get("name"), "entered": event["timestamp"].isoformat()})
-            return {
-                "name": name,
-                "arn": execution_arn,
-                "state_machine": arn.rsplit(":", 1)[1],
-                "status": described["status"],
-                "states": list(definition["States"]),
-                "path": path,
-                "history": events,
-            }
-        return None
+    def state_machines(self) -> list[dict]:
+        return [m.to_json() for m in self._machines()]
+
+    def executions_and_notes(self, state_machine: str | None = None, status: str | None = None) -> tuple[list[dict], list[str]]:
+        machines = stepfunctions.select(self._machines(), state_machine)
+        if state_machine and not machines:
+            return [], [f"No state machine {state_machine} in this stack."]
+        status = status.upper() if status else None
+        if status and status not in STATUSES:
+            return [], [f"Unknown status {status}; one of {', '.join(STATUSES)}."]
+        return stepfunctions.list_executions(boto3.client("stepfunctions"), machines, status)
+
+    def executions(self, state_machine: str | None = None, status: str | None = None) -> list[dict]:
+        return self.executions_and_notes(state_machine, status)[0]
+
+    def execution(self, name: str, state_machine: str | None = None) -> dict | None:
+        machines = stepfunctions.select(self._machines(), state_machine)
+        return stepfunctions.find_execution(boto3.client("stepfunctions"), machines, name)
+

@@ -5,38 +5,76 @@ from typing import Annotated
 from uuid import UUID
 
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, Server
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer, Server
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from pydantic import SecretStr
+
+from authflow import errors
+from authflow.accounts import Accounts
 from authflow.http import build_resolver, error_responses
 from authflow.models import (
+    ChangePasswordRequest,
+    ChangePasswordResponse,
     ConfirmMfaRequest,
     ConfirmMfaResponse,
+    ConfirmPasswordRequest,
+    ConfirmPasswordResponse,
     ConfirmUserRequest,
     ConfirmUserResponse,
     CreateUserRequest,
     CreateUserResponse,
+    DeleteUserResponse,
+    ForgotPasswordRequest,
+    ForgotPasswordResponse,
+    LoginRequest,
+    LoginResponse,
+    LogoutRequest,
+    LogoutResponse,
+    MfaVerifyRequest,
     OnboardingStatusResponse,
+    RefreshTokenRequest,
+    RefreshTokenResponse,
     ResendConfirmationRequest,
     ResendConfirmationResponse,
+    ResendMfaRequest,
+    ResendMfaResponse,
+    TokensResponse,
+    UserInfoResponse,
 )
 from authflow.observability import logger, metrics, tracer
 from authflow.onboarding import Onboarding
+from authflow.passwords import Passwords
+from authflow.sessions import Sessions
 from authflow.settings import ApiSettings
 
 settings = ApiSettings()
 onboarding = Onboarding(settings, state_machine_arn=settings.onboarding_state_machine_arn)
+sessions = Sessions(settings, login_state_machine_arn=settings.login_state_machine_arn)
+passwords = Passwords(settings, reset_state_machine_arn=settings.password_reset_state_machine_arn)
+accounts = Accounts(settings, admin_group=settings.admin_group_name)
 app = build_resolver()
 
 UserId = Annotated[UUID, Path(description="The user's id, as POST /v1/users returned it.")]
 S = HTTPStatus
 
 
+BEARER = [{"apiKey": [], "bearerAuth": []}]
+
+
 def _request_id() -> str:
     return app.current_event.request_context.request_id
+
+
+def _bearer_token() -> SecretStr:
+    header = app.current_event.get_header_value("authorization", default_value="", case_sensitive=False)
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise errors.InvalidToken("Send the access token as Authorization: Bearer <token>.")
+    return SecretStr(token.strip())
 
 
 @app.post("/users", responses=error_responses(S.BAD_REQUEST, S.CONFLICT), tags=["Onboarding"])
@@ -77,6 +115,71 @@ def onboarding_status(user_id: UserId) -> OnboardingStatusResponse:
     return onboarding.status_of(str(user_id))
 
 
+@app.post("/login", responses=error_responses(S.BAD_REQUEST, S.UNAUTHORIZED, S.CONFLICT, S.TOO_MANY_REQUESTS), tags=["Sign-in"])
+def login(request: Annotated[LoginRequest, Body()]) -> LoginResponse:
+    """The password step; answers an MFA session for the authenticator code (unknown emails look like wrong passwords)."""
+    return sessions.login(request, _request_id())
+
+
+@app.post("/mfa-verify", responses=error_responses(S.BAD_REQUEST, S.UNAUTHORIZED, S.TOO_MANY_REQUESTS), tags=["Sign-in"])
+def mfa_verify(request: Annotated[MfaVerifyRequest, Body()]) -> TokensResponse:
+    """The MFA step; answers the id, access and refresh tokens."""
+    return sessions.verify_mfa(request, _request_id())
+
+
+@app.post("/refresh-token", responses=error_responses(S.BAD_REQUEST, S.UNAUTHORIZED), tags=["Sign-in"])
+def refresh_token(request: Annotated[RefreshTokenRequest, Body()]) -> RefreshTokenResponse:
+    """New id and access tokens from a refresh token."""
+    return sessions.refresh(request, _request_id())
+
+
+@app.get("/userinfo", responses=error_responses(S.UNAUTHORIZED), tags=["Sign-in"], security=BEARER)
+def userinfo() -> UserInfoResponse:
+    """The signed-in user, from a verified access token (Authorization: Bearer)."""
+    return sessions.user_info(_bearer_token())
+
+
+@app.post("/logout", responses=error_responses(S.BAD_REQUEST, S.UNAUTHORIZED), tags=["Sign-in"])
+def logout(request: Annotated[LogoutRequest, Body()]) -> LogoutResponse:
+    """Revokes every refresh token of the user; their access tokens stop working too."""
+    return sessions.logout(request, _request_id())
+
+
+@app.post("/change-password", responses=error_responses(S.BAD_REQUEST, S.UNAUTHORIZED, S.TOO_MANY_REQUESTS), tags=["Passwords"])
+def change_password(request: Annotated[ChangePasswordRequest, Body()]) -> ChangePasswordResponse:
+    """Changes the signed-in user's password."""
+    return sessions.change_password(request, _request_id())
+
+
+@app.post("/forgot-password", responses=error_responses(S.BAD_REQUEST), tags=["Passwords"])
+def forgot_password(request: Annotated[ForgotPasswordRequest, Body()]) -> ForgotPasswordResponse:
+    """Mails a reset code (same answer for any email)."""
+    return passwords.forgot(request, _request_id())
+
+
+@app.post("/users/<user_id>/confirm-password", responses=error_responses(S.BAD_REQUEST, S.TOO_MANY_REQUESTS), tags=["Passwords"])
+def confirm_password(user_id: UserId, request: Annotated[ConfirmPasswordRequest, Body()]) -> ConfirmPasswordResponse:
+    """Sets a new password with the mailed reset code."""
+    return passwords.confirm(str(user_id), request)
+
+
+@app.post("/resend-mfa", responses=error_responses(S.BAD_REQUEST, S.UNAUTHORIZED, S.TOO_MANY_REQUESTS), tags=["Passwords"])
+def resend_mfa(request: Annotated[ResendMfaRequest, Body()]) -> ResendMfaResponse:
+    """Mails the user a short-lived link to their QR code; the link never appears in the response."""
+    return passwords.resend_mfa(request, _request_id())
+
+
+@app.delete(
+    "/users/<user_id>",
+    responses=error_responses(S.BAD_REQUEST, S.UNAUTHORIZED, S.FORBIDDEN, S.NOT_FOUND),
+    tags=["Onboarding"],
+    security=BEARER,
+)
+def delete_user(user_id: UserId) -> DeleteUserResponse:
+    """Deletes the user (their own access token, or an administrator's): Cognito user, QR code, status records."""
+    return accounts.delete(str(user_id), _bearer_token(), _request_id())
+
+
 @app.get("/openapi.json", include_in_schema=False)
 def openapi_document() -> Response:
     document = app.get_openapi_json_schema(
@@ -84,7 +187,10 @@ def openapi_document() -> Response:
         version="1.0.0",
         description="Authentication and user-lifecycle API (CognitoApi v1 contract).",
         servers=[Server(url="/v1")],
-        security_schemes={"apiKey": APIKey(name="x-api-key", **{"in": APIKeyIn.header})},
+        security_schemes={
+            "apiKey": APIKey(name="x-api-key", **{"in": APIKeyIn.header}),
+            "bearerAuth": HTTPBearer(bearerFormat="JWT"),
+        },
         security=[{"apiKey": []}],
     )
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=document)

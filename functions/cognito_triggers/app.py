@@ -12,6 +12,7 @@ settings = CommonSettings()
 publisher = events.EventPublisher(settings.event_bus_name)
 
 INVITATION_TRIGGERS = ("CustomMessage_AdminCreateUser",)
+RESET_CODE_TRIGGERS = ("CustomMessage_ForgotPassword",)
 
 
 @logger.inject_lambda_context
@@ -25,6 +26,14 @@ def handler(event: CustomMessageTriggerEvent, context: LambdaContext) -> dict:
             username_placeholder=event.request.username_parameter,
             code_placeholder=event.request.code_parameter,
             validity_days=settings.temporary_password_validity_days,
+        )
+        event.response.email_subject = message.subject
+        event.response.email_message = message.html
+    elif event.trigger_source in RESET_CODE_TRIGGERS:
+        message = mail.password_reset_code(
+            app_name=settings.app_name,
+            given_name=event.request.user_attributes.get("given_name", ""),
+            code_placeholder=event.request.code_parameter,
         )
         event.response.email_subject = message.subject
         event.response.email_message = message.html

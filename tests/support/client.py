@@ -97,3 +97,38 @@ def wrong_otp(secret: str) -> str:
 
 def moto_totp_secret() -> str:
     return cognito_models.COGNITO_TOTP_MFA_SECRET
+
+
+@dataclass
+class ActiveUser:
+    email: str
+    user_id: str
+    password: str
+    totp_secret: str
+
+    def otp(self, step_offset: int = 0) -> str:
+        """A valid code: the current step's, or a neighbouring step's (Cognito accepts one step of skew)."""
+        if step_offset:
+            return pyotp.TOTP(self.totp_secret).at(time.time() + 30 * step_offset)
+        return current_otp(self.totp_secret)
+
+
+def onboard(api: ApiClient, tag: str = "active", full_name: str = "Ada Lovelace") -> ActiveUser:
+    """A user taken through the whole onboarding to ACTIVE over HTTP."""
+    email = unique_email(tag)
+    created = api.post("/users", {"full_name": full_name, "email": email})
+    assert created.status == 201, created.body
+    user_id = created.json()["user_id"]
+    temporary = api.temporary_password(email)
+    api.wait_for_status(user_id, "INVITED")
+    confirmed = api.post(
+        f"/users/{user_id}/confirm", {"email": email, "temporary_password": temporary, "new_password": NEW_PASSWORD}
+    )
+    assert confirmed.status == 200, confirmed.body
+    secret = confirmed.json()["qr_code_secret"]
+    api.wait_for_status(user_id, "MFA_PENDING")
+    # The next step's code: the code of the current step stays free for the first login.
+    enrolled = api.post(f"/users/{user_id}/confirm-mfa", {"email": email, "otp": pyotp.TOTP(secret).at(time.time() - 30)})
+    assert enrolled.status == 200, enrolled.body
+    api.wait_for_status(user_id, "ACTIVE")
+    return ActiveUser(email, user_id, NEW_PASSWORD, secret)

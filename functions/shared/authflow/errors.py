@@ -83,3 +83,49 @@ class TransientError(AuthflowError):
     status = HTTPStatus.SERVICE_UNAVAILABLE
     code = "SERVICE_UNAVAILABLE"
     message = "A dependency is temporarily unavailable; retry later."
+
+
+class MfaCodeReused(AuthflowError):
+    status = HTTPStatus.UNAUTHORIZED
+    code = "MFA_CODE_REUSED"
+    message = "This one-time code was already used; wait for the next one."
+
+
+class InvalidToken(AuthflowError):
+    status = HTTPStatus.UNAUTHORIZED
+    code = "INVALID_TOKEN"
+    message = "The token is invalid, expired or revoked."
+
+
+class TooManyAttempts(AuthflowError):
+    status = HTTPStatus.TOO_MANY_REQUESTS
+    code = "TOO_MANY_ATTEMPTS"
+    message = "Too many failed attempts; the account is temporarily locked."
+
+
+class OnboardingIncomplete(AuthflowError):
+    status = HTTPStatus.CONFLICT
+    code = "ONBOARDING_INCOMPLETE"
+    message = "Finish onboarding (confirm the account and its MFA) before signing in."
+
+
+class InvalidVerificationCode(AuthflowError):
+    code = "INVALID_VERIFICATION_CODE"
+    message = "The verification code is incorrect or has expired; request a new one."
+
+
+class Forbidden(AuthflowError):
+    status = HTTPStatus.FORBIDDEN
+    code = "FORBIDDEN"
+    message = "This token may not do that."
+
+
+def by_code(code: str) -> type[AuthflowError]:
+    """The error class answering with this stable code (login outcomes travel as codes)."""
+    classes = [AuthflowError]
+    while classes:
+        cls = classes.pop()
+        if cls.code == code:
+            return cls
+        classes.extend(cls.__subclasses__())
+    return AuthflowError

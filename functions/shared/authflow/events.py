@@ -62,6 +62,49 @@ class OnboardingFailed(EventDetail):
     error: str
 
 
+class LoginSucceeded(EventDetail):
+    """The user passed both the password and the MFA step and received tokens."""
+
+
+class LoginFailed(EventDetail):
+    """A login step was refused; reason is the API's error code (the user_id is a pseudo-id for unknown emails)."""
+
+    step: str
+    reason: str
+
+
+class TokenRefreshed(EventDetail):
+    """New access and id tokens were issued from a refresh token."""
+
+
+class LoggedOut(EventDetail):
+    """Every refresh token of the user was revoked."""
+
+
+class PasswordResetRequested(EventDetail):
+    """A reset code was mailed to the user."""
+
+
+class PasswordResetCompleted(EventDetail):
+    """The user set a new password with the mailed code."""
+
+
+class PasswordResetExpired(EventDetail):
+    """The reset code's validity passed without a confirmation."""
+
+
+class PasswordChanged(EventDetail):
+    """The signed-in user changed their password."""
+
+
+class MfaQrResent(EventDetail):
+    """A short-lived link to the user's QR code was mailed to them."""
+
+
+class UserDeleted(EventDetail):
+    """The Cognito user, the QR object and the status records were removed."""
+
+
 class CustomMessagePrepared(EventDetail):
     """Cognito's custom message trigger formatted a mail for the user (the code stays with Cognito)."""
 
@@ -76,6 +119,16 @@ EVENT_TYPES: tuple[type[EventDetail], ...] = (
     OnboardingCompleted,
     OnboardingExpired,
     OnboardingFailed,
+    LoginSucceeded,
+    LoginFailed,
+    TokenRefreshed,
+    LoggedOut,
+    PasswordResetRequested,
+    PasswordResetCompleted,
+    PasswordResetExpired,
+    PasswordChanged,
+    MfaQrResent,
+    UserDeleted,
     CustomMessagePrepared,
 )
 

@@ -36,3 +36,37 @@ def invitation(
             days=validity_days,
         ),
     )
+
+
+_MFA_QR_LINK = Template(
+    """<html><body style="font-family: sans-serif">
+<p>You asked for your $app MFA QR code again.</p>
+<p><a href="$link">Open your QR code</a> and scan it with your authenticator app.
+The link works for $minutes minutes.</p>
+<p>If you did not ask for this, change your password now.</p>
+</body></html>"""
+)
+
+
+def mfa_qr_link(app_name: str, link: str, validity_minutes: int) -> Mail:
+    return Mail(
+        subject=f"Your {escape(app_name)} MFA QR code",
+        html=_MFA_QR_LINK.substitute(app=escape(app_name), link=escape(link, quote=True), minutes=validity_minutes),
+    )
+
+
+_RESET_CODE = Template(
+    """<html><body style="font-family: sans-serif">
+<p>Hello $name,</p>
+<p>Your $app password reset code: <b>$code</b></p>
+<p>It is valid for one hour. If you did not ask to reset your password, ignore this mail.</p>
+</body></html>"""
+)
+
+
+def password_reset_code(app_name: str, given_name: str, code_placeholder: str) -> Mail:
+    """The reset code mail; the placeholder is Cognito's, which it replaces with the code."""
+    return Mail(
+        subject=f"Reset your {escape(app_name)} password",
+        html=_RESET_CODE.substitute(name=escape(given_name or "there"), app=escape(app_name), code=code_placeholder),
+    )

@@ -56,6 +56,7 @@ class UserAction(StrEnum):
 
     CONFIRMATION = "CONFIRMATION"
     MFA_CONFIRMATION = "MFA_CONFIRMATION"
+    PASSWORD_RESET = "PASSWORD_RESET"
 
 
 # ----------------------------------------------------------------------------- HTTP
@@ -190,3 +191,152 @@ class StatusRecord(BaseModel):
     steps: list[Step] = []
     updated_at: datetime
     execution_arn: str
+
+
+# ----------------------------------------------------------------------------- sign-in and passwords
+
+
+class LoginRequest(Request):
+    email: Email
+    password: Password
+
+
+class LoginResponse(Response):
+    email: str
+    verification_session: str
+    verification_type: Literal["SOFTWARE_TOKEN_MFA"] = "SOFTWARE_TOKEN_MFA"
+
+
+class MfaVerifyRequest(Request):
+    email: Email
+    verification_type: Literal["SOFTWARE_TOKEN_MFA"]
+    verification_session: Annotated[SecretStr, Field(min_length=1, max_length=4096)]
+    otp_code: OneTimeCode
+
+
+class TokensResponse(Response):
+    id_token: str
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+class RefreshTokenRequest(Request):
+    email: Email
+    refresh_token: Annotated[SecretStr, Field(min_length=1, max_length=8192)]
+
+
+class RefreshTokenResponse(Response):
+    email: str
+    id_token: str
+    access_token: str
+    expires_in: int
+    refresh_token: str | None = None
+
+
+class UserInfoResponse(Response):
+    user_id: UUID
+    email: str
+    groups: list[str]
+    given_name: str
+    family_name: str
+
+
+class LogoutRequest(Request):
+    email: Email
+    access_token: Annotated[SecretStr, Field(min_length=1, max_length=8192)]
+
+
+class LogoutResponse(Response):
+    user_status: Literal["logout"] = "logout"
+
+
+class ChangePasswordRequest(Request):
+    access_token: Annotated[SecretStr, Field(min_length=1, max_length=8192)]
+    previous_password: Password
+    proposed_password: Password
+
+
+class ChangePasswordResponse(Response):
+    status: Literal["PASSWORD_CHANGED"] = "PASSWORD_CHANGED"
+
+
+class ForgotPasswordRequest(Request):
+    email: Email
+
+
+class ForgotPasswordResponse(Response):
+    email: str
+    user_id: UUID
+    status: Literal["PASSWORD_FORGOT_CONFIRMATION_SENT"] = "PASSWORD_FORGOT_CONFIRMATION_SENT"
+
+
+class ConfirmPasswordRequest(Request):
+    email: Email
+    new_password: Password
+    verification_code: Annotated[SecretStr, Field(min_length=1, max_length=64)]
+
+
+class ConfirmPasswordResponse(Response):
+    email: str
+    user_id: UUID
+    status: Literal["NEW_PASSWORD_SET_SUCCESSFULLY"] = "NEW_PASSWORD_SET_SUCCESSFULLY"
+
+
+class ResendMfaRequest(Request):
+    email: Email
+    password: Password
+
+
+class ResendMfaResponse(Response):
+    email: str
+    status: Literal["MFA_QR_LINK_SENT"] = "MFA_QR_LINK_SENT"
+
+
+class DeleteUserResponse(Response):
+    user_id: UUID
+    status: Literal["DELETED"] = "DELETED"
+
+
+class LoginStep(StrEnum):
+    PASSWORD = "PASSWORD"
+    MFA = "MFA"
+
+
+class LoginOutcome(StrEnum):
+    MFA_REQUIRED = "MFA_REQUIRED"
+    SIGNED_IN = "SIGNED_IN"
+    REFUSED = "REFUSED"
+
+
+class LoginInput(BaseModel):
+    """A login execution's input: the secrets wait in a one-time handoff record, not here."""
+
+    step: LoginStep
+    handoff_id: str
+    request_id: str
+
+
+class LoginTask(LoginInput):
+    execution_arn: str
+
+
+class LoginResult(BaseModel):
+    """What a login task returns to the execution: an outcome, never a secret."""
+
+    outcome: LoginOutcome
+    user_id: str
+    reason: str = "NONE"
+
+
+class PasswordResetInput(BaseModel):
+    user_id: UUID
+    request_id: str
+    code_validity_seconds: int = Field(gt=0)
+
+
+class PasswordResetTask(BaseModel):
+    task: Literal["request_reset_code", "await_new_password", "record_password_reset", "expire_password_reset"]
+    reset: PasswordResetInput
+    execution_arn: str
+    task_token: SecretStr | None = None

@@ -5,14 +5,11 @@ confirms; the execution's tasks do the non-interactive steps. Secret-bearing wor
 secret, Cognito sessions) happens here, never in the execution's input or output.
 """
 
-import json
 from datetime import timedelta
 from uuid import uuid4
 
-from botocore.exceptions import ClientError
-
-from authflow import errors, events
-from authflow.aws import client, error_code, raise_transient
+from authflow import errors, events, workflows
+from authflow.aws import raise_transient
 from authflow.models import (
     ConfirmMfaRequest,
     ConfirmMfaResponse,
@@ -42,13 +39,6 @@ _WAIT_STEPS = {
     UserAction.CONFIRMATION: ("WaitForConfirmation", OnboardingStatus.INVITED),
     UserAction.MFA_CONFIRMATION: ("WaitForMfaConfirmation", OnboardingStatus.MFA_PENDING),
 }
-# Signals already answered by the other side raise these; both sides may signal once in a race.
-_STALE_TOKEN_CODES = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
-
-
-def execution_arn(state_machine_arn: str, name: str) -> str:
-    return f"{state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
-
 
 class Onboarding:
     def __init__(self, settings: CognitoSettings, state_machine_arn: str | None = None):
@@ -76,7 +66,7 @@ class Onboarding:
         if not self.state_machine_arn:
             raise RuntimeError("start needs the onboarding state machine")
         user_id = str(uuid4())
-        arn = execution_arn(self.state_machine_arn, user_id)
+        arn = workflows.execution_arn(self.state_machine_arn, user_id)
         self.status.create(user_id, request.email, arn)
         execution_input = OnboardingInput(
             user_id=user_id,
@@ -87,11 +77,7 @@ class Onboarding:
             timeouts=self.timeouts,
         )
         try:
-            client("stepfunctions").start_execution(
-                stateMachineArn=self.state_machine_arn,
-                name=user_id,
-                input=execution_input.model_dump_json(exclude_none=True),
-            )
+            workflows.start(self.state_machine_arn, user_id, execution_input)
         except Exception as error:
             self.status.release_email(request.email, user_id)
             self.status.delete_user_items(user_id, keep_status=False)
@@ -171,15 +157,7 @@ class Onboarding:
             self._resume(token, action)
 
     def _resume(self, token, action: UserAction) -> None:
-        try:
-            client("stepfunctions").send_task_success(
-                taskToken=token.get_secret_value(), output=json.dumps({"action": action.value, "received": True})
-            )
-        except ClientError as error:
-            if error_code(error) not in _STALE_TOKEN_CODES:
-                raise_transient(error, "The workflow service")
-                raise
-            logger.info("execution already resumed", extra={"action": action.value})
+        workflows.resume(token, {"action": action.value, "received": True})
 
     # ------------------------------------------------------------------ workflow tasks
 

@@ -17,6 +17,9 @@ class CommonSettings(BaseSettings):
     mail_from_address: str
     temporary_password_validity_days: int
     auth_session_validity_minutes: int
+    password_reset_code_validity_seconds: int
+    resend_mfa_limit_per_hour: int
+    pseudo_id_secret_arn: str
 
 
 class CognitoSettings(CommonSettings):
@@ -30,3 +33,6 @@ class ApiSettings(CognitoSettings):
     """The HTTP API function."""
 
     onboarding_state_machine_arn: str
+    login_state_machine_arn: str
+    password_reset_state_machine_arn: str
+    admin_group_name: str

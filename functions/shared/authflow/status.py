@@ -5,8 +5,12 @@ Items (pk, sk):
 - EMAIL#<email>, CLAIM        makes an email unique before Cognito is called (one user per email)
 - USER#<id>, SIGNAL#<action>  the task token a waiting execution left, or the user's action that came first
 - USER#<id>, MFA_SETUP        Cognito's MFA-enrolment session between confirm and confirm-mfa
+- USER#<id>, RATE#<action>    a per-user counter in a fixed window (resend-mfa's rate limit)
+- HANDOFF#<id>, <kind>        a one-time record carrying secrets between the API and a workflow task,
+                              so that they never enter the execution's input or output
 """
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from boto3.dynamodb.conditions import Key
@@ -173,3 +177,48 @@ class StatusStore:
         if not item or item["expires_at"] < _now().timestamp():
             return None
         return SecretStr(item["session"])
+
+    def clear_signal(self, user_id: str, action: UserAction) -> SecretStr | None:
+        """Forgets a previous signal (a new password reset starts afresh); its task token if one waited."""
+        item = self._call("delete_item", Key=_user_key(user_id, f"SIGNAL#{action.value}"), ReturnValues="ALL_OLD").get(
+            "Attributes", {}
+        )
+        token = item.get("task_token")
+        return SecretStr(token) if token and not item.get("received") else None
+
+    # ----------------------------------------------------------------- rate limits
+
+    def count(self, user_id: str, action: str, window: timedelta) -> int:
+        """Counts one more use of action by the user in the current fixed window; returns the count."""
+        now = _now()
+        window_start = int(now.timestamp()) // int(window.total_seconds())
+        item = self._call(
+            "update_item",
+            Key=_user_key(user_id, f"RATE#{action}#{window_start}"),
+            UpdateExpression="ADD uses :one SET expires_at = :expires",
+            ExpressionAttributeValues={":one": 1, ":expires": int((now + window).timestamp())},
+            ReturnValues="ALL_NEW",
+        )["Attributes"]
+        return int(item["uses"])
+
+    # ----------------------------------------------------------------- secret handoffs
+
+    def put_handoff(self, handoff_id: str, kind: str, payload: dict, ttl: timedelta) -> None:
+        self._call(
+            "put_item",
+            Item={
+                "pk": f"HANDOFF#{handoff_id}",
+                "sk": kind,
+                "payload": json.dumps(payload),
+                "expires_at": int((_now() + ttl).timestamp()),
+            },
+        )
+
+    def take_handoff(self, handoff_id: str, kind: str) -> dict | None:
+        """Reads and deletes a handoff in one call, so its secrets can be used once only."""
+        item = self._call(
+            "delete_item", Key={"pk": f"HANDOFF#{handoff_id}", "sk": kind}, ReturnValues="ALL_OLD"
+        ).get("Attributes")
+        if not item or item["expires_at"] < _now().timestamp():
+            return None
+        return json.loads(item["payload"])

@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ParamValidationError
 from pydantic import SecretStr
 
 from authflow import errors
@@ -29,6 +29,29 @@ class MfaSetup:
     session: SecretStr
 
 
+@dataclass(frozen=True)
+class Tokens:
+    id_token: str
+    access_token: str
+    refresh_token: str | None
+    expires_in: int
+
+    @classmethod
+    def from_result(cls, result: dict) -> "Tokens":
+        auth = result["AuthenticationResult"]
+        return cls(auth["IdToken"], auth["AccessToken"], auth.get("RefreshToken"), auth["ExpiresIn"])
+
+
+@dataclass(frozen=True)
+class Challenge:
+    name: str
+    session: SecretStr
+
+
+def _password_attempts_exceeded(error: ClientError) -> bool:
+    return error_code(error) == "NotAuthorizedException" and "attempts exceeded" in str(error).lower()
+
+
 def _split_name(full_name: str) -> tuple[str, str]:
     given, _, family = full_name.partition(" ")
     return given, family or given
@@ -39,11 +62,14 @@ class UserDirectory:
         self.user_pool_id = user_pool_id
         self.client_id = client_id
 
-    def _call(self, operation: str, **kwargs):
+    def _call(self, operation: str, pool: bool = True, **kwargs):
+        """Calls Cognito (with the pool id unless pool=False) and maps its errors to domain errors."""
         try:
-            return getattr(client("cognito-idp"), operation)(UserPoolId=self.user_pool_id, **kwargs)
+            return getattr(client("cognito-idp"), operation)(**({"UserPoolId": self.user_pool_id} if pool else {}), **kwargs)
         except ClientError as error:
             raise_transient(error, "The user directory")
+            if _password_attempts_exceeded(error):
+                raise errors.TooManyAttempts() from None
             mapped = _CALLER_ERRORS.get(error_code(error))
             if mapped:
                 raise mapped() from None
@@ -137,3 +163,99 @@ class UserDirectory:
             Username=user_id,
             SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True},
         )
+
+    # ------------------------------------------------------------------ sign-in
+
+    def authenticate(self, user_id: str, password: SecretStr) -> Challenge:
+        """The password step; the challenge Cognito answers with (SOFTWARE_TOKEN_MFA for an active user)."""
+        result = self._call(
+            "admin_initiate_auth",
+            ClientId=self.client_id,
+            AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": user_id, "PASSWORD": password.get_secret_value()},
+        )
+        if "ChallengeName" not in result:
+            raise errors.OnboardingIncomplete()
+        return Challenge(result["ChallengeName"], SecretStr(result["Session"]))
+
+    def answer_mfa(self, user_id: str, session: SecretStr, code: SecretStr) -> Tokens:
+        try:
+            result = client("cognito-idp").admin_respond_to_auth_challenge(
+                UserPoolId=self.user_pool_id,
+                ClientId=self.client_id,
+                ChallengeName="SOFTWARE_TOKEN_MFA",
+                ChallengeResponses={"USERNAME": user_id, "SOFTWARE_TOKEN_MFA_CODE": code.get_secret_value()},
+                Session=session.get_secret_value(),
+            )
+        except ParamValidationError:
+            raise errors.SessionExpired() from None
+        except ClientError as error:
+            raise_transient(error, "The user directory")
+            code_name = error_code(error)
+            if code_name == "CodeMismatchException":
+                raise errors.InvalidMfaCode() from None
+            if code_name == "ExpiredCodeException":
+                raise errors.MfaCodeReused() from None
+            if _password_attempts_exceeded(error):
+                raise errors.TooManyAttempts() from None
+            if code_name in ("NotAuthorizedException", "ResourceNotFoundException", "InvalidParameterException"):
+                raise errors.SessionExpired() from None
+            raise
+        return Tokens.from_result(result)
+
+    def refresh(self, refresh_token: SecretStr) -> Tokens:
+        try:
+            result = self._call(
+                "admin_initiate_auth",
+                ClientId=self.client_id,
+                AuthFlow="REFRESH_TOKEN_AUTH",
+                AuthParameters={"REFRESH_TOKEN": refresh_token.get_secret_value()},
+            )
+        except errors.InvalidCredentials:
+            raise errors.InvalidToken() from None
+        return Tokens.from_result(result)
+
+    def _token_call(self, operation: str, **kwargs):
+        """A call authorised by the user's access token; a revoked or expired token is InvalidToken."""
+        try:
+            return self._call(operation, pool=False, **kwargs)
+        except errors.InvalidCredentials:
+            raise errors.InvalidToken() from None
+
+    def attributes(self, access_token: SecretStr) -> dict[str, str]:
+        user = self._token_call("get_user", AccessToken=access_token.get_secret_value())
+        return {a["Name"]: a["Value"] for a in user["UserAttributes"]}
+
+    def sign_out_everywhere(self, access_token: SecretStr) -> None:
+        self._token_call("global_sign_out", AccessToken=access_token.get_secret_value())
+
+    def change_password(self, access_token: SecretStr, previous: SecretStr, proposed: SecretStr) -> None:
+        try:
+            self._call(
+                "change_password",
+                pool=False,
+                AccessToken=access_token.get_secret_value(),
+                PreviousPassword=previous.get_secret_value(),
+                ProposedPassword=proposed.get_secret_value(),
+            )
+        except errors.InvalidCredentials:
+            raise errors.InvalidCredentials("The previous password is incorrect, or the token is invalid.") from None
+
+    # ------------------------------------------------------------------ password reset
+
+    def send_reset_code(self, user_id: str) -> None:
+        """Cognito mails a reset code through the custom message trigger."""
+        self._call("forgot_password", pool=False, ClientId=self.client_id, Username=user_id)
+
+    def reset_password(self, user_id: str, code: SecretStr, new_password: SecretStr) -> None:
+        try:
+            self._call(
+                "confirm_forgot_password",
+                pool=False,
+                ClientId=self.client_id,
+                Username=user_id,
+                ConfirmationCode=code.get_secret_value(),
+                Password=new_password.get_secret_value(),
+            )
+        except (errors.InvalidMfaCode, errors.SessionExpired, errors.InvalidCredentials):
+            raise errors.InvalidVerificationCode() from None

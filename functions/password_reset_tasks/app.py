@@ -1,0 +1,22 @@
+"""The password reset workflow's tasks."""
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import parse
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from authflow.models import PasswordResetTask
+from authflow.observability import logger, metrics, tracer
+from authflow.passwords import Passwords
+from authflow.settings import CognitoSettings
+
+passwords = Passwords(CognitoSettings())
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def handler(event: dict, context: LambdaContext) -> dict:
+    task = parse(event=event, model=PasswordResetTask)
+    logger.append_keys(user_id=str(task.reset.user_id), task=task.task)
+    metrics.add_metric(name="PasswordResetTasks", unit=MetricUnit.Count, value=1)
+    return passwords.run_reset_task(task)

@@ -1,0 +1,40 @@
+"""Deleting a user: the Cognito user, the QR object and every status record, and a UserDeleted event."""
+
+from pydantic import SecretStr
+
+from authflow import errors, events, workflows
+from authflow.models import DeleteUserResponse, OnboardingStatus
+from authflow.qr import QrCodeStore
+from authflow.settings import CognitoSettings
+from authflow.status import StatusStore
+from authflow.tokens import AccessTokenVerifier
+from authflow.users import UserDirectory
+
+_FINISHED = (OnboardingStatus.ACTIVE, OnboardingStatus.EXPIRED, OnboardingStatus.FAILED)
+
+
+class Accounts:
+    def __init__(self, settings: CognitoSettings, admin_group: str):
+        self.admin_group = admin_group
+        self.users = UserDirectory(settings.user_pool_id, settings.user_pool_client_id)
+        self.status = StatusStore(settings.status_table_name)
+        self.events = events.EventPublisher(settings.event_bus_name)
+        self.qr_codes = QrCodeStore(settings.qr_bucket_name, settings.qr_link_expiry_seconds)
+        self.verifier = AccessTokenVerifier(settings.user_pool_id, settings.user_pool_client_id)
+
+    def delete(self, user_id: str, access_token: SecretStr, request_id: str) -> DeleteUserResponse:
+        """Users may delete themselves; members of the admin group may delete anyone."""
+        claims = self.verifier.verify(access_token)
+        if claims.user_id != user_id and self.admin_group not in claims.groups:
+            raise errors.Forbidden("Only the user or an administrator may delete this user.")
+        record = self.status.get(user_id)
+        if record is None:
+            raise errors.UserNotFound()
+        if record.status not in _FINISHED:
+            workflows.stop(record.execution_arn, "UserDeleted", "The user was deleted during onboarding.")
+        self.users.delete_user(user_id)
+        self.qr_codes.delete(user_id)
+        self.status.release_email(record.email, user_id)
+        self.status.delete_user_items(user_id, keep_status=False)
+        self.events.publish(events.UserDeleted(user_id=user_id, request_id=request_id))
+        return DeleteUserResponse(user_id=user_id)

@@ -1,0 +1,55 @@
+"""Starting and resuming executions: the API's side of every workflow."""
+
+import json
+
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, SecretStr
+
+from authflow.aws import client, error_code, raise_transient
+from authflow.observability import logger
+
+# Answers to a token the other side already used; both the API and a task may signal once in a race.
+_STALE_TOKEN_CODES = frozenset({"TaskTimedOut", "TaskDoesNotExist", "InvalidToken"})
+
+
+def execution_arn(state_machine_arn: str, name: str) -> str:
+    return f"{state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
+
+
+def start(state_machine_arn: str, name: str, execution_input: BaseModel) -> str:
+    try:
+        return client("stepfunctions").start_execution(
+            stateMachineArn=state_machine_arn, name=name, input=execution_input.model_dump_json(exclude_none=True)
+        )["executionArn"]
+    except ClientError as error:
+        raise_transient(error, "The workflow service")
+        raise
+
+
+def resume(token: SecretStr, output: dict) -> None:
+    """Lets a waiting execution go on; a token already used is not an error."""
+    _send(token, lambda sfn, raw: sfn.send_task_success(taskToken=raw, output=json.dumps(output)))
+
+
+def cancel(token: SecretStr, error: str, cause: str) -> None:
+    """Ends a waiting task with an error the state machine catches."""
+    _send(token, lambda sfn, raw: sfn.send_task_failure(taskToken=raw, error=error, cause=cause))
+
+
+def _send(token: SecretStr, call) -> None:
+    try:
+        call(client("stepfunctions"), token.get_secret_value())
+    except ClientError as error:
+        if error_code(error) not in _STALE_TOKEN_CODES:
+            raise_transient(error, "The workflow service")
+            raise
+        logger.info("task token already used")
+
+
+def stop(arn: str, error: str, cause: str) -> None:
+    try:
+        client("stepfunctions").stop_execution(executionArn=arn, error=error, cause=cause)
+    except ClientError as error_:
+        if error_code(error_) != "ExecutionDoesNotExist":
+            raise_transient(error_, "The workflow service")
+            raise

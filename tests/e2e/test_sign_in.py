@@ -1,0 +1,148 @@
+"""Sign-in, tokens and sessions over HTTP against the local stack, as CognitoApi's README shows them."""
+
+import base64
+import json
+import time
+
+import jwt
+import pytest
+
+from tests.support.client import onboard, unique_email
+
+pytestmark = pytest.mark.e2e
+
+
+def login(api, user, otp=None):
+    first = api.post("/login", {"email": user.email, "password": user.password})
+    assert first.status == 200, first.body
+    body = first.json()
+    assert body["email"] == user.email and body["verification_type"] == "SOFTWARE_TOKEN_MFA"
+    second = api.post(
+        "/mfa-verify",
+        {
+            "email": user.email,
+            "verification_type": "SOFTWARE_TOKEN_MFA",
+            "verification_session": body["verification_session"],
+            "otp_code": otp or user.otp(),
+        },
+    )
+    return body["verification_session"], second
+
+
+@pytest.fixture
+def user(api):
+    """A fresh active user: each test may use each of its three valid TOTP codes once."""
+    return onboard(api, "signin")
+
+
+def test_login_with_mfa_returns_tokens_and_userinfo_knows_the_user(api, user):
+    _, tokens = login(api, user)
+    assert tokens.status == 200, tokens.body
+    body = tokens.json()
+    assert set(body) == {"id_token", "access_token", "refresh_token", "expires_in"}
+    assert body["expires_in"] == 3600
+    assert tokens.headers.get("Cache-Control") == "no-store"
+    info = api.get("/userinfo", headers={"authorization": f"Bearer {body['access_token']}"})
+    assert info.status == 200, info.body
+    assert info.json() == {
+        "user_id": user.user_id,
+        "email": user.email,
+        "groups": [],
+        "given_name": "Ada",
+        "family_name": "Lovelace",
+    }
+
+
+def test_wrong_password_and_unknown_email_get_the_same_answer(api, user):
+    wrong = api.post("/login", {"email": user.email, "password": "Wrong-Password-123"})
+    unknown = api.post("/login", {"email": unique_email("ghost"), "password": "Wrong-Password-123"})
+    assert wrong.status == unknown.status == 401
+    assert wrong.json()["error"]["code"] == unknown.json()["error"]["code"] == "INVALID_CREDENTIALS"
+    assert wrong.json()["error"]["message"] == unknown.json()["error"]["message"]
+
+
+def test_wrong_reused_and_expired_mfa_codes_are_refused_with_their_own_codes(api, user):
+    session, wrong = login(api, user, otp="000000" if user.otp() != "000000" else "111111")
+    assert wrong.status == 401 and wrong.json()["error"]["code"] == "INVALID_MFA_CODE"
+
+    code = user.otp(step_offset=1)
+    _, first = login(api, user, otp=code)
+    assert first.status == 200, first.body
+    _, reused = login(api, user, otp=code)
+    assert reused.status == 401 and reused.json()["error"]["code"] == "MFA_CODE_REUSED"
+
+    for unknown_session in ("not-a-session", "AYABe" + "x" * 60):
+        stale = api.post(
+            "/mfa-verify",
+            {"email": user.email, "verification_type": "SOFTWARE_TOKEN_MFA", "verification_session": unknown_session, "otp_code": "123456"},
+        )
+        assert stale.status == 401 and stale.json()["error"]["code"] == "SESSION_EXPIRED"
+
+
+def test_refresh_token_gives_new_tokens(api, user):
+    _, tokens = login(api, user, otp=user.otp(step_offset=-1))
+    body = tokens.json()
+    refreshed = api.post("/refresh-token", {"email": user.email, "refresh_token": body["refresh_token"]})
+    assert refreshed.status == 200, refreshed.body
+    fresh = refreshed.json()
+    assert fresh["email"] == user.email and fresh["expires_in"] == 3600
+    assert api.get("/userinfo", headers={"authorization": f"Bearer {fresh['access_token']}"}).status == 200
+
+
+def tampered(token: str) -> str:
+    header, payload, signature = token.split(".")
+    claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
+    claims["username"] = "00000000-0000-4000-8000-000000000000"
+    forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return f"{header}.{forged}.{signature}"
+
+
+def test_userinfo_refuses_tampered_foreign_expired_and_id_tokens(api, user):
+    _, tokens = login(api, user, otp=user.otp(step_offset=1))
+    body = tokens.json()
+    access = body["access_token"]
+    claims = jwt.decode(access, options={"verify_signature": False})
+    foreign_key = "a-key-that-is-not-cognitos-at-all-32bytes!"
+    foreign = jwt.encode(claims, foreign_key, algorithm="HS256")
+    expired = jwt.encode({**claims, "exp": int(time.time()) - 10}, foreign_key, algorithm="HS256")
+    unsigned = jwt.encode(claims, None, algorithm="none")
+    for token in (tampered(access), foreign, expired, unsigned, body["id_token"], "garbage"):
+        refused = api.get("/userinfo", headers={"authorization": f"Bearer {token}"})
+        assert refused.status == 401, token
+        assert refused.json()["error"]["code"] == "INVALID_TOKEN"
+    missing = api.get("/userinfo")
+    assert missing.status == 401
+
+
+def test_logout_revokes_the_access_and_refresh_tokens(api):
+    someone = onboard(api, "logout")
+    _, tokens = login(api, someone)
+    body = tokens.json()
+    out = api.post("/logout", {"email": someone.email, "access_token": body["access_token"]})
+    assert out.status == 200 and out.json() == {"user_status": "logout"}
+    assert api.get("/userinfo", headers={"authorization": f"Bearer {body['access_token']}"}).status == 401
+    refused = api.post("/refresh-token", {"email": someone.email, "refresh_token": body["refresh_token"]})
+    assert refused.status == 401 and refused.json()["error"]["code"] == "INVALID_TOKEN"
+
+
+def test_change_password_makes_the_new_password_the_only_one(api):
+    someone = onboard(api, "change")
+    _, tokens = login(api, someone)
+    access = tokens.json()["access_token"]
+    proposed = "Another-Horse-7-Battery"
+    wrong = api.post("/change-password", {"access_token": access, "previous_password": "Not-It-At-All-1", "proposed_password": proposed})
+    assert wrong.status == 401
+    changed = api.post("/change-password", {"access_token": access, "previous_password": someone.password, "proposed_password": proposed})
+    assert changed.status == 200 and changed.json() == {"status": "PASSWORD_CHANGED"}
+    assert api.post("/login", {"email": someone.email, "password": someone.password}).status == 401
+    assert api.post("/login", {"email": someone.email, "password": proposed}).status == 200
+
+
+def test_repeated_wrong_passwords_lock_the_account_with_a_clear_error(api):
+    someone = onboard(api, "lockout")
+    answers = [api.post("/login", {"email": someone.email, "password": f"Wrong-Password-{n}"}) for n in range(6)]
+    assert [a.status for a in answers[:5]] == [401] * 5
+    assert answers[5].status == 429
+    assert answers[5].json()["error"]["code"] == "TOO_MANY_ATTEMPTS"
+    locked = api.post("/login", {"email": someone.email, "password": someone.password})
+    assert locked.status == 429
