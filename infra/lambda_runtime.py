@@ -27,6 +27,11 @@ def _is_shared(module_name: str) -> bool:
     return module_name == SHARED_PACKAGE or module_name.startswith(SHARED_PACKAGE + ".")
 
 
+def _is_in(module: ModuleType, directory: Path) -> bool:
+    file = getattr(module, "__file__", None)
+    return bool(file) and Path(file).resolve().is_relative_to(directory.resolve())
+
+
 @dataclass
 class LocalFunction:
     logical_id: str
@@ -104,9 +109,13 @@ class LocalLambdaRuntime:
                 saved_environment = dict(os.environ)
                 saved_modules = {name: sys.modules.pop(name) for name in list(sys.modules) if _is_shared(name)}
                 os.environ.update(function.environment)
+                sys.path.insert(0, str(function.code_dir))  # Lambda's code root is on sys.path: sibling modules import
                 try:
                     spec.loader.exec_module(module)
                 finally:
+                    sys.path.remove(str(function.code_dir))
+                    for name in [n for n, m in list(sys.modules.items()) if _is_in(m, function.code_dir)]:
+                        del sys.modules[name]  # the function's own modules stay private to it
                     os.environ.clear()
                     os.environ.update(saved_environment)
                     for name in [name for name in sys.modules if _is_shared(name)]:

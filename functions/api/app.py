@@ -15,7 +15,7 @@ from pydantic import SecretStr
 
 from authflow import errors
 from authflow.accounts import Accounts
-from authflow.http import build_resolver, error_responses
+from authflow.http import build_resolver, error_responses, refuse_unreadable_body
 from authflow.models import (
     ChangePasswordRequest,
     ChangePasswordResponse,
@@ -50,6 +50,7 @@ from authflow.onboarding import Onboarding
 from authflow.passwords import Passwords
 from authflow.sessions import Sessions
 from authflow.settings import ApiSettings
+from webhooks import router as webhooks_router
 
 settings = ApiSettings()
 onboarding = Onboarding(settings, state_machine_arn=settings.onboarding_state_machine_arn)
@@ -57,6 +58,7 @@ sessions = Sessions(settings, login_state_machine_arn=settings.login_state_machi
 passwords = Passwords(settings, reset_state_machine_arn=settings.password_reset_state_machine_arn)
 accounts = Accounts(settings, admin_group=settings.admin_group_name)
 app = build_resolver()
+app.include_router(webhooks_router)
 
 UserId = Annotated[UUID, Path(description="The user's id, as POST /v1/users returned it.")]
 S = HTTPStatus
@@ -181,7 +183,7 @@ def delete_user(user_id: UserId) -> DeleteUserResponse:
 
 
 @app.get("/openapi.json", include_in_schema=False)
-def openapi_document() -> Response:
+def openapi_document():
     document = app.get_openapi_json_schema(
         title="authflow",
         version="1.0.0",
@@ -196,9 +198,9 @@ def openapi_document() -> Response:
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=document)
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     metrics.add_metric(name="ApiRequests", unit=MetricUnit.Count, value=1)
-    return app.resolve(event, context)
+    return refuse_unreadable_body(event) or app.resolve(event, context)

@@ -15,7 +15,7 @@ INVITATION_TRIGGERS = ("CustomMessage_AdminCreateUser",)
 RESET_CODE_TRIGGERS = ("CustomMessage_ForgotPassword",)
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @event_source(data_class=CustomMessageTriggerEvent)
 def handler(event: CustomMessageTriggerEvent, context: LambdaContext) -> dict:

@@ -12,7 +12,7 @@ from authflow.settings import CognitoSettings
 onboarding = Onboarding(CognitoSettings())
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:

@@ -53,6 +53,7 @@ def resolve_host(host: str, port: int) -> list[str]:
 
 
 def _address(text: str) -> Address:
+    """The address a connection to text reaches, for judging it."""
     address = ipaddress.ip_address(text.split("%", 1)[0])
     if isinstance(address, ipaddress.IPv6Address):
         # An IPv4 address wrapped in IPv6 reaches the IPv4 address: judge that one.
@@ -96,9 +97,10 @@ def check_callback_url(url: str, allow_loopback: bool, resolve: Resolve = resolv
         raise InvalidWebhookUrl("The webhook URL must not carry credentials.")
     port = port or (443 if scheme == "https" else 80)
     try:
-        addresses = [_address(a) for a in resolve(host, port)]
+        resolved = {text.split("%", 1)[0]: _address(text) for text in resolve(host, port)}
     except (OSError, UnicodeError, ValueError):
-        addresses = []
+        resolved = {}
+    addresses = list(resolved.values())
     if not addresses:
         raise InvalidWebhookUrl("The webhook URL's host could not be resolved.")
     if not (allow_loopback and all(a.is_loopback for a in addresses)):
@@ -110,5 +112,5 @@ def check_callback_url(url: str, allow_loopback: bool, resolve: Resolve = resolv
                 raise InvalidWebhookUrl(f"The webhook URL's host resolves to {reason}; only public addresses are allowed.")
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return CallbackTarget(
-        url=url, scheme=scheme, host=host, port=port, target=target, addresses=tuple(str(a) for a in addresses)
+        url=url, scheme=scheme, host=host, port=port, target=target, addresses=tuple(resolved)
     )

@@ -1,14 +1,12 @@
 """The HTTP edge shared by API routes: the one error shape, body rules and security headers."""
 
+import json
 from http import HTTPStatus
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
-from aws_lambda_powertools.event_handler.openapi.exceptions import (
-    RequestUnsupportedContentType,
-    RequestValidationError,
-)
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
 from authflow import errors
 from authflow.models import ErrorResponse
@@ -18,10 +16,36 @@ MAX_BODY_BYTES = 16 * 1024
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 
 
+def _error_body(status: int, code: str, message: str, request_id: str) -> dict:
+    return {"error": {"code": code, "message": message, "request_id": request_id}}
+
+
 def error_response(app: APIGatewayRestResolver, status: int, code: str, message: str) -> Response:
-    request_id = app.current_event.request_context.request_id or ""
-    body = {"error": {"code": code, "message": message, "request_id": request_id}}
+    body = _error_body(status, code, message, app.current_event.request_context.request_id or "")
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=SECURITY_HEADERS)
+
+
+def refuse_unreadable_body(event: dict) -> dict | None:
+    """413 for bodies over 16 KiB and 415 for bodies that are not JSON, before routing and validation
+    (the resolver would otherwise parse a form body and answer a misleading 400)."""
+    body = event.get("body") or ""
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    refusal = None
+    if len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES:
+        refusal = (413, "PAYLOAD_TOO_LARGE", "The request body is larger than 16 KiB.")
+    elif body and event.get("httpMethod") in ("POST", "PUT", "PATCH"):
+        if headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+            refusal = (415, "UNSUPPORTED_MEDIA_TYPE", "Send the request body as application/json.")
+    if refusal is None:
+        return None
+    status, code, message = refusal
+    request_id = (event.get("requestContext") or {}).get("requestId", "")
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json", "Access-Control-Allow-Origin": "*", **SECURITY_HEADERS},
+        "body": json.dumps(_error_body(status, code, message, request_id)),
+        "isBase64Encoded": False,
+    }
 
 
 def error_responses(*statuses: HTTPStatus) -> dict:
@@ -42,16 +66,7 @@ def _describe_validation(error: RequestValidationError) -> tuple[str, str]:
     return "INVALID_REQUEST", "Invalid request: " + ", ".join(sorted(set(parts)))
 
 
-def enforce_body_rules(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
-    """Bodies over 16 KiB get 413 and bodies that are not JSON get 415, before any route runs."""
-    event = app.current_event
-    body = event.body or ""
-    if len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES:
-        return error_response(app, 413, "PAYLOAD_TOO_LARGE", "The request body is larger than 16 KiB.")
-    if body and event.http_method in ("POST", "PUT", "PATCH"):
-        content_type = (event.headers or {}).get("content-type", "") or (event.headers or {}).get("Content-Type", "")
-        if content_type.split(";")[0].strip().lower() != "application/json":
-            return error_response(app, 415, "UNSUPPORTED_MEDIA_TYPE", "Send the request body as application/json.")
+def add_security_headers(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response:
     response = next_middleware(app)
     response.headers.update(SECURITY_HEADERS)
     return response
@@ -66,7 +81,7 @@ def build_resolver() -> APIGatewayRestResolver:
             max_age=600,
         ),
     )
-    app.use(middlewares=[enforce_body_rules])
+    app.use(middlewares=[add_security_headers])
 
     @app.exception_handler(errors.AuthflowError)
     def domain_error(error: errors.AuthflowError) -> Response:
@@ -76,10 +91,6 @@ def build_resolver() -> APIGatewayRestResolver:
     def invalid_request(error: RequestValidationError) -> Response:
         code, message = _describe_validation(error)
         return error_response(app, 400, code, message)
-
-    @app.exception_handler(RequestUnsupportedContentType)
-    def unsupported_content(_: RequestUnsupportedContentType) -> Response:
-        return error_response(app, 415, "UNSUPPORTED_MEDIA_TYPE", "Send the request body as application/json.")
 
     @app.not_found
     def not_found(_: NotFoundError) -> Response:

@@ -1,0 +1,215 @@
+"""Webhook deliveries: each authflow event, from the webhook queue, POSTed to its subscriptions.
+
+One queue message is one EventBridge event. For every subscription of its detail-type that has not
+received it yet, the consumer POSTs {"type", "timestamp", "data"} signed per the Standard Webhooks
+specification (webhook-id is the detail's event_id, identical on every retry, so receivers can
+de-duplicate). A 2xx answer is a delivery and is recorded, so a retry or a duplicate message never
+posts it twice; anything else is a failure.
+
+A message with a failed delivery is retried with exponential backoff: the consumer sets the
+message's visibility timeout (ChangeMessageVisibility) to base * 2^(attempt - 1) seconds, capped,
+from the queue's ApproximateReceiveCount, and reports the record as a batch item failure, so the
+other messages of the batch are deleted and one bad endpoint holds up nothing else. On the last
+attempt (or when the URL is refused outright) the message is parked in the dead-letter queue with
+the reason in its message attributes; the queue's redrive policy backs this up if the consumer
+cannot.
+"""
+
+import http.client
+import json
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from standardwebhooks import Webhook
+
+from authflow.aws import client
+from authflow.callback_urls import CallbackTarget, InvalidWebhookUrl, Resolve, check_callback_url, resolve_host
+from authflow.events import SOURCE
+from authflow.observability import logger
+from authflow.webhooks import Subscription, SubscriptionStore
+
+USER_AGENT = "authflow-webhooks/1"
+MAX_VISIBILITY_SECONDS = 43200  # SQS: a message's visibility can be extended to 12 h after it was sent
+MAX_REASON_LENGTH = 1024
+
+
+class DeliverySettings(BaseSettings):
+    """What the delivery function reads from the environment template.yaml sets."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore")
+
+    status_table_name: str
+    webhook_queue_url: str
+    webhook_dead_letter_queue_url: str
+    webhook_max_attempts: int
+    webhook_retry_base_seconds: int
+    webhook_retry_max_seconds: int
+    webhook_allow_loopback: bool = False
+    webhook_request_timeout_seconds: float = 5
+
+
+class DeliveryFailed(Exception):
+    """Some deliveries of a message failed; the message comes back after its backoff."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    delivered: bool
+    reason: str = ""
+    status: int | None = None
+    permanent: bool = False
+
+
+def backoff_seconds(attempt: int, base: int, maximum: int) -> int:
+    """The delay before attempt + 1: base, 2 base, 4 base, ... capped at maximum."""
+    return int(min(base * 2 ** max(attempt - 1, 0), maximum))
+
+
+def webhook_payload(event: dict) -> str:
+    """The body receivers get: Standard Webhooks' {type, timestamp, data} with the event's detail."""
+    detail = event["detail"]
+    body = {"type": event["detail-type"], "timestamp": detail.get("occurred_at") or event.get("time"), "data": detail}
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+
+def signed_headers(secret: str, webhook_id: str, payload: str, now: datetime | None = None) -> dict[str, str]:
+    now = now or datetime.now(UTC)
+    return {
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": Webhook(secret).sign(webhook_id, now, payload),
+    }
+
+
+def _pinned_connection(target: CallbackTarget, timeout: float) -> http.client.HTTPConnection:
+    """A connection to target's host name (TLS SNI and certificate check) at the checked addresses only."""
+    if target.scheme == "https":
+        connection = http.client.HTTPSConnection(target.host, target.port, timeout=timeout, context=ssl.create_default_context())
+    else:
+        connection = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
+
+    def connect(address, timeout=None, source_address=None):
+        last: OSError | None = None
+        for pinned in target.addresses:
+            try:
+                return socket.create_connection((pinned, address[1]), timeout, source_address)
+            except OSError as error:
+                last = error
+        raise last or OSError("no address to connect to")
+
+    connection._create_connection = connect
+    return connection
+
+
+def post(target: CallbackTarget, payload: str, headers: dict[str, str], timeout: float) -> Outcome:
+    """POSTs once; no redirect is followed (a 3xx is a failure, not a new destination)."""
+    connection = _pinned_connection(target, timeout)
+    try:
+        connection.request(
+            "POST",
+            target.target,
+            body=payload.encode(),
+            headers={"content-type": "application/json", "user-agent": USER_AGENT, **headers},
+        )
+        response = connection.getresponse()
+        response.read(65536)
+    except TimeoutError:
+        return Outcome(False, f"no answer within {timeout:g} s")
+    except (OSError, http.client.HTTPException) as error:
+        return Outcome(False, f"connection failed ({type(error).__name__})")
+    finally:
+        connection.close()
+    if 200 <= response.status < 300:
+        return Outcome(True, status=response.status)
+    return Outcome(False, f"HTTP {response.status}", status=response.status)
+
+
+class WebhookDeliverer:
+    def __init__(self, settings: DeliverySettings, resolve: Resolve = resolve_host, send=post):
+        self.settings = settings
+        self.store = SubscriptionStore(settings.status_table_name)
+        self.resolve = resolve
+        self.send = send
+
+    def deliver(self, record: SQSRecord) -> None:
+        """Delivers one queue message; raises DeliveryFailed when it must come back later."""
+        attempt = int(record.attributes.approximate_receive_count or 1)
+        try:
+            event = json.loads(record.body)
+            detail_type, detail = event["detail-type"], event["detail"]
+            event_id = detail["event_id"]
+        except (ValueError, KeyError, TypeError):
+            self._park(record, "not an authflow event", [], attempt)
+            return
+        if event.get("source") != SOURCE:
+            self._park(record, "not an authflow event", [], attempt)
+            return
+        context = {"event_id": event_id, "detail_type": detail_type, "attempt": attempt}
+        payload = webhook_payload(event)
+        failures: dict[str, Outcome] = {}
+        for subscription in self.store.subscribed_to(detail_type):
+            if self.store.delivered(event_id, subscription.id):
+                continue
+            outcome = self._deliver_to(subscription, event_id, payload)
+            if outcome.delivered:
+                self.store.mark_delivered(event_id, subscription.id, outcome.status or 200)
+                logger.info("webhook delivered", extra={**context, "webhook_id": subscription.id, "http_status": outcome.status})
+            else:
+                failures[subscription.id] = outcome
+                logger.warning("webhook delivery failed", extra={**context, "webhook_id": subscription.id, "reason": outcome.reason})
+        if not failures:
+            return
+        reason = "; ".join(f"{webhook_id}: {o.reason}" for webhook_id, o in failures.items())
+        if attempt >= self.settings.webhook_max_attempts or all(o.permanent for o in failures.values()):
+            self._park(record, reason, list(failures), attempt, event_id, detail_type)
+            return
+        delay = self._backoff(record, attempt)
+        client("sqs").change_message_visibility(
+            QueueUrl=self.settings.webhook_queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=delay
+        )
+        raise DeliveryFailed(f"{len(failures)} delivery(ies) of {event_id} failed at attempt {attempt}; next in {delay} s")
+
+    def _deliver_to(self, subscription: Subscription, event_id: str, payload: str) -> Outcome:
+        try:
+            target = check_callback_url(subscription.url, self.settings.webhook_allow_loopback, self.resolve)
+        except InvalidWebhookUrl as refused:
+            return Outcome(False, f"URL refused: {refused.message}", permanent=True)
+        headers = signed_headers(subscription.secret.get_secret_value(), event_id, payload)
+        return self.send(target, payload, headers, self.settings.webhook_request_timeout_seconds)
+
+    def _backoff(self, record: SQSRecord, attempt: int) -> int:
+        delay = backoff_seconds(attempt, self.settings.webhook_retry_base_seconds, self.settings.webhook_retry_max_seconds)
+        sent_ms = int(record.attributes.sent_timestamp or time.time() * 1000)
+        remaining = MAX_VISIBILITY_SECONDS - 60 - int(time.time() - sent_ms / 1000)
+        return max(0, min(delay, remaining))
+
+    def _park(
+        self,
+        record: SQSRecord,
+        reason: str,
+        webhook_ids: list[str],
+        attempt: int,
+        event_id: str = "",
+        detail_type: str = "",
+    ) -> None:
+        """Moves the message to the dead-letter queue with why; the batch then deletes it here."""
+        attributes = {
+            "failure_reason": {"DataType": "String", "StringValue": reason[:MAX_REASON_LENGTH]},
+            "attempts": {"DataType": "Number", "StringValue": str(attempt)},
+            "source_message_id": {"DataType": "String", "StringValue": record.message_id},
+        }
+        for name, value in (("webhook_ids", ",".join(webhook_ids)), ("event_id", event_id), ("detail_type", detail_type)):
+            if value:
+                attributes[name] = {"DataType": "String", "StringValue": value}
+        client("sqs").send_message(
+            QueueUrl=self.settings.webhook_dead_letter_queue_url, MessageBody=record.body, MessageAttributes=attributes
+        )
+        logger.warning(
+            "webhook event parked in the dead-letter queue",
+            extra={"event_id": event_id, "detail_type": detail_type, "webhook_ids": webhook_ids, "attempts": attempt, "reason": reason},
+        )

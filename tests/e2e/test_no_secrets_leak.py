@@ -1,0 +1,96 @@
+"""A full lifecycle with every secret it uses recorded, then no secret in any execution history,
+event or log line (SPEC sections 2 and 3)."""
+
+import json
+import logging
+import re
+
+import boto3
+import pytest
+
+from tests.support.client import onboard
+
+pytestmark = pytest.mark.e2e
+
+
+class Capture(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        formatter = next((h.formatter for h in logging.getLogger(record.name).handlers if h.formatter), None)
+        self.lines.append((formatter or logging.Formatter()).format(record) + " " + json.dumps(record.__dict__, default=str))
+
+
+@pytest.fixture
+def captured_logs():
+    capture = Capture()
+    loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict) if name.startswith("authflow")]
+    for logger in loggers + [logging.getLogger()]:
+        logger.addHandler(capture)
+    yield capture
+    for logger in loggers + [logging.getLogger()]:
+        logger.removeHandler(capture)
+
+
+def test_no_password_code_token_or_secret_in_histories_events_or_logs(api, local_stack, captured_logs):
+    user = onboard(api, "leak")
+    secrets = {user.password, user.totp_secret}
+    invitation = api.mail_to(user.email)[0]["body"]
+    secrets.add(re.search(r"temporary password: <b>(.*?)</b>", invitation).group(1))
+
+    wrong = api.post("/login", {"email": user.email, "password": "Wrong-Password-4711"})
+    assert wrong.status == 401
+    secrets.add("Wrong-Password-4711")
+    first = api.post("/login", {"email": user.email, "password": user.password}).json()
+    otp = user.otp()
+    tokens = api.post(
+        "/mfa-verify",
+        {"email": user.email, "verification_type": "SOFTWARE_TOKEN_MFA", "verification_session": first["verification_session"], "otp_code": otp},
+    ).json()
+    secrets |= {first["verification_session"], tokens["access_token"], tokens["refresh_token"], tokens["id_token"]}
+    if otp != "000000":
+        secrets.add(otp)
+    refreshed = api.post("/refresh-token", {"email": user.email, "refresh_token": tokens["refresh_token"]}).json()
+    secrets |= {refreshed["access_token"], refreshed["id_token"]}
+
+    assert api.post("/forgot-password", {"email": user.email}).status == 200
+    import time
+
+    code = None
+    deadline = time.monotonic() + 10
+    while code is None and time.monotonic() < deadline:
+        found = [re.search(r"reset code: <b>(\d{6})</b>", m["body"]) for m in api.mail_to(user.email)]
+        code = next((f.group(1) for f in found if f), None)
+        time.sleep(0.05)
+    secrets.add(code)
+    new_password = "Leak-Check-Horse-42"
+    assert api.post(
+        f"/users/{user.user_id}/confirm-password", {"email": user.email, "new_password": new_password, "verification_code": code}
+    ).status == 200
+    secrets.add(new_password)
+    assert api.post("/resend-mfa", {"email": user.email, "password": new_password}).status == 200
+
+    sfn = boto3.client("stepfunctions")
+    histories = []
+    task_tokens = set()
+    for arn in local_stack.stack.state_machines.values():
+        for execution in sfn.list_executions(stateMachineArn=arn)["executions"]:
+            events = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
+            for event in events:
+                parameters = event.get("taskScheduledEventDetails", {}).get("parameters")
+                if parameters and "task_token" in parameters:
+                    # AWS's callback pattern hands $$.Task.Token to the task in TaskScheduled's
+                    # parameters; the token must appear nowhere else.
+                    task_tokens.add(json.loads(parameters)["Payload"]["task_token"])
+                    event["taskScheduledEventDetails"]["parameters"] = "(callback parameters)"
+            histories.append(json.dumps(events, default=str))
+    assert task_tokens, "the scan saw no callback task"
+    events_text = json.dumps(api.local("events"))
+    logs_text = "\n".join(captured_logs.lines)
+    assert captured_logs.lines, "no log line was captured"
+    for secret in secrets | task_tokens:
+        assert len(secret) >= 6
+        for name, text in (("execution history", "\n".join(histories)), ("events", events_text), ("logs", logs_text)):
+            assert secret not in text, f"a secret ({len(secret)} characters) appears in {name}"

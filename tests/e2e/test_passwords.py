@@ -1,0 +1,126 @@
+"""Password reset, MFA QR resend and user deletion over HTTP against the local stack."""
+
+import re
+import urllib.request
+from html import unescape
+
+import pytest
+
+from tests.support.client import onboard, unique_email
+
+pytestmark = pytest.mark.e2e
+
+NEWER_PASSWORD = "Reset-Horse-5-Battery"
+
+
+def reset_code(api, email: str) -> str:
+    import time
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for message in reversed(api.mail_to(email)):
+            found = re.search(r"password reset code: <b>(\d{6})</b>", message["body"])
+            if found:
+                return found.group(1)
+        time.sleep(0.1)
+    raise AssertionError(f"no reset code reached {email}")
+
+
+def test_forgot_password_mails_a_code_that_sets_a_new_password(api):
+    user = onboard(api, "forgot")
+    asked = api.post("/forgot-password", {"email": user.email})
+    assert asked.status == 200, asked.body
+    assert asked.json() == {"email": user.email, "user_id": user.user_id, "status": "PASSWORD_FORGOT_CONFIRMATION_SENT"}
+    code = reset_code(api, user.email)
+
+    wrong = "000000" if code != "000000" else "111111"
+    refused = api.post(
+        f"/users/{user.user_id}/confirm-password", {"email": user.email, "new_password": NEWER_PASSWORD, "verification_code": wrong}
+    )
+    assert refused.status == 400 and refused.json()["error"]["code"] == "INVALID_VERIFICATION_CODE"
+
+    done = api.post(
+        f"/users/{user.user_id}/confirm-password", {"email": user.email, "new_password": NEWER_PASSWORD, "verification_code": code}
+    )
+    assert done.status == 200, done.body
+    assert done.json() == {"email": user.email, "user_id": user.user_id, "status": "NEW_PASSWORD_SET_SUCCESSFULLY"}
+    assert api.post("/login", {"email": user.email, "password": user.password}).status == 401
+    assert api.post("/login", {"email": user.email, "password": NEWER_PASSWORD}).status == 200
+
+    executions = [e for e in api.local("executions") if e["name"].startswith(f"reset-{user.user_id}")]
+    assert len(executions) == 1
+    import time
+
+    deadline = time.monotonic() + 10
+    while api.local(f"executions/{executions[0]['name']}")["status"] != "SUCCEEDED":
+        assert time.monotonic() < deadline, "the password reset execution never finished"
+        time.sleep(0.1)
+
+
+def test_forgot_password_answers_an_unknown_email_like_a_known_one_with_a_stable_pseudo_id(api):
+    known = onboard(api, "known")
+    unknown = unique_email("unknown")
+    known_answer = api.post("/forgot-password", {"email": known.email})
+    first = api.post("/forgot-password", {"email": unknown})
+    second = api.post("/forgot-password", {"email": unknown})
+    assert known_answer.status == first.status == 200
+    assert set(known_answer.json()) == set(first.json())
+    assert first.json()["user_id"] == second.json()["user_id"] != known.user_id
+    assert first.json()["status"] == "PASSWORD_FORGOT_CONFIRMATION_SENT"
+    assert api.mail_to(unknown) == []
+    leads_nowhere = api.post(
+        f"/users/{first.json()['user_id']}/confirm-password",
+        {"email": unknown, "new_password": NEWER_PASSWORD, "verification_code": "123456"},
+    )
+    assert leads_nowhere.status == 400 and leads_nowhere.json()["error"]["code"] == "INVALID_VERIFICATION_CODE"
+
+
+def test_resend_mfa_mails_a_working_qr_link_and_never_answers_it(api):
+    user = onboard(api, "resendmfa")
+    resent = api.post("/resend-mfa", {"email": user.email, "password": user.password})
+    assert resent.status == 200, resent.body
+    assert resent.json() == {"email": user.email, "status": "MFA_QR_LINK_SENT"}
+    assert b"http" not in resent.body and user.totp_secret.encode() not in resent.body
+    mail = [m for m in api.mail_to(user.email) if "MFA QR code" in m["subject"]]
+    assert len(mail) == 1
+    link = unescape(re.search(r'href="([^"]+)"', mail[0]["body"]).group(1))
+    with urllib.request.urlopen(link) as qr:
+        assert qr.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_resend_mfa_refuses_a_wrong_password_and_an_unknown_email_alike_and_is_rate_limited(api):
+    user = onboard(api, "resendlimit")
+    wrong = api.post("/resend-mfa", {"email": user.email, "password": "Wrong-Password-123"})
+    unknown = api.post("/resend-mfa", {"email": unique_email("nobody"), "password": "Wrong-Password-123"})
+    assert wrong.status == unknown.status == 401
+    assert wrong.json()["error"]["code"] == unknown.json()["error"]["code"] == "INVALID_CREDENTIALS"
+    answers = [api.post("/resend-mfa", {"email": user.email, "password": user.password}).status for _ in range(3)]
+    assert answers == [200, 200, 429]
+
+
+def test_delete_user_removes_the_user_their_qr_code_and_status(api, local_stack):
+    import boto3
+
+    user = onboard(api, "delete")
+    first = api.post("/login", {"email": user.email, "password": user.password}).json()
+    tokens = api.post(
+        "/mfa-verify",
+        {"email": user.email, "verification_type": "SOFTWARE_TOKEN_MFA", "verification_session": first["verification_session"], "otp_code": user.otp()},
+    ).json()
+    other = onboard(api, "bystander")
+    forbidden = api.request("DELETE", f"/users/{other.user_id}", headers={"authorization": f"Bearer {tokens['access_token']}"})
+    assert forbidden.status == 403 and forbidden.json()["error"]["code"] == "FORBIDDEN"
+
+    deleted = api.request("DELETE", f"/users/{user.user_id}", headers={"authorization": f"Bearer {tokens['access_token']}"})
+    assert deleted.status == 200, deleted.body
+    assert deleted.json() == {"user_id": user.user_id, "status": "DELETED"}
+    assert api.get(f"/users/{user.user_id}/onboarding").status == 404
+    assert api.post("/login", {"email": user.email, "password": user.password}).status == 401
+    bucket = local_stack.stack.refs["QrCodeBucket"]
+    keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=bucket).get("Contents", [])]
+    assert f"users_mfa/{user.user_id}.png" not in keys
+    assert f"users_mfa/{other.user_id}.png" in keys
+    types = [e["detail-type"] for e in api.local(f"events?user_id={user.user_id}")]
+    assert types[-1] == "UserDeleted"
+    again = api.post("/users", {"full_name": "Ada Again", "email": user.email})
+    assert again.status == 201

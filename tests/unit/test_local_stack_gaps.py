@@ -1,0 +1,353 @@
+"""Each gap between moto and AWS that infra/ closes, shown closed on the running local stack.
+
+One test (or a small group) per gap, each failing if the local stack fell back to moto's behaviour:
+- AdminCreateUser without TemporaryPassword: a generated, policy-compliant password, mailed through
+  the pool's CustomMessage trigger (infra/cognito.py);
+- MessageAction RESEND: same user (attributes, sub), new temporary password, mailed; refused for a
+  confirmed user (infra/cognito.py);
+- Lambda Invoke runs the real handler in-process, and a raising handler is an Unhandled function
+  error (infra/lambda_runtime.py);
+- TOTP secrets authenticator apps accept (infra/cognito.py);
+- the bucket policy: only the TLS-only statement is left out locally (infra/provision.py).
+"""
+
+import base64
+import html
+import json
+import re
+import string
+import time
+import uuid
+
+import pyotp
+import pytest
+from botocore.exceptions import ClientError
+
+from infra.cognito import COGNITO_DEFAULT_SENDER, _SYMBOLS
+from infra.provision import Provisioner
+from infra.template import load_template
+from infra.views import LocalViews
+from tests.support.workflow import stack_client, wait_for
+
+TEMPLATE = load_template()
+POLICY = TEMPLATE["Resources"]["UserPool"]["Properties"]["Policies"]["PasswordPolicy"]
+MINIMUM_LENGTH = int(TEMPLATE["Parameters"]["PasswordMinimumLength"]["Default"])
+APP_NAME = TEMPLATE["Parameters"]["AppName"]["Default"]
+NEW_PASSWORD = "Correct-Horse-9-Battery"
+
+
+@pytest.fixture(scope="module")
+def cognito(local_stack):
+    return stack_client(local_stack, "cognito-idp")
+
+
+@pytest.fixture(scope="module")
+def pool_id(local_stack) -> str:
+    return local_stack.stack.refs["UserPool"]
+
+
+@pytest.fixture(scope="module")
+def client_id(local_stack) -> str:
+    return local_stack.stack.refs["UserPoolClient"]
+
+
+@pytest.fixture(scope="module")
+def views(local_stack) -> LocalViews:
+    return LocalViews(local_stack.stack)
+
+
+def mail_to(views: LocalViews, email: str) -> list[dict]:
+    return [m for m in views.mail() if email in m["to"]]
+
+
+def mailed_password(message: dict) -> str:
+    found = re.search(r"temporary password: <b>(.*?)</b>", message["body"])
+    assert found, f"no temporary password in {message['body']!r}"
+    return html.unescape(found.group(1))
+
+
+def attributes(user: dict) -> dict:
+    return {a["Name"]: a["Value"] for a in user.get("UserAttributes", user.get("Attributes", []))}
+
+
+def new_identity(tag: str) -> tuple[str, str]:
+    username = str(uuid.uuid4())
+    return username, f"{tag}-{username[:10]}@example.com"
+
+
+def user_attributes(email: str, given_name: str = "Ada") -> list[dict]:
+    return [
+        {"Name": "email", "Value": email},
+        {"Name": "email_verified", "Value": "true"},
+        {"Name": "given_name", "Value": given_name},
+        {"Name": "family_name", "Value": "Lovelace"},
+    ]
+
+
+def password_auth(cognito, pool_id, client_id, username, password) -> dict:
+    return cognito.admin_initiate_auth(
+        UserPoolId=pool_id,
+        ClientId=client_id,
+        AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": username, "PASSWORD": password},
+    )
+
+
+# ----------------------------------------------------------------------------- generated temporary password
+
+
+def test_admin_create_user_without_a_password_mails_a_generated_policy_compliant_one(cognito, pool_id, client_id, views):
+    username, email = new_identity("gen")
+
+    cognito.admin_create_user(
+        UserPoolId=pool_id, Username=username, UserAttributes=user_attributes(email, "<i>Ada</i>"), DesiredDeliveryMediums=["EMAIL"]
+    )
+
+    (message,) = wait_for(lambda: mail_to(views, email), 5, "the invitation mail")
+    # formatted by the CustomMessage trigger (the real handler), not moto's or Cognito's default text
+    assert message["subject"] == f"Your {APP_NAME} account" != "Your temporary password"
+    assert message["from"] == COGNITO_DEFAULT_SENDER
+    assert "Hello &lt;i&gt;Ada&lt;/i&gt;," in message["body"]
+    assert f"Your user id: <b>{username}</b>" in message["body"], "Cognito's {username} placeholder is filled"
+    assert "{####}" not in message["body"] and "{username}" not in message["body"]
+
+    password = mailed_password(message)
+    assert len(password) >= MINIMUM_LENGTH
+    assert POLICY["RequireLowercase"] and any(c in string.ascii_lowercase for c in password)
+    assert POLICY["RequireUppercase"] and any(c in string.ascii_uppercase for c in password)
+    assert POLICY["RequireNumbers"] and any(c in string.digits for c in password)
+    assert POLICY["RequireSymbols"] and any(c in _SYMBOLS for c in password)
+
+    challenge = password_auth(cognito, pool_id, client_id, username, password)
+    assert challenge["ChallengeName"] == "NEW_PASSWORD_REQUIRED", "the mailed password is the user's password"
+
+
+def test_generated_temporary_passwords_differ_between_users(cognito, pool_id, views):
+    passwords = set()
+    for _ in range(3):
+        username, email = new_identity("distinct")
+        cognito.admin_create_user(UserPoolId=pool_id, Username=username, UserAttributes=user_attributes(email))
+        (message,) = wait_for(lambda: mail_to(views, email), 5, "the invitation mail")
+        passwords.add(mailed_password(message))
+    assert len(passwords) == 3
+
+
+# ----------------------------------------------------------------------------- RESEND
+
+
+def test_resend_keeps_the_user_and_mails_a_new_temporary_password(cognito, pool_id, client_id, views):
+    username, email = new_identity("resend")
+    cognito.admin_create_user(
+        UserPoolId=pool_id, Username=username, MessageAction="SUPPRESS", UserAttributes=user_attributes(email, "Grace")
+    )
+    before = cognito.admin_get_user(UserPoolId=pool_id, Username=username)
+    assert mail_to(views, email) == [], "SUPPRESS sends nothing"
+
+    cognito.admin_create_user(UserPoolId=pool_id, Username=username, MessageAction="RESEND", DesiredDeliveryMediums=["EMAIL"])
+
+    after = cognito.admin_get_user(UserPoolId=pool_id, Username=username)
+    assert attributes(after) == attributes(before), "moto's RESEND re-creates the user and drops its attributes"
+    assert attributes(after)["sub"] == attributes(before)["sub"]
+    assert after["UserStatus"] == "FORCE_CHANGE_PASSWORD"
+    (first,) = wait_for(lambda: mail_to(views, email), 5, "the resent invitation")
+    assert first["subject"] == f"Your {APP_NAME} account" and "Hello Grace," in first["body"]
+    first_password = mailed_password(first)
+    assert password_auth(cognito, pool_id, client_id, username, first_password)["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
+
+    cognito.admin_create_user(UserPoolId=pool_id, Username=username, MessageAction="RESEND", DesiredDeliveryMediums=["EMAIL"])
+    second = wait_for(lambda: (mails := mail_to(views, email))[1:] and mails[1], 5, "the second invitation")
+    second_password = mailed_password(second)
+    assert second_password != first_password
+    with pytest.raises(ClientError) as stale:
+        password_auth(cognito, pool_id, client_id, username, first_password)
+    assert stale.value.response["Error"]["Code"] == "NotAuthorizedException"
+    assert password_auth(cognito, pool_id, client_id, username, second_password)["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
+
+
+def test_resend_is_refused_for_a_confirmed_user_and_mails_nothing(cognito, pool_id, views):
+    username, email = new_identity("confirmed")
+    cognito.admin_create_user(UserPoolId=pool_id, Username=username, MessageAction="SUPPRESS", UserAttributes=user_attributes(email))
+    cognito.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=NEW_PASSWORD, Permanent=True)
+    assert cognito.admin_get_user(UserPoolId=pool_id, Username=username)["UserStatus"] == "CONFIRMED"
+
+    with pytest.raises(ClientError) as refused:
+        cognito.admin_create_user(UserPoolId=pool_id, Username=username, MessageAction="RESEND", DesiredDeliveryMediums=["EMAIL"])
+
+    assert refused.value.response["Error"]["Code"] == "UnsupportedUserStateException"
+    assert cognito.admin_get_user(UserPoolId=pool_id, Username=username)["UserStatus"] == "CONFIRMED"
+    assert mail_to(views, email) == []
+
+
+# ----------------------------------------------------------------------------- Lambda Invoke
+
+
+def custom_message_event(pool_id: str, username: str, given_name: str) -> dict:
+    return {
+        "version": "1",
+        "triggerSource": "CustomMessage_AdminCreateUser",
+        "region": "us-east-1",
+        "userPoolId": pool_id,
+        "userName": username,
+        "callerContext": {"awsSdkVersion": "aws-sdk-unknown", "clientId": "CLIENT_ID_NOT_APPLICABLE"},
+        "request": {
+            "userAttributes": {"sub": str(uuid.uuid4()), "email": "x@example.com", "given_name": given_name},
+            "codeParameter": "{####}",
+            "usernameParameter": "{username}",
+        },
+        "response": {"smsMessage": None, "emailMessage": None, "emailSubject": None},
+    }
+
+
+def test_lambda_invoke_runs_the_real_handler_in_process(local_stack, pool_id, views):
+    lambda_client = stack_client(local_stack, "lambda")
+    function = local_stack.stack.refs["CognitoTriggerFunction"]
+    username = str(uuid.uuid4())
+    before = local_stack.runtime.invocations[function]
+
+    response = lambda_client.invoke(
+        FunctionName=function, Payload=json.dumps(custom_message_event(pool_id, username, "<script>x</script>"))
+    )
+
+    assert response["StatusCode"] == 200 and "FunctionError" not in response
+    result = json.loads(response["Payload"].read())
+    # moto's simple backend would echo the payload back; the real handler formats the message
+    assert result["response"]["emailSubject"] == f"Your {APP_NAME} account"
+    message = result["response"]["emailMessage"]
+    assert "Hello &lt;script&gt;x&lt;/script&gt;," in message and "<script>" not in message
+    assert "{####}" in message and "{username}" in message, "Cognito fills its placeholders after the trigger"
+    assert local_stack.runtime.invocations[function] == before + 1
+    # and its side effect, the fact published on the bus, is in the archive
+    published = wait_for(lambda: views.events(user_id=username, detail_type="CustomMessagePrepared"), 5, "the trigger's event")
+    assert published[0]["detail"]["trigger_source"] == "CustomMessage_AdminCreateUser"
+
+
+def test_lambda_invoke_of_a_failing_handler_is_an_unhandled_function_error(local_stack):
+    lambda_client = stack_client(local_stack, "lambda")
+
+    response = lambda_client.invoke(
+        FunctionName=local_stack.stack.refs["OnboardingTaskFunction"], Payload=json.dumps({"task": "no_such_task"})
+    )
+
+    assert response["StatusCode"] == 200
+    assert response["FunctionError"] == "Unhandled"
+    error = json.loads(response["Payload"].read())
+    assert error["errorType"] == "ValidationError"
+    assert {"errorMessage", "errorType", "stackTrace"} <= set(error)
+
+
+# ----------------------------------------------------------------------------- TOTP
+
+
+def mfa_setup_session(cognito, pool_id, client_id) -> tuple[str, str]:
+    username, email = new_identity("totp")
+    temporary = "Temporary-Passw0rd-1!"
+    cognito.admin_create_user(
+        UserPoolId=pool_id, Username=username, TemporaryPassword=temporary, MessageAction="SUPPRESS", UserAttributes=user_attributes(email)
+    )
+    auth = password_auth(cognito, pool_id, client_id, username, temporary)
+    challenge = cognito.admin_respond_to_auth_challenge(
+        UserPoolId=pool_id,
+        ClientId=client_id,
+        ChallengeName="NEW_PASSWORD_REQUIRED",
+        ChallengeResponses={"USERNAME": username, "NEW_PASSWORD": NEW_PASSWORD},
+        Session=auth["Session"],
+    )
+    assert challenge["ChallengeName"] == "MFA_SETUP", "the pool makes TOTP mandatory"
+    return username, challenge["Session"]
+
+
+def away_from_a_step_boundary() -> None:
+    if 30 - time.time() % 30 < 2:
+        time.sleep(2.1)
+
+
+def test_the_totp_secret_is_one_authenticator_apps_accept_and_codes_are_really_checked(cognito, pool_id, client_id):
+    _, session = mfa_setup_session(cognito, pool_id, client_id)
+
+    associated = cognito.associate_software_token(Session=session)
+
+    secret = associated["SecretCode"]
+    assert len(secret) >= 32 and set(secret) <= set(string.ascii_uppercase + "234567=")
+    assert len(base64.b32decode(secret)) >= 20, "at least 160 bits, like Cognito's (moto's own is 60 bits)"
+    totp = pyotp.TOTP(secret)
+    assert re.fullmatch(r"\d{6}", totp.now())
+
+    away_from_a_step_boundary()
+    valid = {totp.at(time.time() + offset) for offset in (-30, 0, 30)}
+    wrong = next(code for code in (f"{n:06d}" for n in range(10**6)) if code not in valid)
+    with pytest.raises(ClientError) as refused:
+        cognito.verify_software_token(Session=associated["Session"], UserCode=wrong)
+    assert refused.value.response["Error"]["Code"] in ("CodeMismatchException", "EnableSoftwareTokenMFAException")
+
+    away_from_a_step_boundary()
+    verified = cognito.verify_software_token(Session=associated["Session"], UserCode=totp.now())
+    assert verified["Status"] == "SUCCESS"
+
+
+def test_a_code_of_the_previous_30_second_step_is_accepted_as_cognito_does(cognito, pool_id, client_id):
+    _, session = mfa_setup_session(cognito, pool_id, client_id)
+    associated = cognito.associate_software_token(Session=session)
+    totp = pyotp.TOTP(associated["SecretCode"])
+
+    away_from_a_step_boundary()
+    previous = totp.at(time.time() - 30)
+
+    assert cognito.verify_software_token(Session=associated["Session"], UserCode=previous)["Status"] == "SUCCESS"
+
+
+# ----------------------------------------------------------------------------- bucket policy
+
+
+def denies_plain_http(statement: dict) -> bool:
+    return statement.get("Effect") == "Deny" and statement.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") in ("false", False)
+
+
+def local_policy_statements(s3, bucket: str) -> list[dict]:
+    try:
+        return json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
+    except ClientError as error:
+        assert error.response["Error"]["Code"] == "NoSuchBucketPolicy"
+        return []
+
+
+def test_the_qr_bucket_gets_every_template_statement_but_the_tls_only_one(local_stack):
+    s3 = stack_client(local_stack, "s3")
+    bucket = local_stack.stack.refs["QrCodeBucket"]
+    templated = TEMPLATE["Resources"]["QrCodeBucketTlsOnlyPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert [s.get("Sid") for s in templated if denies_plain_http(s)] == ["DenyInsecureTransport"]
+
+    kept = [s for s in templated if not denies_plain_http(s)]
+    assert [s.get("Sid") for s in local_policy_statements(s3, bucket)] == [s.get("Sid") for s in kept]
+
+    # the bucket's other protections are all applied locally
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert block == {"BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True}
+    rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    ownership = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
+    assert ownership == [{"ObjectOwnership": "BucketOwnerEnforced"}]
+
+
+def test_the_provisioner_drops_only_the_tls_only_statement(local_stack):
+    """A policy with the TLS-only Deny and another statement: the other one reaches the local bucket."""
+    s3 = stack_client(local_stack, "s3")
+    bucket = f"gaps-policy-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    tls_only = TEMPLATE["Resources"]["QrCodeBucketTlsOnlyPolicy"]["Properties"]["PolicyDocument"]["Statement"][0]
+    other = {
+        "Sid": "DenyUnencryptedUploads",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:PutObject",
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+        "Condition": {"Null": {"s3:x-amz-server-side-encryption": "true"}},
+    }
+    tls_only = {**tls_only, "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"]}
+    provisioner = Provisioner(TEMPLATE, {}, local_stack.runtime, f"gaps-{uuid.uuid4().hex[:6]}")
+
+    provisioner._create_AWS__S3__BucketPolicy(
+        "Policy",
+        {"Type": "AWS::S3::BucketPolicy", "Properties": {"Bucket": bucket, "PolicyDocument": {"Version": "2012-10-17", "Statement": [tls_only, other]}}},
+    )
+
+    assert [s["Sid"] for s in local_policy_statements(s3, bucket)] == ["DenyUnencryptedUploads"]

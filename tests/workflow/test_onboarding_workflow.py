@@ -1,0 +1,282 @@
+"""workflows/onboarding.asl.json in moto's Step Functions interpreter, through the real task handler.
+
+Executions are started directly (StartExecution) after writing the status record and email claim as
+the API does, with short timeouts; the user's two actions are made through the HTTP API (the real
+signal mechanism: status table + SendTaskSuccess). Each test checks what a user or an operator sees:
+the execution's status and path, the status record, Cognito, S3, the email claim and the audit events.
+The last test scans the history of every execution of this module for the secrets used.
+"""
+
+import json
+import re
+import time
+import urllib.request
+from datetime import timedelta
+
+import pytest
+from botocore.exceptions import ClientError
+from moto.cognitoidp.exceptions import InvalidParameterException
+from moto.core.exceptions import JsonRESTError
+
+from authflow.models import OnboardingStatus, StepStatus, UserAction
+from tests.support.client import NEW_PASSWORD, current_otp, wrong_otp
+from tests.support.workflow import (
+    event_details,
+    history,
+    onboarding_event_types,
+    state_path,
+    wait_for,
+    wait_until_entered,
+    wait_until_finished,
+)
+
+HAPPY_PATH = [
+    "CreateCognitoUser",
+    "SendInvitation",
+    "WaitForConfirmation",
+    "RecordConfirmation",
+    "WaitForMfaConfirmation",
+    "ActivateAccount",
+    "OnboardingComplete",
+]
+LONG_ENOUGH = 20  # seconds: a wait the test signals long before it times out
+
+
+def assert_user_removed(cognito, pool_id: str, user_id: str) -> None:
+    with pytest.raises(ClientError) as missing:
+        cognito.admin_get_user(UserPoolId=pool_id, Username=user_id)
+    assert missing.value.response["Error"]["Code"] == "UserNotFoundException"
+
+
+def assert_qr_absent(s3, bucket: str, user_id: str) -> None:
+    with pytest.raises(ClientError) as missing:
+        s3.head_object(Bucket=bucket, Key=f"users_mfa/{user_id}.png")
+    assert missing.value.response["Error"]["Code"] in ("404", "NoSuchKey")
+
+
+def user_items(store, user_id: str) -> set[str]:
+    return {item["sk"] for item in store.table.query(KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": f"USER#{user_id}"})["Items"]}
+
+
+def events_of(views, user_id: str, detail_type: str) -> list[dict]:
+    return [e["detail"] for e in views.events(user_id=user_id, detail_type=detail_type)]
+
+
+def confirm_through_the_api(api, run, secrets_used) -> dict:
+    """The user's first action: the temporary password from the mail, a new password; returns the answer."""
+    temporary = api.temporary_password(run.email)
+    secrets_used["password"].update({temporary, NEW_PASSWORD})
+    api.wait_for_status(run.user_id, "INVITED")
+    confirmed = api.post(
+        f"/users/{run.user_id}/confirm",
+        {"email": run.email, "temporary_password": temporary, "new_password": NEW_PASSWORD},
+    )
+    assert confirmed.status == 200, confirmed.body
+    answer = confirmed.json()
+    secrets_used["totp_secret"].add(answer["qr_code_secret"])
+    return answer
+
+
+# ----------------------------------------------------------------------------- a. happy path
+
+
+@pytest.fixture(scope="module")
+def onboarded(start, api, store, sfn, secrets_used) -> dict:
+    """One user onboarded end to end; what each step left behind, observed as it happened."""
+    run = start(confirmation_seconds=LONG_ENOUGH, mfa_seconds=LONG_ENOUGH, full_name="Ada Lovelace")
+    wait_until_entered(sfn, run.execution_arn, "WaitForConfirmation")
+
+    confirmation = confirm_through_the_api(api, run, secrets_used)
+    session = store.mfa_session(run.user_id)  # Cognito's MFA-setup session, kept until activation
+    assert session is not None
+    secrets_used["session"].add(session.get_secret_value())
+    with urllib.request.urlopen(confirmation["qr_code_secret_url"], timeout=10) as qr:
+        qr_png_head = qr.read(8)
+    api.wait_for_status(run.user_id, "MFA_PENDING")
+    wait_until_entered(sfn, run.execution_arn, "WaitForMfaConfirmation")
+
+    secret = confirmation["qr_code_secret"]
+    wrong = wrong_otp(secret)
+    refused = api.post(f"/users/{run.user_id}/confirm-mfa", {"email": run.email, "otp": wrong})
+    otp = current_otp(secret)
+    accepted = api.post(f"/users/{run.user_id}/confirm-mfa", {"email": run.email, "otp": otp})
+    secrets_used["otp"].update({wrong, otp})
+
+    described = wait_until_finished(sfn, run.execution_arn)
+    return {
+        "run": run,
+        "confirmation": confirmation,
+        "qr_png_head": qr_png_head,
+        "refused": refused,
+        "accepted": accepted,
+        "described": described,
+        "history": history(sfn, run.execution_arn),
+    }
+
+
+def test_happy_path_succeeds_through_every_step(onboarded):
+    assert onboarded["refused"].status == 401, "a wrong code does not signal the execution"
+    assert onboarded["accepted"].status == 200, onboarded["accepted"].body
+    assert onboarded["described"]["status"] == "SUCCEEDED"
+    assert state_path(onboarded["history"]) == HAPPY_PATH
+    assert onboarded["qr_png_head"] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_happy_path_leaves_an_active_record_and_an_mfa_user(onboarded, store, cognito, local_stack):
+    run = onboarded["run"]
+    record = store.get(run.user_id)
+    assert record.status == OnboardingStatus.ACTIVE
+    assert [(s.name, s.status) for s in record.steps] == [
+        ("CreateCognitoUser", StepStatus.SUCCEEDED),
+        ("SendInvitation", StepStatus.SUCCEEDED),
+        ("WaitForConfirmation", StepStatus.WAITING),
+        ("RecordConfirmation", StepStatus.SUCCEEDED),
+        ("WaitForMfaConfirmation", StepStatus.WAITING),
+        ("ActivateAccount", StepStatus.SUCCEEDED),
+    ]
+    assert record.execution_arn == run.execution_arn
+    assert store.user_id_for(run.email) == run.user_id, "an active user keeps their email"
+    assert user_items(store, run.user_id) == {"STATUS"}, "signals (task tokens) and the MFA session are gone"
+
+    user = cognito.admin_get_user(UserPoolId=local_stack.stack.refs["UserPool"], Username=run.user_id)
+    assert user["UserStatus"] == "CONFIRMED"
+    assert user.get("PreferredMfaSetting") == "SOFTWARE_TOKEN_MFA"
+    attributes = {a["Name"]: a["Value"] for a in user["UserAttributes"]}
+    assert (attributes["email"], attributes["given_name"], attributes["family_name"]) == (run.email, "Ada", "Lovelace")
+
+
+def test_happy_path_events_are_archived_in_order(onboarded, views):
+    run = onboarded["run"]
+    archived = views.events(user_id=run.user_id)
+    assert onboarding_event_types(views, run.user_id) == [
+        "UserCreated",
+        "InvitationSent",
+        "UserConfirmed",
+        "MfaEnrolled",
+        "OnboardingCompleted",
+    ]
+    assert {e["detail-type"] for e in archived} - {
+        "UserCreated", "InvitationSent", "UserConfirmed", "MfaEnrolled", "OnboardingCompleted", "CustomMessagePrepared"
+    } == set()
+    for event in archived:
+        assert event["source"] == "authflow"
+        if event["detail-type"] != "CustomMessagePrepared":
+            assert event["detail"]["execution_arn"] == run.execution_arn
+            assert event["detail"]["request_id"] == run.request_id
+    (invitation,) = [e["detail"] for e in archived if e["detail-type"] == "InvitationSent"]
+    assert invitation["resend"] is False and invitation["email"] == run.email
+
+
+def test_an_action_that_arrives_before_the_execution_waits_is_not_lost(start, store, sfn):
+    """The user can act between SendInvitation (status INVITED) and WaitForConfirmation arming its task
+    token; the execution must then resume by itself. Here both actions are signalled before it starts."""
+    run = start(confirmation_seconds=LONG_ENOUGH, mfa_seconds=LONG_ENOUGH)
+    for action in UserAction:
+        assert store.receive_signal(run.user_id, action, timedelta(minutes=5)) is None
+
+    described = wait_until_finished(sfn, run.execution_arn)
+
+    assert described["status"] == "SUCCEEDED"
+    assert state_path(history(sfn, run.execution_arn)) == HAPPY_PATH
+    assert store.get(run.user_id).status == OnboardingStatus.ACTIVE
+
+
+# ----------------------------------------------------------------------------- b. timeouts
+
+
+def test_confirmation_timeout_expires_and_removes_the_user(start, sfn, store, cognito, views, api, local_stack):
+    run = start(confirmation_seconds=1, mfa_seconds=1)
+
+    described = wait_until_finished(sfn, run.execution_arn, timeout=15)
+
+    assert described["status"] == "FAILED"
+    events = history(sfn, run.execution_arn)
+    assert state_path(events) == ["CreateCognitoUser", "SendInvitation", "WaitForConfirmation", "ExpireOnboarding", "OnboardingExpired"]
+    assert any(e["type"] == "TaskTimedOut" and event_details(e)["error"] == "States.Timeout" for e in events)
+    failed = next(event_details(e) for e in events if e["type"] == "ExecutionFailed")
+    assert failed["error"] == "OnboardingExpired"
+    assert described.get("error", failed["error"]) == "OnboardingExpired"
+
+    assert api.mail_to(run.email), "the user had been invited"
+    assert_user_removed(cognito, local_stack.stack.refs["UserPool"], run.user_id)
+    assert store.user_id_for(run.email) is None, "the email can be used for a new onboarding"
+    record = store.get(run.user_id)
+    assert record.status == OnboardingStatus.EXPIRED
+    assert record.steps[-1].name == "ExpireOnboarding"
+    assert user_items(store, run.user_id) == {"STATUS"}
+    assert onboarding_event_types(views, run.user_id) == ["UserCreated", "InvitationSent", "OnboardingExpired"]
+    (expired,) = events_of(views, run.user_id, "OnboardingExpired")
+    assert expired["waiting_for"] == "CONFIRMATION" and expired["execution_arn"] == run.execution_arn
+
+
+def test_mfa_timeout_after_a_real_confirmation_expires_and_deletes_the_qr_code(
+    start, sfn, store, cognito, s3, views, api, local_stack, secrets_used
+):
+    run = start(confirmation_seconds=LONG_ENOUGH, mfa_seconds=2)
+    bucket = local_stack.stack.refs["QrCodeBucket"]
+
+    confirm_through_the_api(api, run, secrets_used)
+    assert s3.head_object(Bucket=bucket, Key=f"users_mfa/{run.user_id}.png")["ContentType"] == "image/png"
+    session = store.mfa_session(run.user_id)
+    if session is not None:  # captured before the expiry removes it
+        secrets_used["session"].add(session.get_secret_value())
+
+    described = wait_until_finished(sfn, run.execution_arn, timeout=15)
+
+    assert described["status"] == "FAILED"
+    path = state_path(history(sfn, run.execution_arn))
+    assert path == HAPPY_PATH[:5] + ["ExpireOnboarding", "OnboardingExpired"]
+    assert_qr_absent(s3, bucket, run.user_id)
+    assert_user_removed(cognito, local_stack.stack.refs["UserPool"], run.user_id)
+    assert store.user_id_for(run.email) is None
+    assert store.get(run.user_id).status == OnboardingStatus.EXPIRED
+    assert store.mfa_session(run.user_id) is None and user_items(store, run.user_id) == {"STATUS"}
+    assert onboarding_event_types(views, run.user_id) == ["UserCreated", "InvitationSent", "UserConfirmed", "OnboardingExpired"]
+    (expired,) = events_of(views, run.user_id, "OnboardingExpired")
+    assert expired["waiting_for"] == "MFA_CONFIRMATION"
+
+    # the expired user's late confirm-mfa is refused, not half-applied
+    late = api.post(f"/users/{run.user_id}/confirm-mfa", {"email": run.email, "otp": "123456"})
+    assert late.status == 409 and late.json()["error"]["code"] == "WRONG_ONBOARDING_STEP"
+
+
+# ----------------------------------------------------------------------------- c. failing tasks
+
+
+def test_a_permanently_failing_invitation_is_compensated(start, sfn, store, cognito, views, api, local_stack, cognito_fault):
+    run = start(confirmation_seconds=2, mfa_seconds=2) if False else None  # placeholder replaced below
+    # the fault must be in place before the execution reaches SendInvitation: start it by hand
+    from tests.support.workflow import start_onboarding
+    import uuid
+
+    user_id = str(uuid.uuid4())
+    calls = cognito_fault(user_id, "RESEND", lambda: InvalidParameterException("The invitation cannot be sent."))
+    run = start_with_id(start, user_id)
+
+    described = wait_until_finished(sfn, run.execution_arn, timeout=15)
+
+    assert described["status"] == "FAILED"
+    events = history(sfn, run.execution_arn)
+    assert state_path(events) == ["CreateCognitoUser", "SendInvitation", "CompensateFailedOnboarding", "OnboardingFailed"]
+    failed = next(event_details(e) for e in events if e["type"] == "ExecutionFailed")
+    assert failed["error"] == "OnboardingFailed"
+    assert calls == ["RESEND"], "a permanent error is not retried"
+
+    assert_user_removed(cognito, local_stack.stack.refs["UserPool"], run.user_id)
+    assert store.user_id_for(run.email) is None
+    record = store.get(run.user_id)
+    assert record.status == OnboardingStatus.FAILED
+    assert [s.name for s in record.steps] == ["CreateCognitoUser", "CompensateFailedOnboarding"]
+    assert onboarding_event_types(views, run.user_id) == ["UserCreated", "OnboardingFailed"]
+    (event,) = events_of(views, run.user_id, "OnboardingFailed")
+    assert event["error"] == "InvalidParameterException"
+    assert api.mail_to(run.email) == [], "no invitation went out"
+
+
+def start_with_id(start, user_id):
+    """start() with a chosen user_id (so a fault can be aimed at it before the execution runs)."""
+    import uuid as _uuid
+    from unittest import mock
+
+    with mock.patch("tests.support.workflow.uuid.uuid4", side_effect=[_uuid.UUID(user_id), _uuid.uuid4(), _uuid.uuid4()]):
+        return start(confirmation_seconds=2, mfa_seconds=2)
