@@ -240,9 +240,11 @@ def layout(graph: Graph) -> Layout:
             chain.append(dummy)
         chain.append(edge.target)
         chains[index] = chain
-        weight = 4.0 if edge.kind in MAIN_KINDS else 1.0
+        # The main path weighs most, so it stays straight; a bus of virtual points stays straight too.
+        weight = 8.0 if edge.kind in MAIN_KINDS else 1.0
         for upper, lower in zip(chain, chain[1:]):
-            links.append((upper, lower, weight))
+            both_virtual = upper.startswith("dummy:") and lower.startswith("dummy:")
+            links.append((upper, lower, 4.0 if both_virtual else weight))
     unique_links = list(dict.fromkeys((a, b) for a, b, _ in links))
 
     # Initial order: discovery order of a walk from Start; virtual points near their first user.
@@ -300,15 +302,42 @@ def layout(graph: Graph) -> Layout:
             gap = 20
         return (left.width + right.width) / 2 + gap
 
+    # The spine: from Start along the first forward main edge of each state, with its virtual points.
+    # It stays on one vertical line; everything else is placed around it.
+    spine: set[str] = {START}
+    key = START
+    while True:
+        step = next(
+            (i for i, e in forward if e.source == key and e.kind in MAIN_KINDS and e.target not in spine),
+            None,
+        )
+        if step is None:
+            step = next((i for i, e in forward if e.source == key and e.kind == "end"), None)
+        if step is None:
+            break
+        spine.update(chains[step][1:])
+        key = graph.edges[step].target
+        if key == END:
+            break
+
     def place(layer: list[str], desired: dict[str, float]) -> None:
+        anchor = next((i for i, key in enumerate(layer) if key in spine), None)
         xs = [desired[key] for key in layer]
-        for i in range(1, len(layer)):
-            xs[i] = max(xs[i], xs[i - 1] + separation(placed[layer[i - 1]], placed[layer[i]]))
-        # Shift back towards the desired positions; real nodes pull harder than virtual points.
-        total = sum((0.25 if placed[key].dummy else 1.0) for key in layer)
-        shift = sum((desired[key] - x) * (0.25 if placed[key].dummy else 1.0) for key, x in zip(layer, xs)) / total
+        if anchor is None:
+            for i in range(1, len(layer)):
+                xs[i] = max(xs[i], xs[i - 1] + separation(placed[layer[i - 1]], placed[layer[i]]))
+            # Shift back towards the desired positions; real nodes pull harder than virtual points.
+            total = sum((0.25 if placed[key].dummy else 1.0) for key in layer)
+            shift = sum((desired[key] - x) * (0.25 if placed[key].dummy else 1.0) for key, x in zip(layer, xs)) / total
+            xs = [x + shift for x in xs]
+        else:
+            xs[anchor] = 0.0
+            for i in range(anchor + 1, len(layer)):
+                xs[i] = max(xs[i], xs[i - 1] + separation(placed[layer[i - 1]], placed[layer[i]]))
+            for i in range(anchor - 1, -1, -1):
+                xs[i] = min(xs[i], xs[i + 1] - separation(placed[layer[i]], placed[layer[i + 1]]))
         for key, x in zip(layer, xs):
-            placed[key].x = x + shift
+            placed[key].x = x
 
     for layer in layers:
         place(layer, {key: float(i) * 10 for i, key in enumerate(layer)})
@@ -385,18 +414,26 @@ def _ports(layout: Layout) -> tuple[dict[int, float], dict[int, float]]:
             continue
         by_source.setdefault(route.edge.source, []).append(i)
         by_target.setdefault(route.edge.target, []).append(i)
+    def spread(node: Placed, indexes: list[int], neighbour_x, ports: dict[int, float]) -> None:
+        xs = sorted({neighbour_x(i) for i in indexes})
+        if len(xs) == 1:
+            for i in indexes:
+                ports[i] = node.x
+            return
+        step = min(node.width * 0.8 / (len(xs) - 1), 26.0)
+        slots = [node.x + (n - (len(xs) - 1) / 2) * step for n in range(len(xs))]
+        # The edge that runs straight up or down (the main path) keeps the node's centre.
+        nearest = min(range(len(xs)), key=lambda n: abs(xs[n] - node.x))
+        if abs(xs[nearest] - node.x) < 1:
+            slots = [x + node.x - slots[nearest] for x in slots]
+        low, high = node.x - node.width / 2 + 8, node.x + node.width / 2 - 8
+        for i in indexes:
+            ports[i] = min(max(slots[xs.index(neighbour_x(i))], low), high)
+
     for key, indexes in by_source.items():
-        node = layout.placed[key]
-        firsts = sorted({layout.routes[i].points[1][0] for i in indexes})
-        for i in indexes:
-            slot = firsts.index(layout.routes[i].points[1][0])
-            out_port[i] = node.x - node.width / 2 + node.width * (slot + 1) / (len(firsts) + 1) if len(firsts) > 1 else node.x
+        spread(layout.placed[key], indexes, lambda i: layout.routes[i].points[1][0], out_port)
     for key, indexes in by_target.items():
-        node = layout.placed[key]
-        lasts = sorted({layout.routes[i].points[-2][0] for i in indexes})
-        for i in indexes:
-            slot = lasts.index(layout.routes[i].points[-2][0])
-            in_port[i] = node.x - node.width / 2 + node.width * (slot + 1) / (len(lasts) + 1) if len(lasts) > 1 else node.x
+        spread(layout.placed[key], indexes, lambda i: layout.routes[i].points[-2][0], in_port)
     return out_port, in_port
 
 

@@ -76,9 +76,10 @@ def start_onboarding(
     mfa_seconds: int,
     full_name: str = "Ada Lovelace",
     email: str | None = None,
+    user_id: str | None = None,
 ) -> OnboardingRun:
     """Writes the CREATED record and the email claim, then starts the execution, as the API does."""
-    user_id = str(uuid.uuid4())
+    user_id = user_id or str(uuid.uuid4())
     email = email or f"wf-{user_id[:12]}@example.com"
     request_id = f"req-{uuid.uuid4().hex[:12]}"
     arn = execution_arn_for(state_machine_arn, user_id)

@@ -9,8 +9,8 @@ The last test scans the history of every execution of this module for the secret
 
 import json
 import re
-import time
 import urllib.request
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -244,14 +244,9 @@ def test_mfa_timeout_after_a_real_confirmation_expires_and_deletes_the_qr_code(
 
 
 def test_a_permanently_failing_invitation_is_compensated(start, sfn, store, cognito, views, api, local_stack, cognito_fault):
-    run = start(confirmation_seconds=2, mfa_seconds=2) if False else None  # placeholder replaced below
-    # the fault must be in place before the execution reaches SendInvitation: start it by hand
-    from tests.support.workflow import start_onboarding
-    import uuid
-
     user_id = str(uuid.uuid4())
     calls = cognito_fault(user_id, "RESEND", lambda: InvalidParameterException("The invitation cannot be sent."))
-    run = start_with_id(start, user_id)
+    run = start(confirmation_seconds=2, mfa_seconds=2, user_id=user_id)
 
     described = wait_until_finished(sfn, run.execution_arn, timeout=15)
 
@@ -273,10 +268,87 @@ def test_a_permanently_failing_invitation_is_compensated(start, sfn, store, cogn
     assert api.mail_to(run.email) == [], "no invitation went out"
 
 
-def start_with_id(start, user_id):
-    """start() with a chosen user_id (so a fault can be aimed at it before the execution runs)."""
-    import uuid as _uuid
-    from unittest import mock
+@pytest.mark.parametrize("throttles", [2, 4], ids=["absorbed-by-sdk-retries", "retried-by-the-state-machine"])
+def test_throttled_invitation_is_retried_and_the_user_is_invited_once(
+    throttles, start, sfn, store, views, api, cognito_fault
+):
+    """Cognito throttles the invitation `throttles` times in a row.
 
-    with mock.patch("tests.support.workflow.uuid.uuid4", side_effect=[_uuid.UUID(user_id), _uuid.uuid4(), _uuid.uuid4()]):
-        return start(confirmation_seconds=2, mfa_seconds=2)
+    The task's boto3 client retries throttling itself (authflow.aws: standard mode, max_attempts=3, i.e.
+    3 retries, 4 attempts), so up to 3 throttles are absorbed inside one invocation and leave no trace
+    in the history; a 4th fails the invocation with TransientError (authflow.aws.raise_transient), which
+    the state machine's Retry (ErrorEquals TransientError) retries. Either way the user is invited once.
+    """
+    user_id = str(uuid.uuid4())
+    calls = cognito_fault(user_id, "RESEND", lambda: JsonRESTError("TooManyRequestsException", "Rate exceeded"), times=throttles)
+    run = start(confirmation_seconds=LONG_ENOUGH, mfa_seconds=LONG_ENOUGH, user_id=user_id)
+    try:
+        events = wait_until_entered(sfn, run.execution_arn, "WaitForConfirmation", timeout=20)
+
+        assert len(calls) == throttles + 1, "throttled calls, then the one that went through"
+        assert state_path(events)[:3] == ["CreateCognitoUser", "SendInvitation", "WaitForConfirmation"]
+        task_failures = [event_details(e)["error"] for e in events if e["type"] == "TaskFailed"]
+        if throttles >= 4:
+            assert task_failures == ["TransientError"], "the throttling surfaced as TransientError and was retried"
+        else:
+            assert task_failures == [], "the SDK's own retries absorbed the throttling"
+        assert "CompensateFailedOnboarding" not in state_path(events)
+        wait_for(lambda: store.get(run.user_id).status == OnboardingStatus.INVITED, 5, "status INVITED")
+        assert len(api.mail_to(run.email)) == 1, "exactly one invitation"
+        assert onboarding_event_types(views, run.user_id) == ["UserCreated", "InvitationSent"]
+    finally:
+        sfn.stop_execution(executionArn=run.execution_arn)
+
+
+# ----------------------------------------------------------------------------- d. secrets in histories
+
+
+def _variants(secret: str) -> set[str]:
+    """The secret as it would appear in an event's JSON text: raw, or JSON-escaped once or twice."""
+    once = json.dumps(secret)[1:-1]
+    return {secret, once, json.dumps(once)[1:-1]}
+
+
+def test_no_secret_ever_enters_an_execution_history(onboarded, sfn, executions, secrets_used):
+    """Every execution this module ran: no password, TOTP secret, OTP, Cognito session or task token
+    in any state's input or output, any task's parameters, result or error, or the execution's.
+
+    Exception, by design of AWS's callback pattern: a .waitForTaskToken task must hand $$.Task.Token to
+    the function it calls, so the token is in that TaskScheduled event's `parameters`. It is checked
+    everywhere else (inputs, outputs, results, errors, causes)."""
+    assert onboarded["described"]["status"] == "SUCCEEDED"
+    assert all(secrets_used.values()), f"every kind of secret was captured: {secrets_used}"
+
+    histories = {arn: history(sfn, arn) for arn in executions}
+    tokens = set()
+    for events in histories.values():
+        for event in events:
+            if event["type"] == "TaskScheduled":
+                payload = json.loads(event_details(event)["parameters"]).get("Payload", {})
+                if "task_token" in payload:
+                    tokens.add(payload["task_token"])
+    assert len(tokens) >= 2, "the happy path's two waits handed out task tokens"
+    # canary: the scan reads the text that carries the workflow's data (the email is in every input)
+    happy = json.dumps([event_details(e) for e in histories[onboarded["run"].execution_arn]], default=str)
+    assert onboarded["run"].email in happy and onboarded["run"].user_id in happy
+
+    leaks = []
+    for arn, events in histories.items():
+        for event in events:
+            details = event_details(event)
+            text = json.dumps(details, default=str)
+            for kind, values in secrets_used.items():
+                for secret in values:
+                    if kind == "otp":
+                        found = re.search(rf"(?<!\d){secret}(?!\d)", text)
+                    else:
+                        found = any(v in text for v in _variants(secret))
+                    if found:
+                        leaks.append((arn.rsplit(":", 1)[1], event["id"], event["type"], kind))
+            without_parameters = json.dumps(
+                {k: v for k, v in details.items() if not (event["type"] == "TaskScheduled" and k == "parameters")}, default=str
+            )
+            for token in tokens:
+                if any(v in without_parameters for v in _variants(token)):
+                    leaks.append((arn.rsplit(":", 1)[1], event["id"], event["type"], "task_token"))
+    assert leaks == []

@@ -20,6 +20,7 @@ import json
 import socket
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -130,9 +131,17 @@ def post(target: CallbackTarget, payload: str, headers: dict[str, str], timeout:
 
 
 class WebhookDeliverer:
-    def __init__(self, settings: DeliverySettings, resolve: Resolve = resolve_host, send=post):
+    def __init__(
+        self,
+        settings: DeliverySettings,
+        store: SubscriptionStore | None = None,
+        sqs=None,
+        resolve: Resolve = resolve_host,
+        send: Callable[[CallbackTarget, str, dict[str, str], float], Outcome] = post,
+    ):
         self.settings = settings
-        self.store = SubscriptionStore(settings.status_table_name)
+        self.store = store or SubscriptionStore(settings.status_table_name)
+        self.sqs = sqs or client("sqs")
         self.resolve = resolve
         self.send = send
 
@@ -169,7 +178,7 @@ class WebhookDeliverer:
             self._park(record, reason, list(failures), attempt, event_id, detail_type)
             return
         delay = self._backoff(record, attempt)
-        client("sqs").change_message_visibility(
+        self.sqs.change_message_visibility(
             QueueUrl=self.settings.webhook_queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=delay
         )
         raise DeliveryFailed(f"{len(failures)} delivery(ies) of {event_id} failed at attempt {attempt}; next in {delay} s")
@@ -206,7 +215,7 @@ class WebhookDeliverer:
         for name, value in (("webhook_ids", ",".join(webhook_ids)), ("event_id", event_id), ("detail_type", detail_type)):
             if value:
                 attributes[name] = {"DataType": "String", "StringValue": value}
-        client("sqs").send_message(
+        self.sqs.send_message(
             QueueUrl=self.settings.webhook_dead_letter_queue_url, MessageBody=record.body, MessageAttributes=attributes
         )
         logger.warning(
