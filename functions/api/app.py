@@ -15,6 +15,7 @@ from pydantic import SecretStr
 
 from authflow import errors
 from authflow.accounts import Accounts
+from authflow.idempotency import Idempotency
 from authflow.http import build_resolver, error_responses, refuse_unreadable_body
 from authflow.models import (
     ChangePasswordRequest,
@@ -57,6 +58,7 @@ onboarding = Onboarding(settings, state_machine_arn=settings.onboarding_state_ma
 sessions = Sessions(settings, login_state_machine_arn=settings.login_state_machine_arn)
 passwords = Passwords(settings, reset_state_machine_arn=settings.password_reset_state_machine_arn)
 accounts = Accounts(settings, admin_group=settings.admin_group_name)
+idempotency = Idempotency(settings.status_table_name)
 app = build_resolver()
 app.include_router(webhooks_router)
 
@@ -71,6 +73,10 @@ def _request_id() -> str:
     return app.current_event.request_context.request_id
 
 
+def _idempotency_key() -> str | None:
+    return app.current_event.get_header_value("idempotency-key", case_sensitive=False)
+
+
 def _bearer_token() -> SecretStr:
     header = app.current_event.get_header_value("authorization", default_value="", case_sensitive=False)
     scheme, _, token = header.partition(" ")
@@ -81,8 +87,15 @@ def _bearer_token() -> SecretStr:
 
 @app.post("/users", responses=error_responses(S.BAD_REQUEST, S.CONFLICT), tags=["Onboarding"])
 def create_user(request: Annotated[CreateUserRequest, Body()]) -> tuple[CreateUserResponse, int]:
-    """Creates a user and starts their onboarding; the invitation mail carries a temporary password."""
-    return onboarding.start(request, _request_id()), 201
+    """Creates a user and starts their onboarding; the invitation mail carries a temporary password.
+
+    With an Idempotency-Key header, a retry of the same request gets the first answer (for a day).
+    """
+    request_id = _request_id()
+    created = idempotency.run(
+        "create-user", _idempotency_key(), request, lambda: onboarding.start(request, request_id), CreateUserResponse
+    )
+    return created, 201
 
 
 @app.post(

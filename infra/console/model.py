@@ -8,7 +8,6 @@ moto locally or from AWS; nothing here calls a service.
 import json
 import re
 from datetime import datetime
-from typing import Any
 
 from infra.console.graph import END, START, Graph, state_graph, state_key
 
@@ -293,6 +292,3 @@ def graph_from_view(view: dict) -> Graph:
         edge.taken = (edge.source, edge.target, edge.kind) in taken
     return graph
 
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, indent=2, default=str, ensure_ascii=False)

@@ -127,3 +127,29 @@ def test_a_weak_new_password_is_refused_with_its_own_code(api):
     refused = api.post(f"/users/{user_id}/confirm", {"email": email, "temporary_password": temporary, "new_password": "short"})
     assert refused.status == 400
     assert refused.json()["error"]["code"] == "INVALID_PASSWORD"
+
+
+def test_a_retried_create_with_the_same_idempotency_key_gets_the_first_answer(api, local_stack):
+    import boto3
+
+    email = unique_email("idem")
+    body = {"full_name": "Retry Me", "email": email}
+    key = {"idempotency-key": f"create-{email}"}
+    first = api.post("/users", body, headers=key)
+    second = api.post("/users", body, headers=key)
+    assert first.status == second.status == 201
+    assert first.json() == second.json()
+    user_id = first.json()["user_id"]
+    sfn = boto3.client("stepfunctions")
+    arn = local_stack.stack.state_machines["OnboardingStateMachine"]
+    names = [e["name"] for e in sfn.list_executions(stateMachineArn=arn)["executions"]]
+    assert names.count(user_id) == 1
+    pool = local_stack.stack.refs["UserPool"]
+    api.wait_for_status(user_id, "INVITED")
+    users = boto3.client("cognito-idp").list_users(UserPoolId=pool, Filter=f'email = "{email}"')["Users"]
+    assert len(users) == 1
+
+    reused = api.post("/users", {"full_name": "Someone Else", "email": unique_email("other")}, headers=key)
+    assert reused.status == 409 and reused.json()["error"]["code"] == "IDEMPOTENCY_KEY_REUSED"
+    without_key = api.post("/users", body)
+    assert without_key.status == 409 and without_key.json()["error"]["code"] == "EMAIL_ALREADY_EXISTS"

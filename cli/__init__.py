@@ -1,0 +1,1 @@
+"""The `authflow` command line for operators (installed by the project; see authflow_cli.app)."""

@@ -1,0 +1,437 @@
+"""`authflow`: the operator's command line, against the local stack (default) or a deployed stack.
+
+    authflow executions list [--state-machine ID] [--status FAILED]
+    authflow executions show NAME
+    authflow events tail [--user-id ID] [--type LoginFailed] [--follow]
+    authflow users status USER_ID
+
+Local stack: http://127.0.0.1:3000 (AUTHFLOW_URL or AUTHFLOW_PORT), API key AUTHFLOW_API_KEY.
+AWS: --stack-name NAME (AUTHFLOW_STACK_NAME), with --profile / --region or the usual AWS settings.
+Every command takes --json for scripts; tables and progress go to a terminal.
+"""
+
+import json
+import sys
+import time
+from dataclasses import dataclass
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from authflow_cli.sources import AwsSource, LocalSource, SourceError, default_url
+from infra.console.formatting import compact, event_summary, execution_name, format_duration, format_time
+
+STATUS_STYLE = {
+    "SUCCEEDED": "bold green", "succeeded": "green",
+    "RUNNING": "bold blue", "running": "blue", "waiting": "bold blue",
+    "FAILED": "bold red", "failed": "bold red",
+    "TIMED_OUT": "bold yellow", "ABORTED": "bold yellow", "caught": "yellow",
+    "ACTIVE": "bold green", "EXPIRED": "bold yellow", "INVITED": "blue", "MFA_PENDING": "blue", "CREATED": "blue",
+}
+STEP_MARK = {"succeeded": "✔", "caught": "↯", "failed": "✖", "waiting": "⏸", "running": "▶"}
+
+app = typer.Typer(
+    help="Inspect authflow's executions, events and users: on the local stack, or in AWS with --stack-name.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+executions_app = typer.Typer(help="Step Functions executions: list them, show one's path and history.", no_args_is_help=True)
+events_app = typer.Typer(help="Lifecycle events put on the event bus.", no_args_is_help=True)
+users_app = typer.Typer(help="Users' onboarding status.", no_args_is_help=True)
+app.add_typer(executions_app, name="executions")
+app.add_typer(events_app, name="events")
+app.add_typer(users_app, name="users")
+
+out = Console(highlight=False, soft_wrap=False)
+err = Console(stderr=True, highlight=False)
+
+Url = Annotated[Optional[str], typer.Option("--url", help="Base URL of the local stack. [env: AUTHFLOW_URL; default http://127.0.0.1:$AUTHFLOW_PORT or :3000]", show_default=False, rich_help_panel="Target")]
+ApiKey = Annotated[Optional[str], typer.Option("--api-key", help="x-api-key of the local API. [env: AUTHFLOW_API_KEY; default local-api-key]", show_default=False, rich_help_panel="Target")]
+StackName = Annotated[Optional[str], typer.Option("--stack-name", help="Read this deployed CloudFormation stack in AWS instead of the local stack. [env: AUTHFLOW_STACK_NAME]", show_default=False, rich_help_panel="Target")]
+Profile = Annotated[Optional[str], typer.Option("--profile", help="AWS profile (with --stack-name). [env: AWS_PROFILE]", show_default=False, rich_help_panel="Target")]
+Region = Annotated[Optional[str], typer.Option("--region", help="AWS region (with --stack-name). [env: AWS_REGION]", show_default=False, rich_help_panel="Target")]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts) instead of tables.")]
+
+
+@dataclass
+class Target:
+    url: str | None = None
+    api_key: str | None = None
+    stack_name: str | None = None
+    profile: str | None = None
+    region: str | None = None
+
+    def merged(self, **given) -> "Target":
+        return Target(**{k: given.get(k) if given.get(k) is not None else getattr(self, k) for k in self.__dataclass_fields__})
+
+    def source(self, log_group: str | None = None):
+        if self.stack_name:
+            return AwsSource(self.stack_name, self.profile, self.region, log_group)
+        source = LocalSource(url=self.url or default_url())
+        if self.api_key:
+            source.api_key = self.api_key
+        return source
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    url: Annotated[Optional[str], typer.Option("--url", envvar="AUTHFLOW_URL", show_default=False, hidden=True)] = None,
+    api_key: Annotated[Optional[str], typer.Option("--api-key", envvar="AUTHFLOW_API_KEY", show_default=False, hidden=True)] = None,
+    stack_name: Annotated[Optional[str], typer.Option("--stack-name", envvar="AUTHFLOW_STACK_NAME", show_default=False, hidden=True)] = None,
+    profile: Annotated[Optional[str], typer.Option("--profile", show_default=False, hidden=True)] = None,
+    region: Annotated[Optional[str], typer.Option("--region", show_default=False, hidden=True)] = None,
+) -> None:
+    """Target options go before or after the command: `authflow --stack-name S executions list` or
+    `authflow executions list --stack-name S`."""
+    ctx.obj = Target(url, api_key, stack_name, profile, region)
+
+
+def _target(ctx: typer.Context, **given) -> Target:
+    base = ctx.find_root().obj if isinstance(ctx.find_root().obj, Target) else Target()
+    return base.merged(**given)
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"[bold red]Error:[/] {escape(message)}")
+    raise typer.Exit(code)
+
+
+def _print_json(data) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _status(text: str) -> Text:
+    return Text(text.replace("_", " "), style=STATUS_STYLE.get(text, ""))
+
+
+class _progress:
+    """A spinner on stderr while the CLI waits for an answer (only on a terminal, never with --json)."""
+
+    def __init__(self, message: str, quiet: bool):
+        self.status = None if quiet or not err.is_terminal else err.status(message, spinner="dots")
+
+    def __enter__(self):
+        if self.status:
+            self.status.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        if self.status:
+            self.status.__exit__(*exc)
+        return False
+
+
+# ------------------------------------------------------------------------------------------ executions
+
+
+@executions_app.command("list")
+def executions_list(
+    ctx: typer.Context,
+    state_machine: Annotated[Optional[str], typer.Option("--state-machine", "-m", help="Only this state machine (logical id, name or ARN).")] = None,
+    status: Annotated[Optional[str], typer.Option("--status", help="Only executions with this status: RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED.", case_sensitive=False)] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many, newest first.")] = 50,
+    as_json: Json = False,
+    url: Url = None, api_key: ApiKey = None, stack_name: StackName = None, profile: Profile = None, region: Region = None,
+) -> None:
+    """List executions of every state machine of the stack, newest first."""
+    target = _target(ctx, url=url, api_key=api_key, stack_name=stack_name, profile=profile, region=region)
+    try:
+        source = target.source()
+        with _progress(f"Listing executions of {source.label}…", as_json):
+            rows, notes = source.executions(state_machine, status.upper() if status else None, limit)
+    except SourceError as error:
+        _fail(str(error), 2)
+    if as_json:
+        _print_json(rows)
+        for note in notes:
+            err.print(f"[yellow]note:[/] {escape(note)}")
+        return
+    table = Table(title=f"Executions · {escape(source.label)}", title_justify="left", header_style="bold", expand=False)
+    table.add_column("Name", style="cyan", no_wrap=True, overflow="fold")
+    table.add_column("State machine")
+    table.add_column("Status")
+    table.add_column("Started", no_wrap=True)
+    table.add_column("Duration", justify="right", no_wrap=True)
+    for row in rows:
+        table.add_row(
+            escape(row["name"]),
+            Text(row["state_machine"]) + Text(f" {row.get('type', '').lower()}", style="dim"),
+            _status(row["status"]),
+            format_time(row["start"]),
+            format_duration(row["duration_s"]) if row["duration_s"] is not None else Text("running", style="dim"),
+        )
+    if rows:
+        out.print(table)
+    else:
+        out.print("No executions" + (" match these filters." if state_machine or status else " yet."))
+    for note in notes:
+        err.print(f"[yellow]note:[/] {escape(note)}")
+    if rows:
+        out.print(Text(f"{len(rows)} execution{'s' if len(rows) != 1 else ''}. Show one with: authflow executions show NAME", style="dim"))
+
+
+@executions_app.command("show")
+def executions_show(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The execution's name (an onboarding is named after its user id) or ARN.")],
+    state_machine: Annotated[Optional[str], typer.Option("--state-machine", "-m", help="Look only in this state machine.")] = None,
+    history: Annotated[bool, typer.Option("--history/--no-history", help="Show the event history table.")] = True,
+    as_json: Json = False,
+    url: Url = None, api_key: ApiKey = None, stack_name: StackName = None, profile: Profile = None, region: Region = None,
+) -> None:
+    """Show an execution: its status, the path it took (where it waits or failed) and its history."""
+    target = _target(ctx, url=url, api_key=api_key, stack_name=stack_name, profile=profile, region=region)
+    try:
+        source = target.source()
+        with _progress(f"Reading execution {name}…", as_json):
+            view = source.execution(name, state_machine)
+    except SourceError as error:
+        _fail(str(error), 2)
+    if view is None:
+        _fail(f"No execution named {name} in {source.label}. List them with: authflow executions list")
+    if as_json:
+        _print_json(view)
+        return
+    _print_execution(view, history)
+
+
+def _print_execution(view: dict, with_history: bool = True) -> None:
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold")
+    facts.add_column()
+    facts.add_row("Status", _status(view["status"]))
+    facts.add_row("State machine", Text(f"{view['state_machine']} ") + Text(f"({view.get('type', '').lower()}, {view.get('state_machine_id', '')})", style="dim"))
+    facts.add_row("Started", format_time(view.get("start")))
+    facts.add_row("Stopped", format_time(view.get("stop")))
+    facts.add_row("Duration", format_duration(view.get("duration_s")) if view.get("duration_s") is not None else "running")
+    if view.get("current"):
+        facts.add_row("Waiting at", Text(", ".join(view["current"]), style="bold blue"))
+    if view.get("failed_states"):
+        facts.add_row("Failed at", Text(", ".join(view["failed_states"]), style="bold red"))
+    if view.get("error"):
+        facts.add_row("Error", Text(str(view["error"]), style="red"))
+    if view.get("cause"):
+        facts.add_row("Cause", Text(compact(view["cause"], 300)))
+    facts.add_row("ARN", Text(view["arn"], style="dim"))
+    out.print(Panel(facts, title=f"[bold]{escape(view['name'])}[/]", title_align="left", border_style=STATUS_STYLE.get(view["status"], "white").replace("bold ", "")))
+
+    path = Table(title="Path taken", title_justify="left", header_style="bold", show_edge=False, box=None, padding=(0, 1))
+    path.add_column("", no_wrap=True)
+    path.add_column("State", no_wrap=True)
+    path.add_column("Type")
+    path.add_column("Status")
+    path.add_column("Duration", justify="right")
+    path.add_column("Error")
+    for step in view.get("steps", view.get("path", [])):
+        status = step.get("status", "")
+        path.add_row(
+            Text(STEP_MARK.get(status, "·"), style=STATUS_STYLE.get(status, "")),
+            escape(str(step["state"])),
+            step.get("type", ""),
+            _status(status),
+            format_duration(step["duration_ms"] / 1000) if step.get("duration_ms") is not None else "",
+            Text(str(step.get("error") or ""), style="red"),
+        )
+    out.print(path)
+    if not view.get("steps"):
+        out.print(Text("No state entered yet.", style="dim"))
+    if not with_history:
+        return
+    table = Table(title=f"Event history ({len(view['history'])} events)", title_justify="left", header_style="bold")
+    table.add_column("ID", justify="right")
+    table.add_column("Type", no_wrap=True)
+    table.add_column("State")
+    table.add_column("Elapsed", justify="right", no_wrap=True)
+    table.add_column("Details", overflow="fold")
+    for event in view["history"]:
+        failed = event["type"].endswith(("Failed", "TimedOut", "Aborted"))
+        detail = event.get("detail") or {}
+        shown = event_summary(event) or compact(
+            {k: v for k, v in detail.items() if k in ("input", "output", "parameters", "name") and k != "name"}, 100
+        )
+        table.add_row(
+            str(event["id"]),
+            Text(event["type"], style="red" if failed else ""),
+            escape(event.get("state") or ""),
+            f"{event['elapsed_ms']} ms" if event.get("elapsed_ms") is not None else "",
+            escape(shown if shown != "{}" else ""),
+        )
+    out.print(table)
+
+
+# ------------------------------------------------------------------------------------------ events
+
+
+def _event_row(event: dict) -> tuple:
+    detail = event.get("detail") or {}
+    rest = {k: v for k, v in detail.items() if k not in ("event_id", "occurred_at", "user_id", "request_id", "execution_arn")}
+    return (
+        format_time(detail.get("occurred_at") or event.get("time")),
+        event.get("detail-type", ""),
+        detail.get("user_id") or "",
+        execution_name(detail.get("execution_arn")) or "",
+        compact(rest, 80) if rest else "",
+    )
+
+
+def _events_table(events: list[dict], title: str) -> Table:
+    table = Table(title=title, title_justify="left", header_style="bold")
+    table.add_column("Time", no_wrap=True)
+    table.add_column("Type", style="bold", no_wrap=True)
+    table.add_column("User", style="cyan", overflow="fold")
+    table.add_column("Execution", overflow="fold")
+    table.add_column("Detail", overflow="fold")
+    for event in events:
+        time_text, kind, user, execution, rest = _event_row(event)
+        table.add_row(time_text, Text(kind, style="red" if kind.endswith(("Failed", "Expired")) else ""), user, execution, escape(rest))
+    return table
+
+
+@events_app.command("tail")
+def events_tail(
+    ctx: typer.Context,
+    user_id: Annotated[Optional[str], typer.Option("--user-id", "-u", help="Only this user's events.")] = None,
+    detail_type: Annotated[Optional[str], typer.Option("--type", "-t", help="Only events of this type (UserCreated, LoginFailed, …).")] = None,
+    lines: Annotated[int, typer.Option("--lines", "-n", min=0, help="How many of the latest events to show first.")] = 20,
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new events as they arrive (Ctrl-C stops).")] = False,
+    interval: Annotated[float, typer.Option("--interval", min=0.2, help="Seconds between polls with --follow.")] = 1.0,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", min=0, help="Stop following after this many seconds.")] = None,
+    log_group: Annotated[Optional[str], typer.Option("--log-group", help="With --stack-name: the CloudWatch log group holding the bus's events.", rich_help_panel="Target")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON: an array, or one event per line with --follow.")] = False,
+    url: Url = None, api_key: ApiKey = None, stack_name: StackName = None, profile: Profile = None, region: Region = None,
+) -> None:
+    """Show the latest lifecycle events, and follow new ones with --follow."""
+    target = _target(ctx, url=url, api_key=api_key, stack_name=stack_name, profile=profile, region=region)
+    try:
+        source = target.source(log_group)
+        with _progress(f"Reading events of {source.label}…", as_json):
+            events = source.events(user_id, detail_type)
+    except SourceError as error:
+        _fail(str(error), 2)
+    latest = events[-lines:] if lines else []
+    seen = {_event_key(e) for e in events}
+    if as_json and not follow:
+        _print_json(latest)
+        return
+    if as_json:
+        for event in latest:
+            _print_line(event)
+    elif latest or not follow:
+        if latest:
+            out.print(_events_table(latest, f"Events · {escape(source.label)}"))
+        else:
+            out.print("No events" + (" match these filters." if user_id or detail_type else " yet."))
+    if not follow:
+        return
+    if not as_json:
+        err.print(Text(f"Following new events of {source.label}; Ctrl-C stops.", style="dim"))
+    deadline = time.monotonic() + timeout if timeout is not None else None
+    newest = max((_epoch_of(e) for e in events), default=time.time() - 60)
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            time.sleep(interval if deadline is None else max(0.0, min(interval, deadline - time.monotonic())))
+            try:
+                fresh = source.events(user_id, detail_type, since=newest - 5 if isinstance(source, AwsSource) else None)
+            except SourceError as error:
+                _fail(str(error), 2)
+            for event in fresh:
+                key = _event_key(event)
+                if key in seen:
+                    continue
+                seen.add(key)
+                newest = max(newest, _epoch_of(event))
+                if as_json:
+                    _print_line(event)
+                else:
+                    time_text, kind, user, execution, rest = _event_row(event)
+                    line = Text(f"{time_text}  ") + Text(f"{kind:<22}", style="bold red" if kind.endswith(("Failed", "Expired")) else "bold")
+                    line += Text(f" {user}", style="cyan") + Text(f" {execution}" if execution and execution != user else "") + Text(f"  {rest}", style="dim")
+                    out.print(line)
+    except KeyboardInterrupt:
+        pass
+
+
+def _event_key(event: dict) -> str:
+    return str(event.get("id") or (event.get("detail") or {}).get("event_id") or json.dumps(event, sort_keys=True, default=str))
+
+
+def _epoch_of(event: dict) -> float:
+    from authflow_cli.sources import _epoch
+
+    return _epoch(event.get("time"))
+
+
+def _print_line(event: dict) -> None:
+    sys.stdout.write(json.dumps(event, default=str, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+# ------------------------------------------------------------------------------------------ users
+
+
+@users_app.command("status")
+def users_status(
+    ctx: typer.Context,
+    user_id: Annotated[str, typer.Argument(help="The user's id, as POST /v1/users returned it.")],
+    as_json: Json = False,
+    url: Url = None, api_key: ApiKey = None, stack_name: StackName = None, profile: Profile = None, region: Region = None,
+) -> None:
+    """Show a user's onboarding status, its steps and where their execution stands."""
+    target = _target(ctx, url=url, api_key=api_key, stack_name=stack_name, profile=profile, region=region)
+    try:
+        source = target.source()
+        with _progress(f"Reading user {user_id}…", as_json):
+            status = source.user_status(user_id)
+            execution = None
+            if status and status.get("execution"):
+                try:
+                    execution = source.execution(status["execution"]["name"])
+                except SourceError:
+                    execution = None
+    except SourceError as error:
+        _fail(str(error), 2)
+    if status is None:
+        _fail(f"No user {user_id} in {source.label}.")
+    if as_json:
+        _print_json(status)
+        return
+    facts = Table.grid(padding=(0, 2))
+    facts.add_column(style="bold")
+    facts.add_column()
+    facts.add_row("Status", _status(str(status.get("status"))))
+    facts.add_row("Updated", format_time(status.get("updated_at")))
+    if status.get("execution"):
+        line = Text(status["execution"]["name"], style="cyan")
+        if execution:
+            line += Text("  ") + _status(execution["status"])
+            if execution.get("current"):
+                line += Text(f"  waiting at {', '.join(execution['current'])}", style="blue")
+            if execution.get("failed_states"):
+                line += Text(f"  failed at {', '.join(execution['failed_states'])}", style="red")
+        facts.add_row("Execution", line)
+    out.print(Panel(facts, title=f"[bold]User {escape(user_id)}[/]", title_align="left"))
+    steps = Table(title="Onboarding steps", title_justify="left", header_style="bold")
+    steps.add_column("Step", no_wrap=True)
+    steps.add_column("Status")
+    steps.add_column("At", no_wrap=True)
+    for step in status.get("steps", []):
+        steps.add_row(escape(str(step.get("name"))), _status(str(step.get("status", ""))), format_time(step.get("at")))
+    out.print(steps)
+    if status.get("execution"):
+        out.print(Text(f"Its path and history: authflow executions show {status['execution']['name']}", style="dim"))
+
+
+def main() -> None:
+    app(prog_name="authflow")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,257 @@
+"""Where the CLI reads from: the local stack over HTTP (its /_local views and the v1 API) or a
+deployed stack in AWS (CloudFormation finds the resources, then Step Functions, DynamoDB and
+CloudWatch Logs). Both answer in the shapes of the local JSON views."""
+
+import json
+import os
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+
+DEFAULT_PORT = "3000"
+DEFAULT_API_KEY = "local-api-key"
+
+
+class SourceError(Exception):
+    """Something the operator can act on: the message says what and how."""
+
+
+def default_url() -> str:
+    return os.environ.get("AUTHFLOW_URL") or f"http://127.0.0.1:{os.environ.get('AUTHFLOW_PORT', DEFAULT_PORT)}"
+
+
+@dataclass
+class LocalSource:
+    url: str = field(default_factory=default_url)
+    api_key: str = field(default_factory=lambda: os.environ.get("AUTHFLOW_API_KEY", DEFAULT_API_KEY))
+    timeout: float = 15.0
+
+    @property
+    def label(self) -> str:
+        return f"local stack {self.url}"
+
+    def _get(self, path: str, params: dict | None = None, headers: dict | None = None):
+        query = urllib.parse.urlencode({k: v for k, v in (params or {}).items() if v not in (None, "")})
+        url = f"{self.url.rstrip('/')}{path}" + (f"?{query}" if query else "")
+        request = urllib.request.Request(url, headers={"accept": "application/json", **(headers or {})})
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                return response.status, json.loads(response.read() or b"null"), dict(response.headers)
+        except urllib.error.HTTPError as error:
+            try:
+                body = json.loads(error.read() or b"null")
+            except ValueError:
+                body = None
+            return error.code, body, dict(error.headers)
+        except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
+            reason = getattr(error, "reason", error)
+            raise SourceError(
+                f"No local stack answers at {self.url} ({reason}). Start it with `make run`, "
+                f"or point the CLI at it with --url / AUTHFLOW_URL, or at AWS with --stack-name."
+            ) from None
+
+    def _ok(self, answer, what: str):
+        status, body, _ = answer
+        if status != 200:
+            message = (body or {}).get("error", {}).get("message", "") if isinstance(body, dict) else ""
+            raise SourceError(f"{what}: the local stack answered {status} {message}".strip())
+        return body
+
+    def executions(self, state_machine: str | None = None, status: str | None = None, limit: int | None = None):
+        answer = self._get("/_local/executions", {"state_machine": state_machine, "status": status})
+        rows = self._ok(answer, "Listing executions")
+        notes = json.loads(answer[2].get("X-Authflow-Notes") or "[]")
+        return (rows[:limit] if limit else rows), notes
+
+    def execution(self, name: str, state_machine: str | None = None) -> dict | None:
+        answer = self._get(f"/_local/executions/{urllib.parse.quote(name, safe='')}", {"state_machine": state_machine})
+        if answer[0] == 404:
+            return None
+        return self._ok(answer, f"Reading execution {name}")
+
+    def events(self, user_id: str | None = None, detail_type: str | None = None, since: float | None = None) -> list[dict]:
+        events = self._ok(self._get("/_local/events", {"user_id": user_id, "type": detail_type}), "Reading events")
+        return [e for e in events if since is None or float(e.get("time") or 0) > since]
+
+    def user_status(self, user_id: str) -> dict | None:
+        answer = self._get(f"/v1/users/{urllib.parse.quote(user_id, safe='')}/onboarding", headers={"x-api-key": self.api_key})
+        if answer[0] == 404:
+            return None
+        if answer[0] == 400:
+            raise SourceError(f"{user_id} is not a user id (a UUID).")
+        if answer[0] == 403:
+            raise SourceError("The local API refused the API key: set AUTHFLOW_API_KEY or --api-key.")
+        return self._ok(answer, f"Reading the onboarding status of {user_id}")
+
+
+@dataclass
+class AwsSource:
+    stack_name: str
+    profile: str | None = None
+    region: str | None = None
+    log_group: str | None = None
+
+    def __post_init__(self) -> None:
+        import boto3
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        self._errors = (BotoCoreError, ClientError)
+        try:
+            self.session = boto3.Session(profile_name=self.profile, region_name=self.region)
+        except self._errors as error:
+            raise SourceError(f"AWS settings: {error}") from None
+        if not self.session.region_name:
+            raise SourceError("No AWS region: pass --region, or set AWS_REGION or the profile's region.")
+        self._resources: list[dict] | None = None
+
+    @property
+    def label(self) -> str:
+        return f"stack {self.stack_name} ({self.session.region_name}{', profile ' + self.profile if self.profile else ''})"
+
+    def client(self, service: str):
+        return self.session.client(service)
+
+    def _call(self, what: str, function, *args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except self._errors as error:
+            raise SourceError(f"{what}: {error}") from None
+
+    def resources(self) -> list[dict]:
+        if self._resources is None:
+            paginator = self.client("cloudformation").get_paginator("list_stack_resources")
+
+            def read():
+                return [r for page in paginator.paginate(StackName=self.stack_name) for r in page["StackResourceSummaries"]]
+
+            self._resources = self._call(f"Reading stack {self.stack_name} in {self.session.region_name}", read)
+        return self._resources
+
+    def _of_type(self, resource_type: str) -> dict[str, str]:
+        return {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in self.resources() if r["ResourceType"] == resource_type and r.get("PhysicalResourceId")}
+
+    def state_machines(self) -> dict[str, str]:
+        return self._of_type("AWS::StepFunctions::StateMachine")
+
+    def _machines(self, state_machine: str | None):
+        from infra.console import stepfunctions
+
+        machines = stepfunctions.describe_machines(self.client("stepfunctions"), self.state_machines())
+        return stepfunctions.select(machines, state_machine)
+
+    def executions(self, state_machine: str | None = None, status: str | None = None, limit: int | None = None):
+        from infra.console import stepfunctions
+
+        machines = self._machines(state_machine)
+        if not machines:
+            return [], [f"No state machine {state_machine or ''} in stack {self.stack_name}.".replace("  ", " ")]
+        return self._call(
+            "Listing executions", stepfunctions.list_executions, self.client("stepfunctions"), machines, status, limit
+        )
+
+    def execution(self, name: str, state_machine: str | None = None) -> dict | None:
+        from infra.console import stepfunctions
+
+        return self._call(
+            f"Reading execution {name}", stepfunctions.find_execution, self.client("stepfunctions"), self._machines(state_machine), name
+        )
+
+    def _log_group(self) -> str:
+        if self.log_group:
+            return self.log_group
+        groups = self._of_type("AWS::Logs::LogGroup")
+        preferred = [name for logical, name in groups.items() if "event" in logical.lower()]
+        if len(preferred) == 1 or len(groups) == 1:
+            return (preferred or list(groups.values()))[0]
+        buses = list(self._of_type("AWS::Events::EventBus").values())
+        raise SourceError(
+            f"Stack {self.stack_name} has no CloudWatch log group of its events"
+            + (f" ({len(groups)} log groups: pass --log-group)" if groups else "")
+            + ". EventBridge cannot be read back: events on "
+            + (", ".join(buses) or "the stack's bus")
+            + " go to their rules' targets and the bus archive, which can only be replayed. "
+            "Add a rule that sends the bus's events to a log group (AWS::Logs::LogGroup) to tail them here."
+        )
+
+    def events(self, user_id: str | None = None, detail_type: str | None = None, since: float | None = None) -> list[dict]:
+        group = self._log_group()
+        logs = self.client("logs")
+        arguments = {"logGroupName": group}
+        # Without a start, read the last day; CloudWatch keeps them as long as the group's retention.
+        arguments["startTime"] = int((since if since is not None else time.time() - 86400) * 1000)
+
+        def read() -> list[dict]:
+            found = []
+            for page in logs.get_paginator("filter_log_events").paginate(**arguments):
+                for record in page.get("events", []):
+                    try:
+                        event = json.loads(record["message"])
+                    except ValueError:
+                        continue
+                    if not isinstance(event, dict) or "detail-type" not in event:
+                        continue
+                    event.setdefault("time", record["timestamp"] / 1000)
+                    found.append(event)
+            return found
+
+        events = self._call(f"Reading log group {group}", read)
+        return [
+            e
+            for e in events
+            if (not user_id or (e.get("detail") or {}).get("user_id") == user_id)
+            and (not detail_type or e.get("detail-type") == detail_type)
+            and (since is None or _epoch(e.get("time")) > since)
+        ]
+
+    def user_status(self, user_id: str) -> dict | None:
+        from boto3.dynamodb.types import TypeDeserializer
+
+        tables = self._of_type("AWS::DynamoDB::Table")
+        table = tables.get("StatusTable") or (next(iter(tables.values())) if len(tables) == 1 else None)
+        if not table:
+            raise SourceError(f"Stack {self.stack_name} has no status table (StatusTable).")
+        item = self._call(
+            f"Reading table {table}",
+            self.client("dynamodb").get_item,
+            TableName=table,
+            Key={"pk": {"S": f"USER#{user_id}"}, "sk": {"S": "STATUS"}},
+            ConsistentRead=True,
+        ).get("Item")
+        if not item:
+            return None
+        record = {k: TypeDeserializer().deserialize(v) for k, v in item.items()}
+        arn = record.get("execution_arn")
+        return {
+            "user_id": record.get("user_id", user_id),
+            "status": record.get("status"),
+            "steps": [_plain(s) for s in record.get("steps", [])],
+            "updated_at": record.get("updated_at"),
+            "execution": {"name": arn.rsplit(":", 1)[1], "arn": arn} if arn else None,
+        }
+
+
+def _plain(value):
+    """DynamoDB's Decimals and sets as JSON-friendly values."""
+    from decimal import Decimal
+
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, set, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def _epoch(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        from datetime import datetime
+
+        try:
+            return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            return 0.0

@@ -1,0 +1,138 @@
+"""The audit events of the flows run over HTTP, read back from the bus's archive and the audit log.
+
+Each flow emits exactly the events events/README.md promises for it, in that order; every event in
+the archive (those of this module and of every test that ran before it in the session) matches its
+JSON Schema from events/; details carry the common fields and none of the secrets the flows used;
+the audit log group receives the same events.
+"""
+
+import json
+import time
+from datetime import UTC, datetime
+
+import boto3
+import pytest
+from jsonschema import Draft202012Validator, FormatChecker
+
+from authflow.events import EVENT_TYPES
+from infra import catalogue
+from tests.support.client import NEW_PASSWORD, current_otp, unique_email
+
+pytestmark = pytest.mark.e2e
+
+VALIDATORS = {
+    model.__name__: Draft202012Validator(
+        json.loads((catalogue.EVENTS_DIR / f"{model.__name__}.schema.json").read_text()), format_checker=FormatChecker()
+    )
+    for model in EVENT_TYPES
+}
+
+
+def as_aws_sends_it(event: dict) -> dict:
+    """moto's archive keeps `time` as epoch seconds; EventBridge sends an ISO 8601 string."""
+    event = dict(event)
+    if isinstance(event.get("time"), int | float):
+        event["time"] = datetime.fromtimestamp(event["time"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return event
+
+
+def events_of(api, user_id: str, count: int, timeout: float = 10) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = api.local(f"events?user_id={user_id}")
+        if len(found) >= count or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def onboarded(api) -> dict:
+    """A user taken through onboarding over HTTP, with every secret the flow used."""
+    email = unique_email("events")
+    user_id = api.post("/users", {"full_name": "Ada Lovelace", "email": email}).json()["user_id"]
+    temporary = api.temporary_password(email)
+    api.wait_for_status(user_id, "INVITED")
+    confirmed = api.post(f"/users/{user_id}/confirm", {"email": email, "temporary_password": temporary, "new_password": NEW_PASSWORD})
+    assert confirmed.status == 200, confirmed.body
+    secret = confirmed.json()["qr_code_secret"]
+    api.wait_for_status(user_id, "MFA_PENDING")
+    otp = current_otp(secret)
+    assert api.post(f"/users/{user_id}/confirm-mfa", {"email": email, "otp": otp}).status == 200
+    status = api.wait_for_status(user_id, "ACTIVE")
+    expected = catalogue.FLOWS["Onboarding"]["events"]
+    return {
+        "user_id": user_id,
+        "email": email,
+        "execution_arn": status["execution"]["arn"],
+        "secrets": [temporary, NEW_PASSWORD, secret, otp],
+        "events": events_of(api, user_id, len(expected)),
+    }
+
+
+def test_onboarding_emits_its_flow_in_order(onboarded) -> None:
+    types = [e["detail-type"] for e in onboarded["events"]]
+    assert types == catalogue.FLOWS["Onboarding"]["events"]
+
+
+def test_onboarding_events_carry_the_common_fields_and_no_secret(onboarded) -> None:
+    details = [e["detail"] for e in onboarded["events"]]
+    assert len({d["event_id"] for d in details}) == len(details)
+    for event in onboarded["events"]:
+        detail = event["detail"]
+        assert event["source"] == "authflow"
+        assert detail["user_id"] == onboarded["user_id"]
+        assert detail["request_id"] and detail["occurred_at"]
+        if event["detail-type"] != "CustomMessagePrepared":  # Cognito's trigger runs outside the execution
+            assert detail["execution_arn"] == onboarded["execution_arn"], event["detail-type"]
+        text = json.dumps(event)
+        for secret in onboarded["secrets"]:
+            assert secret not in text, f"a secret of the flow is in {event['detail-type']}"
+    occurred = [d["occurred_at"] for d in details]
+    assert occurred == sorted(occurred)
+
+
+def test_resending_the_invitation_emits_its_flow(api) -> None:
+    email = unique_email("resend-events")
+    user_id = api.post("/users", {"full_name": "Alan Turing", "email": email}).json()["user_id"]
+    first = api.temporary_password(email)
+    api.wait_for_status(user_id, "INVITED")
+    before = len(events_of(api, user_id, 3))
+    assert api.post("/resend-confirmation-code", {"email": email}).status == 200
+    api.temporary_password(email, previous=first)
+    resent = events_of(api, user_id, before + 2)[before:]
+    assert [e["detail-type"] for e in resent] == catalogue.FLOWS["Invitation resent"]["events"]
+    assert resent[-1]["detail"]["resend"] is True
+
+
+def test_the_local_events_view_filters_by_user_and_type(api, onboarded) -> None:
+    only = api.local(f"events?user_id={onboarded['user_id']}&type=UserConfirmed")
+    assert [e["detail-type"] for e in only] == ["UserConfirmed"]
+    assert all(e["detail-type"] == "UserCreated" for e in api.local("events?type=UserCreated"))
+
+
+def test_the_audit_log_group_receives_every_event(local_stack, onboarded) -> None:
+    group = local_stack.stack.refs["AuditLogGroup"]
+    logs = boto3.client("logs")
+    assert logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]["retentionInDays"] == 365
+    logged = [
+        json.loads(e["message"])
+        for page in logs.get_paginator("filter_log_events").paginate(logGroupName=group)
+        for e in page["events"]
+    ]
+    ids = {e["detail"]["event_id"] for e in logged if e["detail"].get("user_id") == onboarded["user_id"]}
+    assert ids == {e["detail"]["event_id"] for e in onboarded["events"]}
+
+
+def test_every_archived_event_matches_its_schema(api, onboarded) -> None:
+    """Runs after the flows above (and any other e2e test of the session): the whole archive."""
+    archived = api.local("events")
+    assert len(archived) >= len(onboarded["events"])
+    problems = []
+    for event in archived:
+        validator = VALIDATORS.get(event.get("detail-type"))
+        if validator is None:
+            problems.append(f"{event.get('detail-type')}: no schema in events/")
+            continue
+        for error in validator.iter_errors(as_aws_sends_it(event)):
+            problems.append(f"{event['detail-type']} {event['detail'].get('event_id')}: {error.json_path} {error.message}")
+    assert not problems, "archived events that do not match their schema:\n  " + "\n  ".join(problems)
