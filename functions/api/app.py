@@ -216,4 +216,5 @@ def openapi_document():
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     metrics.add_metric(name="ApiRequests", unit=MetricUnit.Count, value=1)
+    idempotency.config.register_lambda_context(context)
     return refuse_unreadable_body(event) or app.resolve(event, context)
