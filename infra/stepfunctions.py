@@ -1,5 +1,12 @@
-"""StartSyncExecution, which moto lacks: starts an Express execution and answers when it ends,
-with the response shape AWS's StartSyncExecution has (status, output, error, cause, billing)."""
+"""Where moto's Step Functions falls short of AWS:
+
+- StartSyncExecution, which moto lacks: starts an Express execution and answers when it ends, with
+  the response shape AWS's StartSyncExecution has (status, output, error, cause, billing).
+- A callback task with a heartbeat: moto's interpreter arms the heartbeat after invoking the task, so
+  a SendTaskSuccess that arrives during the invocation (the task resuming its own execution) is
+  ignored and the task later times out on its heartbeat; AWS completes the task. The wait here looks
+  at the outcome before and after each heartbeat wait.
+"""
 
 import json
 import math
@@ -8,6 +15,10 @@ import uuid
 
 from moto.core.responses import ActionResult
 from moto.stepfunctions.exceptions import InvalidArn
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
+    StateTaskServiceCallback,
+)
+from moto.stepfunctions.parser.asl.eval.callback.callback import HeartbeatTimedOut
 from moto.stepfunctions.responses import StepFunctionResponse
 
 SYNC_TIMEOUT_SECONDS = 300  # AWS's limit for a synchronous Express execution
@@ -47,3 +58,14 @@ def install() -> None:
         return ActionResult(response)
 
     StepFunctionResponse.start_sync_execution = start_sync_execution
+    StateTaskServiceCallback._wait_for_task_token_heartbeat = _wait_for_task_token_heartbeat
+
+
+def _wait_for_task_token_heartbeat(self, env, callback_endpoint, heartbeat_endpoint):
+    outcome = callback_endpoint.get_outcome()
+    while env.is_running() and outcome is None:
+        received = heartbeat_endpoint.clear_and_wait()
+        outcome = callback_endpoint.get_outcome()
+        if outcome is None and not received and env.is_running():
+            outcome = HeartbeatTimedOut()
+    return outcome

@@ -30,7 +30,7 @@ from infra.provision import Stack
 __all__ = ["LocalViews", "mask"]
 
 STATIC = Path(__file__).parent / "console" / "static"
-STATIC_FILES = {"console.css": "text/css; charset=utf-8"}
+STATIC_FILES = {"console.css": "text/css; charset=utf-8", "favicon.svg": "image/svg+xml"}
 # The console has no script; mail bodies render in a sandboxed srcdoc iframe, which inherits this
 # policy (their inline styles and images stay allowed, scripts do not run).
 CSP = (

@@ -91,9 +91,9 @@ def create_user(request: Annotated[CreateUserRequest, Body()]) -> tuple[CreateUs
 
     With an Idempotency-Key header, a retry of the same request gets the first answer (for a day).
     """
-    request_id = _request_id()
+    request_id, key = _request_id(), _idempotency_key()
     created = idempotency.run(
-        "create-user", _idempotency_key(), request, lambda: onboarding.start(request, request_id), CreateUserResponse
+        "create-user", key, request, lambda: onboarding.start(request, request_id, key), CreateUserResponse
     )
     return created, 201
 

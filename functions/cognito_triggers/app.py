@@ -37,9 +37,10 @@ def handler(event: CustomMessageTriggerEvent, context: LambdaContext) -> dict:
         )
         event.response.email_subject = message.subject
         event.response.email_message = message.html
-    publisher.publish(
-        events.CustomMessagePrepared(
-            user_id=event.user_name, request_id=context.aws_request_id, trigger_source=event.trigger_source
-        )
-    )
+    fact = events.CustomMessagePrepared(user_id=event.user_name, request_id=context.aws_request_id, trigger_source=event.trigger_source)
+    try:
+        publisher.publish(fact)
+    except Exception:
+        # The user's mail matters more than this audit fact: Cognito would drop the mail if the trigger failed.
+        logger.exception("could not publish the trigger's event", extra={"event_id": fact.event_id})
     return event.raw_event

@@ -26,6 +26,7 @@ def deliver(record: SQSRecord) -> None:
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
+    deliverer.start_batch()
     result = process_partial_response(event=event, record_handler=deliver, processor=processor, context=context)
     failed = len(result.get("batchItemFailures", []))
     metrics.add_metric(name="WebhookEventsProcessed", unit=MetricUnit.Count, value=len(event.get("Records", [])) - failed)

@@ -483,11 +483,12 @@ def render_svg(graph: Graph, title: str = "State graph") -> str:
             f"<title>{escape(tooltip)}</title></path>"
         )
         if edge.label and not route.back and edge.kind in ("choice", "default", "catch") and edge.label != "States.ALL":
-            (x0, y0), (x1, y1) = (out_port[i], source.y + source.height / 2), route.points[1]
-            if route.points[1] == route.points[-1]:
+            # The label sits where the edge reaches the next layer, so that a Choice's labels part.
+            x1, y1 = route.points[1]
+            if len(route.points) == 2:
                 x1, y1 = in_port[i], target.y - target.height / 2
             parts.append(
-                f'<text class="edge-label edge-label--{edge.kind}" x="{_fmt((x0 + x1) / 2 + 4)}" y="{_fmt((y0 + y1) / 2 + 4)}">{escape(edge.label)}</text>'
+                f'<text class="edge-label edge-label--{edge.kind}" x="{_fmt(x1 + 5)}" y="{_fmt(y1 - 7)}">{escape(edge.label)}</text>'
             )
     parts.append("</g><g class=\"nodes\">")
     for key, node in graph.nodes.items():

@@ -265,6 +265,7 @@ def execution_view(
         "duration_s": seconds_between(start, stop),
         "input": masked_data(described.get("input", started.get("input"))),
         "output": masked_data(described.get("output")),
+        "outcome": _outcome(masked_data(described.get("output"))),
         "error": described.get("error") or failure.get("error"),
         "cause": mask(described.get("cause") or failure.get("cause")),
         "states": list(definition.get("States", {})),
@@ -279,6 +280,14 @@ def execution_view(
         "definition": definition,
         "history": rows,
     }
+
+
+def _outcome(output) -> str | None:
+    """What a workflow that answers a request says it decided ({"outcome": "REFUSED", "reason": ...})."""
+    if isinstance(output, dict) and isinstance(output.get("outcome"), str):
+        reason = output.get("reason")
+        return output["outcome"] + (f" ({reason})" if isinstance(reason, str) and reason else "")
+    return None
 
 
 def graph_from_view(view: dict) -> Graph:

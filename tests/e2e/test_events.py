@@ -1,39 +1,22 @@
 """The audit events of the flows run over HTTP, read back from the bus's archive and the audit log.
 
 Each flow emits exactly the events events/README.md promises for it, in that order; every event in
-the archive (those of this module and of every test that ran before it in the session) matches its
-JSON Schema from events/; details carry the common fields and none of the secrets the flows used;
-the audit log group receives the same events.
+the archive matches its JSON Schema from events/ (here, and again after the session's last e2e test:
+tests/e2e/conftest.py); details carry the common fields and none of the secrets the flows used; the
+audit log group receives the same events.
 """
 
 import json
 import time
-from datetime import UTC, datetime
 
 import boto3
 import pytest
-from jsonschema import Draft202012Validator, FormatChecker
 
-from authflow.events import EVENT_TYPES
 from infra import catalogue
 from tests.support.client import NEW_PASSWORD, current_otp, unique_email
+from tests.support.event_schemas import schema_problems
 
 pytestmark = pytest.mark.e2e
-
-VALIDATORS = {
-    model.__name__: Draft202012Validator(
-        json.loads((catalogue.EVENTS_DIR / f"{model.__name__}.schema.json").read_text()), format_checker=FormatChecker()
-    )
-    for model in EVENT_TYPES
-}
-
-
-def as_aws_sends_it(event: dict) -> dict:
-    """moto's archive keeps `time` as epoch seconds; EventBridge sends an ISO 8601 string."""
-    event = dict(event)
-    if isinstance(event.get("time"), int | float):
-        event["time"] = datetime.fromtimestamp(event["time"], UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return event
 
 
 def events_of(api, user_id: str, count: int, timeout: float = 10) -> list[dict]:
@@ -124,15 +107,9 @@ def test_the_audit_log_group_receives_every_event(local_stack, onboarded) -> Non
 
 
 def test_every_archived_event_matches_its_schema(api, onboarded) -> None:
-    """Runs after the flows above (and any other e2e test of the session): the whole archive."""
+    """The whole archive so far: this module's flows and every e2e test that ran before it (the
+    session fixture in tests/e2e/conftest.py checks the archive again after the last test)."""
     archived = api.local("events")
     assert len(archived) >= len(onboarded["events"])
-    problems = []
-    for event in archived:
-        validator = VALIDATORS.get(event.get("detail-type"))
-        if validator is None:
-            problems.append(f"{event.get('detail-type')}: no schema in events/")
-            continue
-        for error in validator.iter_errors(as_aws_sends_it(event)):
-            problems.append(f"{event['detail-type']} {event['detail'].get('event_id')}: {error.json_path} {error.message}")
+    problems = schema_problems(archived)
     assert not problems, "archived events that do not match their schema:\n  " + "\n  ".join(problems)

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -194,10 +193,6 @@ def create_status_table(name: str) -> None:
         KeySchema=properties["KeySchema"],
         BillingMode=properties["BillingMode"],
     )
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, default=str)
 
 
 # ----------------------------------------------------------------------------- the local stack's clients

@@ -61,10 +61,5 @@ def test_a_name_that_looks_like_a_template_variable_is_not_substituted():
     assert "Hello $app $code ${days}," in mail.html
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG mail.py invitation(): the subject is HTML-escaped, but a mail subject is plain text: "
-    "an AppName like 'Acme & Sons' reaches the inbox as 'Your Acme &amp; Sons account'",
-)
 def test_the_subject_is_plain_text_not_html():
     assert invite("Ada", app="Acme & Sons").subject == "Your Acme & Sons account"

@@ -98,11 +98,6 @@ def test_a_validation_error_on_another_field_does_not_show_the_passwords():
         assert PASSWORD not in shown and TEMPORARY not in shown
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG models.py Request: a password/OTP that fails its own constraint (length) or is sent under a "
-    "misspelled field name is printed in the ValidationError text (input_value=...); needs hide_input_in_errors=True",
-)
 @pytest.mark.parametrize(
     "model, body, secret",
     [

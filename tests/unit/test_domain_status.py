@@ -1,6 +1,7 @@
 """StatusStore against moto's in-process DynamoDB: email claims, status records, and the signal race
 between the API (the user's action) and the waiting onboarding execution (its task token)."""
 
+import time
 import uuid
 from datetime import timedelta
 
@@ -61,6 +62,18 @@ def test_a_second_create_with_the_same_email_is_refused_and_leaves_no_record(sto
     assert refused.value.status == 409 and refused.value.code == "EMAIL_ALREADY_EXISTS"
     assert store.get(second) is None, "the refused create must not leave a status record behind"
     assert store.user_id_for(email) == first, "the claim still belongs to the first user"
+
+
+def test_creating_the_same_user_with_the_same_email_again_returns_its_record(store):
+    """A retried create (same user_id, same email: an idempotent POST /v1/users) is not a conflict."""
+    user_id, email = new_user(store)
+    store.record_step(user_id, "CreateCognitoUser", StepStatus.SUCCEEDED)
+
+    again = store.create(user_id, email, ARN.format(user_id))
+
+    assert again.user_id == uuid.UUID(user_id) and again.email == email
+    assert [s.name for s in store.get(user_id).steps] == ["CreateCognitoUser"], "the existing record is kept"
+    assert store.user_id_for(email) == user_id
 
 
 def test_unknown_user_and_unknown_email_read_as_none(store):
@@ -176,9 +189,11 @@ def test_signal_items_expire_through_the_tables_ttl_attribute(store):
     user_id, _ = new_user(store)
     store.arm_signal(user_id, UserAction.CONFIRMATION, SecretStr("t"), timedelta(hours=2))
     item = raw_item(store, f"USER#{user_id}", "SIGNAL#CONFIRMATION")
-    # template.yaml's TimeToLiveSpecification names expires_at: the item must carry it in epoch seconds.
-    import time
+    # template.yaml's TimeToLiveSpecification names the attribute: the item must carry it in epoch seconds.
+    from infra.template import load_template
 
+    ttl = load_template()["Resources"]["StatusTable"]["Properties"]["TimeToLiveSpecification"]
+    assert ttl == {"AttributeName": "expires_at", "Enabled": True}
     assert 2 * 3600 - 60 <= int(item["expires_at"]) - time.time() <= 2 * 3600 + 60
 
 
@@ -213,11 +228,6 @@ def test_throttling_of_the_table_surfaces_as_transient_error(in_process_aws):  #
             store.get(user_id)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG status.py StatusStore.create: every TransactionCanceledException becomes EmailAlreadyExists, "
-    "also when DynamoDB cancelled the transaction for throttling (CancellationReasons ThrottlingError)",
-)
 def test_a_throttled_create_is_transient_not_a_taken_email(in_process_aws):  # noqa: F811
     """DynamoDB reports throttling inside a transaction as TransactionCanceledException with a
     ThrottlingError reason. The caller must get a retryable 503, not a 409 telling them the email is

@@ -58,7 +58,14 @@ ALLOWED_TRANSLATED_WARNINGS: dict[tuple[str, str], str] = {
     ),
 }
 
-EXPECTED_FUNCTIONS = {"ApiFunction", "OnboardingTaskFunction", "CognitoTriggerFunction"}
+EXPECTED_FUNCTIONS = {
+    "ApiFunction",
+    "OnboardingTaskFunction",
+    "LoginTaskFunction",
+    "PasswordResetTaskFunction",
+    "CognitoTriggerFunction",
+    "WebhookDeliveryFunction",
+}
 RUNTIME = "python3.13"
 
 
@@ -240,7 +247,9 @@ def test_translation_has_the_expected_resources(cfn: dict[str, Any]) -> None:
         f"Lambda functions {sorted(functions)}, expected {sorted(EXPECTED_FUNCTIONS)} "
         "(update EXPECTED_FUNCTIONS when the template gains a function)"
     )
-    assert "OnboardingStateMachine" in _resources_of(cfn, "AWS::StepFunctions::StateMachine")
+    assert {"OnboardingStateMachine", "LoginStateMachine", "PasswordResetStateMachine"} <= set(
+        _resources_of(cfn, "AWS::StepFunctions::StateMachine")
+    )
     for kind in (
         "AWS::ApiGateway::RestApi",
         "AWS::ApiGateway::UsagePlan",

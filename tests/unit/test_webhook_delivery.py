@@ -50,8 +50,8 @@ class FakeStore:
         self.subscriptions = list(subscriptions)
         self.deliveries: dict[tuple[str, str], int] = {}
 
-    def subscribed_to(self, detail_type: str) -> list[Subscription]:
-        return [s for s in self.subscriptions if detail_type in s.events]
+    def all(self) -> list[Subscription]:
+        return list(self.subscriptions)
 
     def delivered(self, event_id: str, webhook_id: str) -> bool:
         return (event_id, webhook_id) in self.deliveries
@@ -209,6 +209,36 @@ def test_one_bad_endpoint_fails_only_its_own_record_of_the_batch() -> None:
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
     result = process_partial_response(event=batch, record_handler=worker.deliver, processor=processor)
     assert result == {"batchItemFailures": [{"itemIdentifier": "m-2"}]}
+
+
+class ThrottledStore(FakeStore):
+    def all(self) -> list[Subscription]:
+        raise RuntimeError("ProvisionedThroughputExceededException")
+
+
+def test_a_dependency_failure_is_retried_with_the_same_backoff_and_parked_at_the_limit() -> None:
+    sqs = FakeSqs()
+    with pytest.raises(DeliveryFailed):
+        deliverer(ThrottledStore(), FakeEndpoints(), sqs).deliver(SQSRecord(record(event(), attempt=2)))
+    assert sqs.visibility[0]["VisibilityTimeout"] == 60 and sqs.parked == []
+    deliverer(ThrottledStore(), FakeEndpoints(), sqs).deliver(SQSRecord(record(event(), attempt=3)))
+    assert sqs.parked[0]["MessageAttributes"]["failure_reason"]["StringValue"] == "delivery interrupted (RuntimeError)"
+
+
+def test_subscriptions_are_read_once_per_batch() -> None:
+    class CountingStore(FakeStore):
+        reads = 0
+
+        def all(self):
+            CountingStore.reads += 1
+            return super().all()
+
+    worker = deliverer(CountingStore(subscription("good.example.com", "UserCreated")), FakeEndpoints(good=204))
+    for batch in range(2):
+        worker.start_batch()
+        for n in range(3):
+            worker.deliver(SQSRecord(record(event(event_id=f"ev-{batch}-{n}"), message_id=f"m-{n}")))
+    assert CountingStore.reads == 2
 
 
 # ------------------------------------------------------------------------------ the HTTP post

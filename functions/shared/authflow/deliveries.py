@@ -144,10 +144,33 @@ class WebhookDeliverer:
         self.sqs = sqs or client("sqs")
         self.resolve = resolve
         self.send = send
+        self._subscriptions: list[Subscription] | None = None
+
+    def start_batch(self) -> None:
+        """Forgets the subscriptions read for the previous batch: each batch reads them once."""
+        self._subscriptions = None
+
+    def _subscribed_to(self, detail_type: str) -> list[Subscription]:
+        if self._subscriptions is None:
+            self._subscriptions = self.store.all()
+        return [s for s in self._subscriptions if detail_type in s.events]
 
     def deliver(self, record: SQSRecord) -> None:
         """Delivers one queue message; raises DeliveryFailed when it must come back later."""
         attempt = int(record.attributes.approximate_receive_count or 1)
+        try:
+            self._deliver(record, attempt)
+        except DeliveryFailed:
+            raise
+        except Exception as error:  # a dependency failed (a throttled table, say): same backoff, same limit
+            logger.warning("webhook delivery interrupted", extra={"attempt": attempt, "error_type": type(error).__name__})
+            if attempt >= self.settings.webhook_max_attempts:
+                self._park(record, f"delivery interrupted ({type(error).__name__})", [], attempt)
+                return
+            delay = self._retry_later(record, attempt)
+            raise DeliveryFailed(f"delivery interrupted at attempt {attempt}; next in {delay} s") from error
+
+    def _deliver(self, record: SQSRecord, attempt: int) -> None:
         try:
             event = json.loads(record.body)
             detail_type, detail = event["detail-type"], event["detail"]
@@ -161,7 +184,7 @@ class WebhookDeliverer:
         context = {"event_id": event_id, "detail_type": detail_type, "attempt": attempt}
         payload = webhook_payload(event)
         failures: dict[str, Outcome] = {}
-        for subscription in self.store.subscribed_to(detail_type):
+        for subscription in self._subscribed_to(detail_type):
             if self.store.delivered(event_id, subscription.id):
                 continue
             outcome = self._deliver_to(subscription, event_id, payload)
@@ -177,11 +200,19 @@ class WebhookDeliverer:
         if attempt >= self.settings.webhook_max_attempts or all(o.permanent for o in failures.values()):
             self._park(record, reason, list(failures), attempt, event_id, detail_type)
             return
-        delay = self._backoff(record, attempt)
-        self.sqs.change_message_visibility(
-            QueueUrl=self.settings.webhook_queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=delay
-        )
+        delay = self._retry_later(record, attempt)
         raise DeliveryFailed(f"{len(failures)} delivery(ies) of {event_id} failed at attempt {attempt}; next in {delay} s")
+
+    def _retry_later(self, record: SQSRecord, attempt: int) -> int:
+        """Hides the message for its backoff; if that fails, the queue's visibility timeout applies."""
+        delay = self._backoff(record, attempt)
+        try:
+            self.sqs.change_message_visibility(
+                QueueUrl=self.settings.webhook_queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=delay
+            )
+        except Exception as error:
+            logger.warning("backoff not set; the queue's visibility timeout applies", extra={"error_type": type(error).__name__})
+        return delay
 
     def _deliver_to(self, subscription: Subscription, event_id: str, payload: str) -> Outcome:
         try:

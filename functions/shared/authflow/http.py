@@ -34,8 +34,12 @@ def refuse_unreadable_body(event: dict) -> dict | None:
     if len(body.encode() if isinstance(body, str) else body) > MAX_BODY_BYTES:
         refusal = (413, "PAYLOAD_TOO_LARGE", "The request body is larger than 16 KiB.")
     elif body and event.get("httpMethod") in ("POST", "PUT", "PATCH"):
-        if headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        if media_type != "application/json":
             refusal = (415, "UNSUPPORTED_MEDIA_TYPE", "Send the request body as application/json.")
+        else:
+            # Media types are case-insensitive; the resolver compares them exactly.
+            event["headers"] = {**{k: v for k, v in event["headers"].items() if k.lower() != "content-type"}, "content-type": media_type}
     if refusal is None:
         return None
     status, code, message = refusal

@@ -10,6 +10,7 @@ from typing import TypeVar
 from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
@@ -73,3 +74,5 @@ class Idempotency:
             raise IdempotencyKeyReused() from None
         except IdempotencyAlreadyInProgressError:
             raise RequestInProgress() from None
+        except IdempotencyPersistenceLayerError:
+            raise errors.TransientError("The idempotency store is temporarily unavailable; retry with the same key.") from None

@@ -1,4 +1,5 @@
-"""The mail users receive. Every user-supplied value is HTML-escaped; Cognito fills its own placeholders."""
+"""The mail users receive. Every user-supplied value in a body is HTML-escaped (subjects are plain
+text); Cognito fills its own placeholders."""
 
 from dataclasses import dataclass
 from html import escape
@@ -27,7 +28,7 @@ def invitation(
 ) -> Mail:
     """The invitation; the placeholders are Cognito's, which it replaces with the username and password."""
     return Mail(
-        subject=f"Your {escape(app_name)} account",
+        subject=f"Your {app_name} account",
         html=_INVITATION.substitute(
             name=escape(given_name or "there"),
             app=escape(app_name),
@@ -50,7 +51,7 @@ The link works for $minutes minutes.</p>
 
 def mfa_qr_link(app_name: str, link: str, validity_minutes: int) -> Mail:
     return Mail(
-        subject=f"Your {escape(app_name)} MFA QR code",
+        subject=f"Your {app_name} MFA QR code",
         html=_MFA_QR_LINK.substitute(app=escape(app_name), link=escape(link, quote=True), minutes=validity_minutes),
     )
 
@@ -67,6 +68,6 @@ _RESET_CODE = Template(
 def password_reset_code(app_name: str, given_name: str, code_placeholder: str) -> Mail:
     """The reset code mail; the placeholder is Cognito's, which it replaces with the code."""
     return Mail(
-        subject=f"Reset your {escape(app_name)} password",
+        subject=f"Reset your {app_name} password",
         html=_RESET_CODE.substitute(name=escape(given_name or "there"), app=escape(app_name), code=code_placeholder),
     )

@@ -26,9 +26,9 @@ PhoneNumber = Annotated[str, StringConstraints(pattern=r"^\+[1-9]\d{4,14}$")]
 
 
 class Request(BaseModel):
-    """Every request body: unknown fields are refused."""
+    """Every request body: unknown fields are refused, and no error repeats what was sent."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
 
 class Response(BaseModel):
@@ -165,6 +165,8 @@ class OnboardingInput(BaseModel):
 
 
 class OnboardingTask(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     """The payload the onboarding state machine sends to its task function."""
 
     task: Literal[
@@ -310,6 +312,8 @@ class LoginOutcome(StrEnum):
 
 
 class LoginInput(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     """A login execution's input: the secrets wait in a one-time handoff record, not here."""
 
     step: LoginStep
@@ -336,6 +340,8 @@ class PasswordResetInput(BaseModel):
 
 
 class PasswordResetTask(BaseModel):
+    model_config = ConfigDict(hide_input_in_errors=True)
+
     task: Literal["request_reset_code", "await_new_password", "record_password_reset", "expire_password_reset"]
     reset: PasswordResetInput
     execution_arn: str

@@ -6,7 +6,7 @@ secret, Cognito sessions) happens here, never in the execution's input or output
 """
 
 from datetime import timedelta
-from uuid import uuid4
+from uuid import UUID, uuid4, uuid5
 
 from authflow import errors, events, workflows
 from authflow.aws import raise_transient
@@ -35,6 +35,7 @@ from authflow.settings import CognitoSettings
 from authflow.status import StatusStore
 from authflow.users import UserDirectory
 
+_IDEMPOTENT_USER_IDS = UUID("6f1c1b8e-2f4f-4c53-9a53-5d8f0f6c2a10")
 _WAIT_STEPS = {
     UserAction.CONFIRMATION: ("WaitForConfirmation", OnboardingStatus.INVITED),
     UserAction.MFA_CONFIRMATION: ("WaitForMfaConfirmation", OnboardingStatus.MFA_PENDING),
@@ -62,10 +63,15 @@ class Onboarding:
 
     # ------------------------------------------------------------------ API use cases
 
-    def start(self, request: CreateUserRequest, request_id: str) -> CreateUserResponse:
+    def start(self, request: CreateUserRequest, request_id: str, idempotency_key: str | None = None) -> CreateUserResponse:
+        """Claims the email and starts the user's execution, named after the user_id.
+
+        With an idempotency key the user_id is derived from it and the email, so a retry after a
+        partial failure finds the same claim and the same execution instead of a conflict.
+        """
         if not self.state_machine_arn:
             raise RuntimeError("start needs the onboarding state machine")
-        user_id = str(uuid4())
+        user_id = str(uuid5(_IDEMPOTENT_USER_IDS, f"{idempotency_key}#{request.email}") if idempotency_key else uuid4())
         arn = workflows.execution_arn(self.state_machine_arn, user_id)
         self.status.create(user_id, request.email, arn)
         execution_input = OnboardingInput(
@@ -121,6 +127,10 @@ class Onboarding:
         record = self.status.get(user_id) if user_id else None
         if record and record.status == OnboardingStatus.INVITED:
             self.users.send_invitation(user_id)
+            # The new temporary password is valid for the full period again, and so is the wait.
+            token = self.status.waiting_token(user_id, UserAction.CONFIRMATION)
+            if token is not None:
+                workflows.heartbeat(token)
             self.events.publish(
                 events.InvitationSent(
                     user_id=user_id,

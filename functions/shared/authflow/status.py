@@ -48,7 +48,8 @@ class StatusStore:
     # ----------------------------------------------------------------- onboarding records
 
     def create(self, user_id: str, email: str, execution_arn: str) -> StatusRecord:
-        """Claims the email and writes the CREATED record in one transaction; EmailAlreadyExists if taken."""
+        """Claims the email and writes the CREATED record in one transaction; EmailAlreadyExists if another
+        user holds the email. Creating the same user_id with the same email again returns its record."""
         now = _now()
         record = StatusRecord(
             user_id=user_id, email=email, status=OnboardingStatus.CREATED, updated_at=now, execution_arn=execution_arn
@@ -74,10 +75,19 @@ class StatusStore:
                 ]
             )
         except ClientError as error:
-            if error_code(error) == "TransactionCanceledException":
+            if error_code(error) != "TransactionCanceledException":
+                raise_transient(error, "The status table")
+                raise
+            reasons = {reason.get("Code") for reason in error.response.get("CancellationReasons", [])}
+            if "ConditionalCheckFailed" not in reasons:
+                # Cancelled by throttling or a concurrent transaction, not because the email is taken.
+                raise errors.TransientError("The status table is busy; retry.") from None
+            if self.user_id_for(email) != user_id:
                 raise errors.EmailAlreadyExists() from None
-            raise_transient(error, "The status table")
-            raise
+            existing = self.get(user_id)
+            if existing is None or existing.email != email:
+                raise errors.Conflict("This user id belongs to another onboarding.") from None
+            return existing
         return record
 
     def get(self, user_id: str) -> StatusRecord | None:
@@ -155,6 +165,13 @@ class StatusStore:
         )["Attributes"]
         token = item.get("task_token")
         return SecretStr(token) if token else None
+
+    def waiting_token(self, user_id: str, action: UserAction) -> SecretStr | None:
+        """The task token of an execution still waiting for this action, if there is one."""
+        item = self._call("get_item", Key=_user_key(user_id, f"SIGNAL#{action.value}"), ConsistentRead=True).get("Item")
+        if not item or item.get("received") or not item.get("task_token"):
+            return None
+        return SecretStr(item["task_token"])
 
     def signal_received(self, user_id: str, action: UserAction) -> bool:
         item = self._call("get_item", Key=_user_key(user_id, f"SIGNAL#{action.value}"), ConsistentRead=True).get("Item")

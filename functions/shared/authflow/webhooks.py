@@ -140,9 +140,6 @@ class SubscriptionStore:
             start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
         return sorted((Subscription.model_validate(item) for item in items), key=lambda s: s.created_at)
 
-    def subscribed_to(self, detail_type: str) -> list[Subscription]:
-        return [s for s in self.all() if detail_type in s.events]
-
     def remove(self, webhook_id: str) -> bool:
         try:
             self._call("delete_item", Key=_subscription_key(webhook_id), ConditionExpression="attribute_exists(pk)")

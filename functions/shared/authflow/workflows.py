@@ -17,11 +17,14 @@ def execution_arn(state_machine_arn: str, name: str) -> str:
 
 
 def start(state_machine_arn: str, name: str, execution_input: BaseModel) -> str:
+    """Starts the named execution; a Standard execution of that name already running counts as started."""
     try:
         return client("stepfunctions").start_execution(
             stateMachineArn=state_machine_arn, name=name, input=execution_input.model_dump_json(exclude_none=True)
         )["executionArn"]
     except ClientError as error:
+        if error_code(error) == "ExecutionAlreadyExists":
+            return execution_arn(state_machine_arn, name)
         raise_transient(error, "The workflow service")
         raise
 
@@ -29,6 +32,11 @@ def start(state_machine_arn: str, name: str, execution_input: BaseModel) -> str:
 def resume(token: SecretStr, output: dict) -> None:
     """Lets a waiting execution go on; a token already used is not an error."""
     _send(token, lambda sfn, raw: sfn.send_task_success(taskToken=raw, output=json.dumps(output)))
+
+
+def heartbeat(token: SecretStr) -> None:
+    """Restarts a waiting task's heartbeat timeout."""
+    _send(token, lambda sfn, raw: sfn.send_task_heartbeat(taskToken=raw))
 
 
 def cancel(token: SecretStr, error: str, cause: str) -> None:

@@ -1,0 +1,70 @@
+"""Throttling from Cognito, DynamoDB, EventBridge, S3 and SES is retried and the flows complete;
+after a storm every execution is waiting or finished, and the status route says which."""
+
+import time
+
+import boto3
+import pytest
+
+from tests.support.client import NEW_PASSWORD, current_otp, onboard, unique_email
+from tests.support.faults import fault_storm
+from tests.support.workflow import wait_for
+
+ONBOARDINGS = 8
+
+
+def post_until_answered(api, path: str, body: dict, key: str, within: float = 30):
+    """A client that retries with its Idempotency-Key while the answer says to (503, or 409
+    REQUEST_IN_PROGRESS when a failed attempt's in-progress record has not expired yet)."""
+    deadline = time.monotonic() + within
+    while True:
+        answer = api.post(path, body, headers={"idempotency-key": key})
+        retryable = answer.status == 503 or (answer.status == 409 and answer.json()["error"]["code"] == "REQUEST_IN_PROGRESS")
+        if not retryable or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.5)
+
+
+def test_onboardings_survive_a_storm_of_throttling(api, local_stack, monkeypatch):
+    emails = [unique_email("storm") for _ in range(ONBOARDINGS)]
+    with fault_storm(monkeypatch, ["cognito-idp", "dynamodb", "events"], rate=0.25) as storm:
+        created = [post_until_answered(api, "/users", {"full_name": "Storm Trooper", "email": e}, key=e) for e in emails]
+        assert [c.status for c in created] == [201] * ONBOARDINGS, [(c.status, c.body) for c in created if c.status != 201]
+        user_ids = [c.json()["user_id"] for c in created]
+        sfn = boto3.client("stepfunctions")
+        arn = local_stack.stack.state_machines["OnboardingStateMachine"]
+
+        def settled(user_id: str):
+            execution = sfn.describe_execution(executionArn=f"{arn.replace(':stateMachine:', ':execution:')}:{user_id}")
+            history = sfn.get_execution_history(executionArn=execution["executionArn"], reverseOrder=True, maxResults=5)["events"]
+            waiting = any(e.get("stateEnteredEventDetails", {}).get("name") == "WaitForConfirmation" for e in history)
+            return execution["status"] != "RUNNING" or waiting
+
+        for user_id in user_ids:
+            wait_for(lambda: settled(user_id), 60, f"onboarding {user_id} to settle")
+    assert sum(storm.injected.values()) >= 10, storm.injected
+    assert set(storm.injected) == {"cognito-idp", "dynamodb", "events"}
+
+    for user_id, email in zip(user_ids, emails):
+        status = api.get(f"/users/{user_id}/onboarding").json()["status"]
+        if status != "INVITED":
+            failures = [e for e in api.local(f"executions/{user_id}")["history"] if "Failed" in e["type"]]
+            raise AssertionError(f"{user_id} is {status}: {failures}")
+    email = emails[0]
+    temporary = api.temporary_password(email)
+    confirmed = api.post(f"/users/{user_ids[0]}/confirm", {"email": email, "temporary_password": temporary, "new_password": NEW_PASSWORD})
+    assert confirmed.status == 200, confirmed.body
+    api.wait_for_status(user_ids[0], "MFA_PENDING")
+    mfa = api.post(f"/users/{user_ids[0]}/confirm-mfa", {"email": email, "otp": current_otp(confirmed.json()["qr_code_secret"])})
+    assert mfa.status == 200
+    api.wait_for_status(user_ids[0], "ACTIVE")
+
+
+def test_mail_and_qr_storage_throttling_is_retried(api, monkeypatch):
+    user = onboard(api, "stormmail")
+    with fault_storm(monkeypatch, ["ses", "s3"], rate=0.5, seed=3) as storm:
+        answers = [api.post("/resend-mfa", {"email": user.email, "password": user.password}).status for _ in range(2)]
+    assert answers == [200, 200]
+    assert storm.injected["ses"] >= 1
+    links = [m for m in api.mail_to(user.email) if "MFA QR code" in m["subject"]]
+    assert len(links) == 2
