@@ -13,6 +13,8 @@
   prefixed "moto-confirmation-code:" and mails nothing.
 - Lockout: after 5 consecutive wrong passwords Cognito answers NotAuthorizedException "Password
   attempts exceeded" for a while (here 15 minutes); moto never locks.
+- Post authentication and pre token generation triggers: Cognito calls them when a sign-in
+  completes (and pre token generation again for each refresh); moto calls none.
 - TOTP reuse: Cognito refuses a code already used to sign in (ExpiredCodeException); moto accepts it.
 - TOTP: moto's fixed secret "asdfasdfasdf" is 60 bits, which authenticator apps and pyotp refuse;
   Cognito's are 160 bits. The local stack draws one 160-bit secret per run (moto still gives every
@@ -77,6 +79,10 @@ def temporary_password(policy: dict) -> str:
     return "".join(chars)
 
 
+def _groups(user) -> dict:
+    return {"groupConfiguration": {"groupsToOverride": sorted(g.group_name for g in user.groups), "iamRolesToOverride": [], "preferredRole": None}}
+
+
 def _flatten(attributes: list[dict]) -> dict[str, str]:
     return {a["Name"]: a["Value"] for a in attributes}
 
@@ -117,29 +123,40 @@ def install(runtime: LocalLambdaRuntime) -> None:
     cognito_models.verify_totp = functools.partial(verify_totp, valid_window=1)
     original_create = CognitoIdpBackend.admin_create_user
 
+    def trigger(backend: CognitoIdpBackend, pool, user, kind: str, trigger_source: str, request: dict, response: dict, client_id: str) -> dict | None:
+        """Invokes the pool's trigger of this kind with AWS's event shape; its answer, or None if none is set."""
+        trigger_arn = (pool.extended_config.get("LambdaConfig") or {}).get(kind)
+        if not trigger_arn:
+            return None
+        event = {
+            "version": "1",
+            "triggerSource": trigger_source,
+            "region": backend.region_name,
+            "userPoolId": pool.id,
+            "userName": user.username,
+            "callerContext": {"awsSdkVersion": "aws-sdk-unknown", "clientId": client_id},
+            "request": {"userAttributes": _flatten(user.attributes), **request},
+            "response": response,
+        }
+        try:
+            return runtime.invoke(trigger_arn, event)
+        except InvocationError as error:
+            raise UserLambdaValidationException(f"{kind} failed with error {error}.") from None
+
     def deliver(backend: CognitoIdpBackend, pool, user, trigger_source: str, code: str) -> None:
         attributes = _flatten(user.attributes)
         subject, message = COGNITO_DEFAULT_MESSAGES[trigger_source]
-        trigger_arn = (pool.extended_config.get("LambdaConfig") or {}).get("CustomMessage")
-        if trigger_arn:
-            event = {
-                "version": "1",
-                "triggerSource": trigger_source,
-                "region": backend.region_name,
-                "userPoolId": pool.id,
-                "userName": user.username,
-                "callerContext": {"awsSdkVersion": "aws-sdk-unknown", "clientId": "CLIENT_ID_NOT_APPLICABLE"},
-                "request": {
-                    "userAttributes": attributes,
-                    "codeParameter": CODE_PARAMETER,
-                    "usernameParameter": USERNAME_PARAMETER,
-                },
-                "response": {"smsMessage": None, "emailMessage": None, "emailSubject": None},
-            }
-            try:
-                result = runtime.invoke(trigger_arn, event)
-            except InvocationError as error:
-                raise UserLambdaValidationException(f"CustomMessage failed with error {error}.") from None
+        result = trigger(
+            backend,
+            pool,
+            user,
+            "CustomMessage",
+            trigger_source,
+            {"codeParameter": CODE_PARAMETER, "usernameParameter": USERNAME_PARAMETER},
+            {"smsMessage": None, "emailMessage": None, "emailSubject": None},
+            "CLIENT_ID_NOT_APPLICABLE",
+        )
+        if result:
             subject = result["response"].get("emailSubject") or subject
             message = result["response"].get("emailMessage") or message
         message = message.replace(CODE_PARAMETER, code).replace(USERNAME_PARAMETER, user.username)
@@ -171,6 +188,13 @@ def install(runtime: LocalLambdaRuntime) -> None:
     original_initiate = CognitoIdpBackend.admin_initiate_auth
 
     def admin_initiate_auth(self, user_pool_id, client_id, auth_flow, auth_parameters):
+        if auth_flow in ("REFRESH_TOKEN_AUTH", "REFRESH_TOKEN"):
+            pool = self.describe_user_pool(user_pool_id)
+            issued = pool.refresh_tokens.get((auth_parameters or {}).get("REFRESH_TOKEN", ""))
+            if issued and pool._get_user(issued[1]):
+                user = pool._get_user(issued[1])
+                trigger(self, pool, user, "PreTokenGeneration", "TokenGeneration_RefreshTokens", _groups(user), {"claimsOverrideDetails": None}, client_id)
+            return original_initiate(self, user_pool_id, client_id, auth_flow, auth_parameters)
         username = (auth_parameters or {}).get("USERNAME")
         if not username:
             return original_initiate(self, user_pool_id, client_id, auth_flow, auth_parameters)
@@ -232,6 +256,17 @@ def install(runtime: LocalLambdaRuntime) -> None:
         user.password = password
         user.status = UserStatus.CONFIRMED
         user.confirmation_code = None
+
+    original_log_user_in = CognitoIdpBackend._log_user_in
+
+    def log_user_in(self, user_pool, client, username):
+        """A completed sign-in: Cognito calls the post authentication, then the pre token generation trigger."""
+        user = user_pool._get_user(username)
+        trigger(self, user_pool, user, "PostAuthentication", "PostAuthentication_Authentication", {"newDeviceUsed": False}, {}, client.id)
+        trigger(self, user_pool, user, "PreTokenGeneration", "TokenGeneration_Authentication", _groups(user), {"claimsOverrideDetails": None}, client.id)
+        return original_log_user_in(self, user_pool, client, username)
+
+    CognitoIdpBackend._log_user_in = log_user_in
 
     CognitoIdpBackend.forgot_password = forgot_password
     CognitoIdpBackend.confirm_forgot_password = confirm_forgot_password

@@ -1,7 +1,14 @@
-"""Cognito triggers: each formats a message or publishes a fact and returns within Cognito's 5 seconds."""
+"""Cognito triggers: each formats a message or publishes a fact and returns within Cognito's 5 seconds.
 
-from aws_lambda_powertools.utilities.data_classes import event_source
-from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import CustomMessageTriggerEvent
+Publishing is best effort: a trigger that failed would make Cognito drop the user's mail or refuse
+their sign-in, which matters more than the audit fact (a failure is logged as an ERROR).
+"""
+
+from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import (
+    CustomMessageTriggerEvent,
+    PostAuthenticationTriggerEvent,
+    PreTokenGenerationTriggerEvent,
+)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from authflow import events, mail
@@ -11,36 +18,57 @@ from authflow.settings import CommonSettings
 settings = CommonSettings()
 publisher = events.EventPublisher(settings.event_bus_name)
 
-INVITATION_TRIGGERS = ("CustomMessage_AdminCreateUser",)
-RESET_CODE_TRIGGERS = ("CustomMessage_ForgotPassword",)
+
+def _publish(fact: events.EventDetail) -> None:
+    try:
+        publisher.publish(fact)
+    except Exception:
+        logger.exception("could not publish the trigger's event", extra={"event_id": fact.event_id})
 
 
-@logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
-@event_source(data_class=CustomMessageTriggerEvent)
-def handler(event: CustomMessageTriggerEvent, context: LambdaContext) -> dict:
-    if event.trigger_source in INVITATION_TRIGGERS:
+def custom_message(event: CustomMessageTriggerEvent, request_id: str) -> None:
+    given_name = event.request.user_attributes.get("given_name", "")
+    if event.trigger_source == "CustomMessage_AdminCreateUser":
         message = mail.invitation(
             app_name=settings.app_name,
-            given_name=event.request.user_attributes.get("given_name", ""),
+            given_name=given_name,
             username_placeholder=event.request.username_parameter,
             code_placeholder=event.request.code_parameter,
             validity_days=settings.temporary_password_validity_days,
         )
+    elif event.trigger_source == "CustomMessage_ForgotPassword":
+        message = mail.password_reset_code(settings.app_name, given_name, event.request.code_parameter)
+    else:
+        message = None
+    if message:
         event.response.email_subject = message.subject
         event.response.email_message = message.html
-    elif event.trigger_source in RESET_CODE_TRIGGERS:
-        message = mail.password_reset_code(
-            app_name=settings.app_name,
-            given_name=event.request.user_attributes.get("given_name", ""),
-            code_placeholder=event.request.code_parameter,
-        )
-        event.response.email_subject = message.subject
-        event.response.email_message = message.html
-    fact = events.CustomMessagePrepared(user_id=event.user_name, request_id=context.aws_request_id, trigger_source=event.trigger_source)
-    try:
-        publisher.publish(fact)
-    except Exception:
-        # The user's mail matters more than this audit fact: Cognito would drop the mail if the trigger failed.
-        logger.exception("could not publish the trigger's event", extra={"event_id": fact.event_id})
-    return event.raw_event
+    _publish(events.CustomMessagePrepared(user_id=event.user_name, request_id=request_id, trigger_source=event.trigger_source))
+
+
+def post_authentication(event: PostAuthenticationTriggerEvent, request_id: str) -> None:
+    _publish(events.UserAuthenticated(user_id=event.user_name, request_id=request_id, client_id=event.caller_context.client_id))
+
+
+def pre_token_generation(event: PreTokenGenerationTriggerEvent, request_id: str) -> None:
+    _publish(events.TokensIssued(user_id=event.user_name, request_id=request_id, trigger_source=event.trigger_source))
+
+
+TRIGGERS = {
+    "CustomMessage_": (CustomMessageTriggerEvent, custom_message),
+    "PostAuthentication_": (PostAuthenticationTriggerEvent, post_authentication),
+    "TokenGeneration_": (PreTokenGenerationTriggerEvent, pre_token_generation),
+}
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def handler(event: dict, context: LambdaContext) -> dict:
+    source = event["triggerSource"]
+    for prefix, (data_class, respond) in TRIGGERS.items():
+        if source.startswith(prefix):
+            trigger_event = data_class(event)
+            respond(trigger_event, context.aws_request_id)
+            return trigger_event.raw_event
+    logger.warning("unhandled trigger source", extra={"trigger_source": source})
+    return event

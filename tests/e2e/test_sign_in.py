@@ -89,6 +89,20 @@ def test_refresh_token_gives_new_tokens(api, user):
     assert api.get("/userinfo", headers={"authorization": f"Bearer {fresh['access_token']}"}).status == 200
 
 
+def test_cognito_triggers_record_the_sign_in_and_every_token_issue(api, user):
+    _, tokens = login(api, user)
+    api.post("/refresh-token", {"email": user.email, "refresh_token": tokens.json()["refresh_token"]})
+    facts = [(e["detail-type"], e["detail"].get("trigger_source")) for e in api.local(f"events?user_id={user.user_id}")]
+    sign_in = [f for f in facts if f[0] in ("UserAuthenticated", "TokensIssued", "LoginSucceeded", "TokenRefreshed")]
+    assert sign_in == [
+        ("UserAuthenticated", None),
+        ("TokensIssued", "TokenGeneration_Authentication"),
+        ("LoginSucceeded", None),
+        ("TokensIssued", "TokenGeneration_RefreshTokens"),
+        ("TokenRefreshed", None),
+    ]
+
+
 def tampered(token: str) -> str:
     header, payload, signature = token.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=="))

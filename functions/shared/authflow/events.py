@@ -111,6 +111,18 @@ class CustomMessagePrepared(EventDetail):
     trigger_source: str
 
 
+class UserAuthenticated(EventDetail):
+    """Cognito's post authentication trigger: the user completed a sign-in (password and MFA)."""
+
+    client_id: str
+
+
+class TokensIssued(EventDetail):
+    """Cognito's pre token generation trigger: tokens are being issued, at sign-in or from a refresh token."""
+
+    trigger_source: str
+
+
 EVENT_TYPES: tuple[type[EventDetail], ...] = (
     UserCreated,
     InvitationSent,
@@ -130,6 +142,8 @@ EVENT_TYPES: tuple[type[EventDetail], ...] = (
     MfaQrResent,
     UserDeleted,
     CustomMessagePrepared,
+    UserAuthenticated,
+    TokensIssued,
 )
 
 
