@@ -4,6 +4,13 @@ from tests.support.client import ApiClient
 from infra.stack import LocalStack
 
 
+def pytest_collection_modifyitems(items):
+    """Unit tests on moto's in-process mock run first, before the local stack starts: the mock changes
+    process-wide AWS settings (endpoint, region) that the stack's threads would otherwise pick up and
+    keep in their cached clients."""
+    items.sort(key=lambda item: "in_process_aws" not in getattr(item, "fixturenames", ()))
+
+
 @pytest.fixture(scope="session")
 def local_stack():
     """The whole local stack, once per test session, on free ports of 127.0.0.1."""
