@@ -14,7 +14,7 @@ import json
 import sys
 import time
 from dataclasses import dataclass
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -51,11 +51,11 @@ app.add_typer(users_app, name="users")
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False)
 
-Url = Annotated[Optional[str], typer.Option("--url", help="Base URL of the local stack. [env: AUTHFLOW_URL; default http://127.0.0.1:$AUTHFLOW_PORT or :3000]", show_default=False, rich_help_panel="Target")]
-ApiKey = Annotated[Optional[str], typer.Option("--api-key", help="x-api-key of the local API. [env: AUTHFLOW_API_KEY; default local-api-key]", show_default=False, rich_help_panel="Target")]
-StackName = Annotated[Optional[str], typer.Option("--stack-name", help="Read this deployed CloudFormation stack in AWS instead of the local stack. [env: AUTHFLOW_STACK_NAME]", show_default=False, rich_help_panel="Target")]
-Profile = Annotated[Optional[str], typer.Option("--profile", help="AWS profile (with --stack-name). [env: AWS_PROFILE]", show_default=False, rich_help_panel="Target")]
-Region = Annotated[Optional[str], typer.Option("--region", help="AWS region (with --stack-name). [env: AWS_REGION]", show_default=False, rich_help_panel="Target")]
+Url = Annotated[str | None, typer.Option("--url", help="Base URL of the local stack. \\[env: AUTHFLOW_URL; default http://127.0.0.1:$AUTHFLOW_PORT or :3000]", show_default=False, rich_help_panel="Target")]
+ApiKey = Annotated[str | None, typer.Option("--api-key", help="x-api-key of the local API. \\[env: AUTHFLOW_API_KEY; default local-api-key]", show_default=False, rich_help_panel="Target")]
+StackName = Annotated[str | None, typer.Option("--stack-name", help="Read this deployed CloudFormation stack in AWS instead of the local stack. \\[env: AUTHFLOW_STACK_NAME]", show_default=False, rich_help_panel="Target")]
+Profile = Annotated[str | None, typer.Option("--profile", help="AWS profile (with --stack-name). \\[env: AWS_PROFILE]", show_default=False, rich_help_panel="Target")]
+Region = Annotated[str | None, typer.Option("--region", help="AWS region (with --stack-name). \\[env: AWS_REGION]", show_default=False, rich_help_panel="Target")]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts) instead of tables.")]
 
 
@@ -82,11 +82,11 @@ class Target:
 @app.callback()
 def root(
     ctx: typer.Context,
-    url: Annotated[Optional[str], typer.Option("--url", envvar="AUTHFLOW_URL", show_default=False, hidden=True)] = None,
-    api_key: Annotated[Optional[str], typer.Option("--api-key", envvar="AUTHFLOW_API_KEY", show_default=False, hidden=True)] = None,
-    stack_name: Annotated[Optional[str], typer.Option("--stack-name", envvar="AUTHFLOW_STACK_NAME", show_default=False, hidden=True)] = None,
-    profile: Annotated[Optional[str], typer.Option("--profile", show_default=False, hidden=True)] = None,
-    region: Annotated[Optional[str], typer.Option("--region", show_default=False, hidden=True)] = None,
+    url: Annotated[str | None, typer.Option("--url", envvar="AUTHFLOW_URL", show_default=False, hidden=True)] = None,
+    api_key: Annotated[str | None, typer.Option("--api-key", envvar="AUTHFLOW_API_KEY", show_default=False, hidden=True)] = None,
+    stack_name: Annotated[str | None, typer.Option("--stack-name", envvar="AUTHFLOW_STACK_NAME", show_default=False, hidden=True)] = None,
+    profile: Annotated[str | None, typer.Option("--profile", show_default=False, hidden=True)] = None,
+    region: Annotated[str | None, typer.Option("--region", show_default=False, hidden=True)] = None,
 ) -> None:
     """Target options go before or after the command: `authflow --stack-name S executions list` or
     `authflow executions list --stack-name S`."""
@@ -135,8 +135,8 @@ class _progress:
 @executions_app.command("list")
 def executions_list(
     ctx: typer.Context,
-    state_machine: Annotated[Optional[str], typer.Option("--state-machine", "-m", help="Only this state machine (logical id, name or ARN).")] = None,
-    status: Annotated[Optional[str], typer.Option("--status", help="Only executions with this status: RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED.", case_sensitive=False)] = None,
+    state_machine: Annotated[str | None, typer.Option("--state-machine", "-m", help="Only this state machine (logical id, name or ARN).")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="Only executions with this status: RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED.", case_sensitive=False)] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many, newest first.")] = 50,
     as_json: Json = False,
     url: Url = None, api_key: ApiKey = None, stack_name: StackName = None, profile: Profile = None, region: Region = None,
@@ -182,7 +182,7 @@ def executions_list(
 def executions_show(
     ctx: typer.Context,
     name: Annotated[str, typer.Argument(help="The execution's name (an onboarding is named after its user id) or ARN.")],
-    state_machine: Annotated[Optional[str], typer.Option("--state-machine", "-m", help="Look only in this state machine.")] = None,
+    state_machine: Annotated[str | None, typer.Option("--state-machine", "-m", help="Look only in this state machine.")] = None,
     history: Annotated[bool, typer.Option("--history/--no-history", help="Show the event history table.")] = True,
     as_json: Json = False,
     url: Url = None, api_key: ApiKey = None, stack_name: StackName = None, profile: Profile = None, region: Region = None,
@@ -212,6 +212,8 @@ def _print_execution(view: dict, with_history: bool = True) -> None:
     facts.add_row("Started", format_time(view.get("start")))
     facts.add_row("Stopped", format_time(view.get("stop")))
     facts.add_row("Duration", format_duration(view.get("duration_s")) if view.get("duration_s") is not None else "running")
+    if view.get("outcome"):
+        facts.add_row("Outcome", Text(view["outcome"], style="bold"))
     if view.get("current"):
         facts.add_row("Waiting at", Text(", ".join(view["current"]), style="bold blue"))
     if view.get("failed_states"):
@@ -253,18 +255,31 @@ def _print_execution(view: dict, with_history: bool = True) -> None:
     table.add_column("Details", overflow="fold")
     for event in view["history"]:
         failed = event["type"].endswith(("Failed", "TimedOut", "Aborted"))
-        detail = event.get("detail") or {}
-        shown = event_summary(event) or compact(
-            {k: v for k, v in detail.items() if k in ("input", "output", "parameters", "name") and k != "name"}, 100
-        )
         table.add_row(
             str(event["id"]),
             Text(event["type"], style="red" if failed else ""),
             escape(event.get("state") or ""),
             f"{event['elapsed_ms']} ms" if event.get("elapsed_ms") is not None else "",
-            escape(shown if shown != "{}" else ""),
+            escape(_history_detail(event)),
         )
     out.print(table)
+
+
+def _history_detail(event: dict) -> str:
+    """The error or the resource of a history event, else its (masked) input or output, shortened."""
+    summary = event_summary(event)
+    if summary:
+        return summary
+    detail = event.get("detail") or {}
+    for key in ("input", "output"):
+        if detail.get(key) is not None:
+            value = detail[key]
+            try:
+                value = json.loads(value) if isinstance(value, str) else value
+            except ValueError:
+                pass
+            return f"{key} {compact(value, 110)}"
+    return ""
 
 
 # ------------------------------------------------------------------------------------------ events
@@ -286,8 +301,8 @@ def _events_table(events: list[dict], title: str) -> Table:
     table = Table(title=title, title_justify="left", header_style="bold")
     table.add_column("Time", no_wrap=True)
     table.add_column("Type", style="bold", no_wrap=True)
-    table.add_column("User", style="cyan", overflow="fold")
-    table.add_column("Execution", overflow="fold")
+    table.add_column("User", style="cyan", no_wrap=True, min_width=36)
+    table.add_column("Execution", no_wrap=True, min_width=36)
     table.add_column("Detail", overflow="fold")
     for event in events:
         time_text, kind, user, execution, rest = _event_row(event)
@@ -298,13 +313,13 @@ def _events_table(events: list[dict], title: str) -> Table:
 @events_app.command("tail")
 def events_tail(
     ctx: typer.Context,
-    user_id: Annotated[Optional[str], typer.Option("--user-id", "-u", help="Only this user's events.")] = None,
-    detail_type: Annotated[Optional[str], typer.Option("--type", "-t", help="Only events of this type (UserCreated, LoginFailed, …).")] = None,
+    user_id: Annotated[str | None, typer.Option("--user-id", "-u", help="Only this user's events.")] = None,
+    detail_type: Annotated[str | None, typer.Option("--type", "-t", help="Only events of this type (UserCreated, LoginFailed, …).")] = None,
     lines: Annotated[int, typer.Option("--lines", "-n", min=0, help="How many of the latest events to show first.")] = 20,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new events as they arrive (Ctrl-C stops).")] = False,
     interval: Annotated[float, typer.Option("--interval", min=0.2, help="Seconds between polls with --follow.")] = 1.0,
-    timeout: Annotated[Optional[float], typer.Option("--timeout", min=0, help="Stop following after this many seconds.")] = None,
-    log_group: Annotated[Optional[str], typer.Option("--log-group", help="With --stack-name: the CloudWatch log group holding the bus's events.", rich_help_panel="Target")] = None,
+    timeout: Annotated[float | None, typer.Option("--timeout", min=0, help="Stop following after this many seconds.")] = None,
+    log_group: Annotated[str | None, typer.Option("--log-group", help="With --stack-name: the CloudWatch log group holding the bus's events.", rich_help_panel="Target")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON: an array, or one event per line with --follow.")] = False,
     url: Url = None, api_key: ApiKey = None, stack_name: StackName = None, profile: Profile = None, region: Region = None,
 ) -> None:

@@ -165,7 +165,7 @@ class AwsSource:
         preferred = [name for logical, name in groups.items() if "event" in logical.lower()]
         if len(preferred) == 1 or len(groups) == 1:
             return (preferred or list(groups.values()))[0]
-        buses = list(self._of_type("AWS::Events::EventBus").values())
+        buses = [r.get("PhysicalResourceId") or r["LogicalResourceId"] for r in self.resources() if r["ResourceType"] == "AWS::Events::EventBus"]
         raise SourceError(
             f"Stack {self.stack_name} has no CloudWatch log group of its events"
             + (f" ({len(groups)} log groups: pass --log-group)" if groups else "")

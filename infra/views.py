@@ -54,6 +54,9 @@ class LocalViews:
         self.stack = stack
         self.account = "123456789012"
         self.region = boto3.session.Session().region_name
+        # One client, made now against this stack's moto (AWS_ENDPOINT_URL as the stack set it): clients
+        # are thread-safe, creating them from one session in many request threads is not.
+        self.sfn = boto3.session.Session().client("stepfunctions")
 
     # ------------------------------------------------------------------ routing
 
@@ -191,7 +194,7 @@ class LocalViews:
         return found
 
     def _machines(self) -> list[stepfunctions.Machine]:
-        return stepfunctions.describe_machines(boto3.client("stepfunctions"), dict(self.stack.state_machines))
+        return stepfunctions.describe_machines(self.sfn, dict(self.stack.state_machines))
 
     def state_machines(self) -> list[dict]:
         return [m.to_json() for m in self._machines()]
@@ -203,12 +206,12 @@ class LocalViews:
         status = status.upper() if status else None
         if status and status not in STATUSES:
             return [], [f"Unknown status {status}; one of {', '.join(STATUSES)}."]
-        return stepfunctions.list_executions(boto3.client("stepfunctions"), machines, status)
+        return stepfunctions.list_executions(self.sfn, machines, status)
 
     def executions(self, state_machine: str | None = None, status: str | None = None) -> list[dict]:
         return self.executions_and_notes(state_machine, status)[0]
 
     def execution(self, name: str, state_machine: str | None = None) -> dict | None:
         machines = stepfunctions.select(self._machines(), state_machine)
-        return stepfunctions.find_execution(boto3.client("stepfunctions"), machines, name)
+        return stepfunctions.find_execution(self.sfn, machines, name)
 

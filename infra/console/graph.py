@@ -271,7 +271,7 @@ def layout(graph: Graph) -> Layout:
             position = {key: i for i, key in enumerate(neighbour_layer)}
             old = {key: i for i, key in enumerate(result[n])}
 
-            def centre(key: str) -> float:
+            def centre(key: str, position=position, old=old) -> float:
                 around = [position[k] for k in (up[key] if downward else down[key]) if k in position]
                 return sum(around) / len(around) if around else old[key]
 

@@ -27,7 +27,7 @@ def images_in(body: str, image_hosts: tuple[str, ...] = ()) -> list[str]:
     found: list[str] = []
     for match in _IMAGE_SRC.finditer(body or ""):
         found.append(unescape(match.group(1)))
-    links = [unescape(m.group(1)) for m in _LINK.finditer(body or "")] + _URL.findall(body or "")
+    links = [unescape(m.group(1)) for m in _LINK.finditer(body or "")] + [unescape(u) for u in _URL.findall(body or "")]
     for url in links:
         plain = url.split("?", 1)[0].lower()
         if plain.endswith((".png", ".jpg", ".jpeg", ".gif", ".svg")) or any(host and host in url for host in image_hosts):

@@ -1,0 +1,165 @@
+"""`authflow` against the local stack (its default target), run with typer's CliRunner: tables for
+people, --json for scripts, and errors that say what to do."""
+
+import json
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from authflow_cli.app import app
+from tests.console.scenario import failed_login, invite, onboard
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def url(local_stack) -> str:
+    return f"http://127.0.0.1:{local_stack.gateway.port}"
+
+
+@pytest.fixture(scope="module")
+def run(url):
+    runner = CliRunner(env={"COLUMNS": "200", "AUTHFLOW_URL": None, "AUTHFLOW_STACK_NAME": None})
+
+    def invoke(*args: str, target: bool = True):
+        result = runner.invoke(app, [*args, *(["--url", url] if target else [])])
+        return result
+
+    return invoke
+
+
+@pytest.fixture(scope="module")
+def users(api):
+    active = onboard(api, tag="cli")
+    waiting = invite(api, tag="cli-waiting")
+    return {"active": active, "waiting": waiting}
+
+
+def parsed(result):
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_executions_list_json_has_both_onboardings(run, users):
+    rows = parsed(run("executions", "list", "--json"))
+    by_name = {r["name"]: r for r in rows}
+    assert by_name[users["active"][0]]["status"] == "SUCCEEDED"
+    assert by_name[users["waiting"][0]]["status"] == "RUNNING"
+    assert set(by_name[users["active"][0]]) >= {"name", "state_machine", "status", "start", "duration_s", "state_machine_id", "type"}
+
+
+def test_executions_list_filters_by_state_machine_and_status(run, users):
+    rows = parsed(run("executions", "list", "--json", "--state-machine", "OnboardingStateMachine", "--status", "running"))
+    names = {r["name"] for r in rows}
+    assert users["waiting"][0] in names and users["active"][0] not in names
+    assert {r["status"] for r in rows} == {"RUNNING"}
+
+
+def test_executions_list_table(run, users):
+    result = run("executions", "list")
+    assert result.exit_code == 0, result.output
+    assert "Executions · local stack http://127.0.0.1:" in result.stdout
+    assert users["waiting"][0] in result.stdout and "RUNNING" in result.stdout and "SUCCEEDED" in result.stdout
+    assert "authflow executions show NAME" in result.stdout
+
+
+def test_executions_show_table_gives_the_path_and_history(run, users):
+    result = run("executions", "show", users["waiting"][0])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Waiting at" in out and "WaitForConfirmation" in out
+    assert "Path taken" in out and "✔" in out and "⏸" in out
+    assert "Event history (" in out and "TaskSubmitted" in out and "lambda:invoke.waitForTaskToken" in out
+
+
+def test_executions_show_json_is_the_console_view(run, users):
+    view = parsed(run("executions", "show", users["active"][0], "--json"))
+    assert view["status"] == "SUCCEEDED"
+    assert [p["state"] for p in view["path"]][-1] == "OnboardingComplete"
+    assert {n["name"]: n["status"] for n in view["graph"]["nodes"]}["End"] == "succeeded"
+    token_fields = [e for e in view["history"] if e["type"] == "TaskScheduled" and "task_token" in e["detail"].get("parameters", "")]
+    assert token_fields and all('"task_token": "***"' in e["detail"]["parameters"] for e in token_fields)
+
+
+def test_an_unknown_execution_exits_1_with_a_hint(run):
+    result = run("executions", "show", "no-such-execution")
+    assert result.exit_code == 1
+    assert "No execution named no-such-execution" in result.stderr and "authflow executions list" in result.stderr
+
+
+def test_users_status_shows_the_onboarding_and_where_its_execution_stands(run, api, users):
+    user_id = users["waiting"][0]
+    result = run("users", "status", user_id)
+    assert result.exit_code == 0, result.output
+    assert "INVITED" in result.stdout and "SendInvitation" in result.stdout and "waiting at WaitForConfirmation" in result.stdout
+    status = parsed(run("users", "status", user_id, "--json"))
+    assert status == api.get(f"/users/{user_id}/onboarding").json()
+    missing = run("users", "status", "00000000-0000-4000-8000-000000000000")
+    assert missing.exit_code == 1 and "No user" in missing.stderr
+
+
+def test_events_tail_shows_the_latest_events_filtered(run, users):
+    user_id = users["active"][0]
+    events = parsed(run("events", "tail", "--json", "--user-id", user_id, "-n", "50"))
+    types = [e["detail-type"] for e in events]
+    assert types[0] == "UserCreated" and "OnboardingCompleted" in types
+    assert {e["detail"]["user_id"] for e in events} == {user_id}
+    only = parsed(run("events", "tail", "--json", "--type", "OnboardingCompleted", "-n", "1"))
+    assert len(only) == 1 and only[0]["detail-type"] == "OnboardingCompleted"
+    table = run("events", "tail", "--user-id", user_id)
+    assert table.exit_code == 0 and "OnboardingCompleted" in table.stdout and user_id in table.stdout
+
+
+def test_events_tail_follow_prints_new_events_as_they_arrive(run, api):
+    created: list[str] = []
+
+    def create_user_soon():
+        time.sleep(1.0)
+        created.append(invite(api, tag="cli-follow")[0])
+
+    worker = threading.Thread(target=create_user_soon)
+    worker.start()
+    result = run("events", "tail", "--follow", "--json", "-n", "0", "--interval", "0.3", "--timeout", "5", "--type", "UserCreated")
+    worker.join()
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{") and '"detail-type"' in line]
+    assert created and created[0] in [e["detail"]["user_id"] for e in lines]
+    assert {e["detail-type"] for e in lines} == {"UserCreated"}
+
+
+def test_the_failed_login_is_listed_and_shows_its_path(run, api, users):
+    name = failed_login(api, *users["active"])
+    rows = parsed(run("executions", "list", "--json", "--state-machine", "LoginStateMachine"))
+    assert name in {r["name"] for r in rows}
+    view = parsed(run("executions", "show", name, "--json"))
+    assert "RecordPasswordRefused" in [p["state"] for p in view["path"]]
+    assert view["outcome"] == "REFUSED (INVALID_CREDENTIALS)"
+    table = run("executions", "show", name, "--no-history")
+    assert table.exit_code == 0 and "REFUSED (INVALID_CREDENTIALS)" in table.stdout and "Event history" not in table.stdout
+
+
+def test_target_options_also_go_before_the_command(run, url, users):
+    result = run("--url", url, "executions", "list", "--json", "--limit", "1", target=False)
+    assert len(parsed(result)) == 1
+
+
+def test_no_local_stack_is_a_clear_error():
+    result = CliRunner().invoke(app, ["executions", "list", "--url", "http://127.0.0.1:9"])
+    assert result.exit_code == 2
+    assert "No local stack answers at http://127.0.0.1:9" in result.stderr and "make run" in result.stderr
+
+
+def test_the_project_installs_the_authflow_command(url):
+    command = Path(sys.executable).with_name("authflow")
+    assert command.exists() or shutil.which("authflow"), "pip install -e . installs the `authflow` script"
+    answer = subprocess.run([str(command), "executions", "list", "--json", "--limit", "1", "--url", url], capture_output=True, text=True, timeout=60)
+    assert answer.returncode == 0, answer.stderr
+    assert isinstance(json.loads(answer.stdout), list)
+    help_text = subprocess.run([sys.executable, "-m", "authflow_cli", "--help"], capture_output=True, text=True, timeout=60, env={"COLUMNS": "120", "PATH": "/usr/bin:/bin"})
+    assert help_text.returncode == 0 and "executions" in help_text.stdout and "events" in help_text.stdout and "users" in help_text.stdout
