@@ -50,6 +50,30 @@ FLOWS: dict[str, dict[str, Any]] = {
         "when": "a step failed after its retries; compensation removed what onboarding had made",
         "events": ["OnboardingFailed"],
     },
+    "Login": {
+        "when": "POST /v1/login, then POST /v1/mfa-verify with the right code",
+        "events": ["UserAuthenticated", "TokensIssued", "LoginSucceeded"],
+    },
+    "Login refused": {
+        "when": "POST /v1/login with a wrong password (or an unknown email, under a pseudo-id)",
+        "events": ["LoginFailed"],
+    },
+    "Token refresh": {
+        "when": "POST /v1/refresh-token",
+        "events": ["TokensIssued", "TokenRefreshed"],
+    },
+    "Logout": {"when": "POST /v1/logout", "events": ["LoggedOut"]},
+    "Password change": {"when": "POST /v1/change-password", "events": ["PasswordChanged"]},
+    "Password reset": {
+        "when": "POST /v1/forgot-password, then POST /v1/users/{user_id}/confirm-password with the mailed code",
+        "events": ["CustomMessagePrepared", "PasswordResetRequested", "PasswordResetCompleted"],
+    },
+    "Password reset expired": {
+        "when": "no new password was set while the mailed code was valid",
+        "events": ["CustomMessagePrepared", "PasswordResetRequested", "PasswordResetExpired"],
+    },
+    "MFA QR code resent": {"when": "POST /v1/resend-mfa with the right password", "events": ["MfaQrResent"]},
+    "User deleted": {"when": "DELETE /v1/users/{user_id}", "events": ["UserDeleted"]},
 }
 
 # Values for the samples, by field name; a model field's own `examples` win over these.
