@@ -42,7 +42,8 @@ class LocalFunction:
     environment: dict[str, str]
     memory_mb: int
     timeout_seconds: int
-    module: ModuleType | None = None
+    idle: list[ModuleType] = field(default_factory=list)  # warm execution environments
+    environments: int = 0  # how many were made: each is a cold start
 
 
 @dataclass
@@ -81,6 +82,7 @@ class LocalLambdaRuntime:
         self.invocations: Counter[str] = Counter()
         self.billed_ms: Counter[str] = Counter()
         self._import_lock = threading.Lock()
+        self._pool_lock = threading.Lock()
 
     def register(self, function: LocalFunction) -> None:
         for key in (function.name, function.arn, function.logical_id):
@@ -94,41 +96,54 @@ class LocalLambdaRuntime:
             raise KeyError(f"no local function {name_or_arn}")
         return self.functions[key]
 
-    def _load(self, function: LocalFunction) -> ModuleType:
-        """Imports the handler once, with the function's environment, as a cold start does.
+    def _cold_start(self, function: LocalFunction) -> ModuleType:
+        """A new execution environment: the handler imported afresh, with the function's environment.
 
-        Each function gets its own copy of the shared package (its own Logger, clients and settings),
-        as each Lambda function has its own process in AWS.
+        Each environment has its own copy of the shared package (its own Logger, clients, settings and
+        resolver), as each Lambda execution environment is its own process in AWS.
         """
         with self._import_lock:
-            if function.module is None:
-                module_name, _ = function.handler.rsplit(".", 1)
-                path = function.code_dir / f"{module_name.replace('.', '/')}.py"
-                spec = importlib.util.spec_from_file_location(f"authflow_fn_{function.logical_id}", path)
-                module = importlib.util.module_from_spec(spec)
-                saved_environment = dict(os.environ)
-                saved_modules = {name: sys.modules.pop(name) for name in list(sys.modules) if _is_shared(name)}
-                os.environ.update(function.environment)
-                sys.path.insert(0, str(function.code_dir))  # Lambda's code root is on sys.path: sibling modules import
-                try:
-                    spec.loader.exec_module(module)
-                finally:
-                    sys.path.remove(str(function.code_dir))
-                    for name in [n for n, m in list(sys.modules.items()) if _is_in(m, function.code_dir)]:
-                        del sys.modules[name]  # the function's own modules stay private to it
-                    os.environ.clear()
-                    os.environ.update(saved_environment)
-                    for name in [name for name in sys.modules if _is_shared(name)]:
-                        del sys.modules[name]
-                    sys.modules.update(saved_modules)
-                sys.modules[spec.name] = module
-                function.module = module
-            return function.module
+            module_name, _ = function.handler.rsplit(".", 1)
+            path = function.code_dir / f"{module_name.replace('.', '/')}.py"
+            function.environments += 1
+            spec = importlib.util.spec_from_file_location(
+                f"authflow_fn_{function.logical_id}_{function.environments}", path
+            )
+            module = importlib.util.module_from_spec(spec)
+            saved_environment = dict(os.environ)
+            saved_modules = {name: sys.modules.pop(name) for name in list(sys.modules) if _is_shared(name)}
+            os.environ.update(function.environment)
+            sys.path.insert(0, str(function.code_dir))  # Lambda's code root is on sys.path: sibling modules import
+            try:
+                spec.loader.exec_module(module)
+            finally:
+                sys.path.remove(str(function.code_dir))
+                for name in [n for n, m in list(sys.modules.items()) if _is_in(m, function.code_dir)]:
+                    del sys.modules[name]  # the function's own modules stay private to it
+                os.environ.clear()
+                os.environ.update(saved_environment)
+                for name in [name for name in sys.modules if _is_shared(name)]:
+                    del sys.modules[name]
+                sys.modules.update(saved_modules)
+            sys.modules[spec.name] = module
+            return module
+
+    def _acquire(self, function: LocalFunction) -> ModuleType:
+        """A warm environment if one is idle, else a cold start: like Lambda, an environment serves
+        one invocation at a time (handlers keep per-request state, such as the resolver's event)."""
+        with self._pool_lock:
+            if function.idle:
+                return function.idle.pop()
+        return self._cold_start(function)
+
+    def _release(self, function: LocalFunction, module: ModuleType) -> None:
+        with self._pool_lock:
+            function.idle.append(module)
 
     def invoke(self, name_or_arn: str, event: Any) -> Any:
         """Runs the handler; raises InvocationError with Lambda's error payload when it fails."""
         function = self.function(name_or_arn)
-        module = self._load(function)
+        module = self._acquire(function)
         handler = getattr(module, function.handler.rsplit(".", 1)[1])
         context = LambdaContext(
             function_name=function.name,
@@ -149,6 +164,7 @@ class LocalLambdaRuntime:
                 }
             ) from error
         finally:
+            self._release(function, module)
             elapsed_ms = (time.monotonic() - started) * 1000
             self.invocations[function.name] += 1
             self.billed_ms[function.name] += max(1, int(elapsed_ms + 0.999))

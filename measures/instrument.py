@@ -1,0 +1,267 @@
+"""Counters on the local stack's AWS side, installed in-process around moto.
+
+What a flow makes AWS do is counted where moto serves it, so every caller is seen: the handlers,
+Step Functions' service integrations, the SQS poller, Cognito's triggers. Calls made by the
+measurement itself carry the access key MEASURE_ACCESS_KEY and are left out.
+
+- every API call served by moto, by service and action (ReceiveMessage split into empty and not);
+- S3 requests by HTTP method (S3 bills PUT/POST/LIST and GET/HEAD at different prices);
+- DynamoDB read and write request units, from the sizes of the items read and written, as
+  on-demand capacity bills them (1 WRU per started KB written, twice for a transaction; 1 RRU per
+  started 4 KB read with strong consistency, half for eventual consistency);
+- SQS messages sent, by queue (EventBridge's deliveries to its SQS target happen inside moto);
+- CloudWatch Logs bytes ingested, by log group (EventBridge's deliveries to the audit log group);
+- the log lines the handlers print (Powertools logs JSON to stdout), by function name.
+"""
+
+import io
+import json
+import math
+import sys
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+
+MEASURE_ACCESS_KEY = "MEASUREMENTACCESSKEY"
+# CloudWatch Logs bills each event's message plus 26 bytes (PutLogEvents' documented event overhead).
+LOG_EVENT_OVERHEAD_BYTES = 26
+
+
+def _dynamo_size(item: dict) -> int:
+    """DynamoDB's item size: attribute names plus values, as DynamoDB counts it (moto's own sizing)."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.utilities import bytesize
+
+    return sum(bytesize(name) + DynamoType(value).size() for name, value in (item or {}).items())
+
+
+def write_units(size_bytes: int, transactional: bool = False) -> int:
+    return max(1, math.ceil(size_bytes / 1024)) * (2 if transactional else 1)
+
+
+def read_units(size_bytes: int, consistent: bool) -> float:
+    units = max(1, math.ceil(size_bytes / 4096))
+    return units if consistent else units / 2
+
+
+@dataclass
+class Counts:
+    """A snapshot of every counter; subtracting two gives what happened in between."""
+
+    api_calls: Counter = field(default_factory=Counter)  # "service:Action" -> calls
+    s3_requests: Counter = field(default_factory=Counter)  # "key:PUT", "bucket:GET", ... -> requests
+    dynamodb: Counter = field(default_factory=Counter)  # "rru" / "wru" -> units (float)
+    sqs_sent: Counter = field(default_factory=Counter)  # queue name -> messages
+    log_bytes: Counter = field(default_factory=Counter)  # log group / function -> bytes
+    log_events: Counter = field(default_factory=Counter)
+
+    def __sub__(self, other: "Counts") -> "Counts":
+        return Counts(**{name: _minus(getattr(self, name), getattr(other, name)) for name in self.__dataclass_fields__})
+
+
+def _minus(a: Counter, b: Counter) -> Counter:
+    return Counter({k: a.get(k, 0) - b.get(k, 0) for k in set(a) | set(b) if a.get(k, 0) - b.get(k, 0)})
+
+
+class _CountingStdout(io.TextIOBase):
+    """Counts the JSON log lines the handlers print, by function name, and drops them (the measures'
+    own output goes to .inner, the real stdout, see measures/report.py)."""
+
+    def __init__(self, inner, meter: "Meter"):
+        self.inner = inner
+        self.meter = meter
+        self._pending = threading.local()
+
+    def write(self, text: str) -> int:
+        buffer = getattr(self._pending, "text", "") + text
+        *lines, rest = buffer.split("\n")
+        self._pending.text = rest
+        for line in lines:
+            self.meter._count_log_line(line)
+        return len(text)
+
+    def flush(self) -> None:
+        self.inner.flush()
+
+    def isatty(self) -> bool:
+        return False
+
+    @property
+    def encoding(self):
+        return getattr(self.inner, "encoding", "utf-8")
+
+
+class Meter:
+    """Installs the counters (once per process) and takes snapshots of them."""
+
+    _installed: "Meter | None" = None
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.counts = Counts()
+
+    @classmethod
+    def install(cls) -> "Meter":
+        if cls._installed is None:
+            meter = cls()
+            meter._install()
+            cls._installed = meter
+        return cls._installed
+
+    def snapshot(self) -> Counts:
+        with self.lock:
+            return Counts(**{name: Counter(getattr(self.counts, name)) for name in Counts.__dataclass_fields__})
+
+    def _add(self, counter: str, key: str, amount: float = 1) -> None:
+        with self.lock:
+            getattr(self.counts, counter)[key] += amount
+
+    def _count_log_line(self, line: str) -> None:
+        if not line.startswith("{"):
+            return
+        try:
+            record = json.loads(line)
+        except ValueError:
+            return
+        function = record.get("function_name") if isinstance(record, dict) else None
+        if function:
+            self._add("log_bytes", f"/aws/lambda/{function}", len(line.encode()) + 1 + LOG_EVENT_OVERHEAD_BYTES)
+            self._add("log_events", f"/aws/lambda/{function}")
+
+    # ------------------------------------------------------------------ hooks
+
+    def _install(self) -> None:
+        from moto.core.responses import BaseResponse
+        from moto.dynamodb.models import DynamoDBBackend
+        from moto.logs.models import LogsBackend
+        from moto.s3.responses import S3Response
+        from moto.sqs.models import SQSBackend
+
+        meter = self
+        sys.stdout = _CountingStdout(sys.stdout, self)
+
+        original_call_action = BaseResponse.call_action
+
+        def call_action(response):
+            if MEASURE_ACCESS_KEY in str(response.headers.get("Authorization", "")):
+                return original_call_action(response)
+            try:
+                service = response.boto3_service_name or response.service_name or "?"
+                action = response._get_action() or "?"
+            except Exception:  # a counter never breaks the stack
+                service, action = "?", "?"
+            result = original_call_action(response)
+            try:
+                meter._after_call(service, action, response, result)
+            except Exception:  # a counter never breaks the stack
+                pass
+            return result
+
+        BaseResponse.call_action = call_action
+
+        for name in ("key_response", "bucket_response"):
+            original = getattr(S3Response, name)
+
+            def s3_entry(response, request, *args, _original=original, _kind=name.split("_")[0], **kwargs):
+                if MEASURE_ACCESS_KEY not in str(request.headers.get("Authorization", "")):
+                    meter._add("s3_requests", f"{_kind}:{request.method.upper()}")
+                return _original(response, request, *args, **kwargs)
+
+            setattr(S3Response, name, s3_entry)
+
+        original_put = DynamoDBBackend.put_item
+        original_update = DynamoDBBackend.update_item
+        original_delete = DynamoDBBackend.delete_item
+        original_transact = DynamoDBBackend.transact_write_items
+
+        def existing_size(backend, table_name: str, key: dict) -> int:
+            try:
+                table = backend.get_table(table_name)
+                hash_key, range_key = backend.get_keys_value(table, key)
+                item = table.get_item(hash_key, range_key)
+                return item.size() if item else 0
+            except Exception:
+                return 0
+
+        def key_of(backend, table_name: str, attrs: dict) -> dict:
+            table = backend.get_table(table_name)
+            names = [table.hash_key_attr] + ([table.range_key_attr] if table.range_key_attr else [])
+            return {n: attrs[n] for n in names if n in attrs}
+
+        def put_item(backend, table_name, item_attrs, *args, **kwargs):
+            before = existing_size(backend, table_name, key_of(backend, table_name, item_attrs))
+            try:
+                item = original_put(backend, table_name, item_attrs, *args, **kwargs)
+            except Exception:
+                meter._add("dynamodb", "wru", write_units(before))  # a refused conditional write is billed too
+                raise
+            meter._add("dynamodb", "wru", write_units(max(before, item.size())))
+            return item
+
+        def update_item(backend, table_name, key, *args, **kwargs):
+            before = existing_size(backend, table_name, key)
+            try:
+                item = original_update(backend, table_name, key, *args, **kwargs)
+            except Exception:
+                meter._add("dynamodb", "wru", write_units(before))
+                raise
+            meter._add("dynamodb", "wru", write_units(max(before, item.size() if item else 0)))
+            return item
+
+        def delete_item(backend, table_name, key, *args, **kwargs):
+            before = existing_size(backend, table_name, key)
+            meter._add("dynamodb", "wru", write_units(before))
+            return original_delete(backend, table_name, key, *args, **kwargs)
+
+        def transact_write_items(backend, transact_items):
+            for entry in transact_items:
+                (kind, op), = entry.items()
+                if kind == "Put":
+                    size = _dynamo_size(op.get("Item", {}))
+                elif kind in ("Update", "Delete", "ConditionCheck"):
+                    size = existing_size(backend, op.get("TableName"), op.get("Key", {}))
+                else:
+                    size = 0
+                meter._add("dynamodb", "wru", write_units(size, transactional=True))
+            return original_transact(backend, transact_items)
+
+        DynamoDBBackend.put_item = put_item
+        DynamoDBBackend.update_item = update_item
+        DynamoDBBackend.delete_item = delete_item
+        DynamoDBBackend.transact_write_items = transact_write_items
+
+        original_send = SQSBackend.send_message
+
+        def send_message(backend, queue_name, *args, **kwargs):
+            message = original_send(backend, queue_name, *args, **kwargs)
+            meter._add("sqs_sent", str(queue_name).rsplit("/", 1)[-1])
+            return message
+
+        SQSBackend.send_message = send_message
+
+        original_put_log_events = LogsBackend.put_log_events
+
+        def put_log_events(backend, log_group_name, log_stream_name, log_events):
+            result = original_put_log_events(backend, log_group_name, log_stream_name, log_events)
+            for event in log_events:
+                meter._add("log_bytes", log_group_name, len(str(event.get("message", "")).encode()) + LOG_EVENT_OVERHEAD_BYTES)
+                meter._add("log_events", log_group_name)
+            return result
+
+        LogsBackend.put_log_events = put_log_events
+
+    def _after_call(self, service: str, action: str, response, result) -> None:
+        body = result[2] if isinstance(result, tuple) and len(result) == 3 else ""
+        text = body.decode(errors="replace") if isinstance(body, bytes) else str(body)
+        if service == "sqs" and action == "ReceiveMessage":
+            action += " (with messages)" if ("MessageId" in text) else " (empty)"
+        self._add("api_calls", f"{service}:{action}")
+        if service == "dynamodb" and action in ("GetItem", "Query", "Scan"):
+            request = response.body if isinstance(response.body, dict) else {}
+            consistent = bool(request.get("ConsistentRead"))
+            try:
+                answer = json.loads(text) if text else {}
+            except ValueError:
+                answer = {}
+            items = [answer["Item"]] if answer.get("Item") else answer.get("Items", [])
+            self._add("dynamodb", "rru", read_units(sum(_dynamo_size(i) for i in items), consistent))
