@@ -56,7 +56,7 @@ class Resolver:
             if value is None:
                 raise ValueError(f"template parameter {name} has no value")
             allowed = spec.get("AllowedValues")
-            if allowed and value not in allowed:
+            if allowed and str(value) not in [str(a) for a in allowed]:
                 raise ValueError(f"template parameter {name}={value!r} is not one of {allowed}")
             values[name] = str(value)
         return values

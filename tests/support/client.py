@@ -119,8 +119,8 @@ def onboard(api: ApiClient, tag: str = "active", full_name: str = "Ada Lovelace"
     created = api.post("/users", {"full_name": full_name, "email": email})
     assert created.status == 201, created.body
     user_id = created.json()["user_id"]
-    temporary = api.temporary_password(email)
     api.wait_for_status(user_id, "INVITED")
+    temporary = api.temporary_password(email)
     confirmed = api.post(
         f"/users/{user_id}/confirm", {"email": email, "temporary_password": temporary, "new_password": NEW_PASSWORD}
     )

@@ -1,9 +1,12 @@
-"""Access-token verification: signature against the pool's JWKS, issuer, token use, client and expiry."""
+"""Access-token verification: signature against the pool's JWKS, issuer, token use, client and expiry.
+
+PyJWT (and cryptography under it) is imported on first use, so functions that never verify a token
+don't load it at cold start.
+"""
 
 from dataclasses import dataclass
 from functools import cached_property
 
-import jwt
 from pydantic import SecretStr
 
 from authflow import errors
@@ -30,11 +33,15 @@ class AccessTokenVerifier:
         return f"https://cognito-idp.{self._cognito.meta.region_name}.amazonaws.com/{self.user_pool_id}"
 
     @cached_property
-    def _jwks(self) -> jwt.PyJWKClient:
+    def _jwks(self):
+        import jwt
+
         # The JWKS is served by the Cognito endpoint the SDK is configured with (AWS's, or the local stack's).
         return jwt.PyJWKClient(f"{self._cognito.meta.endpoint_url}/{self.user_pool_id}/.well-known/jwks.json", cache_keys=True)
 
     def verify(self, token: SecretStr) -> AccessClaims:
+        import jwt
+
         raw = token.get_secret_value()
         try:
             key = self._jwks.get_signing_key_from_jwt(raw)
