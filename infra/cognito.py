@@ -15,6 +15,7 @@
   attempts exceeded" for a while (here 15 minutes); moto never locks.
 - Post authentication and pre token generation triggers: Cognito calls them when a sign-in
   completes (and pre token generation again for each refresh); moto calls none.
+- An unknown refresh token: Cognito answers NotAuthorizedException; moto fails with a KeyError.
 - TOTP reuse: Cognito refuses a code already used to sign in (ExpiredCodeException); moto accepts it.
 - TOTP: moto's fixed secret "asdfasdfasdf" is 60 bits, which authenticator apps and pyotp refuse;
   Cognito's are 160 bits. The local stack draws one 160-bit secret per run (moto still gives every
@@ -190,7 +191,11 @@ def install(runtime: LocalLambdaRuntime) -> None:
     def admin_initiate_auth(self, user_pool_id, client_id, auth_flow, auth_parameters):
         if auth_flow in ("REFRESH_TOKEN_AUTH", "REFRESH_TOKEN"):
             pool = self.describe_user_pool(user_pool_id)
-            issued = pool.refresh_tokens.get((auth_parameters or {}).get("REFRESH_TOKEN", ""))
+            token = (auth_parameters or {}).get("REFRESH_TOKEN", "")
+            if token not in pool.refresh_tokens:
+                # Cognito refuses an unknown refresh token; moto raises KeyError (a 500).
+                raise NotAuthorizedError("Invalid Refresh Token")
+            issued = pool.refresh_tokens[token]
             if issued and pool._get_user(issued[1]):
                 user = pool._get_user(issued[1])
                 trigger(self, pool, user, "PreTokenGeneration", "TokenGeneration_RefreshTokens", _groups(user), {"claimsOverrideDetails": None}, client_id)

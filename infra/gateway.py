@@ -57,7 +57,9 @@ class LocalApiGateway:
         template = configured.get("ResponseTemplates", {}).get("application/json", '{"message": "%s"}' % kind)
         status = int(configured.get("StatusCode", default_status))
         body = template.replace("$context.requestId", request_id)
-        return Response(body, status=status, content_type="application/json", headers=self._cors_headers())
+        # ResponseParameters values are API Gateway literals in single quotes.
+        headers = {k: _unquote(v) for k, v in configured.get("ResponseParameters", {}).get("Headers", {}).items()}
+        return Response(body, status=status, content_type="application/json", headers={**self._cors_headers(), **headers})
 
     def _cors_headers(self) -> dict:
         cors = self.api.get("Cors")

@@ -42,8 +42,11 @@ class LocalFunction:
     environment: dict[str, str]
     memory_mb: int
     timeout_seconds: int
-    idle: list[ModuleType] = field(default_factory=list)  # warm execution environments
-    environments: int = 0  # how many were made: each is a cold start
+    module: ModuleType | None = None
+    # One invocation at a time, as in one Lambda execution environment: Powertools keeps the current
+    # request in class attributes (BaseRouter.current_event) that every import in a process shares,
+    # so two concurrent invocations would read each other's request. In AWS each environment is a process.
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 @dataclass
@@ -82,7 +85,6 @@ class LocalLambdaRuntime:
         self.invocations: Counter[str] = Counter()
         self.billed_ms: Counter[str] = Counter()
         self._import_lock = threading.Lock()
-        self._pool_lock = threading.Lock()
 
     def register(self, function: LocalFunction) -> None:
         for key in (function.name, function.arn, function.logical_id):
@@ -96,19 +98,18 @@ class LocalLambdaRuntime:
             raise KeyError(f"no local function {name_or_arn}")
         return self.functions[key]
 
-    def _cold_start(self, function: LocalFunction) -> ModuleType:
-        """A new execution environment: the handler imported afresh, with the function's environment.
+    def _load(self, function: LocalFunction) -> ModuleType:
+        """Imports the handler once, with the function's environment, as a cold start does.
 
-        Each environment has its own copy of the shared package (its own Logger, clients, settings and
-        resolver), as each Lambda execution environment is its own process in AWS.
+        Each function gets its own copy of the shared package (its own Logger, clients and settings),
+        as each Lambda function has its own execution environment in AWS.
         """
         with self._import_lock:
+            if function.module is not None:
+                return function.module
             module_name, _ = function.handler.rsplit(".", 1)
             path = function.code_dir / f"{module_name.replace('.', '/')}.py"
-            function.environments += 1
-            spec = importlib.util.spec_from_file_location(
-                f"authflow_fn_{function.logical_id}_{function.environments}", path
-            )
+            spec = importlib.util.spec_from_file_location(f"authflow_fn_{function.logical_id}", path)
             module = importlib.util.module_from_spec(spec)
             saved_environment = dict(os.environ)
             saved_modules = {name: sys.modules.pop(name) for name in list(sys.modules) if _is_shared(name)}
@@ -126,31 +127,23 @@ class LocalLambdaRuntime:
                     del sys.modules[name]
                 sys.modules.update(saved_modules)
             sys.modules[spec.name] = module
+            function.module = module
             return module
-
-    def _acquire(self, function: LocalFunction) -> ModuleType:
-        """A warm environment if one is idle, else a cold start: like Lambda, an environment serves
-        one invocation at a time (handlers keep per-request state, such as the resolver's event)."""
-        with self._pool_lock:
-            if function.idle:
-                return function.idle.pop()
-        return self._cold_start(function)
-
-    def _release(self, function: LocalFunction, module: ModuleType) -> None:
-        with self._pool_lock:
-            function.idle.append(module)
 
     def invoke(self, name_or_arn: str, event: Any) -> Any:
         """Runs the handler; raises InvocationError with Lambda's error payload when it fails."""
         function = self.function(name_or_arn)
-        module = self._acquire(function)
-        handler = getattr(module, function.handler.rsplit(".", 1)[1])
+        handler = getattr(self._load(function), function.handler.rsplit(".", 1)[1])
         context = LambdaContext(
             function_name=function.name,
             invoked_function_arn=function.arn,
             memory_limit_in_mb=function.memory_mb,
             timeout_seconds=function.timeout_seconds,
         )
+        with function.lock:
+            return self._run(function, handler, event, context)
+
+    def _run(self, function: LocalFunction, handler, event: Any, context: LambdaContext) -> Any:
         started = time.monotonic()
         try:
             return handler(event, context)
@@ -164,7 +157,6 @@ class LocalLambdaRuntime:
                 }
             ) from error
         finally:
-            self._release(function, module)
             elapsed_ms = (time.monotonic() - started) * 1000
             self.invocations[function.name] += 1
             self.billed_ms[function.name] += max(1, int(elapsed_ms + 0.999))

@@ -243,8 +243,12 @@ class Provisioner:
         p = self._properties(resource)
         name = p.pop("QueueName", None) or self._physical_name(logical_id)
         tags = {t["Key"]: t["Value"] for t in p.pop("Tags", [])}
-        # CloudFormation's queue properties are the API's attribute names; the API takes strings.
-        attributes = {k: json.dumps(v) if isinstance(v, dict) else str(v).lower() if isinstance(v, bool) else str(v) for k, v in p.items()}
+        # CloudFormation's queue properties are the API's attribute names; the API takes strings
+        # (JSON for RedrivePolicy, "true"/"false" for flags).
+        attributes = {
+            k: json.dumps(v) if isinstance(v, dict | bool) else str(v)
+            for k, v in p.items()
+        }
         sqs = boto3.client("sqs")
         url = sqs.create_queue(QueueName=name, Attributes=attributes, **({"tags": tags} if tags else {}))["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

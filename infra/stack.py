@@ -99,4 +99,13 @@ class LocalStack:
         if self.gateway:
             self.gateway.stop()
         if self._moto:
+            self._stop_running_executions()
             self._moto.stop()
+
+    def _stop_running_executions(self) -> None:
+        """Waiting executions would otherwise wake up against a stopped server and fail their compensation."""
+        sfn = boto3.client("stepfunctions")
+        for arn in self.stack.state_machines.values():
+            for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn, statusFilter="RUNNING"):
+                for execution in page["executions"]:
+                    sfn.stop_execution(executionArn=execution["executionArn"], error="LocalStackStopped")

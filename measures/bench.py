@@ -277,8 +277,8 @@ def bench(users: int = 20, refreshes: int = 3, threads: int = 4, max_seconds: fl
             direct.timings = timings
             return drive("Cognito", direct.onboard, direct.login, direct.refresh, timings, users, refreshes, threads, deadline, report)
 
-        # Warm-up, not timed: one flow per thread on each side makes the execution environments and
-        # clients that steady traffic keeps (their cold starts are `make coldstart`'s subject).
+        # Warm-up, not timed: one flow per thread on each side makes the imports and clients that
+        # steady traffic keeps (their cold starts are `make coldstart`'s subject).
         api_side(Timings(), threads, 1, lambda _: None)
         cognito_side(Timings(), threads, 1, lambda _: None)
         progress(f"warm-up done ({threads} flows per side)")
@@ -294,7 +294,7 @@ def bench(users: int = 20, refreshes: int = 3, threads: int = 4, max_seconds: fl
             "stopped_by_deadline": deadline.passed(),
             "errors": api_run["errors"] + direct_run["errors"],
             "routes": rows,
-            "environments": {f.logical_id: f.environments for f in stack.runtime.functions.values()},
+            "invocations": {f.logical_id: stack.runtime.invocations[f.name] for f in stack.runtime.functions.values()},
         }
     finally:
         stack.stop()
@@ -315,8 +315,9 @@ def main(argv: list[str] | None = None) -> None:
     say(f"Measured on {time.strftime('%Y-%m-%d')}, {machine_description()}; "
         f"{args.users} users, {LOGINS_PER_USER} logins and {args.refreshes} refreshes each, {result['seconds']:.0f} s")
     print_summary(result["routes"], args.threads)
-    say("Lambda execution environments made, warm-up included (each runs one event at a time, as in Lambda; infra/lambda_runtime.py): "
-        + ", ".join(f"{name} {n}" for name, n in sorted(result["environments"].items())))
+    say("Lambda invocations, warm-up included (locally each function runs one invocation at a time, "
+        "one execution environment: infra/lambda_runtime.py): "
+        + ", ".join(f"{name} {n}" for name, n in sorted(result["invocations"].items())))
     if result["stopped_by_deadline"]:
         say(f"Stopped at the {args.max_seconds:.0f} s bound: later flows were not run.")
     for error in result["errors"][:10]:

@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from authflow import errors
 from authflow.accounts import Accounts
 from authflow.idempotency import Idempotency
-from authflow.http import build_resolver, error_responses, refuse_unreadable_body
+from authflow.http import build_resolver, refuse_unreadable_body, responses
 from authflow.models import (
     ChangePasswordRequest,
     ChangePasswordResponse,
@@ -85,7 +85,7 @@ def _bearer_token() -> SecretStr:
     return SecretStr(token.strip())
 
 
-@app.post("/users", responses=error_responses(S.BAD_REQUEST, S.CONFLICT), tags=["Onboarding"])
+@app.post("/users", responses=responses(CreateUserResponse, S.CONFLICT, status=S.CREATED), tags=["Onboarding"])
 def create_user(request: Annotated[CreateUserRequest, Body()]) -> tuple[CreateUserResponse, int]:
     """Creates a user and starts their onboarding; the invitation mail carries a temporary password.
 
@@ -100,7 +100,7 @@ def create_user(request: Annotated[CreateUserRequest, Body()]) -> tuple[CreateUs
 
 @app.post(
     "/users/<user_id>/confirm",
-    responses=error_responses(S.BAD_REQUEST, S.UNAUTHORIZED, S.NOT_FOUND, S.CONFLICT),
+    responses=responses(ConfirmUserResponse, S.UNAUTHORIZED, S.NOT_FOUND, S.CONFLICT),
     tags=["Onboarding"],
 )
 def confirm_user(user_id: UserId, request: Annotated[ConfirmUserRequest, Body()]) -> ConfirmUserResponse:
@@ -110,7 +110,7 @@ def confirm_user(user_id: UserId, request: Annotated[ConfirmUserRequest, Body()]
 
 @app.post(
     "/users/<user_id>/confirm-mfa",
-    responses=error_responses(S.BAD_REQUEST, S.UNAUTHORIZED, S.NOT_FOUND, S.CONFLICT),
+    responses=responses(ConfirmMfaResponse, S.UNAUTHORIZED, S.NOT_FOUND, S.CONFLICT),
     tags=["Onboarding"],
 )
 def confirm_mfa(user_id: UserId, request: Annotated[ConfirmMfaRequest, Body()]) -> ConfirmMfaResponse:
@@ -118,67 +118,67 @@ def confirm_mfa(user_id: UserId, request: Annotated[ConfirmMfaRequest, Body()]) 
     return onboarding.confirm_mfa(str(user_id), request)
 
 
-@app.post("/resend-confirmation-code", responses=error_responses(S.BAD_REQUEST), tags=["Onboarding"])
+@app.post("/resend-confirmation-code", responses=responses(ResendConfirmationResponse), tags=["Onboarding"])
 def resend_confirmation_code(request: Annotated[ResendConfirmationRequest, Body()]) -> ResendConfirmationResponse:
     """Mails a new temporary password to a user who has not confirmed yet (same answer for any email)."""
     return onboarding.resend_invitation(request, _request_id())
 
 
-@app.get("/users/<user_id>/onboarding", responses=error_responses(S.BAD_REQUEST, S.NOT_FOUND), tags=["Onboarding"])
+@app.get("/users/<user_id>/onboarding", responses=responses(OnboardingStatusResponse, S.BAD_REQUEST, S.NOT_FOUND, body=False), tags=["Onboarding"])
 def onboarding_status(user_id: UserId) -> OnboardingStatusResponse:
     """The user's onboarding status, its steps and its execution."""
     return onboarding.status_of(str(user_id))
 
 
-@app.post("/login", responses=error_responses(S.BAD_REQUEST, S.UNAUTHORIZED, S.CONFLICT, S.TOO_MANY_REQUESTS), tags=["Sign-in"])
+@app.post("/login", responses=responses(LoginResponse, S.UNAUTHORIZED, S.CONFLICT, S.TOO_MANY_REQUESTS), tags=["Sign-in"])
 def login(request: Annotated[LoginRequest, Body()]) -> LoginResponse:
     """The password step; answers an MFA session for the authenticator code (unknown emails look like wrong passwords)."""
     return sessions.login(request, _request_id())
 
 
-@app.post("/mfa-verify", responses=error_responses(S.BAD_REQUEST, S.UNAUTHORIZED, S.TOO_MANY_REQUESTS), tags=["Sign-in"])
+@app.post("/mfa-verify", responses=responses(TokensResponse, S.UNAUTHORIZED, S.TOO_MANY_REQUESTS), tags=["Sign-in"])
 def mfa_verify(request: Annotated[MfaVerifyRequest, Body()]) -> TokensResponse:
     """The MFA step; answers the id, access and refresh tokens."""
     return sessions.verify_mfa(request, _request_id())
 
 
-@app.post("/refresh-token", responses=error_responses(S.BAD_REQUEST, S.UNAUTHORIZED), tags=["Sign-in"])
+@app.post("/refresh-token", responses=responses(RefreshTokenResponse, S.UNAUTHORIZED), tags=["Sign-in"])
 def refresh_token(request: Annotated[RefreshTokenRequest, Body()]) -> RefreshTokenResponse:
     """New id and access tokens from a refresh token."""
     return sessions.refresh(request, _request_id())
 
 
-@app.get("/userinfo", responses=error_responses(S.UNAUTHORIZED), tags=["Sign-in"], security=BEARER)
+@app.get("/userinfo", responses=responses(UserInfoResponse, S.UNAUTHORIZED, body=False), tags=["Sign-in"], security=BEARER)
 def userinfo() -> UserInfoResponse:
     """The signed-in user, from a verified access token (Authorization: Bearer)."""
     return sessions.user_info(_bearer_token())
 
 
-@app.post("/logout", responses=error_responses(S.BAD_REQUEST, S.UNAUTHORIZED), tags=["Sign-in"])
+@app.post("/logout", responses=responses(LogoutResponse, S.UNAUTHORIZED), tags=["Sign-in"])
 def logout(request: Annotated[LogoutRequest, Body()]) -> LogoutResponse:
     """Revokes every refresh token of the user; their access tokens stop working too."""
     return sessions.logout(request, _request_id())
 
 
-@app.post("/change-password", responses=error_responses(S.BAD_REQUEST, S.UNAUTHORIZED, S.TOO_MANY_REQUESTS), tags=["Passwords"])
+@app.post("/change-password", responses=responses(ChangePasswordResponse, S.UNAUTHORIZED, S.TOO_MANY_REQUESTS), tags=["Passwords"])
 def change_password(request: Annotated[ChangePasswordRequest, Body()]) -> ChangePasswordResponse:
     """Changes the signed-in user's password."""
     return sessions.change_password(request, _request_id())
 
 
-@app.post("/forgot-password", responses=error_responses(S.BAD_REQUEST), tags=["Passwords"])
+@app.post("/forgot-password", responses=responses(ForgotPasswordResponse), tags=["Passwords"])
 def forgot_password(request: Annotated[ForgotPasswordRequest, Body()]) -> ForgotPasswordResponse:
     """Mails a reset code (same answer for any email)."""
     return passwords.forgot(request, _request_id())
 
 
-@app.post("/users/<user_id>/confirm-password", responses=error_responses(S.BAD_REQUEST, S.TOO_MANY_REQUESTS), tags=["Passwords"])
+@app.post("/users/<user_id>/confirm-password", responses=responses(ConfirmPasswordResponse, S.NOT_FOUND, S.TOO_MANY_REQUESTS), tags=["Passwords"])
 def confirm_password(user_id: UserId, request: Annotated[ConfirmPasswordRequest, Body()]) -> ConfirmPasswordResponse:
     """Sets a new password with the mailed reset code."""
     return passwords.confirm(str(user_id), request)
 
 
-@app.post("/resend-mfa", responses=error_responses(S.BAD_REQUEST, S.UNAUTHORIZED, S.TOO_MANY_REQUESTS), tags=["Passwords"])
+@app.post("/resend-mfa", responses=responses(ResendMfaResponse, S.UNAUTHORIZED, S.TOO_MANY_REQUESTS), tags=["Passwords"])
 def resend_mfa(request: Annotated[ResendMfaRequest, Body()]) -> ResendMfaResponse:
     """Mails the user a short-lived link to their QR code; the link never appears in the response."""
     return passwords.resend_mfa(request, _request_id())
@@ -186,7 +186,7 @@ def resend_mfa(request: Annotated[ResendMfaRequest, Body()]) -> ResendMfaRespons
 
 @app.delete(
     "/users/<user_id>",
-    responses=error_responses(S.BAD_REQUEST, S.UNAUTHORIZED, S.FORBIDDEN, S.NOT_FOUND),
+    responses=responses(DeleteUserResponse, S.BAD_REQUEST, S.UNAUTHORIZED, S.NOT_FOUND, body=False),
     tags=["Onboarding"],
     security=BEARER,
 )

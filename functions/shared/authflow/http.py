@@ -8,6 +8,8 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
+from pydantic import BaseModel
+
 from authflow import errors
 from authflow.models import ErrorResponse
 from authflow.observability import logger
@@ -25,6 +27,16 @@ def error_response(app: APIGatewayRestResolver, status: int, code: str, message:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=SECURITY_HEADERS)
 
 
+def _parses(body: str) -> bool:
+    """Whether the body is JSON that Python can read: deep nesting and huge integers make json.loads
+    raise RecursionError or ValueError, which the resolver does not catch."""
+    try:
+        json.loads(body)
+    except (RecursionError, ValueError):
+        return False
+    return True
+
+
 def refuse_unreadable_body(event: dict) -> dict | None:
     """413 for bodies over 16 KiB and 415 for bodies that are not JSON, before routing and validation
     (the resolver would otherwise parse a form body and answer a misleading 400)."""
@@ -37,6 +49,8 @@ def refuse_unreadable_body(event: dict) -> dict | None:
         media_type = headers.get("content-type", "").split(";")[0].strip().lower()
         if media_type != "application/json":
             refusal = (415, "UNSUPPORTED_MEDIA_TYPE", "Send the request body as application/json.")
+        elif not _parses(body):
+            refusal = (400, "MALFORMED_JSON", "The request body is not valid JSON.")
         else:
             # Media types are case-insensitive; the resolver compares them exactly.
             event["headers"] = {**{k: v for k, v in event["headers"].items() if k.lower() != "content-type"}, "content-type": media_type}
@@ -52,10 +66,16 @@ def refuse_unreadable_body(event: dict) -> dict | None:
     }
 
 
-def error_responses(*statuses: HTTPStatus) -> dict:
-    """OpenAPI entries for the error statuses a route answers, all in the one error shape."""
-    content = {"application/json": {"model": ErrorResponse}}
-    return {int(s): {"description": s.phrase, "content": content} for s in statuses}
+def responses(success: type[BaseModel], *errors: HTTPStatus, status: HTTPStatus = HTTPStatus.OK, body: bool = True) -> dict:
+    """The OpenAPI responses of a route: its success model, then every error it answers in the one
+    error shape, including API Gateway's 403 (API key) and, for routes with a body, 413 and 415."""
+    error_content = {"application/json": {"model": ErrorResponse}}
+    statuses = {HTTPStatus.FORBIDDEN, *errors}
+    if body:
+        statuses |= {HTTPStatus.BAD_REQUEST, HTTPStatus.REQUEST_ENTITY_TOO_LARGE, HTTPStatus.UNSUPPORTED_MEDIA_TYPE}
+    documented = {int(status): {"description": status.phrase, "content": {"application/json": {"model": success}}}}
+    documented.update({int(s): {"description": s.phrase, "content": error_content} for s in sorted(statuses)})
+    return documented
 
 
 def _describe_validation(error: RequestValidationError) -> tuple[str, str]:

@@ -11,14 +11,16 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, SecretStr, StringConstraints
 
-_NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
+_NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f-\x9f]*$"
 
 
-def _lower(value: str) -> str:
+def _normalised_email(value: str) -> str:
+    if len(value.rpartition("@")[0]) > 64:
+        raise ValueError("the part before @ is longer than 64 characters")
     return value.lower()
 
 
-Email = Annotated[EmailStr, Field(max_length=254), AfterValidator(_lower)]
+Email = Annotated[EmailStr, Field(max_length=254), AfterValidator(_normalised_email)]
 Password = Annotated[SecretStr, Field(min_length=1, max_length=256)]
 OneTimeCode = Annotated[SecretStr, Field(min_length=6, max_length=6)]
 FullName = Annotated[str, StringConstraints(min_length=1, max_length=256, strip_whitespace=True, pattern=_NO_CONTROL_CHARACTERS)]

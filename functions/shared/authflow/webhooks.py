@@ -41,7 +41,7 @@ class WebhookApiSettings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True, extra="ignore")
 
     status_table_name: str
-    webhook_allow_loopback: bool = False
+    webhook_allow_loopback: bool
 
 
 class WebhookNotFound(errors.NotFound):
