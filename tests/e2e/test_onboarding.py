@@ -5,6 +5,7 @@ import urllib.request
 import pytest
 
 from tests.support.client import NEW_PASSWORD, current_otp, unique_email, wrong_otp
+from tests.support.workflow import HAPPY_PATH
 
 pytestmark = pytest.mark.e2e
 
@@ -60,15 +61,7 @@ def test_a_new_user_is_onboarded_to_an_active_mfa_account(api):
     assert [s["name"] for s in active["steps"]][-1] == "ActivateAccount"
     execution = api.local(f"executions/{user_id}")
     assert execution["status"] == "SUCCEEDED"
-    assert [p["state"] for p in execution["path"]] == [
-        "CreateCognitoUser",
-        "SendInvitation",
-        "WaitForConfirmation",
-        "RecordConfirmation",
-        "WaitForMfaConfirmation",
-        "ActivateAccount",
-        "OnboardingComplete",
-    ]
+    assert [p["state"] for p in execution["path"]] == HAPPY_PATH
     assert len(invitation) <= 1
 
 

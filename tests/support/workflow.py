@@ -24,6 +24,16 @@ from authflow.models import OnboardingInput, OnboardingTimeouts
 from authflow.status import StatusStore
 
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
+# The states a completed onboarding passes through, in order.
+HAPPY_PATH = [
+    "CreateCognitoUser",
+    "SendInvitation",
+    "WaitForConfirmation",
+    "RecordConfirmation",
+    "WaitForMfaConfirmation",
+    "ActivateAccount",
+    "OnboardingComplete",
+]
 ONBOARDING_EVENT_TYPES = (
     "UserCreated",
     "InvitationSent",

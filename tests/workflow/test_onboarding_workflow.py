@@ -22,6 +22,7 @@ from moto.core.exceptions import JsonRESTError
 from authflow.models import OnboardingStatus, StepStatus, UserAction
 from tests.support.client import NEW_PASSWORD, current_otp, wrong_otp
 from tests.support.workflow import (
+    HAPPY_PATH,
     event_details,
     history,
     onboarding_event_types,
@@ -31,15 +32,6 @@ from tests.support.workflow import (
     wait_until_finished,
 )
 
-HAPPY_PATH = [
-    "CreateCognitoUser",
-    "SendInvitation",
-    "WaitForConfirmation",
-    "RecordConfirmation",
-    "WaitForMfaConfirmation",
-    "ActivateAccount",
-    "OnboardingComplete",
-]
 LONG_ENOUGH = 20  # seconds: a wait the test signals long before it times out
 
 

@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from pydantic import SecretStr
 
 from authflow import errors
-from authflow.aws import error_code, raise_transient, resource
+from authflow.aws import TableStore, error_code, raise_transient
 from authflow.models import OnboardingStatus, StatusRecord, Step, StepStatus, UserAction
 
 
@@ -34,17 +34,7 @@ def _email_key(email: str) -> dict:
     return {"pk": f"EMAIL#{email}", "sk": "CLAIM"}
 
 
-class StatusStore:
-    def __init__(self, table_name: str):
-        self.table = resource("dynamodb").Table(table_name)
-
-    def _call(self, operation: str, **kwargs):
-        try:
-            return getattr(self.table, operation)(**kwargs)
-        except ClientError as error:
-            raise_transient(error, "The status table")
-            raise
-
+class StatusStore(TableStore):
     # ----------------------------------------------------------------- onboarding records
 
     def create(self, user_id: str, email: str, execution_arn: str) -> StatusRecord:

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, SecretStr, StringConstraints, field_valid
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from authflow import errors
-from authflow.aws import error_code, raise_transient, resource
+from authflow.aws import TableStore, error_code, raise_transient
 from authflow.callback_urls import Resolve, check_callback_url, resolve_host
 from authflow.events import EVENT_TYPES
 from authflow.models import Request, Response
@@ -106,17 +106,7 @@ def _subscription_key(webhook_id: str) -> dict:
     return {"pk": SUBSCRIPTIONS_PK, "sk": f"SUBSCRIPTION#{webhook_id}"}
 
 
-class SubscriptionStore:
-    def __init__(self, table_name: str):
-        self.table = resource("dynamodb").Table(table_name)
-
-    def _call(self, operation: str, **kwargs):
-        try:
-            return getattr(self.table, operation)(**kwargs)
-        except ClientError as error:
-            raise_transient(error, "The status table")
-            raise
-
+class SubscriptionStore(TableStore):
     def add(self, subscription: Subscription) -> None:
         item = {
             **_subscription_key(subscription.id),
