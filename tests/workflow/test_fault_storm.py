@@ -42,6 +42,7 @@ def test_onboardings_survive_a_storm_of_throttling(api, local_stack, monkeypatch
 
         for user_id in user_ids:
             wait_for(lambda: settled(user_id), 60, f"onboarding {user_id} to settle")
+    print(f"faults injected: {dict(storm.injected)} of {dict(storm.calls)} calls")
     assert sum(storm.injected.values()) >= 10, storm.injected
     assert set(storm.injected) == {"cognito-idp", "dynamodb", "events"}
 
