@@ -10,6 +10,7 @@ AWS: --stack-name NAME (AUTHFLOW_STACK_NAME), with --profile / --region or the u
 Every command takes --json for scripts; tables and progress go to a terminal.
 """
 
+import contextlib
 import json
 import sys
 import time
@@ -27,11 +28,21 @@ from authflow_cli.sources import AwsSource, LocalSource, SourceError, default_ur
 from infra.console.formatting import compact, event_summary, execution_name, format_duration, format_time
 
 STATUS_STYLE = {
-    "SUCCEEDED": "bold green", "succeeded": "green",
-    "RUNNING": "bold blue", "running": "blue", "waiting": "bold blue",
-    "FAILED": "bold red", "failed": "bold red",
-    "TIMED_OUT": "bold yellow", "ABORTED": "bold yellow", "caught": "yellow",
-    "ACTIVE": "bold green", "EXPIRED": "bold yellow", "INVITED": "blue", "MFA_PENDING": "blue", "CREATED": "blue",
+    "SUCCEEDED": "bold green",
+    "succeeded": "green",
+    "RUNNING": "bold blue",
+    "running": "blue",
+    "waiting": "bold blue",
+    "FAILED": "bold red",
+    "failed": "bold red",
+    "TIMED_OUT": "bold yellow",
+    "ABORTED": "bold yellow",
+    "caught": "yellow",
+    "ACTIVE": "bold green",
+    "EXPIRED": "bold yellow",
+    "INVITED": "blue",
+    "MFA_PENDING": "blue",
+    "CREATED": "blue",
 }
 STEP_MARK = {"succeeded": "✔", "caught": "↯", "failed": "✖", "waiting": "⏸", "running": "▶"}
 
@@ -51,11 +62,41 @@ app.add_typer(users_app, name="users")
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False)
 
-Url = Annotated[str | None, typer.Option("--url", help="Base URL of the local stack. \\[env: AUTHFLOW_URL; default http://127.0.0.1:$AUTHFLOW_PORT or :3000]", show_default=False, rich_help_panel="Target")]
-ApiKey = Annotated[str | None, typer.Option("--api-key", help="x-api-key of the local API. \\[env: AUTHFLOW_API_KEY; default local-api-key]", show_default=False, rich_help_panel="Target")]
-StackName = Annotated[str | None, typer.Option("--stack-name", help="Read this deployed CloudFormation stack in AWS instead of the local stack. \\[env: AUTHFLOW_STACK_NAME]", show_default=False, rich_help_panel="Target")]
-Profile = Annotated[str | None, typer.Option("--profile", help="AWS profile (with --stack-name). \\[env: AWS_PROFILE]", show_default=False, rich_help_panel="Target")]
-Region = Annotated[str | None, typer.Option("--region", help="AWS region (with --stack-name). \\[env: AWS_REGION]", show_default=False, rich_help_panel="Target")]
+Url = Annotated[
+    str | None,
+    typer.Option(
+        "--url",
+        help="Base URL of the local stack. \\[env: AUTHFLOW_URL; default http://127.0.0.1:$AUTHFLOW_PORT or :3000]",
+        show_default=False,
+        rich_help_panel="Target",
+    ),
+]
+ApiKey = Annotated[
+    str | None,
+    typer.Option(
+        "--api-key",
+        help="x-api-key of the local API. \\[env: AUTHFLOW_API_KEY; default local-api-key]",
+        show_default=False,
+        rich_help_panel="Target",
+    ),
+]
+StackName = Annotated[
+    str | None,
+    typer.Option(
+        "--stack-name",
+        help="Read this deployed CloudFormation stack in AWS instead of the local stack. \\[env: AUTHFLOW_STACK_NAME]",
+        show_default=False,
+        rich_help_panel="Target",
+    ),
+]
+Profile = Annotated[
+    str | None,
+    typer.Option("--profile", help="AWS profile (with --stack-name). \\[env: AWS_PROFILE]", show_default=False, rich_help_panel="Target"),
+]
+Region = Annotated[
+    str | None,
+    typer.Option("--region", help="AWS region (with --stack-name). \\[env: AWS_REGION]", show_default=False, rich_help_panel="Target"),
+]
 Json = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts) instead of tables.")]
 
 
@@ -135,11 +176,22 @@ class _progress:
 @executions_app.command("list")
 def executions_list(
     ctx: typer.Context,
-    state_machine: Annotated[str | None, typer.Option("--state-machine", "-m", help="Only this state machine (logical id, name or ARN).")] = None,
-    status: Annotated[str | None, typer.Option("--status", help="Only executions with this status: RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED.", case_sensitive=False)] = None,
+    state_machine: Annotated[
+        str | None, typer.Option("--state-machine", "-m", help="Only this state machine (logical id, name or ARN).")
+    ] = None,
+    status: Annotated[
+        str | None,
+        typer.Option(
+            "--status", help="Only executions with this status: RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED.", case_sensitive=False
+        ),
+    ] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many, newest first.")] = 50,
     as_json: Json = False,
-    url: Url = None, api_key: ApiKey = None, stack_name: StackName = None, profile: Profile = None, region: Region = None,
+    url: Url = None,
+    api_key: ApiKey = None,
+    stack_name: StackName = None,
+    profile: Profile = None,
+    region: Region = None,
 ) -> None:
     """List executions of every state machine of the stack, newest first."""
     target = _target(ctx, url=url, api_key=api_key, stack_name=stack_name, profile=profile, region=region)
@@ -185,7 +237,11 @@ def executions_show(
     state_machine: Annotated[str | None, typer.Option("--state-machine", "-m", help="Look only in this state machine.")] = None,
     history: Annotated[bool, typer.Option("--history/--no-history", help="Show the event history table.")] = True,
     as_json: Json = False,
-    url: Url = None, api_key: ApiKey = None, stack_name: StackName = None, profile: Profile = None, region: Region = None,
+    url: Url = None,
+    api_key: ApiKey = None,
+    stack_name: StackName = None,
+    profile: Profile = None,
+    region: Region = None,
 ) -> None:
     """Show an execution: its status, the path it took (where it waits or failed) and its history."""
     target = _target(ctx, url=url, api_key=api_key, stack_name=stack_name, profile=profile, region=region)
@@ -208,7 +264,10 @@ def _print_execution(view: dict, with_history: bool = True) -> None:
     facts.add_column(style="bold")
     facts.add_column()
     facts.add_row("Status", _status(view["status"]))
-    facts.add_row("State machine", Text(f"{view['state_machine']} ") + Text(f"({view.get('type', '').lower()}, {view.get('state_machine_id', '')})", style="dim"))
+    facts.add_row(
+        "State machine",
+        Text(f"{view['state_machine']} ") + Text(f"({view.get('type', '').lower()}, {view.get('state_machine_id', '')})", style="dim"),
+    )
     facts.add_row("Started", format_time(view.get("start")))
     facts.add_row("Stopped", format_time(view.get("stop")))
     facts.add_row("Duration", format_duration(view.get("duration_s")) if view.get("duration_s") is not None else "running")
@@ -223,7 +282,14 @@ def _print_execution(view: dict, with_history: bool = True) -> None:
     if view.get("cause"):
         facts.add_row("Cause", Text(compact(view["cause"], 300)))
     facts.add_row("ARN", Text(view["arn"], style="dim"))
-    out.print(Panel(facts, title=f"[bold]{escape(view['name'])}[/]", title_align="left", border_style=STATUS_STYLE.get(view["status"], "white").replace("bold ", "")))
+    out.print(
+        Panel(
+            facts,
+            title=f"[bold]{escape(view['name'])}[/]",
+            title_align="left",
+            border_style=STATUS_STYLE.get(view["status"], "white").replace("bold ", ""),
+        )
+    )
 
     path = Table(title="Path taken", title_justify="left", header_style="bold", show_edge=False, box=None, padding=(0, 1))
     path.add_column("", no_wrap=True)
@@ -274,10 +340,8 @@ def _history_detail(event: dict) -> str:
     for key in ("input", "output"):
         if detail.get(key) is not None:
             value = detail[key]
-            try:
+            with contextlib.suppress(ValueError):
                 value = json.loads(value) if isinstance(value, str) else value
-            except ValueError:
-                pass
             return f"{key} {compact(value, 110)}"
     return ""
 
@@ -319,9 +383,16 @@ def events_tail(
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new events as they arrive (Ctrl-C stops).")] = False,
     interval: Annotated[float, typer.Option("--interval", min=0.2, help="Seconds between polls with --follow.")] = 1.0,
     timeout: Annotated[float | None, typer.Option("--timeout", min=0, help="Stop following after this many seconds.")] = None,
-    log_group: Annotated[str | None, typer.Option("--log-group", help="With --stack-name: the CloudWatch log group holding the bus's events.", rich_help_panel="Target")] = None,
+    log_group: Annotated[
+        str | None,
+        typer.Option("--log-group", help="With --stack-name: the CloudWatch log group holding the bus's events.", rich_help_panel="Target"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON: an array, or one event per line with --follow.")] = False,
-    url: Url = None, api_key: ApiKey = None, stack_name: StackName = None, profile: Profile = None, region: Region = None,
+    url: Url = None,
+    api_key: ApiKey = None,
+    stack_name: StackName = None,
+    profile: Profile = None,
+    region: Region = None,
 ) -> None:
     """Show the latest lifecycle events, and follow new ones with --follow."""
     target = _target(ctx, url=url, api_key=api_key, stack_name=stack_name, profile=profile, region=region)
@@ -367,8 +438,14 @@ def events_tail(
                     _print_line(event)
                 else:
                     time_text, kind, user, execution, rest = _event_row(event)
-                    line = Text(f"{time_text}  ") + Text(f"{kind:<22}", style="bold red" if kind.endswith(("Failed", "Expired")) else "bold")
-                    line += Text(f" {user}", style="cyan") + Text(f" {execution}" if execution and execution != user else "") + Text(f"  {rest}", style="dim")
+                    line = Text(f"{time_text}  ") + Text(
+                        f"{kind:<22}", style="bold red" if kind.endswith(("Failed", "Expired")) else "bold"
+                    )
+                    line += (
+                        Text(f" {user}", style="cyan")
+                        + Text(f" {execution}" if execution and execution != user else "")
+                        + Text(f"  {rest}", style="dim")
+                    )
                     out.print(line)
     except KeyboardInterrupt:
         pass
@@ -397,7 +474,11 @@ def users_status(
     ctx: typer.Context,
     user_id: Annotated[str, typer.Argument(help="The user's id, as POST /v1/users returned it.")],
     as_json: Json = False,
-    url: Url = None, api_key: ApiKey = None, stack_name: StackName = None, profile: Profile = None, region: Region = None,
+    url: Url = None,
+    api_key: ApiKey = None,
+    stack_name: StackName = None,
+    profile: Profile = None,
+    region: Region = None,
 ) -> None:
     """Show a user's onboarding status, its steps and where their execution stands."""
     target = _target(ctx, url=url, api_key=api_key, stack_name=stack_name, profile=profile, region=region)

@@ -130,7 +130,11 @@ class AwsSource:
         return self._resources
 
     def _of_type(self, resource_type: str) -> dict[str, str]:
-        return {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in self.resources() if r["ResourceType"] == resource_type and r.get("PhysicalResourceId")}
+        return {
+            r["LogicalResourceId"]: r["PhysicalResourceId"]
+            for r in self.resources()
+            if r["ResourceType"] == resource_type and r.get("PhysicalResourceId")
+        }
 
     def state_machines(self) -> dict[str, str]:
         return self._of_type("AWS::StepFunctions::StateMachine")
@@ -147,9 +151,7 @@ class AwsSource:
         machines = self._machines(state_machine)
         if not machines:
             return [], [f"No state machine {state_machine or ''} in stack {self.stack_name}.".replace("  ", " ")]
-        return self._call(
-            "Listing executions", stepfunctions.list_executions, self.client("stepfunctions"), machines, status, limit
-        )
+        return self._call("Listing executions", stepfunctions.list_executions, self.client("stepfunctions"), machines, status, limit)
 
     def execution(self, name: str, state_machine: str | None = None) -> dict | None:
         from infra.console import stepfunctions
@@ -165,7 +167,9 @@ class AwsSource:
         preferred = [name for logical, name in groups.items() if "event" in logical.lower()]
         if len(preferred) == 1 or len(groups) == 1:
             return (preferred or list(groups.values()))[0]
-        buses = [r.get("PhysicalResourceId") or r["LogicalResourceId"] for r in self.resources() if r["ResourceType"] == "AWS::Events::EventBus"]
+        buses = [
+            r.get("PhysicalResourceId") or r["LogicalResourceId"] for r in self.resources() if r["ResourceType"] == "AWS::Events::EventBus"
+        ]
         raise SourceError(
             f"Stack {self.stack_name} has no CloudWatch log group of its events"
             + (f" ({len(groups)} log groups: pass --log-group)" if groups else "")

@@ -12,9 +12,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Run authflow locally: moto, the real handlers and workflows, the API.")
     parser.add_argument("--port", type=int, default=int(os.environ.get("AUTHFLOW_PORT", "3000")))
     parser.add_argument("--moto-port", type=int, default=int(os.environ.get("AUTHFLOW_MOTO_PORT", "0")))
-    parser.add_argument(
-        "--parameter", action="append", default=[], metavar="NAME=VALUE", help="template parameter override"
-    )
+    parser.add_argument("--parameter", action="append", default=[], metavar="NAME=VALUE", help="template parameter override")
     args = parser.parse_args()
     parameters = dict(p.split("=", 1) for p in args.parameter)
     api_key = os.environ.get("AUTHFLOW_API_KEY", DEFAULT_API_KEY)

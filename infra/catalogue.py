@@ -20,8 +20,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
 from authflow.events import EVENT_TYPES, SOURCE, EventDetail
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,9 +80,7 @@ _SAMPLE_VALUES: dict[str, Any] = {
     "occurred_at": datetime(2025, 1, 1, 12, 0, 0, tzinfo=UTC),
     "user_id": "0b8f2c4e-6a1d-4e3b-9c5f-7d2a1e8b4c60",
     "request_id": "c2d3e4f5-a6b7-4c8d-9e0f-1a2b3c4d5e6f",
-    "execution_arn": (
-        "arn:aws:states:eu-west-1:123456789012:execution:authflow-dev-onboarding:0b8f2c4e-6a1d-4e3b-9c5f-7d2a1e8b4c60"
-    ),
+    "execution_arn": ("arn:aws:states:eu-west-1:123456789012:execution:authflow-dev-onboarding:0b8f2c4e-6a1d-4e3b-9c5f-7d2a1e8b4c60"),
     "email": "ada@example.com",
     "resend": False,
     "waiting_for": "CONFIRMATION",
@@ -190,9 +186,7 @@ def readme() -> str:
         fields = ", ".join(f"`{k}`: {_type_text(v)}" for k, v in own.items()) or "—"
         flows = ", ".join(flows_by_event.get(model.__name__, [])) or "—"
         when = (model.__doc__ or "").strip().replace("|", "\\|")
-        rows.append(
-            f"| [{model.__name__}]({model.__name__}.schema.json) | v{version_of(model)} | {when} | {flows} | {fields} |"
-        )
+        rows.append(f"| [{model.__name__}]({model.__name__}.schema.json) | v{version_of(model)} | {when} | {flows} | {fields} |")
     flow_rows = [f"| {flow} | {spec['when']} | {' → '.join(spec['events'])} |" for flow, spec in FLOWS.items()]
     common_rows = [f"| `{k}` | {_type_text(v)} |" for k, v in common.items()]
     return "\n".join(
@@ -233,7 +227,7 @@ def readme() -> str:
             "## Webhooks",
             "",
             "`POST /v1/webhooks` with `url` and `events` (detail-types) subscribes a URL; each matching event",
-            "is POSTed to it as `{\"type\": <detail-type>, \"timestamp\": <occurred_at>, \"data\": <detail>}`,",
+            'is POSTed to it as `{"type": <detail-type>, "timestamp": <occurred_at>, "data": <detail>}`,',
             "signed per the Standard Webhooks specification with the secret returned once at subscription:",
             "`webhook-id` is the detail's `event_id` (the same on every retry: de-duplicate on it),",
             "`webhook-timestamp` the attempt's time, `webhook-signature` `v1,<base64 HMAC-SHA256>`.",

@@ -81,7 +81,13 @@ def temporary_password(policy: dict) -> str:
 
 
 def _groups(user) -> dict:
-    return {"groupConfiguration": {"groupsToOverride": sorted(g.group_name for g in user.groups), "iamRolesToOverride": [], "preferredRole": None}}
+    return {
+        "groupConfiguration": {
+            "groupsToOverride": sorted(g.group_name for g in user.groups),
+            "iamRolesToOverride": [],
+            "preferredRole": None,
+        }
+    }
 
 
 def _flatten(attributes: list[dict]) -> dict[str, str]:
@@ -124,7 +130,9 @@ def install(runtime: LocalLambdaRuntime) -> None:
     cognito_models.verify_totp = functools.partial(verify_totp, valid_window=1)
     original_create = CognitoIdpBackend.admin_create_user
 
-    def trigger(backend: CognitoIdpBackend, pool, user, kind: str, trigger_source: str, request: dict, response: dict, client_id: str) -> dict | None:
+    def trigger(
+        backend: CognitoIdpBackend, pool, user, kind: str, trigger_source: str, request: dict, response: dict, client_id: str
+    ) -> dict | None:
         """Invokes the pool's trigger of this kind with AWS's event shape; its answer, or None if none is set."""
         trigger_arn = (pool.extended_config.get("LambdaConfig") or {}).get(kind)
         if not trigger_arn:
@@ -166,9 +174,7 @@ def install(runtime: LocalLambdaRuntime) -> None:
         ses = ses_backends[backend.account_id][backend.region_name]
         if email_configuration.get("EmailSendingAccount", "COGNITO_DEFAULT") == "COGNITO_DEFAULT":
             ses.verify_email_identity(sender)
-        ses.send_email(
-            source=sender, subject=subject, body=message, destinations={"ToAddresses": [attributes["email"]]}
-        )
+        ses.send_email(source=sender, subject=subject, body=message, destinations={"ToAddresses": [attributes["email"]]})
 
     def admin_create_user(self, user_pool_id, username, message_action, temporary_password_value, attributes):
         pool = self.describe_user_pool(user_pool_id)
@@ -198,7 +204,16 @@ def install(runtime: LocalLambdaRuntime) -> None:
             issued = pool.refresh_tokens[token]
             if issued and pool._get_user(issued[1]):
                 user = pool._get_user(issued[1])
-                trigger(self, pool, user, "PreTokenGeneration", "TokenGeneration_RefreshTokens", _groups(user), {"claimsOverrideDetails": None}, client_id)
+                trigger(
+                    self,
+                    pool,
+                    user,
+                    "PreTokenGeneration",
+                    "TokenGeneration_RefreshTokens",
+                    _groups(user),
+                    {"claimsOverrideDetails": None},
+                    client_id,
+                )
             return original_initiate(self, user_pool_id, client_id, auth_flow, auth_parameters)
         username = (auth_parameters or {}).get("USERNAME")
         if not username:
@@ -268,7 +283,16 @@ def install(runtime: LocalLambdaRuntime) -> None:
         """A completed sign-in: Cognito calls the post authentication, then the pre token generation trigger."""
         user = user_pool._get_user(username)
         trigger(self, user_pool, user, "PostAuthentication", "PostAuthentication_Authentication", {"newDeviceUsed": False}, {}, client.id)
-        trigger(self, user_pool, user, "PreTokenGeneration", "TokenGeneration_Authentication", _groups(user), {"claimsOverrideDetails": None}, client.id)
+        trigger(
+            self,
+            user_pool,
+            user,
+            "PreTokenGeneration",
+            "TokenGeneration_Authentication",
+            _groups(user),
+            {"claimsOverrideDetails": None},
+            client.id,
+        )
         return original_log_user_in(self, user_pool, client, username)
 
     CognitoIdpBackend._log_user_in = log_user_in

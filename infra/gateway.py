@@ -5,7 +5,6 @@ GatewayResponses for its own errors, and hands every other request to the API fu
 REST proxy event AWS sends. /_local/* serves the local views (infra/views.py).
 """
 
-import json
 import re
 import threading
 import time
@@ -35,12 +34,10 @@ class LocalApiGateway:
     def __init__(self, stack: Stack, runtime: LocalLambdaRuntime, api_key: str, views: Callable[[Request], Response]):
         if len(stack.apis) != 1:
             raise ValueError("the local gateway serves exactly one Api")
-        (self.api_id, self.api), = stack.apis.items()
+        ((self.api_id, self.api),) = stack.apis.items()
         self.stage = self.api.get("StageName", "Prod")
         self.routes = [
-            (_path_pattern(path), path, method, function)
-            for api, path, method, function in stack.api_routes
-            if api == self.api_id
+            (_path_pattern(path), path, method, function) for api, path, method, function in stack.api_routes if api == self.api_id
         ]
         self.runtime = runtime
         self.api_key = api_key
@@ -54,7 +51,7 @@ class LocalApiGateway:
         configured = self.api.get("GatewayResponses", {}).get(kind) or self.api.get("GatewayResponses", {}).get(
             "DEFAULT_5XX" if default_status >= 500 else "DEFAULT_4XX", {}
         )
-        template = configured.get("ResponseTemplates", {}).get("application/json", '{"message": "%s"}' % kind)
+        template = configured.get("ResponseTemplates", {}).get("application/json", f'{{"message": "{kind}"}}')
         status = int(configured.get("StatusCode", default_status))
         body = template.replace("$context.requestId", request_id)
         # ResponseParameters values are API Gateway literals in single quotes.
@@ -96,7 +93,11 @@ class LocalApiGateway:
                 "accountId": "123456789012",
                 "apiId": self.api_id.lower(),
                 "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
-                "identity": {"sourceIp": request.remote_addr, "userAgent": request.user_agent.string, "apiKey": request.headers.get("x-api-key")},
+                "identity": {
+                    "sourceIp": request.remote_addr,
+                    "userAgent": request.user_agent.string,
+                    "apiKey": request.headers.get("x-api-key"),
+                },
             },
             "body": body or None,
             "isBase64Encoded": False,
@@ -111,8 +112,11 @@ class LocalApiGateway:
             return self._gateway_response("MISSING_AUTHENTICATION_TOKEN", request_id, 403)
         path = request.path[len(prefix) :] or "/"
         match = next(
-            ((pattern, resource, function) for pattern, resource, method, function in self.routes
-             if (m := pattern.match(path)) and method in ("ANY", request.method)),
+            (
+                (pattern, resource, function)
+                for pattern, resource, method, function in self.routes
+                if (_m := pattern.match(path)) and method in ("ANY", request.method)
+            ),
             None,
         )
         if match is None:

@@ -5,6 +5,7 @@ install() replaces that invoke with this runtime, so Step Functions tasks, Cogni
 local API gateway all reach the handlers through the one path AWS uses: Lambda's Invoke.
 """
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -18,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-
 
 SHARED_PACKAGE = "authflow"
 
@@ -184,7 +184,5 @@ class LocalLambdaRuntime:
         LambdaSimpleBackend.invoke = invoke
 
     def _invoke_quietly(self, function_name: str, event: Any) -> None:
-        try:
+        with contextlib.suppress(InvocationError):
             self.invoke(function_name, event)
-        except InvocationError:
-            pass

@@ -85,16 +85,27 @@ class Provisioner:
 
     def provision(self) -> Stack:
         resources = self.template["Resources"]
-        unknown = {r["Type"] for r in resources.values()} - set(NOT_PROVISIONED) - {
-            name.removeprefix("_create_").replace("__", "::") for name in dir(self) if name.startswith("_create_")
-        }
+        unknown = (
+            {r["Type"] for r in resources.values()}
+            - set(NOT_PROVISIONED)
+            - {name.removeprefix("_create_").replace("__", "::") for name in dir(self) if name.startswith("_create_")}
+        )
         if unknown:
             raise NotImplementedError(f"the local stack cannot create {sorted(unknown)}")
         iam = boto3.client("iam")
         self.role_arn = iam.create_role(
             RoleName=LOCAL_ROLE,
             AssumeRolePolicyDocument=json.dumps(
-                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]}, "Action": "sts:AssumeRole"}]}
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": ["lambda.amazonaws.com", "states.amazonaws.com"]},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                }
             ),
         )["Role"]["Arn"]
         self.stack.parameters = self.resolver.parameter_values()
@@ -155,9 +166,9 @@ class Provisioner:
     def _create_AWS__Cognito__UserPoolClient(self, logical_id: str, resource: dict) -> None:
         p = self._properties(resource)
         numbers = ("AuthSessionValidity", "AccessTokenValidity", "IdTokenValidity", "RefreshTokenValidity")
-        client = boto3.client("cognito-idp").create_user_pool_client(
-            **{k: int(v) if k in numbers else v for k, v in p.items()}
-        )["UserPoolClient"]
+        client = boto3.client("cognito-idp").create_user_pool_client(**{k: int(v) if k in numbers else v for k, v in p.items()})[
+            "UserPoolClient"
+        ]
         self._set(logical_id, client["ClientId"])
 
     def _create_AWS__DynamoDB__Table(self, logical_id: str, resource: dict) -> None:
@@ -225,10 +236,7 @@ class Provisioner:
             )
         )["RuleArn"]
         # A log group's GetAtt Arn ends in ":*"; EventBridge accepts either form, moto only the bare one.
-        targets = [
-            {**t, "Arn": t["Arn"].removesuffix(":*") if ":log-group:" in t["Arn"] else t["Arn"]}
-            for t in p.get("Targets", [])
-        ]
+        targets = [{**t, "Arn": t["Arn"].removesuffix(":*") if ":log-group:" in t["Arn"] else t["Arn"]} for t in p.get("Targets", [])]
         if targets:
             events.put_targets(Rule=name, EventBusName=bus, Targets=targets)
         self._set(logical_id, name if bus == "default" else f"{bus}|{name}", Arn=arn)
@@ -245,10 +253,7 @@ class Provisioner:
         tags = {t["Key"]: t["Value"] for t in p.pop("Tags", [])}
         # CloudFormation's queue properties are the API's attribute names; the API takes strings
         # (JSON for RedrivePolicy, "true"/"false" for flags).
-        attributes = {
-            k: json.dumps(v) if isinstance(v, dict | bool) else str(v)
-            for k, v in p.items()
-        }
+        attributes = {k: json.dumps(v) if isinstance(v, dict | bool) else str(v) for k, v in p.items()}
         sqs = boto3.client("sqs")
         url = sqs.create_queue(QueueName=name, Attributes=attributes, **({"tags": tags} if tags else {}))["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]

@@ -4,9 +4,9 @@ the real handlers run in-process, and the local API gateway in front."""
 import logging
 import os
 import socket
+from dataclasses import dataclass, field
 
 import boto3
-from dataclasses import dataclass, field
 
 from infra import cognito, stepfunctions
 from infra.event_sources import SqsPoller

@@ -44,9 +44,7 @@ class NotFound(Exception):
 
 
 def _error(status: int, code: str, message: str) -> Response:
-    return Response(
-        json.dumps({"error": {"code": code, "message": message, "request_id": ""}}), status, content_type="application/json"
-    )
+    return Response(json.dumps({"error": {"code": code, "message": message, "request_id": ""}}), status, content_type="application/json")
 
 
 class LocalViews:
@@ -149,8 +147,12 @@ class LocalViews:
         for m in list(ses.sent_messages):
             if isinstance(m, RawMessage):
                 parsed = mail_parsing.parse_raw(m.raw_data)
-                entry = {"id": m.id, "from": m.source or parsed["from"], "to": list(m.destinations or parsed["to"]), **{
-                    k: parsed[k] for k in ("subject", "body", "format")}}
+                entry = {
+                    "id": m.id,
+                    "from": m.source or parsed["from"],
+                    "to": list(m.destinations or parsed["to"]),
+                    **{k: parsed[k] for k in ("subject", "body", "format")},
+                }
                 images = parsed["attached_images"]
             elif isinstance(m, TemplateMessage):
                 entry = {
@@ -214,4 +216,3 @@ class LocalViews:
     def execution(self, name: str, state_machine: str | None = None) -> dict | None:
         machines = stepfunctions.select(self._machines(), state_machine)
         return stepfunctions.find_execution(self.sfn, machines, name)
-

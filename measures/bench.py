@@ -27,7 +27,17 @@ import boto3
 from botocore.config import Config
 
 from measures.flows import (
-    PASSWORD, Api, FlowError, StackReader, Timings, User, enrolment_code, login, onboard, paused_seconds, refresh,
+    PASSWORD,
+    Api,
+    FlowError,
+    StackReader,
+    Timings,
+    User,
+    enrolment_code,
+    login,
+    onboard,
+    paused_seconds,
+    refresh,
 )
 from measures.report import print_table, quiet_handlers, say
 
@@ -117,12 +127,17 @@ class DirectCognito:
 
         def confirm():
             auth = c.admin_initiate_auth(
-                UserPoolId=self.pool, ClientId=self.client_id, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+                UserPoolId=self.pool,
+                ClientId=self.client_id,
+                AuthFlow="ADMIN_USER_PASSWORD_AUTH",
                 AuthParameters={"USERNAME": user_id, "PASSWORD": temporary},
             )
             setup = c.admin_respond_to_auth_challenge(
-                UserPoolId=self.pool, ClientId=self.client_id, ChallengeName="NEW_PASSWORD_REQUIRED",
-                ChallengeResponses={"USERNAME": user_id, "NEW_PASSWORD": PASSWORD}, Session=auth["Session"],
+                UserPoolId=self.pool,
+                ClientId=self.client_id,
+                ChallengeName="NEW_PASSWORD_REQUIRED",
+                ChallengeResponses={"USERNAME": user_id, "NEW_PASSWORD": PASSWORD},
+                Session=auth["Session"],
             )
             return c.associate_software_token(Session=setup["Session"])
 
@@ -145,7 +160,9 @@ class DirectCognito:
         challenge = self._timed(
             "POST /login",
             lambda: c.admin_initiate_auth(
-                UserPoolId=self.pool, ClientId=self.client_id, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+                UserPoolId=self.pool,
+                ClientId=self.client_id,
+                AuthFlow="ADMIN_USER_PASSWORD_AUTH",
                 AuthParameters={"USERNAME": user.user_id, "PASSWORD": user.password},
             ),
         )
@@ -155,7 +172,9 @@ class DirectCognito:
         tokens = self._timed(
             "POST /mfa-verify",
             lambda: c.admin_respond_to_auth_challenge(
-                UserPoolId=self.pool, ClientId=self.client_id, ChallengeName="SOFTWARE_TOKEN_MFA",
+                UserPoolId=self.pool,
+                ClientId=self.client_id,
+                ChallengeName="SOFTWARE_TOKEN_MFA",
                 ChallengeResponses={"USERNAME": user.user_id, "SOFTWARE_TOKEN_MFA_CODE": code},
                 Session=challenge["Session"],
             ),
@@ -167,7 +186,9 @@ class DirectCognito:
         self._timed(
             "POST /refresh-token",
             lambda: c.admin_initiate_auth(
-                UserPoolId=self.pool, ClientId=self.client_id, AuthFlow="REFRESH_TOKEN_AUTH",
+                UserPoolId=self.pool,
+                ClientId=self.client_id,
+                AuthFlow="REFRESH_TOKEN_AUTH",
                 AuthParameters={"REFRESH_TOKEN": user.refresh_token},
             ),
         )
@@ -181,8 +202,18 @@ def _timed_flow(timings: Timings, name: str, flow):
     return result
 
 
-def drive(side: str, onboard_one, login_one, refresh_one, timings: Timings, users: int, refreshes: int,
-          threads: int, deadline: Deadline, progress=say) -> dict:
+def drive(
+    side: str,
+    onboard_one,
+    login_one,
+    refresh_one,
+    timings: Timings,
+    users: int,
+    refreshes: int,
+    threads: int,
+    deadline: Deadline,
+    progress=say,
+) -> dict:
     """Runs the three phases for one side (authflow's API or Cognito directly); the phase durations."""
     phases = {}
     people, phases["onboarding"], errors = run_pool(
@@ -240,11 +271,21 @@ def print_summary(rows: list[dict], threads: int) -> None:
     table = []
     for row in rows:
         a, d = row["api"], row["direct"]
-        table.append([
-            row["route"], str(a["n"]) + (f" ({a['failed']} failed)" if a["failed"] else ""), f"{a['per_second']:.1f}",
-            ms(a["p50"]), ms(a["p95"]), ms(a["p99"]), f"{d['per_second']:.1f}", ms(d["p50"]), ms(d["p95"]), ms(d["p99"]),
-            "-" if row["overhead_p50"] != row["overhead_p50"] else f"x{row['overhead_p50']:.1f}",
-        ])
+        table.append(
+            [
+                row["route"],
+                str(a["n"]) + (f" ({a['failed']} failed)" if a["failed"] else ""),
+                f"{a['per_second']:.1f}",
+                ms(a["p50"]),
+                ms(a["p95"]),
+                ms(a["p99"]),
+                f"{d['per_second']:.1f}",
+                ms(d["p50"]),
+                ms(d["p95"]),
+                ms(d["p99"]),
+                "-" if row["overhead_p50"] != row["overhead_p50"] else f"x{row['overhead_p50']:.1f}",
+            ]
+        )
     print_table(
         f"authflow's API vs the same Cognito calls made directly (local stack, {threads} threads, latencies in ms)",
         ["route", "n", "API req/s", "p50", "p95", "p99", "Cognito req/s", "p50", "p95", "p99", "overhead p50"],
@@ -270,8 +311,18 @@ def bench(users: int = 20, refreshes: int = 3, threads: int = 4, max_seconds: fl
 
         def api_side(timings: Timings, users: int, refreshes: int, report) -> dict:
             api = Api(stack.api_url, stack.api_key, timings)
-            return drive("API", lambda: onboard(api, reader, "bench"), lambda u: login(api, u), lambda u: refresh(api, u),
-                         timings, users, refreshes, threads, deadline, report)
+            return drive(
+                "API",
+                lambda: onboard(api, reader, "bench"),
+                lambda u: login(api, u),
+                lambda u: refresh(api, u),
+                timings,
+                users,
+                refreshes,
+                threads,
+                deadline,
+                report,
+            )
 
         def cognito_side(timings: Timings, users: int, refreshes: int, report) -> dict:
             direct.timings = timings
@@ -312,12 +363,16 @@ def main(argv: list[str] | None = None) -> None:
 
     quiet_handlers()
     result = bench(args.users, args.refreshes, args.threads, args.max_seconds)
-    say(f"Measured on {time.strftime('%Y-%m-%d')}, {machine_description()}; "
-        f"{args.users} users, {LOGINS_PER_USER} logins and {args.refreshes} refreshes each, {result['seconds']:.0f} s")
+    say(
+        f"Measured on {time.strftime('%Y-%m-%d')}, {machine_description()}; "
+        f"{args.users} users, {LOGINS_PER_USER} logins and {args.refreshes} refreshes each, {result['seconds']:.0f} s"
+    )
     print_summary(result["routes"], args.threads)
-    say("Lambda invocations, warm-up included (locally each function runs one invocation at a time, "
+    say(
+        "Lambda invocations, warm-up included (locally each function runs one invocation at a time, "
         "one execution environment: infra/lambda_runtime.py): "
-        + ", ".join(f"{name} {n}" for name, n in sorted(result["invocations"].items())))
+        + ", ".join(f"{name} {n}" for name, n in sorted(result["invocations"].items()))
+    )
     if result["stopped_by_deadline"]:
         say(f"Stopped at the {args.max_seconds:.0f} s bound: later flows were not run.")
     for error in result["errors"][:10]:

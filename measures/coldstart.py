@@ -37,8 +37,17 @@ SHARED_REQUIREMENTS = ROOT / "functions" / "shared" / "requirements.txt"
 SHARED_PACKAGE = ROOT / "functions" / "shared" / "authflow"
 CONSTRAINTS = ROOT / "constraints.txt"
 HEAVY_MODULES = (
-    "qrcode", "PIL", "pyotp", "jwt", "cryptography", "jsonschema", "fastjsonschema",
-    "aws_lambda_powertools.event_handler.openapi", "email_validator", "standardwebhooks", "aws_xray_sdk",
+    "qrcode",
+    "PIL",
+    "pyotp",
+    "jwt",
+    "cryptography",
+    "jsonschema",
+    "fastjsonschema",
+    "aws_lambda_powertools.event_handler.openapi",
+    "email_validator",
+    "standardwebhooks",
+    "aws_xray_sdk",
 )
 ARCH_PLATFORMS = {
     "arm64": ["manylinux2014_aarch64", "manylinux_2_28_aarch64", "manylinux_2_34_aarch64"],
@@ -92,8 +101,13 @@ def functions_of_template() -> list[Function]:
         def get_att(self, resource, attribute):
             return f"arn:aws:placeholder:us-east-1:123456789012:{resource.lower()}"
 
-    pseudo = {"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::Partition": "aws",
-              "AWS::StackName": "authflow", "AWS::URLSuffix": "amazonaws.com"}
+    pseudo = {
+        "AWS::Region": "us-east-1",
+        "AWS::AccountId": "123456789012",
+        "AWS::Partition": "aws",
+        "AWS::StackName": "authflow",
+        "AWS::URLSuffix": "amazonaws.com",
+    }
     resolver = Placeholders(template, {}, pseudo)
     defaults = template.get("Globals", {}).get("Function", {})
     found = []
@@ -130,20 +144,41 @@ def _constraints() -> list[str]:
     return ["-c", str(CONSTRAINTS)] if CONSTRAINTS.exists() else []
 
 
-def pip_target(requirements: Path, target_platform: list[str] | None, python_version: str, installer: list[str],
-               log=say, compile_bytecode: bool = False) -> Path:
+def pip_target(
+    requirements: Path,
+    target_platform: list[str] | None,
+    python_version: str,
+    installer: list[str],
+    log=say,
+    compile_bytecode: bool = False,
+) -> Path:
     """Installs requirements into a cached directory: for another platform (target_platform), or
     for the machine's own with the interpreter `installer` runs (with .pyc if compile_bytecode)."""
     text = requirements.read_text()
     flavour = ",".join(target_platform) if target_platform else f"local-{' '.join(installer)}-pyc{compile_bytecode}"
-    directory = BUILD / "deps" / f"{requirements.parent.name}-{_key(text, flavour, python_version, CONSTRAINTS.read_text() if CONSTRAINTS.exists() else '')}"
+    directory = (
+        BUILD
+        / "deps"
+        / f"{requirements.parent.name}-{_key(text, flavour, python_version, CONSTRAINTS.read_text() if CONSTRAINTS.exists() else '')}"
+    )
     if (directory / ".complete").exists():
         return directory
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
-    command = [*installer, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-               *([] if compile_bytecode else ["--no-compile"]),
-               "--target", str(directory), "-r", str(requirements), *_constraints()]
+    command = [
+        *installer,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        *([] if compile_bytecode else ["--no-compile"]),
+        "--target",
+        str(directory),
+        "-r",
+        str(requirements),
+        *_constraints(),
+    ]
     if target_platform:
         command += [f"--platform={p}" for p in target_platform]
         command += ["--python-version", python_version, "--implementation", "cp", "--only-binary=:all:"]
@@ -165,7 +200,9 @@ def zip_size(sources: list[tuple[Path, str]], destination: Path) -> tuple[int, i
     """Writes the zip Lambda would get; (zipped bytes, unzipped bytes). Reuses the last zip while
     no file of the sources changed."""
     destination.parent.mkdir(parents=True, exist_ok=True)
-    listing = [(name, path.stat().st_size, path.stat().st_mtime_ns) for directory, prefix in sources for path, name in _files(directory, prefix)]
+    listing = [
+        (name, path.stat().st_size, path.stat().st_mtime_ns) for directory, prefix in sources for path, name in _files(directory, prefix)
+    ]
     key = _key(json.dumps(listing))
     record = destination.with_suffix(".json")
     if destination.exists() and record.exists():
@@ -198,7 +235,9 @@ def find_python(version: str) -> tuple[list[str], bool]:
         try:
             answer = subprocess.run(
                 [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                capture_output=True, text=True, timeout=30,
+                capture_output=True,
+                text=True,
+                timeout=30,
                 env={**os.environ, "PYENV_VERSION": os.environ.get("PYENV_VERSION", version)},
             )
         except (OSError, subprocess.TimeoutExpired):
@@ -233,7 +272,11 @@ def import_once(python: list[str], function: Function, paths: list[Path], byteco
         flags += ["-X", f"pycache_prefix={bytecode_cache}"]  # -I ignores PYTHONPYCACHEPREFIX
     answer = subprocess.run(
         [*python, *flags, "-c", PROBE, str(function.code_dir), function.module, *map(str, paths)],
-        input=json.dumps(HEAVY_MODULES), capture_output=True, text=True, env=env, timeout=120,
+        input=json.dumps(HEAVY_MODULES),
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
     )
     if answer.returncode != 0:
         raise RuntimeError(f"importing {function.logical_id}'s {function.module} failed:\n{answer.stderr[-2000:]}")
@@ -251,8 +294,9 @@ def measure(runs: int = 5, only: list[str] | None = None, log=say) -> dict:
     python, exact = find_python(version)
     if not exact:
         log(f"Python {version} was not found (set COLDSTART_PYTHON); timing with {sys.version.split()[0]} instead")
-    local_version = subprocess.run([*python, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"],
-                                   capture_output=True, text=True, check=True).stdout.strip()
+    local_version = subprocess.run(
+        [*python, "-c", "import sys; print('%d.%d.%d' % sys.version_info[:3])"], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
     # The runtime's own boto3 (not packaged), for the local imports only.
     runtime_requirements = BUILD / "runtime-requirements" / "requirements.txt"
@@ -278,15 +322,21 @@ def measure(runs: int = 5, only: list[str] | None = None, log=say) -> dict:
             [(lambda_layer, "python/"), (SHARED_PACKAGE, "python/authflow/")], BUILD / "zips" / f"layer-{function.architecture}.zip"
         )
         function_zip, function_unzipped = zip_size(function_sources, BUILD / "zips" / f"{function.logical_id}.zip")
-        prepared.append((function, local_paths, {
-            "function": function.logical_id,
-            "handler": f"{function.code_dir.relative_to(ROOT)}/{function.handler}",
-            "architecture": function.architecture,
-            "function_zip": function_zip,
-            "function_unzipped": function_unzipped,
-            "layer_zip": layer_zip,
-            "layer_unzipped": layer_unzipped,
-        }))
+        prepared.append(
+            (
+                function,
+                local_paths,
+                {
+                    "function": function.logical_id,
+                    "handler": f"{function.code_dir.relative_to(ROOT)}/{function.handler}",
+                    "architecture": function.architecture,
+                    "function_zip": function_zip,
+                    "function_unzipped": function_unzipped,
+                    "layer_zip": layer_zip,
+                    "layer_unzipped": layer_unzipped,
+                },
+            )
+        )
 
     # Runs interleave the handlers, so that a busy moment of the machine spreads over all of them.
     cache = Path(tempfile.mkdtemp(prefix="pycache-", dir=BUILD))
@@ -306,17 +356,25 @@ def measure(runs: int = 5, only: list[str] | None = None, log=say) -> dict:
     rows = []
     for function, _, row in prepared:
         runs_cold, runs_warm = cold[function.logical_id], warm[function.logical_id]
-        rows.append({
-            **row,
-            "import_ms_median": statistics.median(r["import_ms"] for r in runs_cold),
-            "import_ms_runs": [round(r["import_ms"], 1) for r in runs_cold],
-            "import_ms_bytecode_median": statistics.median(r["import_ms"] for r in runs_warm),
-            "modules": runs_cold[0]["modules"],
-            "heavy": runs_cold[0]["heavy"],
-        })
+        rows.append(
+            {
+                **row,
+                "import_ms_median": statistics.median(r["import_ms"] for r in runs_cold),
+                "import_ms_runs": [round(r["import_ms"], 1) for r in runs_cold],
+                "import_ms_bytecode_median": statistics.median(r["import_ms"] for r in runs_warm),
+                "modules": runs_cold[0]["modules"],
+                "heavy": runs_cold[0]["heavy"],
+            }
+        )
     largest = _largest_packages(pip_target(SHARED_REQUIREMENTS, ARCH_PLATFORMS[functions[0].architecture], version, [sys.executable], log))
-    return {"python": local_version, "exact_runtime_version": exact, "runtime": functions[0].runtime, "runs": runs,
-            "functions": rows, "largest_in_layer": largest}
+    return {
+        "python": local_version,
+        "exact_runtime_version": exact,
+        "runtime": functions[0].runtime,
+        "runs": runs,
+        "functions": rows,
+        "largest_in_layer": largest,
+    }
 
 
 def _largest_packages(directory: Path, top: int = 5) -> list[tuple[str, int]]:
@@ -334,11 +392,18 @@ def print_report(result: dict) -> None:
 
     rows = []
     for r in result["functions"]:
-        rows.append([
-            r["function"], f"{r['import_ms_median']:.0f}", f"{r['import_ms_bytecode_median']:.0f}",
-            str(r["modules"]), f"{r['function_zip'] / 1e3:.1f}", mb(r["layer_zip"]),
-            mb(r["function_unzipped"] + r["layer_unzipped"]), ", ".join(SHORT.get(h, h) for h in r["heavy"]) or "-",
-        ])
+        rows.append(
+            [
+                r["function"],
+                f"{r['import_ms_median']:.0f}",
+                f"{r['import_ms_bytecode_median']:.0f}",
+                str(r["modules"]),
+                f"{r['function_zip'] / 1e3:.1f}",
+                mb(r["layer_zip"]),
+                mb(r["function_unzipped"] + r["layer_unzipped"]),
+                ", ".join(SHORT.get(h, h) for h in r["heavy"]) or "-",
+            ]
+        )
     interpreter = f"Python {result['python']}" + ("" if result["exact_runtime_version"] else f", NOT the runtime's {result['runtime']}")
     print_table(
         f"Cold start per handler: import in a fresh interpreter ({interpreter}, median of {result['runs']} runs), "
@@ -365,8 +430,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--function", action="append", help="logical id (repeatable); all by default")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
-    from measures.cost import machine_description
     import time
+
+    from measures.cost import machine_description
 
     result = measure(args.runs, args.function)
     say(f"Measured on {time.strftime('%Y-%m-%d')}, {machine_description()}")

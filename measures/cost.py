@@ -284,8 +284,10 @@ class Probe:
             pending = 0
             for url in self.queue_urls:
                 attributes = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
-                pending += sum(int(attributes.get(k, 0)) for k in (
-                    "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"))
+                pending += sum(
+                    int(attributes.get(k, 0))
+                    for k in ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed")
+                )
             total = sum(self.stack.runtime.invocations.values())
             if pending or total != last:
                 last, since = total, time.monotonic()
@@ -359,7 +361,8 @@ class Probe:
         metrics["archive_gb"] += (after.event_bytes - before.event_bytes) / 1e9
         metrics["mails"] += after.mails - before.mails
         metrics["sqs_requests"] += sum(counts.sqs_sent.values()) + sum(
-            n for key, n in counts.api_calls.items()
+            n
+            for key, n in counts.api_calls.items()
             if key.startswith("sqs:") and not key.startswith("sqs:SendMessage") and key != "sqs:ReceiveMessage (empty)"
         )
         s3 = counts.s3_requests
@@ -375,8 +378,11 @@ class Probe:
             "lambda": by_function,
             "api_calls": {k: v / flows for k, v in sorted(counts.api_calls.items()) if k != "sqs:ReceiveMessage (empty)"},
             "log_bytes": {k: v / flows for k, v in sorted(counts.log_bytes.items())},
-            "event_types": {k: (after.event_types[k] - before.event_types[k]) / flows
-                            for k in sorted(after.event_types) if after.event_types[k] - before.event_types[k]},
+            "event_types": {
+                k: (after.event_types[k] - before.event_types[k]) / flows
+                for k in sorted(after.event_types)
+                if after.event_types[k] - before.event_types[k]
+            },
             "seconds": after.at - before.at,
         }
 
@@ -451,7 +457,9 @@ def report(measured: dict, prices: dict, usage: Usage, maus=DEFAULT_MAUS, cognit
     for metric in sorted(per_mau, key=lambda m: list(METRIC_LABELS).index(m) if m in METRIC_LABELS else 99):
         if not per_mau[metric]:
             continue
-        rows.append([METRIC_LABELS.get(metric, metric), *(quantity(per_flow.get(f, {}).get(metric, 0)) for f in FLOWS), quantity(per_mau[metric])])
+        rows.append(
+            [METRIC_LABELS.get(metric, metric), *(quantity(per_flow.get(f, {}).get(metric, 0)) for f in FLOWS), quantity(per_mau[metric])]
+        )
     print_table(
         f"What one flow makes AWS do, measured on the local stack ({measured['measured_on']}, {measured['users']} users)",
         ["per flow", "onboarding", "login", "refresh", "per MAU-month"],
@@ -486,7 +494,8 @@ def report(measured: dict, prices: dict, usage: Usage, maus=DEFAULT_MAUS, cognit
         ["Idle long polls of the webhook queue's event source are left out: they do not grow with users."]
         + [
             f"events per {name}: " + ", ".join(f"{t} {quantity(n)}" for t, n in flow.get("event_types", {}).items())
-            for name, flow in measured["flows"].items() if flow.get("event_types")
+            for name, flow in measured["flows"].items()
+            if flow.get("event_types")
         ],
     )
 
@@ -514,17 +523,15 @@ def report(measured: dict, prices: dict, usage: Usage, maus=DEFAULT_MAUS, cognit
     rows.append([plan_line.label, "1 MAU", "tiers", *(money(cognito[m].cost) for m in maus)])
     rows.append(["Total with Cognito", "", "", *(money(totals[m] + cognito[m].cost) for m in maus)])
     rows.append(["  per user", "", "", *(per_user((totals[m] + cognito[m].cost) / m) for m in maus)])
-    other_plans = {
-        plan: {m: tiered_cost(m, spec["tiers"]) for m in maus} for plan, spec in prices["cognito"]["plans"].items()
-    }
+    other_plans = {plan: {m: tiered_cost(m, spec["tiers"]) for m in maus} for plan, spec in prices["cognito"]["plans"].items()}
     print_table(
         f"Monthly cost in USD, {prices['region']} list prices read on {prices['read_on']} (measures/prices.json)",
         ["item", "qty/MAU-month", "unit price", *(f"{m:,} MAU" for m in maus)],
         rows,
         [
-            "Cognito by plan: " + "; ".join(
-                f"{plan} " + ", ".join(money(other_plans[plan][m]) for m in maus) for plan in other_plans
-            ) + f" (for {', '.join(f'{m:,}' for m in maus)} MAU)",
+            "Cognito by plan: "
+            + "; ".join(f"{plan} " + ", ".join(money(other_plans[plan][m]) for m in maus) for plan in other_plans)
+            + f" (for {', '.join(f'{m:,}' for m in maus)} MAU)",
             "X-Ray is modelled: default sampling rule (1 trace/s + 5 %) over requests spread evenly on the month.",
             "Not counted: free tiers other than Cognito's; data transfer out; storage of logs and archived events (the audit log",
             "group and the archive keep 365 days, the functions' log groups are not in the template and never expire);",
@@ -533,8 +540,9 @@ def report(measured: dict, prices: dict, usage: Usage, maus=DEFAULT_MAUS, cognit
     )
 
     claim_mau = COGNITOAPI_CLAIM["mau"]
-    ours = totals.get(claim_mau) if claim_mau in totals else sum(
-        line.cost for line in price_month(per_mau, claim_mau, prices, usage, fixed))
+    ours = (
+        totals.get(claim_mau) if claim_mau in totals else sum(line.cost for line in price_month(per_mau, claim_mau, prices, usage, fixed))
+    )
     drivers_bill = bills.get(claim_mau) or price_month(per_mau, claim_mau, prices, usage, fixed)
     drivers = sorted(drivers_bill, key=lambda line: line.cost, reverse=True)[:4]
     say(

@@ -14,6 +14,7 @@ measurement itself carry the access key MEASURE_ACCESS_KEY and are left out.
 - the log lines the handlers print (Powertools logs JSON to stdout), by function name.
 """
 
+import contextlib
 import io
 import json
 import math
@@ -151,18 +152,16 @@ class Meter:
             except Exception:  # a counter never breaks the stack
                 service, action = "?", "?"
             result = original_call_action(response)
-            try:
+            with contextlib.suppress(Exception):  # a counter never breaks the stack
                 meter._after_call(service, action, response, result)
-            except Exception:  # a counter never breaks the stack
-                pass
             return result
 
         BaseResponse.call_action = call_action
 
-        for name in ("key_response", "bucket_response"):
+        for name, kind in (("key_response", "key"), ("bucket_response", "bucket")):
             original = getattr(S3Response, name)
 
-            def s3_entry(response, request, *args, _original=original, _kind=name.split("_")[0], **kwargs):
+            def s3_entry(response, request, *args, _original=original, _kind=kind, **kwargs):
                 if MEASURE_ACCESS_KEY not in str(request.headers.get("Authorization", "")):
                     meter._add("s3_requests", f"{_kind}:{request.method.upper()}")
                 return _original(response, request, *args, **kwargs)
@@ -215,7 +214,7 @@ class Meter:
 
         def transact_write_items(backend, transact_items):
             for entry in transact_items:
-                (kind, op), = entry.items()
+                ((kind, op),) = entry.items()
                 if kind == "Put":
                     size = _dynamo_size(op.get("Item", {}))
                 elif kind in ("Update", "Delete", "ConditionCheck"):

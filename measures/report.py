@@ -49,11 +49,11 @@ def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[obje
     stream = getattr(sys.stdout, "inner", sys.stdout)
     widths = [max(len(columns[i]), *(len(r[i]) for r in cells)) if cells else len(columns[i]) for i in range(len(columns))]
     print(title, file=stream)
-    line = "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(columns, widths)))
+    line = "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(columns, widths, strict=False)))
     print(line, file=stream)
     print("-" * len(line), file=stream)
     for row in cells:
-        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))), file=stream)
+        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=False))), file=stream)
     for note in notes:
         print(f"  {note}", file=stream)
     print(file=stream)

@@ -1,7 +1,7 @@
 import pytest
 
-from tests.support.client import ApiClient
 from infra.stack import LocalStack
+from tests.support.client import ApiClient
 
 
 def pytest_collection_modifyitems(items):

@@ -10,13 +10,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from pydantic import SecretStr
+from webhooks import router as webhooks_router
 
 from authflow import errors
 from authflow.accounts import Accounts
-from authflow.idempotency import Idempotency
 from authflow.http import build_resolver, refuse_unreadable_body, responses
+from authflow.idempotency import Idempotency
 from authflow.models import (
     ChangePasswordRequest,
     ChangePasswordResponse,
@@ -51,7 +51,6 @@ from authflow.onboarding import Onboarding
 from authflow.passwords import Passwords
 from authflow.sessions import Sessions
 from authflow.settings import ApiSettings
-from webhooks import router as webhooks_router
 
 settings = ApiSettings()
 onboarding = Onboarding(settings, state_machine_arn=settings.onboarding_state_machine_arn)
@@ -92,9 +91,7 @@ def create_user(request: Annotated[CreateUserRequest, Body()]) -> tuple[CreateUs
     With an Idempotency-Key header, a retry of the same request gets the first answer (for a day).
     """
     request_id, key = _request_id(), _idempotency_key()
-    created = idempotency.run(
-        "create-user", key, request, lambda: onboarding.start(request, request_id, key), CreateUserResponse
-    )
+    created = idempotency.run("create-user", key, request, lambda: onboarding.start(request, request_id, key), CreateUserResponse)
     return created, 201
 
 
@@ -124,7 +121,11 @@ def resend_confirmation_code(request: Annotated[ResendConfirmationRequest, Body(
     return onboarding.resend_invitation(request, _request_id())
 
 
-@app.get("/users/<user_id>/onboarding", responses=responses(OnboardingStatusResponse, S.BAD_REQUEST, S.NOT_FOUND, body=False), tags=["Onboarding"])
+@app.get(
+    "/users/<user_id>/onboarding",
+    responses=responses(OnboardingStatusResponse, S.BAD_REQUEST, S.NOT_FOUND, body=False),
+    tags=["Onboarding"],
+)
 def onboarding_status(user_id: UserId) -> OnboardingStatusResponse:
     """The user's onboarding status, its steps and its execution."""
     return onboarding.status_of(str(user_id))
@@ -172,7 +173,9 @@ def forgot_password(request: Annotated[ForgotPasswordRequest, Body()]) -> Forgot
     return passwords.forgot(request, _request_id())
 
 
-@app.post("/users/<user_id>/confirm-password", responses=responses(ConfirmPasswordResponse, S.NOT_FOUND, S.TOO_MANY_REQUESTS), tags=["Passwords"])
+@app.post(
+    "/users/<user_id>/confirm-password", responses=responses(ConfirmPasswordResponse, S.NOT_FOUND, S.TOO_MANY_REQUESTS), tags=["Passwords"]
+)
 def confirm_password(user_id: UserId, request: Annotated[ConfirmPasswordRequest, Body()]) -> ConfirmPasswordResponse:
     """Sets a new password with the mailed reset code."""
     return passwords.confirm(str(user_id), request)

@@ -60,22 +60,24 @@ class Graph:
 
     def to_json(self) -> dict:
         return {
-            "nodes": [
-                {"key": n.key, "name": n.name, "type": n.type, "status": n.status} for n in self.nodes.values()
-            ],
-            "edges": [
-                {"source": e.source, "target": e.target, "kind": e.kind, "label": e.label, "taken": e.taken}
-                for e in self.edges
-            ],
+            "nodes": [{"key": n.key, "name": n.name, "type": n.type, "status": n.status} for n in self.nodes.values()],
+            "edges": [{"source": e.source, "target": e.target, "kind": e.kind, "label": e.label, "taken": e.taken} for e in self.edges],
         }
 
 
 def _choice_label(rule: dict, index: int) -> str:
     """A short text for a simple JSONPath choice rule ($.x == "y"), else "rule N"."""
     operators = {
-        "StringEquals": "==", "NumericEquals": "==", "BooleanEquals": "==", "StringMatches": "matches",
-        "NumericGreaterThan": ">", "NumericLessThan": "<", "NumericGreaterThanEquals": ">=",
-        "NumericLessThanEquals": "<=", "IsPresent": "present", "IsNull": "is null",
+        "StringEquals": "==",
+        "NumericEquals": "==",
+        "BooleanEquals": "==",
+        "StringMatches": "matches",
+        "NumericGreaterThan": ">",
+        "NumericLessThan": "<",
+        "NumericGreaterThanEquals": ">=",
+        "NumericLessThanEquals": "<=",
+        "IsPresent": "present",
+        "IsNull": "is null",
     }
     variable = rule.get("Variable")
     for operator, symbol in operators.items():
@@ -242,7 +244,7 @@ def layout(graph: Graph) -> Layout:
         chains[index] = chain
         # The main path weighs most, so it stays straight; a bus of virtual points stays straight too.
         weight = 8.0 if edge.kind in MAIN_KINDS else 1.0
-        for upper, lower in zip(chain, chain[1:]):
+        for upper, lower in zip(chain, chain[1:], strict=False):
             both_virtual = upper.startswith("dummy:") and lower.startswith("dummy:")
             links.append((upper, lower, 4.0 if both_virtual else weight))
     unique_links = list(dict.fromkeys((a, b) for a, b, _ in links))
@@ -328,7 +330,7 @@ def layout(graph: Graph) -> Layout:
                 xs[i] = max(xs[i], xs[i - 1] + separation(placed[layer[i - 1]], placed[layer[i]]))
             # Shift back towards the desired positions; real nodes pull harder than virtual points.
             total = sum((0.25 if placed[key].dummy else 1.0) for key in layer)
-            shift = sum((desired[key] - x) * (0.25 if placed[key].dummy else 1.0) for key, x in zip(layer, xs)) / total
+            shift = sum((desired[key] - x) * (0.25 if placed[key].dummy else 1.0) for key, x in zip(layer, xs, strict=False)) / total
             xs = [x + shift for x in xs]
         else:
             xs[anchor] = 0.0
@@ -336,7 +338,7 @@ def layout(graph: Graph) -> Layout:
                 xs[i] = max(xs[i], xs[i - 1] + separation(placed[layer[i - 1]], placed[layer[i]]))
             for i in range(anchor - 1, -1, -1):
                 xs[i] = min(xs[i], xs[i + 1] - separation(placed[layer[i]], placed[layer[i + 1]]))
-        for key, x in zip(layer, xs):
+        for key, x in zip(layer, xs, strict=False):
             placed[key].x = x
 
     for layer in layers:
@@ -370,7 +372,17 @@ def layout(graph: Graph) -> Layout:
     left = min(p.x - p.width / 2 for p in placed.values())
     for lane, index in enumerate(sorted(back)):
         edge = graph.edges[index]
-        routes.append(Route(edge, [(placed[edge.source].x, placed[edge.source].y), (left - 24 - 14 * lane, 0.0), (placed[edge.target].x, placed[edge.target].y)], back=True))
+        routes.append(
+            Route(
+                edge,
+                [
+                    (placed[edge.source].x, placed[edge.source].y),
+                    (left - 24 - 14 * lane, 0.0),
+                    (placed[edge.target].x, placed[edge.target].y),
+                ],
+                back=True,
+            )
+        )
     for edge in graph.edges:
         if edge.source == edge.target:
             routes.append(Route(edge, [(placed[edge.source].x, placed[edge.source].y)], back=True))
@@ -414,6 +426,7 @@ def _ports(layout: Layout) -> tuple[dict[int, float], dict[int, float]]:
             continue
         by_source.setdefault(route.edge.source, []).append(i)
         by_target.setdefault(route.edge.target, []).append(i)
+
     def spread(node: Placed, indexes: list[int], neighbour_x, ports: dict[int, float]) -> None:
         xs = sorted({neighbour_x(i) for i in indexes})
         if len(xs) == 1:
@@ -490,7 +503,7 @@ def render_svg(graph: Graph, title: str = "State graph") -> str:
             parts.append(
                 f'<text class="edge-label edge-label--{edge.kind}" x="{_fmt(x1 + 5)}" y="{_fmt(y1 - 7)}">{escape(edge.label)}</text>'
             )
-    parts.append("</g><g class=\"nodes\">")
+    parts.append('</g><g class="nodes">')
     for key, node in graph.nodes.items():
         box = placed.placed[key]
         label = f"{node.name} · {node.type} · {node.status}" + (f"\n{node.comment}" if node.comment else "")

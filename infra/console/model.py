@@ -11,9 +11,7 @@ from datetime import datetime
 
 from infra.console.graph import END, START, Graph, state_graph, state_key
 
-_SECRET_KEYS = re.compile(
-    r"(token|password|secret|session|otp|code|authorization|api_?key|credential|private_?key)", re.IGNORECASE
-)
+_SECRET_KEYS = re.compile(r"(token|password|secret|session|otp|code|authorization|api_?key|credential|private_?key)", re.IGNORECASE)
 # Field names that match the pattern above and are known not to hold a secret.
 _NOT_SECRET = frozenset({"StatusCode", "status_code", "statusCode", "error_code", "errorCode"})
 MASK = "***"
@@ -29,8 +27,7 @@ def mask(value):
     also inside strings that hold JSON (a state's input, a task's parameters)."""
     if isinstance(value, dict):
         return {
-            k: MASK if (_SECRET_KEYS.search(str(k)) and k not in _NOT_SECRET and v not in (None, "")) else mask(v)
-            for k, v in value.items()
+            k: MASK if (_SECRET_KEYS.search(str(k)) and k not in _NOT_SECRET and v not in (None, "")) else mask(v) for k, v in value.items()
         }
     if isinstance(value, list):
         return [mask(v) for v in value]
@@ -208,7 +205,7 @@ def annotate(graph: Graph, steps: list[dict], execution_status: str, top_level: 
     hops = []
     if path:
         hops.append((START, state_key(path[0]["state"]), None))
-    for before, after in zip(path, path[1:]):
+    for before, after in zip(path, path[1:], strict=False):
         hops.append((state_key(before["state"]), state_key(after["state"]), before["status"]))
     if path and execution_status in TERMINAL and (execution_status == "SUCCEEDED" or path[-1]["type"] == "Fail"):
         hops.append((state_key(path[-1]["state"]), END, None))
@@ -238,8 +235,16 @@ def execution_view(
     status = described.get("status")
     if not status:
         status = next(
-            (s for t, s in (("ExecutionSucceeded", "SUCCEEDED"), ("ExecutionFailed", "FAILED"),
-                            ("ExecutionTimedOut", "TIMED_OUT"), ("ExecutionAborted", "ABORTED")) if t in ends),
+            (
+                s
+                for t, s in (
+                    ("ExecutionSucceeded", "SUCCEEDED"),
+                    ("ExecutionFailed", "FAILED"),
+                    ("ExecutionTimedOut", "TIMED_OUT"),
+                    ("ExecutionAborted", "ABORTED"),
+                )
+                if t in ends
+            ),
             "RUNNING",
         )
     start = described.get("startDate") or (events[0]["timestamp"] if events else None)
@@ -270,8 +275,7 @@ def execution_view(
         "cause": mask(described.get("cause") or failure.get("cause")),
         "states": list(definition.get("States", {})),
         "path": [
-            {"state": s["state"], "entered": s["entered"], "exited": s["exited"], "status": s["status"], "type": s["type"]}
-            for s in steps
+            {"state": s["state"], "entered": s["entered"], "exited": s["exited"], "status": s["status"], "type": s["type"]} for s in steps
         ],
         "current": [s["state"] for s in steps if s["status"] in ("waiting", "running")],
         "failed_states": [s["state"] for s in steps if s["status"] == "failed"],
@@ -300,4 +304,3 @@ def graph_from_view(view: dict) -> Graph:
     for edge in graph.edges:
         edge.taken = (edge.source, edge.target, edge.kind) in taken
     return graph
-

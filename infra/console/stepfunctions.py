@@ -36,7 +36,7 @@ def describe_machines(sfn, machines: dict[str, str]) -> list[Machine]:
             answer = sfn.describe_state_machine(stateMachineArn=arn)
             machine.type = answer.get("type", "STANDARD")
             machine.definition = json.loads(answer["definition"])
-        except Exception as error:  # noqa: BLE001 - one unreadable machine must not hide the others
+        except Exception as error:
             machine.error = f"{_error_code(error)}: cannot describe this state machine"
         described.append(machine)
     return described
@@ -49,9 +49,7 @@ def select(machines: list[Machine], wanted: str | None) -> list[Machine]:
     return [m for m in machines if wanted in (m.logical_id, m.name, m.arn)]
 
 
-def list_executions(
-    sfn, machines: list[Machine], status: str | None = None, limit: int | None = None
-) -> tuple[list[dict], list[str]]:
+def list_executions(sfn, machines: list[Machine], status: str | None = None, limit: int | None = None) -> tuple[list[dict], list[str]]:
     """Executions of the machines, newest first, and notes on what could not be listed."""
     rows: list[dict] = []
     notes: list[str] = []
@@ -68,7 +66,7 @@ def list_executions(
                     found += 1
                 if limit and found >= limit:  # each machine lists newest first
                     break
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             code = _error_code(error)
             if machine.type == "EXPRESS":
                 notes.append(
@@ -101,7 +99,7 @@ def find_execution(sfn, machines: list[Machine], name: str) -> dict | None:
             execution_arn = machine.arn.replace(":stateMachine:", ":execution:") + f":{name}"
         try:
             described = sfn.describe_execution(executionArn=execution_arn)
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             if _error_code(error) not in ("ExecutionDoesNotExist", "InvalidArn", "ResourceNotFound", "StateMachineTypeNotSupported"):
                 raise
             continue

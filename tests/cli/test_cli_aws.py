@@ -34,12 +34,19 @@ def _free_port() -> int:
 def _stack_template(name: str, with_log_group: bool) -> str:
     role = "arn:aws:iam::123456789012:role/authflow-states"
     resources = {
-        "OnboardingStateMachine": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {
-            "StateMachineName": f"{name}-onboarding", "DefinitionString": json.dumps(DEFINITION), "RoleArn": role}},
-        "StatusTable": {"Type": "AWS::DynamoDB::Table", "Properties": {
-            "TableName": f"{name}-status", "BillingMode": "PAY_PER_REQUEST",
-            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
-            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}]}},
+        "OnboardingStateMachine": {
+            "Type": "AWS::StepFunctions::StateMachine",
+            "Properties": {"StateMachineName": f"{name}-onboarding", "DefinitionString": json.dumps(DEFINITION), "RoleArn": role},
+        },
+        "StatusTable": {
+            "Type": "AWS::DynamoDB::Table",
+            "Properties": {
+                "TableName": f"{name}-status",
+                "BillingMode": "PAY_PER_REQUEST",
+                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            },
+        },
         "EventBus": {"Type": "AWS::Events::EventBus", "Properties": {"Name": name}},
     }
     if with_log_group:
@@ -53,7 +60,8 @@ def aws(tmp_path_factory):
     port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     endpoint = f"http://127.0.0.1:{port}"
     try:
@@ -72,21 +80,53 @@ def aws(tmp_path_factory):
         cloudformation.create_stack(StackName="authflow-bare", TemplateBody=_stack_template("authflow-bare", False))
         sfn = session.client("stepfunctions", endpoint_url=endpoint)
         machine = next(m["stateMachineArn"] for m in sfn.list_state_machines()["stateMachines"] if m["name"] == "authflow-prod-onboarding")
-        execution_arn = sfn.start_execution(stateMachineArn=machine, name=USER_ID, input=json.dumps({"user_id": USER_ID, "password": "hunter2-Secret"}))["executionArn"]
-        session.client("dynamodb", endpoint_url=endpoint).put_item(TableName="authflow-prod-status", Item={
-            "pk": {"S": f"USER#{USER_ID}"}, "sk": {"S": "STATUS"}, "user_id": {"S": USER_ID}, "email": {"S": "ada@example.com"},
-            "status": {"S": "INVITED"}, "updated_at": {"S": "2026-01-01T00:00:01+00:00"}, "execution_arn": {"S": execution_arn},
-            "steps": {"L": [{"M": {"name": {"S": "CreateCognitoUser"}, "status": {"S": "SUCCEEDED"}, "at": {"S": "2026-01-01T00:00:00+00:00"}}}]},
-        })
+        execution_arn = sfn.start_execution(
+            stateMachineArn=machine, name=USER_ID, input=json.dumps({"user_id": USER_ID, "password": "hunter2-Secret"})
+        )["executionArn"]
+        session.client("dynamodb", endpoint_url=endpoint).put_item(
+            TableName="authflow-prod-status",
+            Item={
+                "pk": {"S": f"USER#{USER_ID}"},
+                "sk": {"S": "STATUS"},
+                "user_id": {"S": USER_ID},
+                "email": {"S": "ada@example.com"},
+                "status": {"S": "INVITED"},
+                "updated_at": {"S": "2026-01-01T00:00:01+00:00"},
+                "execution_arn": {"S": execution_arn},
+                "steps": {
+                    "L": [
+                        {"M": {"name": {"S": "CreateCognitoUser"}, "status": {"S": "SUCCEEDED"}, "at": {"S": "2026-01-01T00:00:00+00:00"}}}
+                    ]
+                },
+            },
+        )
         logs = session.client("logs", endpoint_url=endpoint)
         logs.create_log_stream(logGroupName="/authflow-prod/events", logStreamName="bus")
         now = int(time.time() * 1000)
-        logs.put_log_events(logGroupName="/authflow-prod/events", logStreamName="bus", logEvents=[
-            {"timestamp": now - 2000 + i, "message": json.dumps({
-                "id": f"event-{i}", "detail-type": kind, "source": "authflow", "time": "2026-01-01T00:00:00Z",
-                "detail": {"event_id": f"e{i}", "user_id": USER_ID, "occurred_at": "2026-01-01T00:00:00Z", "execution_arn": execution_arn}})}
-            for i, kind in enumerate(["UserCreated", "InvitationSent", "LoginFailed"])
-        ])
+        logs.put_log_events(
+            logGroupName="/authflow-prod/events",
+            logStreamName="bus",
+            logEvents=[
+                {
+                    "timestamp": now - 2000 + i,
+                    "message": json.dumps(
+                        {
+                            "id": f"event-{i}",
+                            "detail-type": kind,
+                            "source": "authflow",
+                            "time": "2026-01-01T00:00:00Z",
+                            "detail": {
+                                "event_id": f"e{i}",
+                                "user_id": USER_ID,
+                                "occurred_at": "2026-01-01T00:00:00Z",
+                                "execution_arn": execution_arn,
+                            },
+                        }
+                    ),
+                }
+                for i, kind in enumerate(["UserCreated", "InvitationSent", "LoginFailed"])
+            ],
+        )
         home = tmp_path_factory.mktemp("operator")
         (home / "credentials").write_text("[ops]\naws_access_key_id = ops\naws_secret_access_key = ops\n")
         (home / "config").write_text(f"[profile ops]\nregion = {REGION}\n")
@@ -119,7 +159,9 @@ def as_json(answer):
 
 def test_executions_list_reads_the_stacks_state_machines(aws):
     rows = as_json(authflow(aws, "executions", "list", "--stack-name", "authflow-prod", "--profile", "ops", "--json"))
-    assert [(r["name"], r["state_machine"], r["state_machine_id"]) for r in rows] == [(USER_ID, "authflow-prod-onboarding", "OnboardingStateMachine")]
+    assert [(r["name"], r["state_machine"], r["state_machine_id"]) for r in rows] == [
+        (USER_ID, "authflow-prod-onboarding", "OnboardingStateMachine")
+    ]
     table = authflow(aws, "executions", "list", "--stack-name", "authflow-prod", "--region", REGION, profile=False)
     assert table.returncode == 0, table.stderr
     assert f"stack authflow-prod ({REGION})" in table.stdout and USER_ID in table.stdout
@@ -146,7 +188,9 @@ def test_users_status_reads_the_status_table(aws):
 def test_events_tail_reads_the_event_log_group(aws):
     events = as_json(authflow(aws, "events", "tail", "--stack-name", "authflow-prod", "--profile", "ops", "--json"))
     assert [e["detail-type"] for e in events] == ["UserCreated", "InvitationSent", "LoginFailed"]
-    failed = as_json(authflow(aws, "events", "tail", "--type", "LoginFailed", "--stack-name", "authflow-prod", "--profile", "ops", "--json"))
+    failed = as_json(
+        authflow(aws, "events", "tail", "--type", "LoginFailed", "--stack-name", "authflow-prod", "--profile", "ops", "--json")
+    )
     assert [e["id"] for e in failed] == ["event-2"]
 
 

@@ -158,8 +158,16 @@ def test_no_local_stack_is_a_clear_error():
 def test_the_project_installs_the_authflow_command(url):
     command = Path(sys.executable).with_name("authflow")
     assert command.exists() or shutil.which("authflow"), "pip install -e . installs the `authflow` script"
-    answer = subprocess.run([str(command), "executions", "list", "--json", "--limit", "1", "--url", url], capture_output=True, text=True, timeout=60)
+    answer = subprocess.run(
+        [str(command), "executions", "list", "--json", "--limit", "1", "--url", url], capture_output=True, text=True, timeout=60
+    )
     assert answer.returncode == 0, answer.stderr
     assert isinstance(json.loads(answer.stdout), list)
-    help_text = subprocess.run([sys.executable, "-m", "authflow_cli", "--help"], capture_output=True, text=True, timeout=60, env={"COLUMNS": "120", "PATH": "/usr/bin:/bin"})
+    help_text = subprocess.run(
+        [sys.executable, "-m", "authflow_cli", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"COLUMNS": "120", "PATH": "/usr/bin:/bin"},
+    )
     assert help_text.returncode == 0 and "executions" in help_text.stdout and "events" in help_text.stdout and "users" in help_text.stdout

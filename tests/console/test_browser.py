@@ -19,8 +19,14 @@ pytestmark = pytest.mark.e2e
 CHROMIUM = Path(os.environ.get("AUTHFLOW_CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = Path(__file__).parents[2] / "test-artifacts"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -47,7 +53,12 @@ def page(browser):
     problems: list[str] = []
     page.on("console", lambda message: problems.append(message.text) if message.type in ("error", "warning") else None)
     page.on("pageerror", lambda error: problems.append(str(error)))
-    page.on("response", lambda response: problems.append(f"{response.status} {response.url}") if response.status >= 400 and "/_local/" in response.url else None)
+    page.on(
+        "response",
+        lambda response: (
+            problems.append(f"{response.status} {response.url}") if response.status >= 400 and "/_local/" in response.url else None
+        ),
+    )
     page.problems = problems
     yield page
     context.close()
@@ -62,7 +73,9 @@ def screenshot(page, name: str, full_page: bool = True) -> Path:
 
 
 def statuses(page) -> dict[str, str]:
-    return page.eval_on_selector_all("#graph svg g.state", "nodes => Object.fromEntries(nodes.map(n => [n.dataset.state, n.dataset.status]))")
+    return page.eval_on_selector_all(
+        "#graph svg g.state", "nodes => Object.fromEntries(nodes.map(n => [n.dataset.state, n.dataset.status]))"
+    )
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +102,17 @@ def test_an_operator_finds_the_onboarding_and_the_failed_login_and_sees_their_pa
     page.wait_for_selector("#graph svg")
     assert page.inner_text("#execution-status") == "SUCCEEDED"
     graph = statuses(page)
-    for state in ("Start", "CreateCognitoUser", "SendInvitation", "WaitForConfirmation", "RecordConfirmation",
-                  "WaitForMfaConfirmation", "ActivateAccount", "OnboardingComplete", "End"):
+    for state in (
+        "Start",
+        "CreateCognitoUser",
+        "SendInvitation",
+        "WaitForConfirmation",
+        "RecordConfirmation",
+        "WaitForMfaConfirmation",
+        "ActivateAccount",
+        "OnboardingComplete",
+        "End",
+    ):
         assert graph[state] == "succeeded", (state, graph)
     assert graph["CompensateFailedOnboarding"] == "not-run" and graph["ExpireOnboarding"] == "not-run"
     box = page.locator("#graph svg").bounding_box()

@@ -16,7 +16,9 @@ LOOPING = {
     "StartAt": "CheckPassword",
     "States": {
         "CheckPassword": {
-            "Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Next": "Route",
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Next": "Route",
             "Catch": [{"ErrorEquals": ["NotAuthorized"], "Next": "RecordFailure"}],
         },
         "Route": {
@@ -28,7 +30,11 @@ LOOPING = {
             "Default": "Done",
         },
         "AskForMfa": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Next": "Again?"},
-        "Again?": {"Type": "Choice", "Choices": [{"Variable": "$.again", "BooleanEquals": True, "Next": "CheckPassword"}], "Default": "Done"},
+        "Again?": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$.again", "BooleanEquals": True, "Next": "CheckPassword"}],
+            "Default": "Done",
+        },
         "RecordFailure": {"Type": "Pass", "Next": "Failed"},
         "Failed": {"Type": "Fail", "Error": "LoginFailed"},
         "Done": {"Type": "Succeed"},
@@ -65,8 +71,15 @@ def test_choice_rules_default_and_loops_become_edges():
 
 def test_the_layout_runs_top_down_and_keeps_the_main_path_on_one_line():
     placed = layout(state_graph(ONBOARDING)).placed
-    main = ["CreateCognitoUser", "SendInvitation", "WaitForConfirmation", "RecordConfirmation",
-            "WaitForMfaConfirmation", "ActivateAccount", "OnboardingComplete"]
+    main = [
+        "CreateCognitoUser",
+        "SendInvitation",
+        "WaitForConfirmation",
+        "RecordConfirmation",
+        "WaitForMfaConfirmation",
+        "ActivateAccount",
+        "OnboardingComplete",
+    ]
     ys = [placed[state_key(name)].y for name in main]
     assert ys == sorted(ys) and len(set(ys)) == len(ys)
     assert {round(placed[state_key(name)].x) for name in main} == {round(placed[START].x)}
@@ -99,7 +112,11 @@ def test_names_and_labels_from_the_definition_are_escaped():
     definition = {
         "StartAt": hostile,
         "States": {
-            hostile: {"Type": "Choice", "Choices": [{"Variable": "$.a", "StringEquals": "</text><script>", "Next": "B&B"}], "Default": "B&B"},
+            hostile: {
+                "Type": "Choice",
+                "Choices": [{"Variable": "$.a", "StringEquals": "</text><script>", "Next": "B&B"}],
+                "Default": "B&B",
+            },
             "B&B": {"Type": "Succeed", "Comment": "<img src=x onerror=alert(1)>"},
         },
     }

@@ -11,10 +11,18 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 DEFINITION = {
     "StartAt": "Create",
     "States": {
-        "Create": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Next": "Wait",
-                   "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Compensate"}]},
-        "Wait": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken", "Next": "Done",
-                 "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Compensate"}]},
+        "Create": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Next": "Wait",
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Compensate"}],
+        },
+        "Wait": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "Next": "Done",
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Compensate"}],
+        },
         "Done": {"Type": "Succeed"},
         "Compensate": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke", "Next": "Failed"},
         "Failed": {"Type": "Fail", "Error": "OnboardingFailed", "Cause": "A step failed."},
@@ -27,7 +35,12 @@ class History:
         self.events = []
 
     def add(self, kind: str, details_key: str | None = None, **details):
-        event = {"id": len(self.events) + 1, "type": kind, "timestamp": T0 + timedelta(milliseconds=10 * len(self.events)), "previousEventId": 0}
+        event = {
+            "id": len(self.events) + 1,
+            "type": kind,
+            "timestamp": T0 + timedelta(milliseconds=10 * len(self.events)),
+            "previousEventId": 0,
+        }
         if details_key:
             event[details_key] = details
         self.events.append(event)
@@ -44,14 +57,24 @@ class History:
 
     def task(self, resource="invoke", token=None):
         payload = {"task": "x", **({"task_token": token} if token else {})}
-        return self.add("TaskScheduled", "taskScheduledEventDetails", resourceType="lambda", resource=resource,
-                        parameters=json.dumps({"FunctionName": "f", "Payload": payload}))
+        return self.add(
+            "TaskScheduled",
+            "taskScheduledEventDetails",
+            resourceType="lambda",
+            resource=resource,
+            parameters=json.dumps({"FunctionName": "f", "Payload": payload}),
+        )
 
 
 def view(history: History, status: str) -> dict:
     return execution_view(
-        name="u1", arn="arn:aws:states:us-east-1:1:execution:sm:u1", state_machine_arn="arn:aws:states:us-east-1:1:stateMachine:sm",
-        state_machine_id="Sm", state_machine_type="STANDARD", definition=DEFINITION, history=history.events,
+        name="u1",
+        arn="arn:aws:states:us-east-1:1:execution:sm:u1",
+        state_machine_arn="arn:aws:states:us-east-1:1:stateMachine:sm",
+        state_machine_id="Sm",
+        state_machine_type="STANDARD",
+        definition=DEFINITION,
+        history=history.events,
         described={"status": status, "startDate": T0, "input": json.dumps({"user_id": "u1", "password": "hunter2"})},
     )
 
@@ -66,23 +89,37 @@ def taken(v: dict) -> set:
 
 def test_mask_hides_secret_fields_also_inside_json_strings():
     parameters = json.dumps({"Payload": {"task_token": "AAAA-token", "user_id": "u1", "onboarding": {"temporary_password": "p"}}})
-    masked = mask({"parameters": parameters, "output": json.dumps({"StatusCode": 200, "Payload": {"access_token": "eyJ", "otp": "123456"}})})
+    masked = mask(
+        {"parameters": parameters, "output": json.dumps({"StatusCode": 200, "Payload": {"access_token": "eyJ", "otp": "123456"}})}
+    )
     assert "AAAA-token" not in json.dumps(masked) and '"p"' not in masked["parameters"]
     assert json.loads(masked["parameters"])["Payload"]["user_id"] == "u1"
     output = json.loads(masked["output"])
     assert output == {"StatusCode": 200, "Payload": {"access_token": "***", "otp": "***"}}
     assert mask({"verification_session": "s", "refresh_token": "r", "qr_code_secret_url": "https://x"}) == {
-        "verification_session": "***", "refresh_token": "***", "qr_code_secret_url": "***"}
+        "verification_session": "***",
+        "refresh_token": "***",
+        "qr_code_secret_url": "***",
+    }
 
 
 def test_a_waiting_execution_marks_the_state_that_waits_for_its_task_token():
     h = History().start().enter("Create").task().add("TaskSucceeded", "taskSucceededEventDetails", output="{}").exit("Create")
-    h.enter("Wait").task("invoke.waitForTaskToken", token="secret-task-token").add("TaskStarted").add("TaskSubmitted", "taskSubmittedEventDetails", output="{}")
+    h.enter("Wait").task("invoke.waitForTaskToken", token="secret-task-token").add("TaskStarted").add(
+        "TaskSubmitted", "taskSubmittedEventDetails", output="{}"
+    )
     v = view(h, "RUNNING")
     assert [p["state"] for p in v["path"]] == ["Create", "Wait"]
     assert v["current"] == ["Wait"] and v["failed_states"] == []
-    assert statuses(v) | {} == {"Start": "succeeded", "Create": "succeeded", "Wait": "waiting", "Done": "not-run",
-                                "Compensate": "not-run", "Failed": "not-run", "End": "not-run"}
+    assert statuses(v) | {} == {
+        "Start": "succeeded",
+        "Create": "succeeded",
+        "Wait": "waiting",
+        "Done": "not-run",
+        "Compensate": "not-run",
+        "Failed": "not-run",
+        "End": "not-run",
+    }
     assert taken(v) == {(START, state_key("Create"), "next"), (state_key("Create"), state_key("Wait"), "next")}
     text = json.dumps(v)
     assert "secret-task-token" not in text and "hunter2" not in text
@@ -107,7 +144,9 @@ def test_a_caught_failure_and_the_fail_state_show_where_the_execution_failed():
 
 def test_an_uncaught_failure_fails_the_state_it_stopped_in_and_a_retry_counts_attempts():
     h = History().start().enter("Create").task().add("TaskFailed", "taskFailedEventDetails", error="TransientError").task()
-    h.add("TaskFailed", "taskFailedEventDetails", error="TransientError").add("ExecutionFailed", "executionFailedEventDetails", error="States.Runtime")
+    h.add("TaskFailed", "taskFailedEventDetails", error="TransientError").add(
+        "ExecutionFailed", "executionFailedEventDetails", error="States.Runtime"
+    )
     v = view(h, "FAILED")
     assert v["path"] == [{"state": "Create", "entered": v["path"][0]["entered"], "exited": None, "status": "failed", "type": "Task"}]
     assert v["steps"][0]["attempts"] == 2
@@ -135,8 +174,18 @@ class _StepFunctions:
             def paginate(self, stateMachineArn, **_):
                 if "express" in stateMachineArn:
                     raise _ClientError("StateMachineTypeNotSupported")
-                yield {"executions": [{"executionArn": f"{stateMachineArn}:e1".replace("stateMachine", "execution"), "stateMachineArn": stateMachineArn,
-                                       "name": "e1", "status": "SUCCEEDED", "startDate": T0, "stopDate": T0 + timedelta(seconds=2)}]}
+                yield {
+                    "executions": [
+                        {
+                            "executionArn": f"{stateMachineArn}:e1".replace("stateMachine", "execution"),
+                            "stateMachineArn": stateMachineArn,
+                            "name": "e1",
+                            "status": "SUCCEEDED",
+                            "startDate": T0,
+                            "stopDate": T0 + timedelta(seconds=2),
+                        }
+                    ]
+                }
 
         return Paginator()
 

@@ -75,7 +75,10 @@ def test_the_executions_page_lists_and_filters(api, waiting, active):
 def test_the_execution_page_draws_the_graph_with_the_path_taken(api, waiting):
     response = html(api, f"/executions/{waiting[0]}")
     page = response.body.decode()
-    assert "script-src" not in response.headers["Content-Security-Policy"] and "default-src 'none'" in response.headers["Content-Security-Policy"]
+    assert (
+        "script-src" not in response.headers["Content-Security-Policy"]
+        and "default-src 'none'" in response.headers["Content-Security-Policy"]
+    )
     assert "<svg" in page and "<script" not in page
     assert re.search(r'class="state state--waiting[^"]*" data-state="WaitForConfirmation"', page)
     assert re.search(r'class="state state--succeeded[^"]*" data-state="CreateCognitoUser"', page)

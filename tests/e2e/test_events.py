@@ -98,9 +98,7 @@ def test_the_audit_log_group_receives_every_event(local_stack, onboarded) -> Non
     logs = boto3.client("logs")
     assert logs.describe_log_groups(logGroupNamePrefix=group)["logGroups"][0]["retentionInDays"] == 365
     logged = [
-        json.loads(e["message"])
-        for page in logs.get_paginator("filter_log_events").paginate(logGroupName=group)
-        for e in page["events"]
+        json.loads(e["message"]) for page in logs.get_paginator("filter_log_events").paginate(logGroupName=group) for e in page["events"]
     ]
     ids = {e["detail"]["event_id"] for e in logged if e["detail"].get("user_id") == onboarded["user_id"]}
     assert ids == {e["detail"]["event_id"] for e in onboarded["events"]}

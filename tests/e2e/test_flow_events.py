@@ -14,6 +14,7 @@ pytestmark = pytest.mark.e2e
 
 def types_after(api, user_id: str, seen: int, expected: list[str]) -> list[str]:
     """The event types of the user after the first `seen`, once as many as expected have arrived."""
+
     def arrived():
         types = [e["detail-type"] for e in api.local(f"events?user_id={user_id}")][seen:]
         return types if len(types) >= len(expected) else None
@@ -73,7 +74,9 @@ def test_password_flows_emit_their_events_in_order(api):
     seen = count(api, user.user_id)
     assert api.post("/forgot-password", {"email": user.email}).status == 200
     code = wait_for(
-        lambda: next((m.group(1) for m in (re.search(r"reset code: <b>(\d{6})</b>", x["body"]) for x in api.mail_to(user.email)) if m), None),
+        lambda: next(
+            (m.group(1) for m in (re.search(r"reset code: <b>(\d{6})</b>", x["body"]) for x in api.mail_to(user.email)) if m), None
+        ),
         10,
         "the reset code",
     )

@@ -60,7 +60,9 @@ def test_malformed_json_unknown_fields_wrong_types_and_content_type(api):
     assert_error(api.post("/login", raw=b'{"email": '), 400, "MALFORMED_JSON")
     assert_error(api.post("/login", {"email": "a@example.com", "password": "x", "admin": True}), 400, "INVALID_REQUEST")
     assert_error(api.post("/login", {"email": 42, "password": ["x"]}), 400, "INVALID_REQUEST")
-    assert_error(api.post("/login", raw=b"email=a", headers={"content-type": "application/x-www-form-urlencoded"}), 415, "UNSUPPORTED_MEDIA_TYPE")
+    assert_error(
+        api.post("/login", raw=b"email=a", headers={"content-type": "application/x-www-form-urlencoded"}), 415, "UNSUPPORTED_MEDIA_TYPE"
+    )
     assert_error(api.post("/users", {"full_name": "x" * 20000, "email": "a@example.com"}), 413, "PAYLOAD_TOO_LARGE")
     assert_error(api.get("/users/not-a-user-id/onboarding"), 400, "INVALID_REQUEST")
 

@@ -47,7 +47,12 @@ def test_no_password_code_token_or_secret_in_histories_events_or_logs(api, local
     otp = user.otp()
     tokens = api.post(
         "/mfa-verify",
-        {"email": user.email, "verification_type": "SOFTWARE_TOKEN_MFA", "verification_session": first["verification_session"], "otp_code": otp},
+        {
+            "email": user.email,
+            "verification_type": "SOFTWARE_TOKEN_MFA",
+            "verification_session": first["verification_session"],
+            "otp_code": otp,
+        },
     ).json()
     secrets |= {first["verification_session"], tokens["access_token"], tokens["refresh_token"], tokens["id_token"]}
     if otp != "000000":
@@ -66,9 +71,12 @@ def test_no_password_code_token_or_secret_in_histories_events_or_logs(api, local
         time.sleep(0.05)
     secrets.add(code)
     new_password = "Leak-Check-Horse-42"
-    assert api.post(
-        f"/users/{user.user_id}/confirm-password", {"email": user.email, "new_password": new_password, "verification_code": code}
-    ).status == 200
+    assert (
+        api.post(
+            f"/users/{user.user_id}/confirm-password", {"email": user.email, "new_password": new_password, "verification_code": code}
+        ).status
+        == 200
+    )
     secrets.add(new_password)
     assert api.post("/resend-mfa", {"email": user.email, "password": new_password}).status == 200
 

@@ -39,9 +39,7 @@ def test_a_new_user_is_onboarded_to_an_active_mfa_account(api):
     assert [s["name"] for s in status["steps"]][:2] == ["CreateCognitoUser", "SendInvitation"]
     assert status["execution"]["name"] == user_id
 
-    confirmed = api.post(
-        f"/users/{user_id}/confirm", {"email": email, "temporary_password": temporary, "new_password": NEW_PASSWORD}
-    )
+    confirmed = api.post(f"/users/{user_id}/confirm", {"email": email, "temporary_password": temporary, "new_password": NEW_PASSWORD})
     assert confirmed.status == 200, confirmed.body
     confirmation = confirmed.json()
     assert confirmation["status"] == "ACTIVE" and confirmation["user_id"] == user_id

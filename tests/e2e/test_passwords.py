@@ -105,7 +105,12 @@ def test_delete_user_removes_the_user_their_qr_code_and_status(api, local_stack)
     first = api.post("/login", {"email": user.email, "password": user.password}).json()
     tokens = api.post(
         "/mfa-verify",
-        {"email": user.email, "verification_type": "SOFTWARE_TOKEN_MFA", "verification_session": first["verification_session"], "otp_code": user.otp()},
+        {
+            "email": user.email,
+            "verification_type": "SOFTWARE_TOKEN_MFA",
+            "verification_session": first["verification_session"],
+            "otp_code": user.otp(),
+        },
     ).json()
     other = onboard(api, "bystander")
     forbidden = api.request("DELETE", f"/users/{other.user_id}", headers={"authorization": f"Bearer {tokens['access_token']}"})

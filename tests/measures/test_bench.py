@@ -20,9 +20,25 @@ def test_percentiles_interpolate_between_ranks():
 def test_a_tiny_bench_prints_every_route_for_the_api_and_for_cognito(tmp_path):
     figures = tmp_path / "bench.json"
     run = subprocess.run(
-        [sys.executable, "-m", "measures.bench", "--users", "2", "--refreshes", "1", "--threads", "2",
-         "--max-seconds", "90", "--json", str(figures)],
-        cwd=ROOT, capture_output=True, text=True, timeout=240,
+        [
+            sys.executable,
+            "-m",
+            "measures.bench",
+            "--users",
+            "2",
+            "--refreshes",
+            "1",
+            "--threads",
+            "2",
+            "--max-seconds",
+            "90",
+            "--json",
+            str(figures),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     for route in (*ROUTES, *FLOW_ROWS):

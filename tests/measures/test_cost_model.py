@@ -27,7 +27,10 @@ def measured(per_flow=PER_FLOW) -> dict:
         "users": 1,
         "refreshes_per_user": 1,
         "fixed": {"secrets_manager_secrets": 1},
-        "flows": {name: {"flows": 1, "metrics": metrics, "lambda": {}, "api_calls": {}, "log_bytes": {}, "seconds": 0} for name, metrics in per_flow.items()},
+        "flows": {
+            name: {"flows": 1, "metrics": metrics, "lambda": {}, "api_calls": {}, "log_bytes": {}, "seconds": 0}
+            for name, metrics in per_flow.items()
+        },
     }
 
 

@@ -2,8 +2,8 @@
 
 from collections import Counter
 
-from measures.instrument import Counts, read_units, write_units
 from measures.cost import render_platform_lines
+from measures.instrument import Counts, read_units, write_units
 
 
 def test_dynamodb_request_units_follow_on_demand_billing():

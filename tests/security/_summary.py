@@ -39,8 +39,7 @@ def lines() -> list[str]:
         for (test, _, status), n in fuzz_cases.items():
             by_test[test] += n
             by_status[status] += n
-        out.append(f"schemathesis: {sum(fuzz_cases.values())} generated cases over "
-                   f"{len({op for _, op, _ in fuzz_cases})} operations")
+        out.append(f"schemathesis: {sum(fuzz_cases.values())} generated cases over {len({op for _, op, _ in fuzz_cases})} operations")
         for test, n in sorted(by_test.items()):
             out.append(f"  {test}: {n} cases")
         out.append("  by status: " + ", ".join(f"{s}: {n}" for s, n in sorted(by_status.items())))
@@ -55,11 +54,18 @@ def write_artifact() -> None:
     if not (fuzz_cases or durations or facts):
         return
     ARTIFACT.parent.mkdir(exist_ok=True)
-    ARTIFACT.write_text(json.dumps({
-        "schemathesis_cases": sum(fuzz_cases.values()),
-        "schemathesis_cases_by_operation": {
-            op: sum(n for (_, o, _), n in fuzz_cases.items() if o == op) for op in sorted({o for _, o, _ in fuzz_cases})
-        },
-        "durations_seconds": durations,
-        "facts": facts,
-    }, indent=2, default=str) + "\n")
+    ARTIFACT.write_text(
+        json.dumps(
+            {
+                "schemathesis_cases": sum(fuzz_cases.values()),
+                "schemathesis_cases_by_operation": {
+                    op: sum(n for (_, o, _), n in fuzz_cases.items() if o == op) for op in sorted({o for _, o, _ in fuzz_cases})
+                },
+                "durations_seconds": durations,
+                "facts": facts,
+            },
+            indent=2,
+            default=str,
+        )
+        + "\n"
+    )

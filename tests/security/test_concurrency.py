@@ -107,7 +107,9 @@ def _requests_share_state(api, tries: int = 3) -> bool:
     for n in range(tries):
         slow: dict = {}
         thread = threading.Thread(
-            target=lambda: slow.update(answer=api.post("/login", {"email": f"probe-{uuid.uuid4().hex[:8]}@example.com", "password": "Wrong-Password-1!"}))
+            target=lambda slow=slow: slow.update(
+                answer=api.post("/login", {"email": f"probe-{uuid.uuid4().hex[:8]}@example.com", "password": "Wrong-Password-1!"})
+            )
         )
         thread.start()
         time.sleep(0.04)

@@ -83,7 +83,9 @@ BODY_CASES = [
     pytest.param(b"{'email': 'a@example.com', 'password': 'x'}", "application/json", 400, "MALFORMED_JSON", id="single-quotes"),
     pytest.param(_login_body() + b" trailing", "application/json", 400, "MALFORMED_JSON", id="trailing-garbage"),
     pytest.param(b"\xef\xbb\xbf" + _login_body(), "application/json", 400, "MALFORMED_JSON", id="utf8-bom"),
-    pytest.param('{"email": "é@example.com", "password": "x"}'.encode("latin-1"), "application/json", 400, "MALFORMED_JSON", id="latin-1-not-utf8"),
+    pytest.param(
+        '{"email": "é@example.com", "password": "x"}'.encode("latin-1"), "application/json", 400, "MALFORMED_JSON", id="latin-1-not-utf8"
+    ),
     pytest.param(_login_body().decode().encode("utf-16"), "application/json", 400, "MALFORMED_JSON", id="utf-16"),
     pytest.param(b"[]", "application/json", 400, "INVALID_REQUEST", id="json-array"),
     pytest.param(b"null", "application/json", 400, "INVALID_REQUEST", id="json-null"),
@@ -92,12 +94,22 @@ BODY_CASES = [
     pytest.param(_login_body(), "text/plain", 415, "UNSUPPORTED_MEDIA_TYPE", id="text-plain"),
     pytest.param(_login_body(), None, 415, "UNSUPPORTED_MEDIA_TYPE", id="no-content-type"),
     pytest.param(_login_body(), "application/jsonp", 415, "UNSUPPORTED_MEDIA_TYPE", id="json-lookalike-type"),
-    pytest.param(b"--x\r\nContent-Disposition: form-data; name=email\r\n\r\na@example.com\r\n--x--", "multipart/form-data; boundary=x", 415, "UNSUPPORTED_MEDIA_TYPE", id="multipart"),
+    pytest.param(
+        b"--x\r\nContent-Disposition: form-data; name=email\r\n\r\na@example.com\r\n--x--",
+        "multipart/form-data; boundary=x",
+        415,
+        "UNSUPPORTED_MEDIA_TYPE",
+        id="multipart",
+    ),
     pytest.param(_login_body(), "application/json; charset=utf-8", 401, "INVALID_CREDENTIALS", id="json-with-charset-accepted"),
     pytest.param(_sized_login_body(16 * 1024), "application/json", 400, "INVALID_REQUEST", id="exactly-16KiB-accepted-then-validated"),
     pytest.param(_sized_login_body(16 * 1024 + 1), "application/json", 413, "PAYLOAD_TOO_LARGE", id="16KiB-plus-one-byte"),
-    pytest.param(_sized_login_body(16 * 1024 + 2, char="é"), "application/json", 413, "PAYLOAD_TOO_LARGE", id="16KiB-counted-in-bytes-not-chars"),
-    pytest.param(b'{"email": "' + b"a" * (10 * 1024 * 1024) + b'"}', "application/json", 413, "PAYLOAD_TOO_LARGE", id="over-10MiB-gateway-limit"),
+    pytest.param(
+        _sized_login_body(16 * 1024 + 2, char="é"), "application/json", 413, "PAYLOAD_TOO_LARGE", id="16KiB-counted-in-bytes-not-chars"
+    ),
+    pytest.param(
+        b'{"email": "' + b"a" * (10 * 1024 * 1024) + b'"}', "application/json", 413, "PAYLOAD_TOO_LARGE", id="over-10MiB-gateway-limit"
+    ),
     pytest.param(_login_body(is_admin=True), "application/json", 400, "INVALID_REQUEST", id="unknown-field"),
     pytest.param(_login_body(__proto__={"admin": True}), "application/json", 400, "INVALID_REQUEST", id="proto-pollution-field"),
     pytest.param(_login_body(email=42), "application/json", 400, "INVALID_REQUEST", id="email-number"),
@@ -109,7 +121,13 @@ BODY_CASES = [
     pytest.param(b'{"email": 1e999, "password": "x"}', "application/json", 400, "INVALID_REQUEST", id="float-overflow"),
     pytest.param(b"[" * 5000 + b"]" * 5000, "application/json", 400, "MALFORMED_JSON", id="5000-nested-arrays"),
     pytest.param(b'{"a":' * 2000 + b"1" + b"}" * 2000, "application/json", 400, "MALFORMED_JSON", id="2000-nested-objects"),
-    pytest.param(b'{"email": ' + b"[" * 5000 + b"]" * 5000 + b', "password": "x"}', "application/json", 400, "MALFORMED_JSON", id="nesting-inside-a-field"),
+    pytest.param(
+        b'{"email": ' + b"[" * 5000 + b"]" * 5000 + b', "password": "x"}',
+        "application/json",
+        400,
+        "MALFORMED_JSON",
+        id="nesting-inside-a-field",
+    ),
     pytest.param(b'{"email": 1' + b"0" * 5000 + b', "password": "x"}', "application/json", 400, "MALFORMED_JSON", id="5001-digit-integer"),
 ]
 
@@ -226,7 +244,9 @@ NIL = "00000000-0000-0000-0000-000000000000"
         pytest.param("POST", "/users/..%2F..%2Fwebhooks/confirm", 404, "NOT_FOUND", id="encoded-slash-traversal"),
         pytest.param("GET", "/users/%00/onboarding", 404, "NOT_FOUND", id="nul"),
         pytest.param("GET", f"/users/{NIL}/onboarding", 404, "USER_NOT_FOUND", id="nil-uuid"),
-        pytest.param("GET", "/users/{3FA85F64-5717-4562-B3FC-2C963F66AFA6}/onboarding", 404, "USER_NOT_FOUND", id="braced-upper-uuid-parsed"),
+        pytest.param(
+            "GET", "/users/{3FA85F64-5717-4562-B3FC-2C963F66AFA6}/onboarding", 404, "USER_NOT_FOUND", id="braced-upper-uuid-parsed"
+        ),
     ],
 )
 def test_user_ids_that_are_not_uuids(api, method, path, status, code):
@@ -252,7 +272,11 @@ def test_user_ids_that_are_not_uuids(api, method, path, status, code):
 )
 def test_a_missing_or_wrong_api_key_is_403(api, local_stack, method, path, headers):
     assert local_stack.api_key == "local-api-key"
-    assert_error(api.request(method, path, {"email": "a@example.com", "password": "x"} if method == "POST" else None, headers=headers), 403, "FORBIDDEN")
+    assert_error(
+        api.request(method, path, {"email": "a@example.com", "password": "x"} if method == "POST" else None, headers=headers),
+        403,
+        "FORBIDDEN",
+    )
 
 
 def test_the_api_key_header_name_is_case_insensitive(api, local_stack):
@@ -264,7 +288,9 @@ def test_the_api_key_header_name_is_case_insensitive(api, local_stack):
 
 # Answers API Gateway gives itself, from template.yaml's GatewayResponses ({root}: the host, no stage).
 GATEWAY_ANSWERS = [
-    pytest.param("POST", "/login", _login_body(), {"x-api-key": None, "content-type": "application/json"}, 403, "FORBIDDEN", id="missing-api-key"),
+    pytest.param(
+        "POST", "/login", _login_body(), {"x-api-key": None, "content-type": "application/json"}, 403, "FORBIDDEN", id="missing-api-key"
+    ),
     pytest.param("GET", "{root}/v2/login", None, {}, 404, "NOT_FOUND", id="outside-the-stage"),
     pytest.param("POST", "/login", "é".encode("latin-1"), {"content-type": "application/json"}, 400, "MALFORMED_JSON", id="not-utf8"),
 ]
@@ -355,8 +381,10 @@ def _forged(kind: str, access_token: str, pool_key: bytes) -> str:
     if kind == "hs256-keyed-with-the-pool-public-key":
         from cryptography.hazmat.primitives import serialization
 
-        public = serialization.load_pem_private_key(pool_key, None).public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        public = (
+            serialization.load_pem_private_key(pool_key, None)
+            .public_key()
+            .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         )
         signing_input = f"{_b64(json.dumps({**header, 'alg': 'HS256'}).encode())}.{_b64(json.dumps(claims).encode())}"
         return f"{signing_input}.{_b64(hmac.new(public, signing_input.encode(), hashlib.sha256).digest())}"
@@ -364,11 +392,21 @@ def _forged(kind: str, access_token: str, pool_key: bytes) -> str:
         foreign = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         return jwt.encode(claims, foreign, algorithm="RS256", headers={"kid": header["kid"]})
     if kind == "expired-signed-by-the-pool":
-        return jwt.encode({**claims, "iat": now - 7200, "auth_time": now - 7200, "exp": now - 60}, pool_key, algorithm="RS256", headers={"kid": header["kid"]})
+        return jwt.encode(
+            {**claims, "iat": now - 7200, "auth_time": now - 7200, "exp": now - 60},
+            pool_key,
+            algorithm="RS256",
+            headers={"kid": header["kid"]},
+        )
     if kind == "no-exp-signed-by-the-pool":
         return jwt.encode({k: v for k, v in claims.items() if k != "exp"}, pool_key, algorithm="RS256", headers={"kid": header["kid"]})
     if kind == "another-pool-issuer-signed-by-the-same-key":
-        return jwt.encode({**claims, "iss": claims["iss"].rsplit("/", 1)[0] + "/us-east-1_AnotherPool"}, pool_key, algorithm="RS256", headers={"kid": header["kid"]})
+        return jwt.encode(
+            {**claims, "iss": claims["iss"].rsplit("/", 1)[0] + "/us-east-1_AnotherPool"},
+            pool_key,
+            algorithm="RS256",
+            headers={"kid": header["kid"]},
+        )
     if kind == "unknown-kid":
         return jwt.encode(claims, pool_key, algorithm="RS256", headers={"kid": "not-a-key-of-the-pool"})
     raise ValueError(kind)
@@ -398,8 +436,15 @@ def test_a_token_signed_by_the_pool_key_is_accepted_so_the_forgeries_test_the_ve
     verifier alone), so each forgery below is refused for the one thing it changes."""
     user = onboard(api, "control")
     first = api.post("/login", {"email": user.email, "password": user.password})
-    tokens = api.post("/mfa-verify", {"email": user.email, "verification_type": "SOFTWARE_TOKEN_MFA",
-                                      "verification_session": first.json()["verification_session"], "otp_code": user.otp()})
+    tokens = api.post(
+        "/mfa-verify",
+        {
+            "email": user.email,
+            "verification_type": "SOFTWARE_TOKEN_MFA",
+            "verification_session": first.json()["verification_session"],
+            "otp_code": user.otp(),
+        },
+    )
     assert tokens.status == 200, tokens.body
     header, claims = _segments(tokens.json()["access_token"])
     resigned = jwt.encode(claims, pool_key, algorithm="RS256", headers={"kid": header["kid"]})
@@ -419,7 +464,9 @@ def test_forged_admin_tokens_cannot_delete_another_user(api, signed_in, pool_key
     """The same forgeries, claiming to be the victim and an administrator, on DELETE /users/{id}."""
     _, tokens = signed_in
     header, claims = _segments(tokens.json()["access_token"])
-    escalated = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps({**claims, 'username': victim, 'cognito:groups': ['admins']}).encode())}.x"
+    escalated = (
+        f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps({**claims, 'username': victim, 'cognito:groups': ['admins']}).encode())}.x"
+    )
     token = _forged(kind, escalated, pool_key)
     assert_error(api.request("DELETE", f"/users/{victim}", headers={"authorization": f"Bearer {token}"}), 401, "INVALID_TOKEN")
     assert api.get(f"/users/{victim}/onboarding").status == 200

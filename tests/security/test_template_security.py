@@ -190,9 +190,21 @@ def _checkov_environment() -> Path:
     partial = base / f"checkov-{key}.partial-{os.getpid()}"
     shutil.rmtree(partial, ignore_errors=True)
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-deps",
-         "--target", str(partial), "-r", str(CHECKOV_REQUIREMENTS)],
-        check=True, timeout=900,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-deps",
+            "--target",
+            str(partial),
+            "-r",
+            str(CHECKOV_REQUIREMENTS),
+        ],
+        check=True,
+        timeout=900,
     )
     (partial / ".installed").touch()
     try:
@@ -215,11 +227,33 @@ def checkov_report(cfn, tmp_path_factory) -> dict:
     translated.write_text(json.dumps(cfn))
     started = time.perf_counter()
     run = subprocess.run(
-        [sys.executable, "-m", "checkov.main", "-f", str(TEMPLATE), "-f", str(translated), "--framework", "cloudformation",
-         "--output", "json", "--skip-download", "--compact"],
-        capture_output=True, text=True, timeout=300, cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(environment), "PYTHONNOUSERSITE": "1", "BC_SKIP_MAPPING": "TRUE",
-             "CHECKOV_NO_OUTPUT_COLOR": "1", "LOG_LEVEL": "WARNING"},
+        [
+            sys.executable,
+            "-m",
+            "checkov.main",
+            "-f",
+            str(TEMPLATE),
+            "-f",
+            str(translated),
+            "--framework",
+            "cloudformation",
+            "--output",
+            "json",
+            "--skip-download",
+            "--compact",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "PYTHONPATH": str(environment),
+            "PYTHONNOUSERSITE": "1",
+            "BC_SKIP_MAPPING": "TRUE",
+            "CHECKOV_NO_OUTPUT_COLOR": "1",
+            "LOG_LEVEL": "WARNING",
+        },
     )
     seconds = round(time.perf_counter() - started, 1)
     _summary.durations["checkov (template.yaml + translated)"] = seconds
@@ -251,8 +285,11 @@ def test_checkov_runs_offline_within_its_budget(checkov_report):
 
 def test_every_failing_checkov_check_is_justified(checkov_report):
     unjustified = sorted(
-        {f"{c['check_id']} {c['resource']} ({Path(c['file_path']).name}): {c['check_name']}"
-         for c in checkov_report["failed"] if c["check_id"] not in ACCEPTED}
+        {
+            f"{c['check_id']} {c['resource']} ({Path(c['file_path']).name}): {c['check_name']}"
+            for c in checkov_report["failed"]
+            if c["check_id"] not in ACCEPTED
+        }
     )
     assert not unjustified, "checkov findings to fix, or to justify in template.yaml or ACCEPTED:\n  " + "\n  ".join(unjustified)
 
@@ -296,7 +333,7 @@ def test_resource_star_only_for_actions_without_resource_level_permissions(cfn):
             if statement.get("Effect") == "Allow" and "*" in _listed(statement.get("Resource")):
                 for action in _listed(statement["Action"]):
                     if action not in NO_RESOURCE_LEVEL_PERMISSIONS:
-                        problems.append(f"{owner}: {action} on \"*\"")
+                        problems.append(f'{owner}: {action} on "*"')
     assert not problems, "actions granted on every resource:\n  " + "\n  ".join(problems)
 
 
@@ -306,8 +343,11 @@ def test_each_role_names_only_the_services_it_uses(cfn):
         for owner, role in _roles(cfn).items()
     }
     assert set(granted) == set(SERVICES), "a function or state machine was added or removed: update SERVICES"
-    wrong = {owner: {"extra": sorted(g - SERVICES[owner]), "missing": sorted(SERVICES[owner] - g)}
-             for owner, g in granted.items() if g != SERVICES[owner]}
+    wrong = {
+        owner: {"extra": sorted(g - SERVICES[owner]), "missing": sorted(SERVICES[owner] - g)}
+        for owner, g in granted.items()
+        if g != SERVICES[owner]
+    }
     assert not wrong, f"services granted differ from SERVICES: {wrong}"
 
 
@@ -382,7 +422,8 @@ def test_the_bucket_is_encrypted_at_rest_and_refuses_plain_http():
         rules = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
         assert all(r["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms", "aws:kms:dsse") for r in rules), lid
     tls_only = [
-        p for p in _of_type("AWS::S3::BucketPolicy").values()
+        p
+        for p in _of_type("AWS::S3::BucketPolicy").values()
         for s in p["PolicyDocument"]["Statement"]
         if s["Effect"] == "Deny" and s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}}
     ]

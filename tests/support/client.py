@@ -10,7 +10,6 @@ import uuid
 from dataclasses import dataclass
 
 import pyotp
-
 from moto.cognitoidp import models as cognito_models
 
 
@@ -121,9 +120,7 @@ def onboard(api: ApiClient, tag: str = "active", full_name: str = "Ada Lovelace"
     user_id = created.json()["user_id"]
     api.wait_for_status(user_id, "INVITED")
     temporary = api.temporary_password(email)
-    confirmed = api.post(
-        f"/users/{user_id}/confirm", {"email": email, "temporary_password": temporary, "new_password": NEW_PASSWORD}
-    )
+    confirmed = api.post(f"/users/{user_id}/confirm", {"email": email, "temporary_password": temporary, "new_password": NEW_PASSWORD})
     assert confirmed.status == 200, confirmed.body
     secret = confirmed.json()["qr_code_secret"]
     api.wait_for_status(user_id, "MFA_PENDING")

@@ -22,8 +22,18 @@ from moto.ses.models import SESBackend
 
 # Each service's own error classes, so moto serialises the fault in that service's protocol.
 TRANSIENT = {
-    "cognito-idp": (CognitoIdpBackend, ["admin_create_user", "admin_get_user", "admin_delete_user", "admin_initiate_auth"], JsonRESTError, "TooManyRequestsException"),
-    "dynamodb": (DynamoDBBackend, ["put_item", "get_item", "update_item", "delete_item", "query", "transact_write_items"], JsonRESTError, "ProvisionedThroughputExceededException"),
+    "cognito-idp": (
+        CognitoIdpBackend,
+        ["admin_create_user", "admin_get_user", "admin_delete_user", "admin_initiate_auth"],
+        JsonRESTError,
+        "TooManyRequestsException",
+    ),
+    "dynamodb": (
+        DynamoDBBackend,
+        ["put_item", "get_item", "update_item", "delete_item", "query", "transact_write_items"],
+        JsonRESTError,
+        "ProvisionedThroughputExceededException",
+    ),
     "events": (EventsBackend, ["put_events"], JsonRESTError, "ThrottlingException"),
     "s3": (S3Backend, ["put_object", "delete_object"], S3ClientError, "SlowDown"),
     "ses": (SESBackend, ["send_email"], SesError, "Throttling"),

@@ -33,13 +33,11 @@ class WebhookReceiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 with receiver._lock:
                     status = receiver.answer(len(receiver.deliveries))
-                    receiver.deliveries.append(
-                        Delivery({k.lower(): v for k, v in self.headers.items()}, body, time.monotonic(), status)
-                    )
+                    receiver.deliveries.append(Delivery({k.lower(): v for k, v in self.headers.items()}, body, time.monotonic(), status))
                 self.send_response(status)
                 self.send_header("content-length", "0")
                 self.end_headers()

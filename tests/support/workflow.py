@@ -100,9 +100,7 @@ def start_onboarding(
         request_id=request_id,
         timeouts=OnboardingTimeouts(confirmation_seconds=confirmation_seconds, mfa_seconds=mfa_seconds),
     )
-    started = sfn.start_execution(
-        stateMachineArn=state_machine_arn, name=user_id, input=execution_input.model_dump_json(exclude_none=True)
-    )
+    started = sfn.start_execution(stateMachineArn=state_machine_arn, name=user_id, input=execution_input.model_dump_json(exclude_none=True))
     assert started["executionArn"] == arn
     return OnboardingRun(user_id=user_id, email=email, full_name=full_name, request_id=request_id, execution_arn=arn)
 

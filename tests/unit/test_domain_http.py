@@ -140,7 +140,9 @@ def test_a_body_that_is_not_json_is_refused_as_unsupported_media(app, content_ty
 
 
 def test_json_with_a_charset_is_json(app):
-    status, body, _, _ = call(app, "/confirm-mfa", {"email": "A@example.com", "otp": "123456"}, content_type="application/json; charset=utf-8")
+    status, body, _, _ = call(
+        app, "/confirm-mfa", {"email": "A@example.com", "otp": "123456"}, content_type="application/json; charset=utf-8"
+    )
     assert (status, body) == (200, {"email": "a@example.com"})
 
 
@@ -201,5 +203,7 @@ def test_describe_validation_names_locations_and_types_only():
 
 
 def test_describe_validation_of_a_body_level_problem_names_the_body():
-    code, message = _describe_validation(RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]))
+    code, message = _describe_validation(
+        RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}])
+    )
     assert (code, message) == ("INVALID_REQUEST", "Invalid request: body (missing)")

@@ -86,7 +86,15 @@ def test_otps_are_exactly_six_characters():
 def test_secrets_never_show_in_repr_str_or_dumps():
     request = ConfirmUserRequest(email="a@example.com", temporary_password=TEMPORARY, new_password=PASSWORD)
     mfa = ConfirmMfaRequest(email="a@example.com", otp="654321")
-    for shown in (repr(request), str(request), request.model_dump_json(), repr(request.model_dump()), repr(mfa), str(mfa), mfa.model_dump_json()):
+    for shown in (
+        repr(request),
+        str(request),
+        request.model_dump_json(),
+        repr(request.model_dump()),
+        repr(mfa),
+        str(mfa),
+        mfa.model_dump_json(),
+    ):
         assert PASSWORD not in shown and TEMPORARY not in shown and "654321" not in shown
     assert request.new_password.get_secret_value() == PASSWORD
 

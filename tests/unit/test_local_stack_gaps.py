@@ -23,7 +23,7 @@ import pyotp
 import pytest
 from botocore.exceptions import ClientError
 
-from infra.cognito import COGNITO_DEFAULT_SENDER, _SYMBOLS
+from infra.cognito import _SYMBOLS, COGNITO_DEFAULT_SENDER
 from infra.provision import Provisioner
 from infra.template import load_template
 from infra.views import LocalViews
@@ -127,7 +127,7 @@ def test_generated_temporary_passwords_differ_between_users(cognito, pool_id, vi
     for _ in range(3):
         username, email = new_identity("distinct")
         cognito.admin_create_user(UserPoolId=pool_id, Username=username, UserAttributes=user_attributes(email))
-        (message,) = wait_for(lambda: mail_to(views, email), 5, "the invitation mail")
+        (message,) = wait_for(lambda email=email: mail_to(views, email), 5, "the invitation mail")
         passwords.add(mailed_password(message))
     assert len(passwords) == 3
 
@@ -299,7 +299,10 @@ def test_a_code_of_the_previous_30_second_step_is_accepted_as_cognito_does(cogni
 
 
 def denies_plain_http(statement: dict) -> bool:
-    return statement.get("Effect") == "Deny" and statement.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") in ("false", False)
+    return statement.get("Effect") == "Deny" and statement.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") in (
+        "false",
+        False,
+    )
 
 
 def local_policy_statements(s3, bucket: str) -> list[dict]:
@@ -347,7 +350,10 @@ def test_the_provisioner_drops_only_the_tls_only_statement(local_stack):
 
     provisioner._create_AWS__S3__BucketPolicy(
         "Policy",
-        {"Type": "AWS::S3::BucketPolicy", "Properties": {"Bucket": bucket, "PolicyDocument": {"Version": "2012-10-17", "Statement": [tls_only, other]}}},
+        {
+            "Type": "AWS::S3::BucketPolicy",
+            "Properties": {"Bucket": bucket, "PolicyDocument": {"Version": "2012-10-17", "Statement": [tls_only, other]}},
+        },
     )
 
     assert [s["Sid"] for s in local_policy_statements(s3, bucket)] == ["DenyUnencryptedUploads"]

@@ -146,8 +146,7 @@ def _state_machine_definition_paths(template: dict[str, Any]) -> dict[str, Path]
     return {
         lid: ROOT / r["Properties"]["DefinitionUri"]
         for lid, r in template["Resources"].items()
-        if r["Type"] == "AWS::Serverless::StateMachine"
-        and isinstance((r.get("Properties") or {}).get("DefinitionUri"), str)
+        if r["Type"] == "AWS::Serverless::StateMachine" and isinstance((r.get("Properties") or {}).get("DefinitionUri"), str)
     }
 
 
@@ -192,8 +191,7 @@ def test_cfn_lint_reports_no_errors_on_template() -> None:
     assert not errors, f"cfn-lint errors in template.yaml:\n{_format(errors)}"
     unjustified = [m for m in warnings if m.rule.id not in ALLOWED_SOURCE_WARNINGS]
     assert not unjustified, (
-        "cfn-lint warnings in template.yaml (fix them, or justify them in "
-        f"ALLOWED_SOURCE_WARNINGS):\n{_format(unjustified)}"
+        f"cfn-lint warnings in template.yaml (fix them, or justify them in ALLOWED_SOURCE_WARNINGS):\n{_format(unjustified)}"
     )
 
 
@@ -206,9 +204,7 @@ def test_state_machine_definitions_exist_and_are_json(template: dict[str, Any]) 
         assert "StartAt" in definition and "States" in definition, f"{lid}: {path} is not ASL"
 
 
-def test_cfn_lint_reports_no_errors_on_translated_template(
-    template: dict[str, Any], cfn: dict[str, Any]
-) -> None:
+def test_cfn_lint_reports_no_errors_on_translated_template(template: dict[str, Any], cfn: dict[str, Any]) -> None:
     """The generated CloudFormation, with each state machine's ASL inlined as Definition so that
     cfn-lint validates the workflow definitions against the States Language schema as well."""
     generated = copy.deepcopy(cfn)
@@ -225,13 +221,11 @@ def test_cfn_lint_reports_no_errors_on_translated_template(
     def allowed(m: Any) -> bool:
         path = list(getattr(m, "path", []) or [])
         lid = str(path[1]) if len(path) > 1 and path[0] == "Resources" else ""
-        return any(m.rule.id == rule and lid.startswith(prefix)
-                   for rule, prefix in ALLOWED_TRANSLATED_WARNINGS)
+        return any(m.rule.id == rule and lid.startswith(prefix) for rule, prefix in ALLOWED_TRANSLATED_WARNINGS)
 
     unjustified = [m for m in warnings if not allowed(m)]
     assert not unjustified, (
-        "cfn-lint warnings in the translated template (fix them, or justify them in "
-        f"ALLOWED_TRANSLATED_WARNINGS):\n{_format(unjustified)}"
+        f"cfn-lint warnings in the translated template (fix them, or justify them in ALLOWED_TRANSLATED_WARNINGS):\n{_format(unjustified)}"
     )
 
 
@@ -292,10 +286,7 @@ def test_user_pool_client_revokes_tokens_and_hides_user_existence(cfn: dict[str,
 def test_qr_bucket_is_encrypted_and_blocks_all_public_access(cfn: dict[str, Any]) -> None:
     bucket = _only(cfn, "AWS::S3::Bucket")
     rules = bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
-    assert rules and all(
-        r["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms", "aws:kms:dsse")
-        for r in rules
-    )
+    assert rules and all(r["ServerSideEncryptionByDefault"]["SSEAlgorithm"] in ("AES256", "aws:kms", "aws:kms:dsse") for r in rules)
     assert bucket["PublicAccessBlockConfiguration"] == {
         "BlockPublicAcls": True,
         "BlockPublicPolicy": True,
@@ -308,15 +299,12 @@ def test_event_bus_is_named_after_the_environment(cfn: dict[str, Any]) -> None:
     bus = _only(cfn, "AWS::Events::EventBus")
     assert bus["Name"] == {"Fn::Sub": "authflow-${Environment}"}
     archives = _resources_of(cfn, "AWS::Events::Archive")
-    assert any(a["Properties"]["SourceArn"] == {"Fn::GetAtt": ["EventBus", "Arn"]}
-               for a in archives.values()), "the bus has no archive"
+    assert any(a["Properties"]["SourceArn"] == {"Fn::GetAtt": ["EventBus", "Arn"]} for a in archives.values()), "the bus has no archive"
 
 
 def test_every_api_method_but_cors_preflight_requires_the_api_key(cfn: dict[str, Any]) -> None:
     body = _only(cfn, "AWS::ApiGateway::RestApi")["Body"]
-    assert body["securityDefinitions"]["api_key"] == {
-        "type": "apiKey", "name": "x-api-key", "in": "header"
-    }
+    assert body["securityDefinitions"]["api_key"] == {"type": "apiKey", "name": "x-api-key", "in": "header"}
     methods = [(path, verb, op) for path, ops in body["paths"].items() for verb, op in ops.items()]
     assert methods
     for path, verb, op in methods:
@@ -360,9 +348,9 @@ def test_iam_statements_use_the_narrowest_valid_resource(cfn: dict[str, Any]) ->
                     if info is None:
                         problems.append(f"{where} is not an IAM action")
                     elif not info.get("Resources") and resources != ["*"]:
-                        problems.append(f"{where} has no resource-level permissions: use \"*\"")
+                        problems.append(f'{where} has no resource-level permissions: use "*"')
                     elif info.get("Resources") and "*" in resources:
-                        problems.append(f"{where} supports {info['Resources']}: scope it, not \"*\"")
+                        problems.append(f'{where} supports {info["Resources"]}: scope it, not "*"')
     assert not problems, "IAM statements:\n  " + "\n  ".join(problems)
 
 
@@ -381,9 +369,7 @@ def test_samconfig_has_dev_and_prod_matching_the_template(template: dict[str, An
         overrides = _overrides(deploy["parameter_overrides"])
         unknown = set(overrides) - set(template["Parameters"])
         assert not unknown, f"[{env}] overrides parameters the template lacks: {sorted(unknown)}"
-        assert overrides.get("Environment") in allowed, (
-            f"[{env}] Environment={overrides.get('Environment')!r} is not one of {allowed}"
-        )
+        assert overrides.get("Environment") in allowed, f"[{env}] Environment={overrides.get('Environment')!r} is not one of {allowed}"
         assert overrides["Environment"] == env
         assert deploy["stack_name"] == f"authflow-{env}"
         assert deploy["region"] in LINT_REGIONS, "lint in every region samconfig deploys to"
@@ -402,7 +388,7 @@ def test_template_translates_with_each_environments_overrides(env: str) -> None:
     overrides = _overrides(_samconfig()[env]["deploy"]["parameters"]["parameter_overrides"])
     generated = _translate(overrides)
     layers = _resources_of(generated, "AWS::Lambda::LayerVersion")
-    assert [l["Properties"]["LayerName"] for l in layers.values()] in (
+    assert [layer["Properties"]["LayerName"] for layer in layers.values()] in (
         [f"authflow-{env}-shared"],
         [{"Fn::Sub": f"authflow-{env}-shared"}],
     )

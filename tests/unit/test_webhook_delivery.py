@@ -13,7 +13,7 @@ import pytest
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import SecretStr
-from standardwebhooks import Webhook
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from authflow.callback_urls import check_callback_url
 from authflow.deliveries import (
@@ -86,9 +86,7 @@ class FakeEndpoints:
 
 
 def subscription(host: str, *events: str) -> Subscription:
-    return Subscription(
-        id=f"wh-{host}", url=f"https://{host}/hook", events=list(events), secret=new_secret(), created_at=datetime.now(UTC)
-    )
+    return Subscription(id=f"wh-{host}", url=f"https://{host}/hook", events=list(events), secret=new_secret(), created_at=datetime.now(UTC))
 
 
 def event(detail_type: str = "UserCreated", event_id: str = "ev-1", **detail) -> dict:
@@ -101,7 +99,15 @@ def event(detail_type: str = "UserCreated", event_id: str = "ev-1", **detail) ->
         "time": "2025-01-01T12:00:00Z",
         "region": "eu-west-1",
         "resources": [],
-        "detail": {"event_id": event_id, "occurred_at": "2025-01-01T12:00:00Z", "user_id": "u-1", "request_id": "r-1", "execution_arn": None, "email": "ada@example.com", **detail},
+        "detail": {
+            "event_id": event_id,
+            "occurred_at": "2025-01-01T12:00:00Z",
+            "user_id": "u-1",
+            "request_id": "r-1",
+            "execution_arn": None,
+            "email": "ada@example.com",
+            **detail,
+        },
     }
 
 
@@ -132,8 +138,12 @@ def test_deliveries_are_signed_per_standard_webhooks_with_the_event_id_as_webhoo
     payload = webhook_payload(event())
     headers = signed_headers(secret, "ev-1", payload)
     assert headers["webhook-id"] == "ev-1" and headers["webhook-signature"].startswith("v1,")
-    assert Webhook(secret).verify(payload, headers) == {"type": "UserCreated", "timestamp": "2025-01-01T12:00:00Z", "data": event()["detail"]}
-    with pytest.raises(Exception):
+    assert Webhook(secret).verify(payload, headers) == {
+        "type": "UserCreated",
+        "timestamp": "2025-01-01T12:00:00Z",
+        "data": event()["detail"],
+    }
+    with pytest.raises(WebhookVerificationError):
         Webhook(new_secret().get_secret_value()).verify(payload, headers)
 
 

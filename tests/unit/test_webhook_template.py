@@ -51,9 +51,7 @@ def test_eventbridge_may_write_to_the_audit_log_group_and_only_for_the_audit_rul
     assert "events.amazonaws.com" in statement["Principal"]["Service"]
     assert set(statement["Action"]) == {"logs:CreateLogStream", "logs:PutLogEvents"}
     assert statement["Resource"] == "<AuditLogGroup.Arn>"
-    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"].endswith(
-        ":rule/authflow-<Environment>/authflow-<Environment>-audit"
-    )
+    assert statement["Condition"]["ArnEquals"]["aws:SourceArn"].endswith(":rule/authflow-<Environment>/authflow-<Environment>-audit")
     assert cfn["Resources"]["AuditEventsRule"]["Properties"]["Name"] == {"Fn::Sub": "authflow-${Environment}-audit"}
 
 

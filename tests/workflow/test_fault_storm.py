@@ -4,7 +4,6 @@ after a storm every execution is waiting or finished, and the status route says 
 import time
 
 import boto3
-import pytest
 
 from tests.support.client import NEW_PASSWORD, current_otp, onboard, unique_email
 from tests.support.faults import fault_storm
@@ -41,12 +40,12 @@ def test_onboardings_survive_a_storm_of_throttling(api, local_stack, monkeypatch
             return execution["status"] != "RUNNING" or waiting
 
         for user_id in user_ids:
-            wait_for(lambda: settled(user_id), 60, f"onboarding {user_id} to settle")
+            wait_for(lambda user_id=user_id: settled(user_id), 60, f"onboarding {user_id} to settle")
     print(f"faults injected: {dict(storm.injected)} of {dict(storm.calls)} calls")
     assert sum(storm.injected.values()) >= 10, storm.injected
     assert set(storm.injected) == {"cognito-idp", "dynamodb", "events"}
 
-    for user_id, email in zip(user_ids, emails):
+    for user_id in user_ids:
         status = api.get(f"/users/{user_id}/onboarding").json()["status"]
         if status != "INVITED":
             failures = [e for e in api.local(f"executions/{user_id}")["history"] if "Failed" in e["type"]]

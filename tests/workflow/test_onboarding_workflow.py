@@ -48,7 +48,10 @@ def assert_qr_absent(s3, bucket: str, user_id: str) -> None:
 
 
 def user_items(store, user_id: str) -> set[str]:
-    return {item["sk"] for item in store.table.query(KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": f"USER#{user_id}"})["Items"]}
+    return {
+        item["sk"]
+        for item in store.table.query(KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": f"USER#{user_id}"})["Items"]
+    }
 
 
 def events_of(views, user_id: str, detail_type: str) -> list[dict]:
@@ -287,9 +290,7 @@ def test_a_permanently_failing_invitation_is_compensated(start, sfn, store, cogn
 
 
 @pytest.mark.parametrize("throttles", [2, 4], ids=["absorbed-by-sdk-retries", "retried-by-the-state-machine"])
-def test_throttled_invitation_is_retried_and_the_user_is_invited_once(
-    throttles, start, sfn, store, views, api, cognito_fault
-):
+def test_throttled_invitation_is_retried_and_the_user_is_invited_once(throttles, start, sfn, store, views, api, cognito_fault):
     """Cognito throttles the invitation `throttles` times in a row.
 
     The task's boto3 client retries throttling itself (authflow.aws: standard mode, max_attempts=3, i.e.

@@ -79,7 +79,11 @@ def test_a_newer_request_supersedes_a_waiting_reset(api, sfn, reset_arn, store):
         10,
         "the first reset",
     )[0]
-    wait_for(lambda: store.table.get_item(Key={"pk": f"USER#{user.user_id}", "sk": f"SIGNAL#{UserAction.PASSWORD_RESET.value}"}).get("Item"), 10, "the waiting token")
+    wait_for(
+        lambda: store.table.get_item(Key={"pk": f"USER#{user.user_id}", "sk": f"SIGNAL#{UserAction.PASSWORD_RESET.value}"}).get("Item"),
+        10,
+        "the waiting token",
+    )
     assert api.post("/forgot-password", {"email": user.email}).status == 200
     described = finished(sfn, first)
     assert described["status"] == "SUCCEEDED"

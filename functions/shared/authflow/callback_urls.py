@@ -111,6 +111,4 @@ def check_callback_url(url: str, allow_loopback: bool, resolve: Resolve = resolv
             if reason:
                 raise InvalidWebhookUrl(f"The webhook URL's host resolves to {reason}; only public addresses are allowed.")
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    return CallbackTarget(
-        url=url, scheme=scheme, host=host, port=port, target=target, addresses=tuple(resolved)
-    )
+    return CallbackTarget(url=url, scheme=scheme, host=host, port=port, target=target, addresses=tuple(resolved))

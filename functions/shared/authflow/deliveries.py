@@ -246,9 +246,7 @@ class WebhookDeliverer:
         for name, value in (("webhook_ids", ",".join(webhook_ids)), ("event_id", event_id), ("detail_type", detail_type)):
             if value:
                 attributes[name] = {"DataType": "String", "StringValue": value}
-        self.sqs.send_message(
-            QueueUrl=self.settings.webhook_dead_letter_queue_url, MessageBody=record.body, MessageAttributes=attributes
-        )
+        self.sqs.send_message(QueueUrl=self.settings.webhook_dead_letter_queue_url, MessageBody=record.body, MessageAttributes=attributes)
         logger.warning(
             "webhook event parked in the dead-letter queue",
             extra={"event_id": event_id, "detail_type": detail_type, "webhook_ids": webhook_ids, "attempts": attempt, "reason": reason},

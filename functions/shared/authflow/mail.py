@@ -23,9 +23,7 @@ you receive with an authenticator app. The temporary password is valid for $days
 )
 
 
-def invitation(
-    app_name: str, given_name: str, username_placeholder: str, code_placeholder: str, validity_days: int
-) -> Mail:
+def invitation(app_name: str, given_name: str, username_placeholder: str, code_placeholder: str, validity_days: int) -> Mail:
     """The invitation; the placeholders are Cognito's, which it replaces with the username and password."""
     return Mail(
         subject=f"Your {app_name} account",

@@ -41,6 +41,7 @@ _WAIT_STEPS = {
     UserAction.MFA_CONFIRMATION: ("WaitForMfaConfirmation", OnboardingStatus.MFA_PENDING),
 }
 
+
 class Onboarding:
     def __init__(self, settings: CognitoSettings, state_machine_arn: str | None = None):
         self.settings = settings

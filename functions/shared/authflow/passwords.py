@@ -86,9 +86,7 @@ class Passwords:
             raise errors.TooManyRequests("Too many QR code resends; try again in an hour.")
         if self.users.authenticate(user_id, request.password).name != "SOFTWARE_TOKEN_MFA":
             raise errors.OnboardingIncomplete()
-        message = mail.mfa_qr_link(
-            self.settings.app_name, self.qr_codes.link(user_id), self.settings.qr_link_expiry_seconds // 60
-        )
+        message = mail.mfa_qr_link(self.settings.app_name, self.qr_codes.link(user_id), self.settings.qr_link_expiry_seconds // 60)
         try:
             client("ses").send_email(
                 Source=self.settings.mail_from_address,

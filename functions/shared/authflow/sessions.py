@@ -142,7 +142,9 @@ class Sessions:
         user_id = self.status.user_id_for(email)
         if user_id is None:
             # An unknown email is refused exactly like a wrong password, with a stable pseudo-id.
-            return LoginResult(outcome=LoginOutcome.REFUSED, user_id=self.pseudo_ids.for_email(email), reason=errors.InvalidCredentials.code)
+            return LoginResult(
+                outcome=LoginOutcome.REFUSED, user_id=self.pseudo_ids.for_email(email), reason=errors.InvalidCredentials.code
+            )
         try:
             if task.step == LoginStep.PASSWORD:
                 challenge = self.users.authenticate(user_id, _secret(secrets["password"]))

@@ -41,9 +41,7 @@ class StatusStore(TableStore):
         """Claims the email and writes the CREATED record in one transaction; EmailAlreadyExists if another
         user holds the email. Creating the same user_id with the same email again returns its record."""
         now = _now()
-        record = StatusRecord(
-            user_id=user_id, email=email, status=OnboardingStatus.CREATED, updated_at=now, execution_arn=execution_arn
-        )
+        record = StatusRecord(user_id=user_id, email=email, status=OnboardingStatus.CREATED, updated_at=now, execution_arn=execution_arn)
         client = self.table.meta.client
         try:
             client.transact_write_items(
@@ -88,9 +86,7 @@ class StatusStore(TableStore):
         item = self._call("get_item", Key=_email_key(email), ConsistentRead=True).get("Item")
         return item["user_id"] if item else None
 
-    def record_step(
-        self, user_id: str, step: str, step_status: StepStatus, status: OnboardingStatus | None = None
-    ) -> None:
+    def record_step(self, user_id: str, step: str, step_status: StepStatus, status: OnboardingStatus | None = None) -> None:
         now = _now()
         entry = Step(name=step, status=step_status, at=now).model_dump(mode="json")
         update = "SET steps = list_append(if_not_exists(steps, :empty), :step), updated_at = :now"
@@ -187,9 +183,7 @@ class StatusStore(TableStore):
 
     def clear_signal(self, user_id: str, action: UserAction) -> SecretStr | None:
         """Forgets a previous signal (a new password reset starts afresh); its task token if one waited."""
-        item = self._call("delete_item", Key=_user_key(user_id, f"SIGNAL#{action.value}"), ReturnValues="ALL_OLD").get(
-            "Attributes", {}
-        )
+        item = self._call("delete_item", Key=_user_key(user_id, f"SIGNAL#{action.value}"), ReturnValues="ALL_OLD").get("Attributes", {})
         token = item.get("task_token")
         return SecretStr(token) if token and not item.get("received") else None
 
@@ -223,9 +217,7 @@ class StatusStore(TableStore):
 
     def take_handoff(self, handoff_id: str, kind: str) -> dict | None:
         """Reads and deletes a handoff in one call, so its secrets can be used once only."""
-        item = self._call(
-            "delete_item", Key={"pk": f"HANDOFF#{handoff_id}", "sk": kind}, ReturnValues="ALL_OLD"
-        ).get("Attributes")
+        item = self._call("delete_item", Key={"pk": f"HANDOFF#{handoff_id}", "sk": kind}, ReturnValues="ALL_OLD").get("Attributes")
         if not item or item["expires_at"] < _now().timestamp():
             return None
         return json.loads(item["payload"])

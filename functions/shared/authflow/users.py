@@ -145,9 +145,7 @@ class UserDirectory:
     def finish_mfa_setup(self, user_id: str, session: SecretStr, otp: SecretStr) -> None:
         """Verifies the first TOTP code and makes TOTP the user's MFA."""
         try:
-            result = client("cognito-idp").verify_software_token(
-                Session=session.get_secret_value(), UserCode=otp.get_secret_value()
-            )
+            result = client("cognito-idp").verify_software_token(Session=session.get_secret_value(), UserCode=otp.get_secret_value())
         except ClientError as error:
             raise_transient(error, "The user directory")
             code = error_code(error)

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field, SecretStr, StringConstraints, field_valid
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from authflow import errors
-from authflow.aws import TableStore, error_code, raise_transient
+from authflow.aws import TableStore, error_code
 from authflow.callback_urls import Resolve, check_callback_url, resolve_host
 from authflow.events import EVENT_TYPES
 from authflow.models import Request, Response
@@ -175,9 +175,7 @@ class Webhooks:
         )
         self.store.add(subscription)
         logger.info("webhook subscribed", extra={"webhook_id": subscription.id, "events": subscription.events})
-        return CreateWebhookResponse(
-            **subscription.public().model_dump(), secret=subscription.secret.get_secret_value()
-        )
+        return CreateWebhookResponse(**subscription.public().model_dump(), secret=subscription.secret.get_secret_value())
 
     def list_subscriptions(self) -> WebhookListResponse:
         return WebhookListResponse(webhooks=[s.public() for s in self.store.all()])
