@@ -11,10 +11,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import SecretStr
-from webhooks import router as webhooks_router
+from webhooks import webhooks_router
 
 from authflow import errors
 from authflow.accounts import Accounts
+from authflow.adapters import lifecycle_adapters
 from authflow.http import build_resolver, refuse_unreadable_body, responses
 from authflow.idempotency import Idempotency
 from authflow.models import (
@@ -51,21 +52,25 @@ from authflow.onboarding import Onboarding
 from authflow.passwords import Passwords
 from authflow.sessions import Sessions
 from authflow.settings import ApiSettings
+from authflow.webhooks import Webhooks
 
 settings = ApiSettings()
-onboarding = Onboarding(settings, state_machine_arn=settings.onboarding_state_machine_arn)
-sessions = Sessions(settings, login_state_machine_arn=settings.login_state_machine_arn)
-passwords = Passwords(settings, reset_state_machine_arn=settings.password_reset_state_machine_arn)
-accounts = Accounts(settings, admin_group=settings.admin_group_name)
+adapters = lifecycle_adapters(settings)
+onboarding = Onboarding(settings, adapters, state_machine_arn=settings.onboarding_state_machine_arn)
+sessions = Sessions(adapters, login_state_machine_arn=settings.login_state_machine_arn)
+passwords = Passwords(settings, adapters, reset_state_machine_arn=settings.password_reset_state_machine_arn)
+accounts = Accounts(adapters, admin_group=settings.admin_group_name)
+webhooks = Webhooks(adapters, allow_loopback=settings.webhook_allow_loopback)
+# One for every route that takes an Idempotency-Key; the handler gives it each invocation's context.
 idempotency = Idempotency(settings.status_table_name)
 app = build_resolver()
-app.include_router(webhooks_router)
+app.include_router(webhooks_router(webhooks, idempotency))
 
 UserId = Annotated[UUID, Path(description="The user's id, as POST /v1/users returned it.")]
 S = HTTPStatus
 
 
-BEARER = [{"apiKey": [], "bearerAuth": []}]
+BEARER: list[dict[str, list[str]]] = [{"apiKey": [], "bearerAuth": []}]
 
 
 def _request_id() -> str:

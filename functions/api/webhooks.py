@@ -1,4 +1,4 @@
-"""The webhook routes of the v1 API (a Powertools Router that app.py includes)."""
+"""The webhook routes of the v1 API (a Powertools Router that app.py includes with its use case)."""
 
 from http import HTTPStatus
 from typing import Annotated
@@ -9,41 +9,34 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 
 from authflow.http import responses
 from authflow.idempotency import Idempotency
-from authflow.webhooks import (
-    CreateWebhookRequest,
-    CreateWebhookResponse,
-    DeleteWebhookResponse,
-    WebhookApiSettings,
-    WebhookListResponse,
-    Webhooks,
-)
+from authflow.models import CreateWebhookRequest, CreateWebhookResponse, DeleteWebhookResponse, WebhookListResponse
+from authflow.webhooks import Webhooks
 
-settings = WebhookApiSettings()
-router = Router()
-webhooks = Webhooks(settings)
-idempotency = Idempotency(settings.status_table_name)
 S = HTTPStatus
 
 
-@router.post("/webhooks", responses=responses(CreateWebhookResponse, status=S.CREATED), tags=["Webhooks"])
-def create_webhook(request: Annotated[CreateWebhookRequest, Body()]) -> tuple[CreateWebhookResponse, int]:
-    """Subscribes an https URL to event types; the signing secret is in this answer only.
+def webhooks_router(webhooks: Webhooks, idempotency: Idempotency) -> Router:
+    router = Router()
 
-    With an Idempotency-Key header, a retry of the same request gets the first answer (for a day).
-    """
-    key = router.current_event.get_header_value("idempotency-key", case_sensitive=False)
-    return idempotency.run("create-webhook", key, request, lambda: webhooks.subscribe(request), CreateWebhookResponse), 201
+    @router.post("/webhooks", responses=responses(CreateWebhookResponse, status=S.CREATED), tags=["Webhooks"])
+    def create_webhook(request: Annotated[CreateWebhookRequest, Body()]) -> tuple[CreateWebhookResponse, int]:
+        """Subscribes an https URL to event types; the signing secret is in this answer only.
 
+        With an Idempotency-Key header, a retry of the same request gets the first answer (for a day).
+        """
+        key = router.current_event.get_header_value("idempotency-key", case_sensitive=False)
+        return idempotency.run("create-webhook", key, request, lambda: webhooks.subscribe(request), CreateWebhookResponse), 201
 
-@router.get("/webhooks", responses=responses(WebhookListResponse, body=False), tags=["Webhooks"])
-def list_webhooks() -> WebhookListResponse:
-    """Every subscription, without its secret."""
-    return webhooks.list_subscriptions()
+    @router.get("/webhooks", responses=responses(WebhookListResponse, body=False), tags=["Webhooks"])
+    def list_webhooks() -> WebhookListResponse:
+        """Every subscription, without its secret."""
+        return webhooks.list_subscriptions()
 
+    @router.delete(
+        "/webhooks/<webhook_id>", responses=responses(DeleteWebhookResponse, S.BAD_REQUEST, S.NOT_FOUND, body=False), tags=["Webhooks"]
+    )
+    def delete_webhook(webhook_id: Annotated[UUID, Path(description="The id POST /v1/webhooks returned.")]) -> DeleteWebhookResponse:
+        """Ends a subscription; events not yet delivered to it are dropped."""
+        return webhooks.unsubscribe(str(webhook_id))
 
-@router.delete(
-    "/webhooks/<webhook_id>", responses=responses(DeleteWebhookResponse, S.BAD_REQUEST, S.NOT_FOUND, body=False), tags=["Webhooks"]
-)
-def delete_webhook(webhook_id: Annotated[UUID, Path(description="The id POST /v1/webhooks returned.")]) -> DeleteWebhookResponse:
-    """Ends a subscription; events not yet delivered to it are dropped."""
-    return webhooks.unsubscribe(str(webhook_id))
+    return router

@@ -4,19 +4,24 @@ Publishing is best effort: a trigger that failed would make Cognito drop the use
 their sign-in, which matters more than the audit fact (a failure is logged as an ERROR).
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from aws_lambda_powertools.utilities.data_classes.cognito_user_pool_event import (
     CustomMessageTriggerEvent,
     PostAuthenticationTriggerEvent,
     PreTokenGenerationTriggerEvent,
 )
+from aws_lambda_powertools.utilities.data_classes.common import DictWrapper
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from authflow import events, mail
+from authflow.adapters import trigger_publisher
 from authflow.observability import logger, tracer
 from authflow.settings import CommonSettings
 
 settings = CommonSettings()
-publisher = events.EventPublisher(settings.event_bus_name)
+publisher = trigger_publisher(settings)
 
 
 def _publish(fact: events.EventDetail) -> None:
@@ -54,7 +59,7 @@ def pre_token_generation(event: PreTokenGenerationTriggerEvent, request_id: str)
     _publish(events.TokensIssued(user_id=event.user_name, request_id=request_id, trigger_source=event.trigger_source))
 
 
-TRIGGERS = {
+TRIGGERS: dict[str, tuple[type[DictWrapper], Callable[[Any, str], None]]] = {
     "CustomMessage_": (CustomMessageTriggerEvent, custom_message),
     "PostAuthentication_": (PostAuthenticationTriggerEvent, post_authentication),
     "TokenGeneration_": (PreTokenGenerationTriggerEvent, pre_token_generation),

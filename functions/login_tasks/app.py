@@ -4,12 +4,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from authflow.adapters import lifecycle_adapters
 from authflow.models import LoginTask
 from authflow.observability import logger, metrics, tracer
 from authflow.sessions import Sessions
 from authflow.settings import CognitoSettings
 
-sessions = Sessions(CognitoSettings())
+sessions = Sessions(lifecycle_adapters(CognitoSettings()))
 
 
 @logger.inject_lambda_context(clear_state=True)

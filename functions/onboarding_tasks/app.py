@@ -4,12 +4,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from authflow.adapters import lifecycle_adapters
 from authflow.models import OnboardingTask
 from authflow.observability import logger, metrics, tracer
 from authflow.onboarding import Onboarding
 from authflow.settings import CognitoSettings
 
-onboarding = Onboarding(CognitoSettings())
+settings = CognitoSettings()
+onboarding = Onboarding(settings, lifecycle_adapters(settings))
 
 
 @logger.inject_lambda_context(clear_state=True)

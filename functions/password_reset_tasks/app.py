@@ -4,12 +4,14 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from authflow.adapters import lifecycle_adapters
 from authflow.models import PasswordResetTask
 from authflow.observability import logger, metrics, tracer
 from authflow.passwords import Passwords
 from authflow.settings import CognitoSettings
 
-passwords = Passwords(CognitoSettings())
+settings = CognitoSettings()
+passwords = Passwords(settings, lifecycle_adapters(settings))
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -7,13 +7,17 @@ else.
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from authflow.deliveries import DeliverySettings, WebhookDeliverer
+from authflow.adapters import delivery_adapters
+from authflow.deliveries import WebhookDeliverer
 from authflow.observability import logger, metrics, tracer
+from authflow.settings import DeliverySettings
 
-deliverer = WebhookDeliverer(DeliverySettings())
+settings = DeliverySettings()
+deliverer = WebhookDeliverer(settings, delivery_adapters(settings))
 # A batch whose every record failed is reported as such, not raised: the messages' own backoff applies.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
@@ -25,7 +29,7 @@ def deliver(record: SQSRecord) -> None:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
-def handler(event: dict, context: LambdaContext) -> dict:
+def handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
     deliverer.start_batch()
     result = process_partial_response(event=event, record_handler=deliver, processor=processor, context=context)
     failed = len(result.get("batchItemFailures", []))

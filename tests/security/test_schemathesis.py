@@ -38,7 +38,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from authflow import models
-from authflow.webhooks import CreateWebhookResponse, DeleteWebhookResponse, WebhookListResponse
+from authflow.models import CreateWebhookResponse, DeleteWebhookResponse, WebhookListResponse
 from tests.security import _summary
 
 pytestmark = pytest.mark.e2e

@@ -21,7 +21,7 @@ import pytest
 
 import authflow.aws
 from authflow.models import OnboardingInput, OnboardingTimeouts
-from authflow.status import StatusStore
+from authflow.status import EmailClaims, Handoffs, MfaSessions, Signals, StatusRecords
 
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 # The states a completed onboarding passes through, in order.
@@ -78,7 +78,7 @@ def execution_arn_for(state_machine_arn: str, name: str) -> str:
 
 def start_onboarding(
     sfn,
-    store: StatusStore,
+    store: StatusRecords,
     state_machine_arn: str,
     *,
     confirmation_seconds: int,
@@ -103,6 +103,20 @@ def start_onboarding(
     started = sfn.start_execution(stateMachineArn=state_machine_arn, name=user_id, input=execution_input.model_dump_json(exclude_none=True))
     assert started["executionArn"] == arn
     return OnboardingRun(user_id=user_id, email=email, full_name=full_name, request_id=request_id, execution_arn=arn)
+
+
+@dataclass
+class TableStores:
+    """The status table's stores a test reads besides the status records (authflow.status)."""
+
+    claims: EmailClaims
+    signals: Signals
+    mfa_sessions: MfaSessions
+    handoffs: Handoffs
+
+    @classmethod
+    def on(cls, table_name: str) -> TableStores:
+        return cls(EmailClaims(table_name), Signals(table_name), MfaSessions(table_name), Handoffs(table_name))
 
 
 def history(sfn, execution_arn: str) -> list[dict]:

@@ -130,6 +130,7 @@ def test_the_workflow_input_holds_nothing_secret_and_the_task_token_is_hidden():
     task = OnboardingTask.model_validate(
         {
             "task": "await_user_action",
+            "state": "WaitForConfirmation",
             "action": "CONFIRMATION",
             "task_token": token,
             "execution_arn": "arn:aws:states:us-east-1:123456789012:execution:x:y",

@@ -1,4 +1,4 @@
-"""StatusStore against moto's in-process DynamoDB: email claims, status records, and the signal race
+"""The status table's stores (authflow.status) against moto's in-process DynamoDB: email claims, status records, and the signal race
 between the API (the user's action) and the waiting onboarding execution (its task token)."""
 
 import time
@@ -14,45 +14,50 @@ from pydantic import SecretStr
 import authflow.aws
 from authflow import errors
 from authflow.models import OnboardingStatus, StepStatus, UserAction
-from authflow.status import StatusStore
-from tests.support.workflow import create_status_table, in_process_aws  # noqa: F401 (fixture)
+from authflow.status import StatusRecords
+from tests.support.workflow import TableStores, create_status_table, in_process_aws  # noqa: F401 (fixture)
 
 TTL = timedelta(days=1)
 ARN = "arn:aws:states:eu-west-3:123456789012:execution:authflow-dev-onboarding:{}"
 
 
 @pytest.fixture
-def store(in_process_aws) -> StatusStore:  # noqa: F811
+def store(in_process_aws) -> StatusRecords:  # noqa: F811
     name = f"unit-status-{uuid.uuid4().hex[:8]}"
     create_status_table(name)
-    return StatusStore(name)
+    return StatusRecords(name)
 
 
-def new_user(store: StatusStore, email: str | None = None) -> tuple[str, str]:
+@pytest.fixture
+def stores(store) -> TableStores:
+    return TableStores.on(store.table.name)
+
+
+def new_user(store: StatusRecords, email: str | None = None) -> tuple[str, str]:
     user_id = str(uuid.uuid4())
     email = email or f"u-{user_id[:8]}@example.com"
     store.create(user_id, email, ARN.format(user_id))
     return user_id, email
 
 
-def raw_item(store: StatusStore, pk: str, sk: str) -> dict | None:
+def raw_item(store: StatusRecords, pk: str, sk: str) -> dict | None:
     return store.table.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item")
 
 
 # ----------------------------------------------------------------------------- create / claims
 
 
-def test_create_writes_a_created_record_and_claims_the_email(store):
+def test_create_writes_a_created_record_and_claims_the_email(store, stores):
     user_id, email = new_user(store)
 
     record = store.get(user_id)
     assert record.status == OnboardingStatus.CREATED
     assert record.email == email and record.steps == []
     assert record.execution_arn == ARN.format(user_id)
-    assert store.user_id_for(email) == user_id
+    assert stores.claims.user_id_for(email) == user_id
 
 
-def test_a_second_create_with_the_same_email_is_refused_and_leaves_no_record(store):
+def test_a_second_create_with_the_same_email_is_refused_and_leaves_no_record(store, stores):
     first, email = new_user(store)
     second = str(uuid.uuid4())
 
@@ -61,10 +66,10 @@ def test_a_second_create_with_the_same_email_is_refused_and_leaves_no_record(sto
 
     assert refused.value.status == 409 and refused.value.code == "EMAIL_ALREADY_EXISTS"
     assert store.get(second) is None, "the refused create must not leave a status record behind"
-    assert store.user_id_for(email) == first, "the claim still belongs to the first user"
+    assert stores.claims.user_id_for(email) == first, "the claim still belongs to the first user"
 
 
-def test_creating_the_same_user_with_the_same_email_again_returns_its_record(store):
+def test_creating_the_same_user_with_the_same_email_again_returns_its_record(store, stores):
     """A retried create (same user_id, same email: an idempotent POST /v1/users) is not a conflict."""
     user_id, email = new_user(store)
     store.record_step(user_id, "CreateCognitoUser", StepStatus.SUCCEEDED)
@@ -73,12 +78,12 @@ def test_creating_the_same_user_with_the_same_email_again_returns_its_record(sto
 
     assert again.user_id == uuid.UUID(user_id) and again.email == email
     assert [s.name for s in store.get(user_id).steps] == ["CreateCognitoUser"], "the existing record is kept"
-    assert store.user_id_for(email) == user_id
+    assert stores.claims.user_id_for(email) == user_id
 
 
-def test_unknown_user_and_unknown_email_read_as_none(store):
+def test_unknown_user_and_unknown_email_read_as_none(store, stores):
     assert store.get(str(uuid.uuid4())) is None
-    assert store.user_id_for("nobody@example.com") is None
+    assert stores.claims.user_id_for("nobody@example.com") is None
 
 
 # ----------------------------------------------------------------------------- steps
@@ -115,36 +120,36 @@ def test_record_step_for_an_unknown_user_fails_and_creates_nothing(store):
 # ----------------------------------------------------------------------------- releasing the email
 
 
-def test_release_email_frees_the_email_for_a_new_onboarding(store):
+def test_release_email_frees_the_email_for_a_new_onboarding(store, stores):
     user_id, email = new_user(store)
 
-    store.release_email(email, user_id)
+    stores.claims.release(email, user_id)
 
-    assert store.user_id_for(email) is None
+    assert stores.claims.user_id_for(email) is None
     again = str(uuid.uuid4())
     store.create(again, email, ARN.format(again))
-    assert store.user_id_for(email) == again
+    assert stores.claims.user_id_for(email) == again
 
 
-def test_release_email_by_another_user_leaves_the_claim_alone(store):
+def test_release_email_by_another_user_leaves_the_claim_alone(store, stores):
     owner, email = new_user(store)
 
-    store.release_email(email, str(uuid.uuid4()))  # a stale compensation of some other user: no error
+    stores.claims.release(email, str(uuid.uuid4()))  # a stale compensation of some other user: no error
 
-    assert store.user_id_for(email) == owner
-    store.release_email("never-claimed@example.com", owner)  # nothing to release: no error either
+    assert stores.claims.user_id_for(email) == owner
+    stores.claims.release("never-claimed@example.com", owner)  # nothing to release: no error either
 
 
-def test_delete_user_items_keeps_the_status_record_when_asked(store):
+def test_delete_user_items_keeps_the_status_record_when_asked(store, stores):
     user_id, _ = new_user(store)
-    store.arm_signal(user_id, UserAction.CONFIRMATION, SecretStr("token-1"), TTL)
-    store.save_mfa_session(user_id, SecretStr("session-1"), TTL)
+    stores.signals.arm(user_id, UserAction.CONFIRMATION, SecretStr("token-1"), TTL)
+    stores.mfa_sessions.save(user_id, SecretStr("session-1"), TTL)
 
     store.delete_user_items(user_id, keep_status=True)
 
     assert store.get(user_id) is not None
     assert raw_item(store, f"USER#{user_id}", "SIGNAL#CONFIRMATION") is None
-    assert store.mfa_session(user_id) is None
+    assert stores.mfa_sessions.get(user_id) is None
 
     store.delete_user_items(user_id, keep_status=False)
     assert store.get(user_id) is None
@@ -153,41 +158,41 @@ def test_delete_user_items_keeps_the_status_record_when_asked(store):
 # ----------------------------------------------------------------------------- signals
 
 
-def test_signal_when_the_execution_waits_first_returns_its_token_to_the_api(store):
+def test_signal_when_the_execution_waits_first_returns_its_token_to_the_api(store, stores):
     user_id, _ = new_user(store)
 
-    already = store.arm_signal(user_id, UserAction.CONFIRMATION, SecretStr("task-token-A"), TTL)
+    already = stores.signals.arm(user_id, UserAction.CONFIRMATION, SecretStr("task-token-A"), TTL)
     assert already is False, "nothing arrived yet: the execution keeps waiting"
-    assert store.signal_received(user_id, UserAction.CONFIRMATION) is False
+    assert stores.signals.received(user_id, UserAction.CONFIRMATION) is False
 
-    token = store.receive_signal(user_id, UserAction.CONFIRMATION, TTL)
+    token = stores.signals.receive(user_id, UserAction.CONFIRMATION, TTL)
     assert token is not None and token.get_secret_value() == "task-token-A"
     assert "task-token-A" not in repr(token)
-    assert store.signal_received(user_id, UserAction.CONFIRMATION) is True
+    assert stores.signals.received(user_id, UserAction.CONFIRMATION) is True
 
 
-def test_signal_when_the_user_acts_first_is_kept_for_the_execution(store):
+def test_signal_when_the_user_acts_first_is_kept_for_the_execution(store, stores):
     user_id, _ = new_user(store)
 
-    token = store.receive_signal(user_id, UserAction.CONFIRMATION, TTL)
+    token = stores.signals.receive(user_id, UserAction.CONFIRMATION, TTL)
     assert token is None, "no execution waits yet: the API has nothing to resume"
-    assert store.signal_received(user_id, UserAction.CONFIRMATION) is True
+    assert stores.signals.received(user_id, UserAction.CONFIRMATION) is True
 
-    already = store.arm_signal(user_id, UserAction.CONFIRMATION, SecretStr("task-token-B"), TTL)
+    already = stores.signals.arm(user_id, UserAction.CONFIRMATION, SecretStr("task-token-B"), TTL)
     assert already is True, "the execution must see the earlier action and resume itself"
 
 
-def test_signals_of_the_two_waits_are_independent(store):
+def test_signals_of_the_two_waits_are_independent(store, stores):
     user_id, _ = new_user(store)
-    store.receive_signal(user_id, UserAction.CONFIRMATION, TTL)
+    stores.signals.receive(user_id, UserAction.CONFIRMATION, TTL)
 
-    assert store.signal_received(user_id, UserAction.MFA_CONFIRMATION) is False
-    assert store.arm_signal(user_id, UserAction.MFA_CONFIRMATION, SecretStr("t"), TTL) is False
+    assert stores.signals.received(user_id, UserAction.MFA_CONFIRMATION) is False
+    assert stores.signals.arm(user_id, UserAction.MFA_CONFIRMATION, SecretStr("t"), TTL) is False
 
 
-def test_signal_items_expire_through_the_tables_ttl_attribute(store):
+def test_signal_items_expire_through_the_tables_ttl_attribute(store, stores):
     user_id, _ = new_user(store)
-    store.arm_signal(user_id, UserAction.CONFIRMATION, SecretStr("t"), timedelta(hours=2))
+    stores.signals.arm(user_id, UserAction.CONFIRMATION, SecretStr("t"), timedelta(hours=2))
     item = raw_item(store, f"USER#{user_id}", "SIGNAL#CONFIRMATION")
     # template.yaml's TimeToLiveSpecification names the attribute: the item must carry it in epoch seconds.
     from infra.template import load_template
@@ -200,20 +205,20 @@ def test_signal_items_expire_through_the_tables_ttl_attribute(store):
 # ----------------------------------------------------------------------------- MFA session
 
 
-def test_mfa_session_is_returned_while_valid_and_not_after(store):
+def test_mfa_session_is_returned_while_valid_and_not_after(store, stores):
     user_id, _ = new_user(store)
-    store.save_mfa_session(user_id, SecretStr("cognito-session"), timedelta(minutes=15))
-    assert store.mfa_session(user_id).get_secret_value() == "cognito-session"
+    stores.mfa_sessions.save(user_id, SecretStr("cognito-session"), timedelta(minutes=15))
+    assert stores.mfa_sessions.get(user_id).get_secret_value() == "cognito-session"
 
-    store.save_mfa_session(user_id, SecretStr("old-session"), timedelta(seconds=-1))
-    assert store.mfa_session(user_id) is None, "an expired session (TTL deletion is lazy) must not be used"
+    stores.mfa_sessions.save(user_id, SecretStr("old-session"), timedelta(seconds=-1))
+    assert stores.mfa_sessions.get(user_id) is None, "an expired session (TTL deletion is lazy) must not be used"
 
 
 # ----------------------------------------------------------------------------- transient errors
 
 
 def test_throttling_of_the_table_surfaces_as_transient_error(in_process_aws):  # noqa: F811
-    store = StatusStore("any-table")
+    store = StatusRecords("any-table")
     user_id = str(uuid.uuid4())
     stubber = Stubber(store.table.meta.client)
     stubber.add_client_error("get_item", "ProvisionedThroughputExceededException", "Rate exceeded", 400)
@@ -232,7 +237,7 @@ def test_a_throttled_create_is_transient_not_a_taken_email(in_process_aws):  # n
     """DynamoDB reports throttling inside a transaction as TransactionCanceledException with a
     ThrottlingError reason. The caller must get a retryable 503, not a 409 telling them the email is
     taken (the client would never retry, and the email is free)."""
-    store = StatusStore("any-table")
+    store = StatusRecords("any-table")
     user_id = str(uuid.uuid4())
     stubber = Stubber(store.table.meta.client)
     stubber.add_client_error(

@@ -5,7 +5,9 @@
 - every schema is a valid JSON Schema 2020-12 document with an $id, title and version, and every
   detail carries the common fields and nothing named like a secret;
 - every sample validates against its schema and against its model;
-- the schemas refuse what a consumer must never get (a missing field, an unknown one, a wrong type).
+- the schemas refuse what a consumer must never get (a missing field, an unknown one, a wrong type);
+- the events a state machine publishes itself (PutEvents in workflows/*.asl.json) are the models':
+  same detail-type, source and fields, and their constant values pass the model's validation.
 """
 
 import json
@@ -15,6 +17,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from authflow.events import EVENT_TYPES, SOURCE
 from infra import catalogue
+from tests.support import asl
 
 NAMES = [model.__name__ for model in EVENT_TYPES]
 SECRET_WORDS = ("password", "secret", "token", "otp", "code", "session")
@@ -95,3 +98,28 @@ def test_the_readme_lists_every_event_type() -> None:
     readme = (catalogue.EVENTS_DIR / "README.md").read_text()
     for name in NAMES:
         assert f"[{name}]({name}.schema.json)" in readme
+
+
+ASL_EVENTS = [
+    (machine, state, entry) for machine, definition in asl.definitions().items() for state, entry in asl.event_entries(definition)
+]
+
+
+def test_the_state_machines_publish_events_of_their_own() -> None:
+    """Guard for the next test: the login workflow records its outcome with PutEvents."""
+    assert {entry["DetailType"] for _, _, entry in ASL_EVENTS} >= {"LoginSucceeded", "LoginFailed"}
+
+
+@pytest.mark.parametrize(("machine", "state", "entry"), ASL_EVENTS, ids=[f"{m}.{s}" for m, s, _ in ASL_EVENTS])
+def test_each_event_a_state_machine_publishes_is_its_model(machine: str, state: str, entry: dict) -> None:
+    models = {model.__name__: model for model in EVENT_TYPES}
+    assert entry["Source"] == SOURCE and entry["DetailType"] in models, f"{machine}.{state} publishes an event without a model"
+    model = models[entry["DetailType"]]
+    fields = {key.removesuffix(".$"): value for key, value in entry["Detail"].items()}
+    assert set(fields) == set(model.model_fields), f"{machine}.{state}'s detail has other fields than {model.__name__}"
+    # Paths get the catalogue's sample values, constants stay: the model must accept the detail.
+    sample = catalogue.sample_event(model)["detail"]
+    detail = {
+        name: sample[name] if key.endswith(".$") else value for key, value in entry["Detail"].items() for name in [key.removesuffix(".$")]
+    }
+    model.model_validate(detail)

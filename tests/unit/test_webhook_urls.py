@@ -8,7 +8,8 @@ import ipaddress
 
 import pytest
 
-from authflow.callback_urls import InvalidWebhookUrl, check_callback_url
+from authflow.callback_urls import check_callback_url
+from authflow.errors import InvalidWebhookUrl
 
 DNS = {
     "hooks.example.com": ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"],

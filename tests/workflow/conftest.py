@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterator
 import pytest
 
 import authflow.aws
-from authflow.status import StatusStore
+from authflow.status import StatusRecords
 from infra.views import LocalViews
-from tests.support.workflow import OnboardingRun, stack_client, start_onboarding
+from tests.support.workflow import OnboardingRun, TableStores, stack_client, start_onboarding
 
 
 @pytest.fixture(scope="module")
@@ -36,12 +36,18 @@ def views(local_stack) -> LocalViews:
 
 
 @pytest.fixture(scope="module")
-def store(local_stack) -> StatusStore:
-    """The API's StatusStore on the local stack's table (through AWS_ENDPOINT_URL, as the API reaches it)."""
+def store(local_stack) -> StatusRecords:
+    """The API's status records on the local stack's table (through AWS_ENDPOINT_URL, as the API reaches it)."""
     assert os.environ.get("AWS_ENDPOINT_URL") == f"http://127.0.0.1:{local_stack.moto_port}"
     authflow.aws.client.cache_clear()
     authflow.aws.resource.cache_clear()
-    return StatusStore(local_stack.stack.refs["StatusTable"])
+    return StatusRecords(local_stack.stack.refs["StatusTable"])
+
+
+@pytest.fixture(scope="module")
+def stores(store) -> TableStores:
+    """The table's other stores (claims, signals, MFA sessions, handoffs), as the API reaches them."""
+    return TableStores.on(store.table.name)
 
 
 @pytest.fixture(scope="module")

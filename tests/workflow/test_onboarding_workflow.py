@@ -77,13 +77,13 @@ def confirm_through_the_api(api, run, secrets_used) -> dict:
 
 
 @pytest.fixture(scope="module")
-def onboarded(start, api, store, sfn, secrets_used) -> dict:
+def onboarded(start, api, store, stores, sfn, secrets_used) -> dict:
     """One user onboarded end to end; what each step left behind, observed as it happened."""
     run = start(confirmation_seconds=LONG_ENOUGH, mfa_seconds=LONG_ENOUGH, full_name="Ada Lovelace")
     wait_until_entered(sfn, run.execution_arn, "WaitForConfirmation")
 
     confirmation = confirm_through_the_api(api, run, secrets_used)
-    session = store.mfa_session(run.user_id)  # Cognito's MFA-setup session, kept until activation
+    session = stores.mfa_sessions.get(run.user_id)  # Cognito's MFA-setup session, kept until activation
     assert session is not None
     secrets_used["session"].add(session.get_secret_value())
     with urllib.request.urlopen(confirmation["qr_code_secret_url"], timeout=10) as qr:
@@ -118,7 +118,7 @@ def test_happy_path_succeeds_through_every_step(onboarded):
     assert onboarded["qr_png_head"] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_happy_path_leaves_an_active_record_and_an_mfa_user(onboarded, store, cognito, local_stack):
+def test_happy_path_leaves_an_active_record_and_an_mfa_user(onboarded, store, stores, cognito, local_stack):
     run = onboarded["run"]
     record = store.get(run.user_id)
     assert record.status == OnboardingStatus.ACTIVE
@@ -131,7 +131,7 @@ def test_happy_path_leaves_an_active_record_and_an_mfa_user(onboarded, store, co
         ("ActivateAccount", StepStatus.SUCCEEDED),
     ]
     assert record.execution_arn == run.execution_arn
-    assert store.user_id_for(run.email) == run.user_id, "an active user keeps their email"
+    assert stores.claims.user_id_for(run.email) == run.user_id, "an active user keeps their email"
     assert user_items(store, run.user_id) == {"STATUS"}, "signals (task tokens) and the MFA session are gone"
 
     user = cognito.admin_get_user(UserPoolId=local_stack.stack.refs["UserPool"], Username=run.user_id)
@@ -160,12 +160,12 @@ def test_happy_path_events_are_archived_in_order(onboarded, views):
     assert invitation["resend"] is False and invitation["email"] == run.email
 
 
-def test_an_action_that_arrives_before_the_execution_waits_is_not_lost(start, store, sfn):
+def test_an_action_that_arrives_before_the_execution_waits_is_not_lost(start, store, stores, sfn):
     """The user can act between SendInvitation (status INVITED) and WaitForConfirmation arming its task
     token; the execution must then resume by itself. Here both actions are signalled before it starts."""
     run = start(confirmation_seconds=LONG_ENOUGH, mfa_seconds=LONG_ENOUGH)
     for action in UserAction:
-        assert store.receive_signal(run.user_id, action, timedelta(minutes=5)) is None
+        assert stores.signals.receive(run.user_id, action, timedelta(minutes=5)) is None
 
     described = wait_until_finished(sfn, run.execution_arn)
 
@@ -177,7 +177,7 @@ def test_an_action_that_arrives_before_the_execution_waits_is_not_lost(start, st
 # ----------------------------------------------------------------------------- b. timeouts
 
 
-def test_confirmation_timeout_expires_and_removes_the_user(start, sfn, store, cognito, views, api, local_stack):
+def test_confirmation_timeout_expires_and_removes_the_user(start, sfn, store, stores, cognito, views, api, local_stack):
     run = start(confirmation_seconds=1, mfa_seconds=1)
 
     described = wait_until_finished(sfn, run.execution_arn, timeout=15)
@@ -192,7 +192,7 @@ def test_confirmation_timeout_expires_and_removes_the_user(start, sfn, store, co
 
     assert api.mail_to(run.email), "the user had been invited"
     assert_user_removed(cognito, local_stack.stack.refs["UserPool"], run.user_id)
-    assert store.user_id_for(run.email) is None, "the email can be used for a new onboarding"
+    assert stores.claims.user_id_for(run.email) is None, "the email can be used for a new onboarding"
     record = store.get(run.user_id)
     assert record.status == OnboardingStatus.EXPIRED
     assert record.steps[-1].name == "ExpireOnboarding"
@@ -203,14 +203,14 @@ def test_confirmation_timeout_expires_and_removes_the_user(start, sfn, store, co
 
 
 def test_mfa_timeout_after_a_real_confirmation_expires_and_deletes_the_qr_code(
-    start, sfn, store, cognito, s3, views, api, local_stack, secrets_used
+    start, sfn, store, stores, cognito, s3, views, api, local_stack, secrets_used
 ):
     run = start(confirmation_seconds=LONG_ENOUGH, mfa_seconds=2)
     bucket = local_stack.stack.refs["QrCodeBucket"]
 
     confirm_through_the_api(api, run, secrets_used)
     assert s3.head_object(Bucket=bucket, Key=f"users_mfa/{run.user_id}.png")["ContentType"] == "image/png"
-    session = store.mfa_session(run.user_id)
+    session = stores.mfa_sessions.get(run.user_id)
     if session is not None:  # captured before the expiry removes it
         secrets_used["session"].add(session.get_secret_value())
 
@@ -221,9 +221,9 @@ def test_mfa_timeout_after_a_real_confirmation_expires_and_deletes_the_qr_code(
     assert path == HAPPY_PATH[:5] + ["ExpireOnboarding", "OnboardingExpired"]
     assert_qr_absent(s3, bucket, run.user_id)
     assert_user_removed(cognito, local_stack.stack.refs["UserPool"], run.user_id)
-    assert store.user_id_for(run.email) is None
+    assert stores.claims.user_id_for(run.email) is None
     assert store.get(run.user_id).status == OnboardingStatus.EXPIRED
-    assert store.mfa_session(run.user_id) is None and user_items(store, run.user_id) == {"STATUS"}
+    assert stores.mfa_sessions.get(run.user_id) is None and user_items(store, run.user_id) == {"STATUS"}
     assert onboarding_event_types(views, run.user_id) == ["UserCreated", "InvitationSent", "UserConfirmed", "OnboardingExpired"]
     (expired,) = events_of(views, run.user_id, "OnboardingExpired")
     assert expired["waiting_for"] == "MFA_CONFIRMATION"
@@ -264,7 +264,7 @@ def test_a_resent_invitation_is_honoured_for_its_full_validity(start, sfn, api, 
 # ----------------------------------------------------------------------------- c. failing tasks
 
 
-def test_a_permanently_failing_invitation_is_compensated(start, sfn, store, cognito, views, api, local_stack, cognito_fault):
+def test_a_permanently_failing_invitation_is_compensated(start, sfn, store, stores, cognito, views, api, local_stack, cognito_fault):
     user_id = str(uuid.uuid4())
     calls = cognito_fault(user_id, "RESEND", lambda: InvalidParameterException("The invitation cannot be sent."))
     run = start(confirmation_seconds=2, mfa_seconds=2, user_id=user_id)
@@ -279,7 +279,7 @@ def test_a_permanently_failing_invitation_is_compensated(start, sfn, store, cogn
     assert calls == ["RESEND"], "a permanent error is not retried"
 
     assert_user_removed(cognito, local_stack.stack.refs["UserPool"], run.user_id)
-    assert store.user_id_for(run.email) is None
+    assert stores.claims.user_id_for(run.email) is None
     record = store.get(run.user_id)
     assert record.status == OnboardingStatus.FAILED
     assert [s.name for s in record.steps] == ["CreateCognitoUser", "CompensateFailedOnboarding"]

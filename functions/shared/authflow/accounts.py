@@ -2,25 +2,23 @@
 
 from pydantic import SecretStr
 
-from authflow import errors, events, workflows
+from authflow import errors, events
+from authflow.adapters import Adapters
 from authflow.models import DeleteUserResponse, OnboardingStatus
-from authflow.qr import QrCodeStore
-from authflow.settings import CognitoSettings
-from authflow.status import StatusStore
-from authflow.tokens import AccessTokenVerifier
-from authflow.users import UserDirectory
 
 _FINISHED = (OnboardingStatus.ACTIVE, OnboardingStatus.EXPIRED, OnboardingStatus.FAILED)
 
 
 class Accounts:
-    def __init__(self, settings: CognitoSettings, admin_group: str):
+    def __init__(self, adapters: Adapters, admin_group: str):
         self.admin_group = admin_group
-        self.users = UserDirectory(settings.user_pool_id, settings.user_pool_client_id)
-        self.status = StatusStore(settings.status_table_name)
-        self.events = events.EventPublisher(settings.event_bus_name)
-        self.qr_codes = QrCodeStore(settings.qr_bucket_name, settings.qr_link_expiry_seconds)
-        self.verifier = AccessTokenVerifier(settings.user_pool_id, settings.user_pool_client_id)
+        self.users = adapters.users
+        self.status = adapters.status
+        self.claims = adapters.claims
+        self.events = adapters.events
+        self.qr_codes = adapters.qr_codes
+        self.workflows = adapters.workflows
+        self.verifier = adapters.verifier
 
     def delete(self, user_id: str, access_token: SecretStr, request_id: str) -> DeleteUserResponse:
         """Users may delete themselves; members of the admin group may delete anyone."""
@@ -31,10 +29,10 @@ class Accounts:
         if record is None:
             raise errors.UserNotFound()
         if record.status not in _FINISHED:
-            workflows.stop(record.execution_arn, "UserDeleted", "The user was deleted during onboarding.")
+            self.workflows.stop(record.execution_arn, "UserDeleted", "The user was deleted during onboarding.")
         self.users.delete_user(user_id)
         self.qr_codes.delete(user_id)
-        self.status.release_email(record.email, user_id)
+        self.claims.release(record.email, user_id)
         self.status.delete_user_items(user_id, keep_status=False)
         self.events.publish(events.UserDeleted(user_id=user_id, request_id=request_id))
         return DeleteUserResponse(user_id=user_id)

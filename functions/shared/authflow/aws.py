@@ -54,17 +54,3 @@ def raise_transient(error: Exception, what: str) -> None:
     """Re-raise a throttling or transient AWS failure as TransientError, which callers and workflows retry."""
     if is_transient(error):
         raise TransientError(f"{what} is temporarily unavailable.") from error
-
-
-class TableStore:
-    """A DynamoDB table whose throttling and transient failures surface as TransientError."""
-
-    def __init__(self, table_name: str):
-        self.table = resource("dynamodb").Table(table_name)
-
-    def _call(self, operation: str, **kwargs):
-        try:
-            return getattr(self.table, operation)(**kwargs)
-        except ClientError as error:
-            raise_transient(error, "The status table")
-            raise

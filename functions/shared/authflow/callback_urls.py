@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from authflow.errors import InvalidRequest
+from authflow.errors import InvalidWebhookUrl
 
 MAX_URL_LENGTH = 2048
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -27,11 +27,6 @@ Resolve = Callable[[str, int], list[str]]
 METADATA_ADDRESSES = frozenset(
     ipaddress.ip_address(a) for a in ("169.254.169.254", "169.254.170.2", "169.254.169.253", "fd00:ec2::254", "fd00:ec2::23")
 )
-
-
-class InvalidWebhookUrl(InvalidRequest):
-    code = "INVALID_WEBHOOK_URL"
-    message = "The webhook URL is not allowed."
 
 
 @dataclass(frozen=True)
@@ -49,7 +44,7 @@ class CallbackTarget:
 def resolve_host(host: str, port: int) -> list[str]:
     """Every address the host resolves to, in the resolver's order."""
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return list(dict.fromkeys(info[4][0] for info in infos))
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
 
 
 def _address(text: str) -> Address:

@@ -15,55 +15,23 @@ the reason in its message attributes; the queue's redrive policy backs this up i
 cannot.
 """
 
-import http.client
 import json
-import socket
-import ssl
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from pydantic_settings import BaseSettings, SettingsConfigDict
 from standardwebhooks import Webhook
 
-from authflow.aws import client
-from authflow.callback_urls import CallbackTarget, InvalidWebhookUrl, Resolve, check_callback_url, resolve_host
+from authflow.adapters import DeliveryAdapters
+from authflow.callback_urls import check_callback_url
+from authflow.errors import DeliveryFailed, InvalidWebhookUrl
 from authflow.events import SOURCE
 from authflow.observability import logger
-from authflow.webhooks import Subscription, SubscriptionStore
+from authflow.settings import DeliverySettings
+from authflow.status.subscriptions import Subscription
+from authflow.webhook_http import Outcome
 
-USER_AGENT = "authflow-webhooks/1"
 MAX_VISIBILITY_SECONDS = 43200  # SQS: a message's visibility can be extended to 12 h after it was sent
 MAX_REASON_LENGTH = 1024
-
-
-class DeliverySettings(BaseSettings):
-    """What the delivery function reads from the environment template.yaml sets."""
-
-    model_config = SettingsConfigDict(frozen=True, extra="ignore")
-
-    status_table_name: str
-    webhook_queue_url: str
-    webhook_dead_letter_queue_url: str
-    webhook_max_attempts: int
-    webhook_retry_base_seconds: int
-    webhook_retry_max_seconds: int
-    webhook_allow_loopback: bool = False
-    webhook_request_timeout_seconds: float = 5
-
-
-class DeliveryFailed(Exception):
-    """Some deliveries of a message failed; the message comes back after its backoff."""
-
-
-@dataclass(frozen=True)
-class Outcome:
-    delivered: bool
-    reason: str = ""
-    status: int | None = None
-    permanent: bool = False
 
 
 def backoff_seconds(attempt: int, base: int, maximum: int) -> int:
@@ -78,8 +46,7 @@ def webhook_payload(event: dict) -> str:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
-def signed_headers(secret: str, webhook_id: str, payload: str, now: datetime | None = None) -> dict[str, str]:
-    now = now or datetime.now(UTC)
+def signed_headers(secret: str, webhook_id: str, payload: str, now: datetime) -> dict[str, str]:
     return {
         "webhook-id": webhook_id,
         "webhook-timestamp": str(int(now.timestamp())),
@@ -87,63 +54,15 @@ def signed_headers(secret: str, webhook_id: str, payload: str, now: datetime | N
     }
 
 
-def _pinned_connection(target: CallbackTarget, timeout: float) -> http.client.HTTPConnection:
-    """A connection to target's host name (TLS SNI and certificate check) at the checked addresses only."""
-    if target.scheme == "https":
-        connection = http.client.HTTPSConnection(target.host, target.port, timeout=timeout, context=ssl.create_default_context())
-    else:
-        connection = http.client.HTTPConnection(target.host, target.port, timeout=timeout)
-
-    def connect(address, timeout=None, source_address=None):
-        last: OSError | None = None
-        for pinned in target.addresses:
-            try:
-                return socket.create_connection((pinned, address[1]), timeout, source_address)
-            except OSError as error:
-                last = error
-        raise last or OSError("no address to connect to")
-
-    connection._create_connection = connect
-    return connection
-
-
-def post(target: CallbackTarget, payload: str, headers: dict[str, str], timeout: float) -> Outcome:
-    """POSTs once; no redirect is followed (a 3xx is a failure, not a new destination)."""
-    connection = _pinned_connection(target, timeout)
-    try:
-        connection.request(
-            "POST",
-            target.target,
-            body=payload.encode(),
-            headers={"content-type": "application/json", "user-agent": USER_AGENT, **headers},
-        )
-        response = connection.getresponse()
-        response.read(65536)
-    except TimeoutError:
-        return Outcome(False, f"no answer within {timeout:g} s")
-    except (OSError, http.client.HTTPException) as error:
-        return Outcome(False, f"connection failed ({type(error).__name__})")
-    finally:
-        connection.close()
-    if 200 <= response.status < 300:
-        return Outcome(True, status=response.status)
-    return Outcome(False, f"HTTP {response.status}", status=response.status)
-
-
 class WebhookDeliverer:
-    def __init__(
-        self,
-        settings: DeliverySettings,
-        store: SubscriptionStore | None = None,
-        sqs=None,
-        resolve: Resolve = resolve_host,
-        send: Callable[[CallbackTarget, str, dict[str, str], float], Outcome] = post,
-    ):
+    def __init__(self, settings: DeliverySettings, adapters: DeliveryAdapters):
         self.settings = settings
-        self.store = store or SubscriptionStore(settings.status_table_name)
-        self.sqs = sqs or client("sqs")
-        self.resolve = resolve
-        self.send = send
+        self.store = adapters.subscriptions
+        self.deliveries = adapters.deliveries
+        self.sqs = adapters.queue
+        self.resolve = adapters.resolve
+        self.send = adapters.send
+        self.clock = adapters.clock
         self._subscriptions: list[Subscription] | None = None
 
     def start_batch(self) -> None:
@@ -185,11 +104,11 @@ class WebhookDeliverer:
         payload = webhook_payload(event)
         failures: dict[str, Outcome] = {}
         for subscription in self._subscribed_to(detail_type):
-            if self.store.delivered(event_id, subscription.id):
+            if self.deliveries.delivered(event_id, subscription.id):
                 continue
             outcome = self._deliver_to(subscription, event_id, payload)
             if outcome.delivered:
-                self.store.mark_delivered(event_id, subscription.id, outcome.status or 200)
+                self.deliveries.mark_delivered(event_id, subscription.id, outcome.status or 200)
                 logger.info("webhook delivered", extra={**context, "webhook_id": subscription.id, "http_status": outcome.status})
             else:
                 failures[subscription.id] = outcome
@@ -219,13 +138,14 @@ class WebhookDeliverer:
             target = check_callback_url(subscription.url, self.settings.webhook_allow_loopback, self.resolve)
         except InvalidWebhookUrl as refused:
             return Outcome(False, f"URL refused: {refused.message}", permanent=True)
-        headers = signed_headers(subscription.secret.get_secret_value(), event_id, payload)
+        headers = signed_headers(subscription.secret.get_secret_value(), event_id, payload, self.clock())
         return self.send(target, payload, headers, self.settings.webhook_request_timeout_seconds)
 
     def _backoff(self, record: SQSRecord, attempt: int) -> int:
         delay = backoff_seconds(attempt, self.settings.webhook_retry_base_seconds, self.settings.webhook_retry_max_seconds)
-        sent_ms = int(record.attributes.sent_timestamp or time.time() * 1000)
-        remaining = MAX_VISIBILITY_SECONDS - 60 - int(time.time() - sent_ms / 1000)
+        now = self.clock().timestamp()
+        sent_ms = int(record.attributes.sent_timestamp or now * 1000)
+        remaining = MAX_VISIBILITY_SECONDS - 60 - int(now - sent_ms / 1000)
         return max(0, min(delay, remaining))
 
     def _park(

@@ -120,6 +120,30 @@ class Forbidden(AuthflowError):
     message = "This token may not do that."
 
 
+class WebhookNotFound(NotFound):
+    code = "WEBHOOK_NOT_FOUND"
+    message = "No such webhook."
+
+
+class InvalidWebhookUrl(InvalidRequest):
+    code = "INVALID_WEBHOOK_URL"
+    message = "The webhook URL is not allowed."
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "IDEMPOTENCY_KEY_REUSED"
+    message = "This Idempotency-Key was used with a different request body."
+
+
+class RequestInProgress(Conflict):
+    code = "REQUEST_IN_PROGRESS"
+    message = "A request with this Idempotency-Key is still being processed; retry shortly."
+
+
+class DeliveryFailed(Exception):
+    """Some webhook deliveries of a queue message failed; the message comes back after its backoff."""
+
+
 def by_code(code: str) -> type[AuthflowError]:
     """The error class answering with this stable code (login outcomes travel as codes)."""
     classes = [AuthflowError]

@@ -25,16 +25,6 @@ MAX_KEY_LENGTH = 255
 Result = TypeVar("Result", bound=BaseModel)
 
 
-class IdempotencyKeyReused(errors.Conflict):
-    code = "IDEMPOTENCY_KEY_REUSED"
-    message = "This Idempotency-Key was used with a different request body."
-
-
-class RequestInProgress(errors.Conflict):
-    code = "REQUEST_IN_PROGRESS"
-    message = "A request with this Idempotency-Key is still being processed; retry shortly."
-
-
 class Idempotency:
     def __init__(self, table_name: str):
         self.persistence = DynamoDBPersistenceLayer(
@@ -65,14 +55,14 @@ class Idempotency:
             persistence_store=self.persistence,
             output_serializer=PydanticSerializer(model),
         )
-        def once(submission: dict) -> model:
+        def once(submission: dict) -> Result:
             return action()
 
         try:
             return once(submission={"key": f"{scope}#{key}", "payload": payload.model_dump(mode="json")})
         except IdempotencyValidationError:
-            raise IdempotencyKeyReused() from None
+            raise errors.IdempotencyKeyReused() from None
         except IdempotencyAlreadyInProgressError:
-            raise RequestInProgress() from None
+            raise errors.RequestInProgress() from None
         except IdempotencyPersistenceLayerError:
             raise errors.TransientError("The idempotency store is temporarily unavailable; retry with the same key.") from None

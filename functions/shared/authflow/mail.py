@@ -5,11 +5,31 @@ from dataclasses import dataclass
 from html import escape
 from string import Template
 
+from authflow.aws import client, raise_transient
+
 
 @dataclass(frozen=True)
 class Mail:
     subject: str
     html: str
+
+
+class Mailer:
+    """Sends authflow's own mail through SES (Cognito sends its mails itself, through the custom message trigger)."""
+
+    def __init__(self, from_address: str):
+        self.from_address = from_address
+
+    def send(self, to: str, message: Mail) -> None:
+        try:
+            client("ses").send_email(
+                Source=self.from_address,
+                Destination={"ToAddresses": [to]},
+                Message={"Subject": {"Data": message.subject}, "Body": {"Html": {"Data": message.html}}},
+            )
+        except Exception as error:
+            raise_transient(error, "Mail")
+            raise
 
 
 _INVITATION = Template(

@@ -6,10 +6,12 @@ never shows them.
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, SecretStr, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, SecretStr, StringConstraints, field_validator
+
+from authflow.events import EVENT_TYPES
 
 _NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f-\x9f]*$"
 
@@ -167,9 +169,9 @@ class OnboardingInput(BaseModel):
 
 
 class OnboardingTask(BaseModel):
-    model_config = ConfigDict(hide_input_in_errors=True)
+    """The payload the onboarding state machine sends to its task function; state is the task state's name."""
 
-    """The payload the onboarding state machine sends to its task function."""
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     task: Literal[
         "create_cognito_user",
@@ -179,6 +181,7 @@ class OnboardingTask(BaseModel):
         "activate_account",
         "compensate",
     ]
+    state: str
     onboarding: OnboardingInput
     execution_arn: str
     action: UserAction | None = None
@@ -314,9 +317,9 @@ class LoginOutcome(StrEnum):
 
 
 class LoginInput(BaseModel):
-    model_config = ConfigDict(hide_input_in_errors=True)
-
     """A login execution's input: the secrets wait in a one-time handoff record, not here."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)
 
     step: LoginStep
     handoff_id: str
@@ -324,6 +327,10 @@ class LoginInput(BaseModel):
 
 
 class LoginTask(LoginInput):
+    """The payload the login state machine sends to its task function; state is the task state's name."""
+
+    task: Literal["verify_password", "verify_mfa_code"]
+    state: str
     execution_arn: str
 
 
@@ -342,9 +349,52 @@ class PasswordResetInput(BaseModel):
 
 
 class PasswordResetTask(BaseModel):
+    """The payload the password reset state machine sends to its task function; state is the task state's name."""
+
     model_config = ConfigDict(hide_input_in_errors=True)
 
     task: Literal["request_reset_code", "await_new_password", "record_password_reset", "expire_password_reset"]
+    state: str
     reset: PasswordResetInput
     execution_arn: str
     task_token: SecretStr | None = None
+
+
+# ----------------------------------------------------------------------------- webhooks
+
+if TYPE_CHECKING:
+    EventTypeName = str
+else:
+    EventTypeName = Literal[tuple(model.__name__ for model in EVENT_TYPES)]
+
+
+class CreateWebhookRequest(Request):
+    url: Annotated[str, StringConstraints(min_length=1, max_length=2048, strip_whitespace=True)] = Field(
+        description="https URL that receives the events (public addresses only)."
+    )
+    events: list[EventTypeName] = Field(min_length=1, description="The detail-types to deliver.")
+
+    @field_validator("events")
+    @classmethod
+    def _unique(cls, events: list[str]) -> list[str]:
+        return list(dict.fromkeys(events))
+
+
+class WebhookResponse(Response):
+    id: UUID
+    url: str
+    events: list[str]
+    created_at: datetime
+
+
+class CreateWebhookResponse(WebhookResponse):
+    secret: str = Field(description="Standard Webhooks signing secret (whsec_...). Shown once: store it now.")
+
+
+class WebhookListResponse(Response):
+    webhooks: list[WebhookResponse]
+
+
+class DeleteWebhookResponse(Response):
+    id: UUID
+    status: Literal["DELETED"] = "DELETED"

@@ -5,10 +5,15 @@ confirms; the execution's tasks do the non-interactive steps. Secret-bearing wor
 secret, Cognito sessions) happens here, never in the execution's input or output.
 """
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import ClassVar
 from uuid import UUID, uuid4, uuid5
 
-from authflow import errors, events, workflows
+from pydantic import SecretStr
+
+from authflow import errors, events
+from authflow.adapters import Adapters
 from authflow.aws import raise_transient
 from authflow.models import (
     ConfirmMfaRequest,
@@ -30,26 +35,27 @@ from authflow.models import (
     UserAction,
 )
 from authflow.observability import logger
-from authflow.qr import QrCodeStore, qr_png
+from authflow.qr import qr_png
 from authflow.settings import CognitoSettings
-from authflow.status import StatusStore
-from authflow.users import UserDirectory
+from authflow.workflows import execution_arn
 
 _IDEMPOTENT_USER_IDS = UUID("6f1c1b8e-2f4f-4c53-9a53-5d8f0f6c2a10")
-_WAIT_STEPS = {
-    UserAction.CONFIRMATION: ("WaitForConfirmation", OnboardingStatus.INVITED),
-    UserAction.MFA_CONFIRMATION: ("WaitForMfaConfirmation", OnboardingStatus.MFA_PENDING),
-}
+# The status an execution waiting for each action shows.
+_WAITING_STATUS = {UserAction.CONFIRMATION: OnboardingStatus.INVITED, UserAction.MFA_CONFIRMATION: OnboardingStatus.MFA_PENDING}
 
 
 class Onboarding:
-    def __init__(self, settings: CognitoSettings, state_machine_arn: str | None = None):
+    def __init__(self, settings: CognitoSettings, adapters: Adapters, state_machine_arn: str | None = None):
         self.settings = settings
         self.state_machine_arn = state_machine_arn
-        self.users = UserDirectory(settings.user_pool_id, settings.user_pool_client_id)
-        self.status = StatusStore(settings.status_table_name)
-        self.events = events.EventPublisher(settings.event_bus_name)
-        self.qr_codes = QrCodeStore(settings.qr_bucket_name, settings.qr_link_expiry_seconds)
+        self.users = adapters.users
+        self.status = adapters.status
+        self.claims = adapters.claims
+        self.signals = adapters.signals
+        self.mfa_sessions = adapters.mfa_sessions
+        self.events = adapters.events
+        self.qr_codes = adapters.qr_codes
+        self.workflows = adapters.workflows
 
     @property
     def timeouts(self) -> OnboardingTimeouts:
@@ -73,7 +79,7 @@ class Onboarding:
         if not self.state_machine_arn:
             raise RuntimeError("start needs the onboarding state machine")
         user_id = str(uuid5(_IDEMPOTENT_USER_IDS, f"{idempotency_key}#{request.email}") if idempotency_key else uuid4())
-        arn = workflows.execution_arn(self.state_machine_arn, user_id)
+        arn = execution_arn(self.state_machine_arn, user_id)
         self.status.create(user_id, request.email, arn)
         execution_input = OnboardingInput(
             user_id=user_id,
@@ -84,9 +90,9 @@ class Onboarding:
             timeouts=self.timeouts,
         )
         try:
-            workflows.start(self.state_machine_arn, user_id, execution_input)
+            self.workflows.start(self.state_machine_arn, user_id, execution_input)
         except Exception as error:
-            self.status.release_email(request.email, user_id)
+            self.claims.release(request.email, user_id)
             self.status.delete_user_items(user_id, keep_status=False)
             raise_transient(error, "The workflow service")
             raise
@@ -95,13 +101,13 @@ class Onboarding:
 
     def confirm(self, user_id: str, request: ConfirmUserRequest) -> ConfirmUserResponse:
         record = self._record(user_id, request.email)
-        if record.status not in (OnboardingStatus.CREATED, OnboardingStatus.INVITED) or self.status.signal_received(
+        if record.status not in (OnboardingStatus.CREATED, OnboardingStatus.INVITED) or self.signals.received(
             user_id, UserAction.CONFIRMATION
         ):
             raise errors.WrongOnboardingStep("This user is not waiting for confirmation.")
         setup = self.users.start_mfa_setup(user_id, request.temporary_password, request.new_password)
         self.qr_codes.put(user_id, qr_png(setup.secret, account=request.email, issuer=self.settings.app_name))
-        self.status.save_mfa_session(user_id, setup.session, timedelta(minutes=self.settings.auth_session_validity_minutes))
+        self.mfa_sessions.save(user_id, setup.session, timedelta(minutes=self.settings.auth_session_validity_minutes))
         self._signal(user_id, UserAction.CONFIRMATION)
         return ConfirmUserResponse(
             email=request.email,
@@ -113,9 +119,9 @@ class Onboarding:
     def confirm_mfa(self, user_id: str, request: ConfirmMfaRequest) -> ConfirmMfaResponse:
         record = self._record(user_id, request.email)
         waiting = record.status in (OnboardingStatus.INVITED, OnboardingStatus.CONFIRMED, OnboardingStatus.MFA_PENDING)
-        if not waiting or self.status.signal_received(user_id, UserAction.MFA_CONFIRMATION):
+        if not waiting or self.signals.received(user_id, UserAction.MFA_CONFIRMATION):
             raise errors.WrongOnboardingStep("This user is not waiting for MFA confirmation.")
-        session = self.status.mfa_session(user_id)
+        session = self.mfa_sessions.get(user_id)
         if session is None:
             raise errors.WrongOnboardingStep("Confirm the user before confirming MFA.")
         self.users.finish_mfa_setup(user_id, session, request.otp)
@@ -124,14 +130,14 @@ class Onboarding:
 
     def resend_invitation(self, request: ResendConfirmationRequest, request_id: str) -> ResendConfirmationResponse:
         """Mails a new temporary password; answers an unknown or already confirmed email the same way."""
-        user_id = self.status.user_id_for(request.email)
+        user_id = self.claims.user_id_for(request.email)
         record = self.status.get(user_id) if user_id else None
-        if record and record.status == OnboardingStatus.INVITED:
+        if user_id and record and record.status == OnboardingStatus.INVITED:
             self.users.send_invitation(user_id)
             # The new temporary password is valid for the full period again, and so is the wait.
-            token = self.status.waiting_token(user_id, UserAction.CONFIRMATION)
+            token = self.signals.waiting_token(user_id, UserAction.CONFIRMATION)
             if token is not None:
-                workflows.heartbeat(token)
+                self.workflows.heartbeat(token)
             self.events.publish(
                 events.InvitationSent(
                     user_id=user_id,
@@ -163,18 +169,19 @@ class Onboarding:
         return record
 
     def _signal(self, user_id: str, action: UserAction) -> None:
-        token = self.status.receive_signal(user_id, action, self._signal_ttl)
+        token = self.signals.receive(user_id, action, self._signal_ttl)
         if token is not None:
             self._resume(token, action)
 
-    def _resume(self, token, action: UserAction) -> None:
-        workflows.resume(token, {"action": action.value, "received": True})
+    def _resume(self, token: SecretStr, action: UserAction) -> None:
+        self.workflows.resume(token, {"action": action.value, "received": True})
 
     # ------------------------------------------------------------------ workflow tasks
+    # Each task records the step under the state's own name (task.state), so the status route's
+    # steps follow the state machine's names without retyping them here.
 
     def run_task(self, task: OnboardingTask) -> dict:
-        handler = getattr(self, f"_task_{task.task}")
-        handler(task)
+        self.TASKS[task.task](self, task)
         return {"task": task.task, "user_id": str(task.onboarding.user_id)}
 
     def _event_context(self, task: OnboardingTask) -> dict:
@@ -184,54 +191,62 @@ class Onboarding:
             "execution_arn": task.execution_arn,
         }
 
-    def _task_create_cognito_user(self, task: OnboardingTask) -> None:
+    def _create_cognito_user(self, task: OnboardingTask) -> None:
         o = task.onboarding
         self.users.create_user(str(o.user_id), o.email, o.full_name, o.mobile_phone_number)
-        self.status.record_step(str(o.user_id), "CreateCognitoUser", StepStatus.SUCCEEDED)
+        self.status.record_step(str(o.user_id), task.state, StepStatus.SUCCEEDED)
         self.events.publish(events.UserCreated(email=o.email, **self._event_context(task)))
 
-    def _task_send_invitation(self, task: OnboardingTask) -> None:
+    def _send_invitation(self, task: OnboardingTask) -> None:
         o = task.onboarding
         self.users.send_invitation(str(o.user_id))
-        self.status.record_step(str(o.user_id), "SendInvitation", StepStatus.SUCCEEDED, OnboardingStatus.INVITED)
+        self.status.record_step(str(o.user_id), task.state, StepStatus.SUCCEEDED, OnboardingStatus.INVITED)
         self.events.publish(events.InvitationSent(email=o.email, resend=False, **self._event_context(task)))
 
-    def _task_await_user_action(self, task: OnboardingTask) -> None:
+    def _await_user_action(self, task: OnboardingTask) -> None:
         if task.action is None or task.task_token is None:
             raise errors.InvalidRequest("await_user_action needs an action and a task token")
         user_id = str(task.onboarding.user_id)
-        step, status = _WAIT_STEPS[task.action]
-        self.status.record_step(user_id, step, StepStatus.WAITING, status)
-        if self.status.arm_signal(user_id, task.action, task.task_token, self._signal_ttl):
+        self.status.record_step(user_id, task.state, StepStatus.WAITING, _WAITING_STATUS[task.action])
+        if self.signals.arm(user_id, task.action, task.task_token, self._signal_ttl):
             self._resume(task.task_token, task.action)
 
-    def _task_record_confirmation(self, task: OnboardingTask) -> None:
+    def _record_confirmation(self, task: OnboardingTask) -> None:
         user_id = str(task.onboarding.user_id)
-        self.status.record_step(user_id, "RecordConfirmation", StepStatus.SUCCEEDED, OnboardingStatus.CONFIRMED)
+        self.status.record_step(user_id, task.state, StepStatus.SUCCEEDED, OnboardingStatus.CONFIRMED)
         self.events.publish(events.UserConfirmed(**self._event_context(task)))
 
-    def _task_activate_account(self, task: OnboardingTask) -> None:
+    def _activate_account(self, task: OnboardingTask) -> None:
         user_id = str(task.onboarding.user_id)
         self.status.delete_user_items(user_id, keep_status=True)
-        self.status.record_step(user_id, "ActivateAccount", StepStatus.SUCCEEDED, OnboardingStatus.ACTIVE)
+        self.status.record_step(user_id, task.state, StepStatus.SUCCEEDED, OnboardingStatus.ACTIVE)
         context = self._event_context(task)
         self.events.publish(events.MfaEnrolled(**context), events.OnboardingCompleted(**context))
 
-    def _task_compensate(self, task: OnboardingTask) -> None:
+    def _compensate(self, task: OnboardingTask) -> None:
         o = task.onboarding
         user_id = str(o.user_id)
         record = self.status.get(user_id)
         self.users.delete_user(user_id)
         self.qr_codes.delete(user_id)
-        self.status.release_email(o.email, user_id)
+        self.claims.release(o.email, user_id)
         self.status.delete_user_items(user_id, keep_status=True)
         context = self._event_context(task)
         if task.outcome == "EXPIRED":
             waiting_for = "MFA_CONFIRMATION" if record and record.status == OnboardingStatus.MFA_PENDING else "CONFIRMATION"
-            self.status.record_step(user_id, "ExpireOnboarding", StepStatus.SUCCEEDED, OnboardingStatus.EXPIRED)
+            self.status.record_step(user_id, task.state, StepStatus.SUCCEEDED, OnboardingStatus.EXPIRED)
             self.events.publish(events.OnboardingExpired(waiting_for=waiting_for, **context))
         else:
             error = o.failure.Error if o.failure else "Unknown"
-            self.status.record_step(user_id, "CompensateFailedOnboarding", StepStatus.SUCCEEDED, OnboardingStatus.FAILED)
+            self.status.record_step(user_id, task.state, StepStatus.SUCCEEDED, OnboardingStatus.FAILED)
             self.events.publish(events.OnboardingFailed(error=error, **context))
         logger.info("onboarding compensated", extra={"user_id": user_id, "outcome": task.outcome})
+
+    TASKS: ClassVar[dict[str, Callable[["Onboarding", OnboardingTask], None]]] = {
+        "create_cognito_user": _create_cognito_user,
+        "send_invitation": _send_invitation,
+        "await_user_action": _await_user_action,
+        "record_confirmation": _record_confirmation,
+        "activate_account": _activate_account,
+        "compensate": _compensate,
+    }

@@ -5,14 +5,15 @@ to its task through a one-time handoff record, and its tokens come back the same
 enters an execution's input or output.
 """
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import ClassVar
 from uuid import uuid4
 
 from pydantic import SecretStr
 
 from authflow import errors, events
-from authflow.aws import client, raise_transient
-from authflow.identity import PseudoIds
+from authflow.adapters import Adapters
 from authflow.models import (
     ChangePasswordRequest,
     ChangePasswordResponse,
@@ -32,23 +33,22 @@ from authflow.models import (
     UserInfoResponse,
 )
 from authflow.observability import logger
-from authflow.settings import CognitoSettings
-from authflow.status import StatusStore
-from authflow.tokens import AccessTokenVerifier
-from authflow.users import UserDirectory
 
 HANDOFF_TTL = timedelta(minutes=2)
+# What a login step task returns: its outcome and the secrets the API takes from the result handoff.
+StepResult = tuple[LoginOutcome, dict]
 
 
 class Sessions:
-    def __init__(self, settings: CognitoSettings, login_state_machine_arn: str | None = None):
-        self.settings = settings
+    def __init__(self, adapters: Adapters, login_state_machine_arn: str | None = None):
         self.login_state_machine_arn = login_state_machine_arn
-        self.users = UserDirectory(settings.user_pool_id, settings.user_pool_client_id)
-        self.status = StatusStore(settings.status_table_name)
-        self.events = events.EventPublisher(settings.event_bus_name)
-        self.verifier = AccessTokenVerifier(settings.user_pool_id, settings.user_pool_client_id)
-        self.pseudo_ids = PseudoIds(settings.pseudo_id_secret_arn)
+        self.users = adapters.users
+        self.claims = adapters.claims
+        self.handoffs = adapters.handoffs
+        self.events = adapters.events
+        self.workflows = adapters.workflows
+        self.verifier = adapters.verifier
+        self.pseudo_ids = adapters.pseudo_ids
 
     # ------------------------------------------------------------------ API side
 
@@ -73,30 +73,26 @@ class Sessions:
 
     def _run_login(self, step: LoginStep, secrets: dict, request_id: str) -> tuple[LoginResult, str]:
         handoff_id = str(uuid4())
-        self.status.put_handoff(handoff_id, "request", secrets, HANDOFF_TTL)
+        if not self.login_state_machine_arn:
+            raise RuntimeError("login needs the login state machine")
+        self.handoffs.put(handoff_id, "request", secrets, HANDOFF_TTL)
         execution_input = LoginInput(step=step, handoff_id=handoff_id, request_id=request_id)
-        try:
-            execution = client("stepfunctions").start_sync_execution(
-                stateMachineArn=self.login_state_machine_arn, input=execution_input.model_dump_json()
-            )
-        except Exception as error:
-            raise_transient(error, "The login workflow")
-            raise
+        execution = self.workflows.run_sync(self.login_state_machine_arn, execution_input, "The login workflow")
         if execution["status"] != "SUCCEEDED":
             logger.error("login workflow did not succeed", extra={"status": execution["status"], "error": execution.get("error")})
             raise errors.TransientError("Sign-in is temporarily unavailable.")
         return LoginResult.model_validate_json(execution["output"]), handoff_id
 
     def _take_result(self, handoff_id: str) -> dict:
-        result = self.status.take_handoff(handoff_id, "result")
+        result = self.handoffs.take(handoff_id, "result")
         if result is None:
             raise errors.TransientError("Sign-in is temporarily unavailable.")
         return result
 
     def refresh(self, request: RefreshTokenRequest, request_id: str) -> RefreshTokenResponse:
         tokens = self.users.refresh(request.refresh_token)
-        claims = self.verifier.verify(_secret(tokens.access_token))
-        if self.status.user_id_for(request.email) != claims.user_id:
+        claims = self.verifier.verify(SecretStr(tokens.access_token))
+        if self.claims.user_id_for(request.email) != claims.user_id:
             raise errors.InvalidToken()
         self.events.publish(events.TokenRefreshed(user_id=claims.user_id, request_id=request_id))
         return RefreshTokenResponse(
@@ -107,7 +103,7 @@ class Sessions:
             refresh_token=tokens.refresh_token,
         )
 
-    def user_info(self, access_token) -> UserInfoResponse:
+    def user_info(self, access_token: SecretStr) -> UserInfoResponse:
         claims = self.verifier.verify(access_token)
         attributes = self.users.attributes(access_token)
         return UserInfoResponse(
@@ -120,7 +116,7 @@ class Sessions:
 
     def logout(self, request: LogoutRequest, request_id: str) -> LogoutResponse:
         claims = self.verifier.verify(request.access_token)
-        if self.status.user_id_for(request.email) != claims.user_id:
+        if self.claims.user_id_for(request.email) != claims.user_id:
             raise errors.InvalidToken()
         self.users.sign_out_everywhere(request.access_token)
         self.events.publish(events.LoggedOut(user_id=claims.user_id, request_id=request_id))
@@ -135,39 +131,42 @@ class Sessions:
     # ------------------------------------------------------------------ login workflow tasks
 
     def run_login_task(self, task: LoginTask) -> LoginResult:
-        secrets = self.status.take_handoff(task.handoff_id, "request")
+        secrets = self.handoffs.take(task.handoff_id, "request")
         if secrets is None:
             return LoginResult(outcome=LoginOutcome.REFUSED, user_id="unknown", reason=errors.SessionExpired.code)
         email = secrets["email"]
-        user_id = self.status.user_id_for(email)
+        user_id = self.claims.user_id_for(email)
         if user_id is None:
             # An unknown email is refused exactly like a wrong password, with a stable pseudo-id.
             return LoginResult(
                 outcome=LoginOutcome.REFUSED, user_id=self.pseudo_ids.for_email(email), reason=errors.InvalidCredentials.code
             )
         try:
-            if task.step == LoginStep.PASSWORD:
-                challenge = self.users.authenticate(user_id, _secret(secrets["password"]))
-                if challenge.name != "SOFTWARE_TOKEN_MFA":
-                    raise errors.OnboardingIncomplete()
-                result = {"session": challenge.session.get_secret_value()}
-                outcome = LoginOutcome.MFA_REQUIRED
-            else:
-                tokens = self.users.answer_mfa(user_id, _secret(secrets["session"]), _secret(secrets["code"]))
-                result = TokensResponse(
-                    id_token=tokens.id_token,
-                    access_token=tokens.access_token,
-                    refresh_token=tokens.refresh_token or "",
-                    expires_in=tokens.expires_in,
-                ).model_dump()
-                outcome = LoginOutcome.SIGNED_IN
+            outcome, result = self.TASKS[task.task](self, user_id, secrets)
         except errors.AuthflowError as refusal:
             if isinstance(refusal, errors.TransientError):
                 raise
             return LoginResult(outcome=LoginOutcome.REFUSED, user_id=user_id, reason=refusal.code)
-        self.status.put_handoff(task.handoff_id, "result", result, HANDOFF_TTL)
+        self.handoffs.put(task.handoff_id, "result", result, HANDOFF_TTL)
         return LoginResult(outcome=outcome, user_id=user_id)
 
+    def _verify_password(self, user_id: str, secrets: dict) -> StepResult:
+        challenge = self.users.authenticate(user_id, SecretStr(secrets["password"]))
+        if challenge.name != "SOFTWARE_TOKEN_MFA":
+            raise errors.OnboardingIncomplete()
+        return LoginOutcome.MFA_REQUIRED, {"session": challenge.session.get_secret_value()}
 
-def _secret(value: str) -> SecretStr:
-    return SecretStr(value)
+    def _verify_mfa_code(self, user_id: str, secrets: dict) -> StepResult:
+        tokens = self.users.answer_mfa(user_id, SecretStr(secrets["session"]), SecretStr(secrets["code"]))
+        result = TokensResponse(
+            id_token=tokens.id_token,
+            access_token=tokens.access_token,
+            refresh_token=tokens.refresh_token or "",
+            expires_in=tokens.expires_in,
+        )
+        return LoginOutcome.SIGNED_IN, result.model_dump()
+
+    TASKS: ClassVar[dict[str, Callable[["Sessions", str, dict], StepResult]]] = {
+        "verify_password": _verify_password,
+        "verify_mfa_code": _verify_mfa_code,
+    }

@@ -36,3 +36,19 @@ class ApiSettings(CognitoSettings):
     login_state_machine_arn: str
     password_reset_state_machine_arn: str
     admin_group_name: str
+    webhook_allow_loopback: bool
+
+
+class DeliverySettings(BaseSettings):
+    """The webhook delivery function."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore")
+
+    status_table_name: str
+    webhook_queue_url: str
+    webhook_dead_letter_queue_url: str
+    webhook_max_attempts: int
+    webhook_retry_base_seconds: int
+    webhook_retry_max_seconds: int
+    webhook_allow_loopback: bool = False
+    webhook_request_timeout_seconds: float = 5

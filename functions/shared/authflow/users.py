@@ -1,6 +1,13 @@
-"""The user directory: every Cognito call authflow makes, with Cognito's errors mapped to domain errors."""
+"""The user directory: every Cognito call authflow makes, with Cognito's errors mapped to domain errors.
 
+Each operation names its own error map: which Cognito error codes mean what for that operation.
+Whatever a map does not name stays an error of ours (a 500), and throttling is always TransientError.
+"""
+
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 from botocore.exceptions import ClientError, ParamValidationError
 from pydantic import SecretStr
@@ -8,18 +15,73 @@ from pydantic import SecretStr
 from authflow import errors
 from authflow.aws import client, error_code, raise_transient
 
-# Cognito's answers to a caller's own mistake; everything else unexpected stays an error of ours.
-_CALLER_ERRORS: dict[str, type[errors.AuthflowError]] = {
+ErrorMap = Mapping[str, Callable[[], errors.AuthflowError]]
+
+# Cognito answers NotAuthorizedException both to a wrong password and to too many of them; the
+# second is told apart by its message and gets this code of ours. ParamValidationError is botocore's
+# refusal of a malformed parameter (a session string Cognito could never have issued).
+PASSWORD_ATTEMPTS_EXCEEDED = "PasswordAttemptsExceeded"
+MALFORMED_PARAMETER = "ParamValidationError"
+
+# Throttling of a caller, whatever the operation.
+_RATE_LIMITS: ErrorMap = {
+    "TooManyFailedAttemptsException": errors.TooManyRequests,
+    "LimitExceededException": errors.TooManyRequests,
+    PASSWORD_ATTEMPTS_EXCEEDED: errors.TooManyAttempts,
+}
+# Creating, inviting and enrolling a user.
+_ADMIN_ERRORS: ErrorMap = {
+    **_RATE_LIMITS,
     "NotAuthorizedException": errors.InvalidCredentials,
     "UserNotFoundException": errors.InvalidCredentials,
     "InvalidPasswordException": errors.InvalidPassword,
     "CodeMismatchException": errors.InvalidMfaCode,
     "EnableSoftwareTokenMFAException": errors.InvalidMfaCode,
     "ExpiredCodeException": errors.SessionExpired,
-    "TooManyFailedAttemptsException": errors.TooManyRequests,
-    "LimitExceededException": errors.TooManyRequests,
     "AliasExistsException": errors.EmailAlreadyExists,
     "UnsupportedUserStateException": errors.WrongOnboardingStep,
+}
+# Looking a user up or removing them: absence is an answer, not an error.
+_LOOKUP_ERRORS: ErrorMap = {**_RATE_LIMITS, "UserNotFoundException": errors.UserNotFound}
+# The password step of a sign-in (and of confirm, with the temporary password).
+_SIGN_IN_ERRORS: ErrorMap = _ADMIN_ERRORS
+# Verifying the first TOTP code of an enrolment.
+_ENROLMENT_ERRORS: ErrorMap = {
+    "CodeMismatchException": errors.InvalidMfaCode,
+    "EnableSoftwareTokenMFAException": errors.InvalidMfaCode,
+    "NotAuthorizedException": errors.SessionExpired,
+    "ResourceNotFoundException": errors.SessionExpired,
+    "ExpiredCodeException": errors.SessionExpired,
+}
+# The MFA step of a sign-in: a used code is MfaCodeReused, a bad or stale session SessionExpired.
+_MFA_ERRORS: ErrorMap = {
+    PASSWORD_ATTEMPTS_EXCEEDED: errors.TooManyAttempts,
+    "CodeMismatchException": errors.InvalidMfaCode,
+    "ExpiredCodeException": errors.MfaCodeReused,
+    "NotAuthorizedException": errors.SessionExpired,
+    "ResourceNotFoundException": errors.SessionExpired,
+    "InvalidParameterException": errors.SessionExpired,
+    MALFORMED_PARAMETER: errors.SessionExpired,
+}
+# Calls authorised by a refresh or access token: a revoked, expired or foreign token is InvalidToken.
+_TOKEN_ERRORS: ErrorMap = {**_RATE_LIMITS, "NotAuthorizedException": errors.InvalidToken, "UserNotFoundException": errors.InvalidToken}
+# Changing the password with an access token: a wrong previous password and a bad token look alike.
+_WRONG_PASSWORD_OR_TOKEN = partial(errors.InvalidCredentials, "The previous password is incorrect, or the token is invalid.")
+_CHANGE_PASSWORD_ERRORS: ErrorMap = {
+    **_RATE_LIMITS,
+    "NotAuthorizedException": _WRONG_PASSWORD_OR_TOKEN,
+    "UserNotFoundException": _WRONG_PASSWORD_OR_TOKEN,
+    "InvalidPasswordException": errors.InvalidPassword,
+}
+# Setting a new password with a mailed code: every refusal of the code reads the same.
+_RESET_ERRORS: ErrorMap = {
+    **_RATE_LIMITS,
+    "InvalidPasswordException": errors.InvalidPassword,
+    "CodeMismatchException": errors.InvalidVerificationCode,
+    "EnableSoftwareTokenMFAException": errors.InvalidVerificationCode,
+    "ExpiredCodeException": errors.InvalidVerificationCode,
+    "NotAuthorizedException": errors.InvalidVerificationCode,
+    "UserNotFoundException": errors.InvalidVerificationCode,
 }
 
 
@@ -48,13 +110,16 @@ class Challenge:
     session: SecretStr
 
 
-def _password_attempts_exceeded(error: ClientError) -> bool:
-    return error_code(error) == "NotAuthorizedException" and "attempts exceeded" in str(error).lower()
-
-
 def _split_name(full_name: str) -> tuple[str, str]:
     given, _, family = full_name.partition(" ")
     return given, family or given
+
+
+def _code(error: ClientError) -> str:
+    code = error_code(error)
+    if code == "NotAuthorizedException" and "attempts exceeded" in str(error).lower():
+        return PASSWORD_ATTEMPTS_EXCEEDED
+    return code
 
 
 class UserDirectory:
@@ -62,15 +127,17 @@ class UserDirectory:
         self.user_pool_id = user_pool_id
         self.client_id = client_id
 
-    def _call(self, operation: str, pool: bool = True, **kwargs):
-        """Calls Cognito (with the pool id unless pool=False) and maps its errors to domain errors."""
+    def _call(self, operation: str, error_map: ErrorMap, pool: bool = True, **kwargs) -> Any:
+        """Calls Cognito (with the pool id unless pool=False); error_map says what its refusals mean."""
         try:
             return getattr(client("cognito-idp"), operation)(**({"UserPoolId": self.user_pool_id} if pool else {}), **kwargs)
+        except ParamValidationError:
+            if MALFORMED_PARAMETER in error_map:
+                raise error_map[MALFORMED_PARAMETER]() from None
+            raise
         except ClientError as error:
             raise_transient(error, "The user directory")
-            if _password_attempts_exceeded(error):
-                raise errors.TooManyAttempts() from None
-            mapped = _CALLER_ERRORS.get(error_code(error))
+            mapped = error_map.get(_code(error))
             if mapped:
                 raise mapped() from None
             raise
@@ -89,6 +156,7 @@ class UserDirectory:
         try:
             self._call(
                 "admin_create_user",
+                _ADMIN_ERRORS,
                 Username=user_id,
                 MessageAction="SUPPRESS",
                 UserAttributes=[{"Name": k, "Value": v} for k, v in attributes.items()],
@@ -99,20 +167,20 @@ class UserDirectory:
 
     def send_invitation(self, user_id: str) -> None:
         """Cognito sets a new temporary password and mails it through the custom message trigger."""
-        self._call("admin_create_user", Username=user_id, MessageAction="RESEND", DesiredDeliveryMediums=["EMAIL"])
+        self._call("admin_create_user", _ADMIN_ERRORS, Username=user_id, MessageAction="RESEND", DesiredDeliveryMediums=["EMAIL"])
 
     def email_of(self, user_id: str) -> str | None:
         try:
-            user = self._call("admin_get_user", Username=user_id)
-        except errors.InvalidCredentials:
+            user = self._call("admin_get_user", _LOOKUP_ERRORS, Username=user_id)
+        except errors.UserNotFound:
             return None
         return next((a["Value"] for a in user["UserAttributes"] if a["Name"] == "email"), None)
 
     def delete_user(self, user_id: str) -> bool:
         """Removes the user; False if there was none."""
         try:
-            self._call("admin_delete_user", Username=user_id)
-        except errors.InvalidCredentials:
+            self._call("admin_delete_user", _LOOKUP_ERRORS, Username=user_id)
+        except errors.UserNotFound:
             return False
         return True
 
@@ -120,6 +188,7 @@ class UserDirectory:
         """Signs in with the temporary password, sets the new one and starts TOTP enrolment."""
         auth = self._call(
             "admin_initiate_auth",
+            _SIGN_IN_ERRORS,
             ClientId=self.client_id,
             AuthFlow="ADMIN_USER_PASSWORD_AUTH",
             AuthParameters={"USERNAME": user_id, "PASSWORD": temporary_password.get_secret_value()},
@@ -128,6 +197,7 @@ class UserDirectory:
             raise errors.WrongOnboardingStep("This user has already been confirmed.")
         challenge = self._call(
             "admin_respond_to_auth_challenge",
+            _ADMIN_ERRORS,
             ClientId=self.client_id,
             ChallengeName="NEW_PASSWORD_REQUIRED",
             ChallengeResponses={"USERNAME": user_id, "NEW_PASSWORD": new_password.get_secret_value()},
@@ -135,29 +205,19 @@ class UserDirectory:
         )
         if challenge.get("ChallengeName") != "MFA_SETUP":
             raise errors.WrongOnboardingStep("The user pool did not ask for MFA enrolment.")
-        try:
-            token = client("cognito-idp").associate_software_token(Session=challenge["Session"])
-        except ClientError as error:
-            raise_transient(error, "The user directory")
-            raise
+        token = self._call("associate_software_token", {}, pool=False, Session=challenge["Session"])
         return MfaSetup(secret=SecretStr(token["SecretCode"]), session=SecretStr(token["Session"]))
 
     def finish_mfa_setup(self, user_id: str, session: SecretStr, otp: SecretStr) -> None:
         """Verifies the first TOTP code and makes TOTP the user's MFA."""
-        try:
-            result = client("cognito-idp").verify_software_token(Session=session.get_secret_value(), UserCode=otp.get_secret_value())
-        except ClientError as error:
-            raise_transient(error, "The user directory")
-            code = error_code(error)
-            if code in ("CodeMismatchException", "EnableSoftwareTokenMFAException"):
-                raise errors.InvalidMfaCode() from None
-            if code in ("NotAuthorizedException", "ResourceNotFoundException", "ExpiredCodeException"):
-                raise errors.SessionExpired("The MFA enrolment session has expired.") from None
-            raise
+        result = self._call(
+            "verify_software_token", _ENROLMENT_ERRORS, pool=False, Session=session.get_secret_value(), UserCode=otp.get_secret_value()
+        )
         if result.get("Status") != "SUCCESS":
             raise errors.InvalidMfaCode()
         self._call(
             "admin_set_user_mfa_preference",
+            _ADMIN_ERRORS,
             Username=user_id,
             SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True},
         )
@@ -168,6 +228,7 @@ class UserDirectory:
         """The password step; the challenge Cognito answers with (SOFTWARE_TOKEN_MFA for an active user)."""
         result = self._call(
             "admin_initiate_auth",
+            _SIGN_IN_ERRORS,
             ClientId=self.client_id,
             AuthFlow="ADMIN_USER_PASSWORD_AUTH",
             AuthParameters={"USERNAME": user_id, "PASSWORD": password.get_secret_value()},
@@ -177,83 +238,56 @@ class UserDirectory:
         return Challenge(result["ChallengeName"], SecretStr(result["Session"]))
 
     def answer_mfa(self, user_id: str, session: SecretStr, code: SecretStr) -> Tokens:
-        try:
-            result = client("cognito-idp").admin_respond_to_auth_challenge(
-                UserPoolId=self.user_pool_id,
-                ClientId=self.client_id,
-                ChallengeName="SOFTWARE_TOKEN_MFA",
-                ChallengeResponses={"USERNAME": user_id, "SOFTWARE_TOKEN_MFA_CODE": code.get_secret_value()},
-                Session=session.get_secret_value(),
-            )
-        except ParamValidationError:
-            raise errors.SessionExpired() from None
-        except ClientError as error:
-            raise_transient(error, "The user directory")
-            code_name = error_code(error)
-            if code_name == "CodeMismatchException":
-                raise errors.InvalidMfaCode() from None
-            if code_name == "ExpiredCodeException":
-                raise errors.MfaCodeReused() from None
-            if _password_attempts_exceeded(error):
-                raise errors.TooManyAttempts() from None
-            if code_name in ("NotAuthorizedException", "ResourceNotFoundException", "InvalidParameterException"):
-                raise errors.SessionExpired() from None
-            raise
+        result = self._call(
+            "admin_respond_to_auth_challenge",
+            _MFA_ERRORS,
+            ClientId=self.client_id,
+            ChallengeName="SOFTWARE_TOKEN_MFA",
+            ChallengeResponses={"USERNAME": user_id, "SOFTWARE_TOKEN_MFA_CODE": code.get_secret_value()},
+            Session=session.get_secret_value(),
+        )
         return Tokens.from_result(result)
 
     def refresh(self, refresh_token: SecretStr) -> Tokens:
-        try:
-            result = self._call(
-                "admin_initiate_auth",
-                ClientId=self.client_id,
-                AuthFlow="REFRESH_TOKEN_AUTH",
-                AuthParameters={"REFRESH_TOKEN": refresh_token.get_secret_value()},
-            )
-        except errors.InvalidCredentials:
-            raise errors.InvalidToken() from None
+        result = self._call(
+            "admin_initiate_auth",
+            _TOKEN_ERRORS,
+            ClientId=self.client_id,
+            AuthFlow="REFRESH_TOKEN_AUTH",
+            AuthParameters={"REFRESH_TOKEN": refresh_token.get_secret_value()},
+        )
         return Tokens.from_result(result)
 
-    def _token_call(self, operation: str, **kwargs):
-        """A call authorised by the user's access token; a revoked or expired token is InvalidToken."""
-        try:
-            return self._call(operation, pool=False, **kwargs)
-        except errors.InvalidCredentials:
-            raise errors.InvalidToken() from None
-
     def attributes(self, access_token: SecretStr) -> dict[str, str]:
-        user = self._token_call("get_user", AccessToken=access_token.get_secret_value())
+        user = self._call("get_user", _TOKEN_ERRORS, pool=False, AccessToken=access_token.get_secret_value())
         return {a["Name"]: a["Value"] for a in user["UserAttributes"]}
 
     def sign_out_everywhere(self, access_token: SecretStr) -> None:
-        self._token_call("global_sign_out", AccessToken=access_token.get_secret_value())
+        self._call("global_sign_out", _TOKEN_ERRORS, pool=False, AccessToken=access_token.get_secret_value())
 
     def change_password(self, access_token: SecretStr, previous: SecretStr, proposed: SecretStr) -> None:
-        try:
-            self._call(
-                "change_password",
-                pool=False,
-                AccessToken=access_token.get_secret_value(),
-                PreviousPassword=previous.get_secret_value(),
-                ProposedPassword=proposed.get_secret_value(),
-            )
-        except errors.InvalidCredentials:
-            raise errors.InvalidCredentials("The previous password is incorrect, or the token is invalid.") from None
+        self._call(
+            "change_password",
+            _CHANGE_PASSWORD_ERRORS,
+            pool=False,
+            AccessToken=access_token.get_secret_value(),
+            PreviousPassword=previous.get_secret_value(),
+            ProposedPassword=proposed.get_secret_value(),
+        )
 
     # ------------------------------------------------------------------ password reset
 
     def send_reset_code(self, user_id: str) -> None:
         """Cognito mails a reset code through the custom message trigger."""
-        self._call("forgot_password", pool=False, ClientId=self.client_id, Username=user_id)
+        self._call("forgot_password", _ADMIN_ERRORS, pool=False, ClientId=self.client_id, Username=user_id)
 
     def reset_password(self, user_id: str, code: SecretStr, new_password: SecretStr) -> None:
-        try:
-            self._call(
-                "confirm_forgot_password",
-                pool=False,
-                ClientId=self.client_id,
-                Username=user_id,
-                ConfirmationCode=code.get_secret_value(),
-                Password=new_password.get_secret_value(),
-            )
-        except (errors.InvalidMfaCode, errors.SessionExpired, errors.InvalidCredentials):
-            raise errors.InvalidVerificationCode() from None
+        self._call(
+            "confirm_forgot_password",
+            _RESET_ERRORS,
+            pool=False,
+            ClientId=self.client_id,
+            Username=user_id,
+            ConfirmationCode=code.get_secret_value(),
+            Password=new_password.get_secret_value(),
+        )

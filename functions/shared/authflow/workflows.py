@@ -1,6 +1,8 @@
-"""Starting and resuming executions: the API's side of every workflow."""
+"""Step Functions as the API and the tasks use it: start, run synchronously, resume, stop."""
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 from botocore.exceptions import ClientError
 from pydantic import BaseModel, SecretStr
@@ -16,48 +18,56 @@ def execution_arn(state_machine_arn: str, name: str) -> str:
     return f"{state_machine_arn.replace(':stateMachine:', ':execution:', 1)}:{name}"
 
 
-def start(state_machine_arn: str, name: str, execution_input: BaseModel) -> str:
-    """Starts the named execution; a Standard execution of that name already running counts as started."""
-    try:
-        return client("stepfunctions").start_execution(
-            stateMachineArn=state_machine_arn, name=name, input=execution_input.model_dump_json(exclude_none=True)
-        )["executionArn"]
-    except ClientError as error:
-        if error_code(error) == "ExecutionAlreadyExists":
-            return execution_arn(state_machine_arn, name)
-        raise_transient(error, "The workflow service")
-        raise
+class Workflows:
+    @property
+    def _sfn(self) -> Any:
+        return client("stepfunctions")
 
-
-def resume(token: SecretStr, output: dict) -> None:
-    """Lets a waiting execution go on; a token already used is not an error."""
-    _send(token, lambda sfn, raw: sfn.send_task_success(taskToken=raw, output=json.dumps(output)))
-
-
-def heartbeat(token: SecretStr) -> None:
-    """Restarts a waiting task's heartbeat timeout."""
-    _send(token, lambda sfn, raw: sfn.send_task_heartbeat(taskToken=raw))
-
-
-def cancel(token: SecretStr, error: str, cause: str) -> None:
-    """Ends a waiting task with an error the state machine catches."""
-    _send(token, lambda sfn, raw: sfn.send_task_failure(taskToken=raw, error=error, cause=cause))
-
-
-def _send(token: SecretStr, call) -> None:
-    try:
-        call(client("stepfunctions"), token.get_secret_value())
-    except ClientError as error:
-        if error_code(error) not in _STALE_TOKEN_CODES:
+    def start(self, state_machine_arn: str, name: str, execution_input: BaseModel) -> str:
+        """Starts the named execution; a Standard execution of that name already running counts as started."""
+        try:
+            return self._sfn.start_execution(
+                stateMachineArn=state_machine_arn, name=name, input=execution_input.model_dump_json(exclude_none=True)
+            )["executionArn"]
+        except ClientError as error:
+            if error_code(error) == "ExecutionAlreadyExists":
+                return execution_arn(state_machine_arn, name)
             raise_transient(error, "The workflow service")
             raise
-        logger.info("task token already used")
 
-
-def stop(arn: str, error: str, cause: str) -> None:
-    try:
-        client("stepfunctions").stop_execution(executionArn=arn, error=error, cause=cause)
-    except ClientError as error_:
-        if error_code(error_) != "ExecutionDoesNotExist":
-            raise_transient(error_, "The workflow service")
+    def run_sync(self, state_machine_arn: str, execution_input: BaseModel, what: str) -> dict:
+        """Runs an Express execution to its end; its status, output and error. what names it in a TransientError."""
+        try:
+            return self._sfn.start_sync_execution(stateMachineArn=state_machine_arn, input=execution_input.model_dump_json())
+        except Exception as error:
+            raise_transient(error, what)
             raise
+
+    def resume(self, token: SecretStr, output: dict) -> None:
+        """Lets a waiting execution go on; a token already used is not an error."""
+        self._send(token, lambda sfn, raw: sfn.send_task_success(taskToken=raw, output=json.dumps(output)))
+
+    def heartbeat(self, token: SecretStr) -> None:
+        """Restarts a waiting task's heartbeat timeout."""
+        self._send(token, lambda sfn, raw: sfn.send_task_heartbeat(taskToken=raw))
+
+    def cancel(self, token: SecretStr, error: str, cause: str) -> None:
+        """Ends a waiting task with an error the state machine catches."""
+        self._send(token, lambda sfn, raw: sfn.send_task_failure(taskToken=raw, error=error, cause=cause))
+
+    def _send(self, token: SecretStr, call: Callable[[Any, str], Any]) -> None:
+        try:
+            call(self._sfn, token.get_secret_value())
+        except ClientError as error:
+            if error_code(error) not in _STALE_TOKEN_CODES:
+                raise_transient(error, "The workflow service")
+                raise
+            logger.info("task token already used")
+
+    def stop(self, arn: str, error: str, cause: str) -> None:
+        try:
+            self._sfn.stop_execution(executionArn=arn, error=error, cause=cause)
+        except ClientError as error_:
+            if error_code(error_) != "ExecutionDoesNotExist":
+                raise_transient(error_, "The workflow service")
+                raise

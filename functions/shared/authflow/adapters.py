@@ -1,0 +1,102 @@
+"""The adapters the use cases work with, built once per function at cold start.
+
+A handler builds its bundle with the factory below and hands it to its use cases; tests build their
+own bundle (moto in-process, or fakes of an adapter's class) and hand it to the same use cases. These
+factories are the only place that makes boto3-backed adapters; each makes its bundle once per
+process (settings are frozen, hence hashable).
+"""
+
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from authflow.aws import client
+from authflow.callback_urls import Resolve, resolve_host
+from authflow.clock import Clock, utc_now
+from authflow.events import EventPublisher
+from authflow.identity import PseudoIds
+from authflow.mail import Mailer
+from authflow.qr import QrCodeStore
+from authflow.settings import CognitoSettings, CommonSettings, DeliverySettings
+from authflow.status import DeliveryRecords, EmailClaims, Handoffs, MfaSessions, RateCounters, Signals, StatusRecords, SubscriptionStore
+from authflow.tokens import AccessTokenVerifier
+from authflow.users import UserDirectory
+from authflow.webhook_http import Send, post
+from authflow.workflows import Workflows
+
+
+@dataclass(frozen=True)
+class Adapters:
+    """What the lifecycle use cases (Onboarding, Sessions, Passwords, Accounts, Webhooks) call."""
+
+    users: UserDirectory
+    status: StatusRecords
+    claims: EmailClaims
+    signals: Signals
+    mfa_sessions: MfaSessions
+    rate_counters: RateCounters
+    handoffs: Handoffs
+    subscriptions: SubscriptionStore
+    events: EventPublisher
+    qr_codes: QrCodeStore
+    workflows: Workflows
+    mailer: Mailer
+    pseudo_ids: PseudoIds
+    verifier: AccessTokenVerifier
+    resolve: Resolve
+    clock: Clock
+
+
+@dataclass(frozen=True)
+class DeliveryAdapters:
+    """What WebhookDeliverer calls."""
+
+    subscriptions: SubscriptionStore
+    deliveries: DeliveryRecords
+    queue: Any  # the SQS client: the message's visibility (backoff) and the dead-letter queue
+    resolve: Resolve
+    send: Send
+    clock: Clock
+
+
+@cache
+def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
+    """The API function's and the three workflow task functions' bundle."""
+    table = settings.status_table_name
+    return Adapters(
+        users=UserDirectory(settings.user_pool_id, settings.user_pool_client_id),
+        status=StatusRecords(table, utc_now),
+        claims=EmailClaims(table, utc_now),
+        signals=Signals(table, utc_now),
+        mfa_sessions=MfaSessions(table, utc_now),
+        rate_counters=RateCounters(table, utc_now),
+        handoffs=Handoffs(table, utc_now),
+        subscriptions=SubscriptionStore(table, utc_now),
+        events=EventPublisher(settings.event_bus_name),
+        qr_codes=QrCodeStore(settings.qr_bucket_name, settings.qr_link_expiry_seconds),
+        workflows=Workflows(),
+        mailer=Mailer(settings.mail_from_address),
+        pseudo_ids=PseudoIds(settings.pseudo_id_secret_arn),
+        verifier=AccessTokenVerifier(settings.user_pool_id, settings.user_pool_client_id),
+        resolve=resolve_host,
+        clock=utc_now,
+    )
+
+
+@cache
+def delivery_adapters(settings: DeliverySettings) -> DeliveryAdapters:
+    """The webhook delivery function's bundle."""
+    return DeliveryAdapters(
+        subscriptions=SubscriptionStore(settings.status_table_name, utc_now),
+        deliveries=DeliveryRecords(settings.status_table_name, utc_now),
+        queue=client("sqs"),
+        resolve=resolve_host,
+        send=post,
+        clock=utc_now,
+    )
+
+
+@cache
+def trigger_publisher(settings: CommonSettings) -> EventPublisher:
+    """The Cognito triggers' one adapter: the event bus."""
+    return EventPublisher(settings.event_bus_name)

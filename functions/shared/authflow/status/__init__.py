@@ -1,0 +1,40 @@
+"""The status table: one DynamoDB table (pk, sk), one store class per item kind.
+
+Item layout, and the module that owns each kind (the only code that reads or writes it):
+
+| pk                    | sk                        | kind                                                  | owner              |
+|-----------------------|---------------------------|-------------------------------------------------------|--------------------|
+| USER#<id>             | STATUS                    | onboarding status GET /v1/users/{id}/onboarding reads | status.records     |
+| EMAIL#<email>         | CLAIM                     | one user per email, claimed before Cognito is called  | status.claims      |
+| USER#<id>             | SIGNAL#<action>           | a waiting execution's task token, or the user's       | status.signals     |
+|                       |                           | action that arrived first                             |                    |
+| USER#<id>             | MFA_SETUP                 | Cognito's MFA-enrolment session (confirm→confirm-mfa) | status.mfa_sessions|
+| USER#<id>             | RATE#<action>#<window>    | a per-user counter in a fixed window                  | status.rate_limits |
+| HANDOFF#<id>          | request / result          | one-time secrets between the API and a workflow task  | status.handoffs    |
+| WEBHOOKS              | SUBSCRIPTION#<id>         | a webhook subscription and its signing secret         | status.subscriptions|
+| DELIVERY#<event_id>   | SUBSCRIPTION#<id>         | the event reached that subscription                   | status.deliveries  |
+| IDEMPOTENCY           | <hash of scope#key>       | the first answer to an Idempotency-Key (Powertools)   | authflow.idempotency|
+
+Every item that may end carries `expires_at` (epoch seconds), the table's TTL attribute. The USER#
+partition is the user's: deleting a user (or finishing onboarding) queries it (status.records).
+"""
+
+from authflow.status.claims import EmailClaims
+from authflow.status.deliveries import DeliveryRecords
+from authflow.status.handoffs import Handoffs
+from authflow.status.mfa_sessions import MfaSessions
+from authflow.status.rate_limits import RateCounters
+from authflow.status.records import StatusRecords
+from authflow.status.signals import Signals
+from authflow.status.subscriptions import SubscriptionStore
+
+__all__ = [
+    "DeliveryRecords",
+    "EmailClaims",
+    "Handoffs",
+    "MfaSessions",
+    "RateCounters",
+    "Signals",
+    "StatusRecords",
+    "SubscriptionStore",
+]

@@ -1,0 +1,67 @@
+"""WEBHOOKS, SUBSCRIPTION#<id>: webhook subscriptions, all in one partition (listing them is one Query).
+
+The signing secret is kept because every delivery is signed with it; it is returned once, at
+creation, and never listed or logged.
+"""
+
+from datetime import datetime
+
+from boto3.dynamodb.conditions import Key
+from botocore.exceptions import ClientError
+from pydantic import BaseModel, SecretStr
+
+from authflow.aws import error_code
+from authflow.models import WebhookResponse
+from authflow.status.table import TableStore
+
+SUBSCRIPTIONS_PK = "WEBHOOKS"
+
+
+class Subscription(BaseModel):
+    id: str
+    url: str
+    events: list[str]
+    secret: SecretStr
+    created_at: datetime
+
+    def public(self) -> WebhookResponse:
+        return WebhookResponse(id=self.id, url=self.url, events=self.events, created_at=self.created_at)
+
+
+def _key(webhook_id: str) -> dict[str, str]:
+    return {"pk": SUBSCRIPTIONS_PK, "sk": f"SUBSCRIPTION#{webhook_id}"}
+
+
+class SubscriptionStore(TableStore):
+    def add(self, subscription: Subscription) -> None:
+        item = {
+            **_key(subscription.id),
+            **subscription.model_dump(mode="json", exclude={"secret"}),
+            "secret": subscription.secret.get_secret_value(),
+        }
+        self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
+
+    def all(self) -> list[Subscription]:
+        items: list[dict] = []
+        start: dict = {}
+        while True:
+            page = self._call(
+                "query",
+                KeyConditionExpression=Key("pk").eq(SUBSCRIPTIONS_PK) & Key("sk").begins_with("SUBSCRIPTION#"),
+                ConsistentRead=True,
+                **start,
+            )
+            items += page["Items"]
+            if "LastEvaluatedKey" not in page:
+                break
+            start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+        return sorted((Subscription.model_validate(item) for item in items), key=lambda s: s.created_at)
+
+    def remove(self, webhook_id: str) -> bool:
+        try:
+            self._call("delete_item", Key=_key(webhook_id), ConditionExpression="attribute_exists(pk)")
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True

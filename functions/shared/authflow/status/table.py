@@ -1,0 +1,40 @@
+"""What every store of the status table shares: the table, the clock, keys and TTL values."""
+
+from datetime import timedelta
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from authflow.aws import raise_transient, resource
+from authflow.clock import Clock, utc_now
+
+
+def user_key(user_id: str, sk: str) -> dict[str, str]:
+    return {"pk": f"USER#{user_id}", "sk": sk}
+
+
+def email_key(email: str) -> dict[str, str]:
+    return {"pk": f"EMAIL#{email}", "sk": "CLAIM"}
+
+
+class TableStore:
+    """A DynamoDB table whose throttling and transient failures surface as TransientError."""
+
+    def __init__(self, table_name: str, clock: Clock = utc_now):
+        self.table = resource("dynamodb").Table(table_name)
+        self.clock = clock
+
+    def _call(self, operation: str, **kwargs) -> Any:
+        try:
+            return getattr(self.table, operation)(**kwargs)
+        except ClientError as error:
+            raise_transient(error, "The status table")
+            raise
+
+    def _expires_at(self, ttl: timedelta) -> int:
+        """The TTL attribute's value (epoch seconds) for an item that may live ttl from now."""
+        return int((self.clock() + ttl).timestamp())
+
+    def _expired(self, item: dict) -> bool:
+        """TTL deletion is lazy (up to days late): an item past expires_at must not be used."""
+        return int(item["expires_at"]) < self.clock().timestamp()
