@@ -47,3 +47,22 @@ bench: $(INSTALLED)
 
 coldstart: $(INSTALLED)
 	$(VENV)/bin/python -m measures.coldstart
+
+# The deploy path (README, Deploy). `sam build` needs the functions' runtime, Python 3.13, on PATH: its
+# python3.13 builder packages the functions, and the layer's Makefile (functions/shared/Makefile)
+# compiles the layer's bytecode with it. infra/runtime_python.py finds it on PATH or in pyenv, or says
+# how to get it; transitive versions come from constraints.txt, as in .venv.
+# `make deploy ENV=prod PARAMS="MailFromAddress=... SesIdentityArn=..."` adds PARAMS to the
+# environment's own parameters in samconfig.toml (infra/deploy.py) instead of replacing them.
+.PHONY: build deploy
+ENV ?= dev
+PARAMS ?=
+
+build:
+	@runtime_python=$$($(PYTHON) -m infra.runtime_python 3.13) || exit 1; \
+	command -v sam >/dev/null 2>&1 || { echo "make build: the AWS SAM CLI (sam) is not on PATH; README, Deploy, lists the prerequisites." >&2; exit 1; }; \
+	echo "sam build --config-env $(ENV) with $$runtime_python"; \
+	PATH="$$(dirname "$$runtime_python"):$$PATH" PIP_CONSTRAINT="$(CURDIR)/constraints.txt" sam build --config-env $(ENV)
+
+deploy: $(INSTALLED)
+	$(VENV)/bin/python -m infra.deploy $(ENV) $(PARAMS)

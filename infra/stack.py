@@ -40,7 +40,6 @@ def _aws_environment(moto_port: int, region: str) -> dict[str, str]:
         "MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP": "true",
         # StartSyncExecution's "sync-" host prefix would turn 127.0.0.1 into sync-127.0.0.1.
         "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
-        "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",
     }
 

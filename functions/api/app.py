@@ -47,7 +47,7 @@ from authflow.models import (
     TokensResponse,
     UserInfoResponse,
 )
-from authflow.observability import logger, metrics, tracer
+from authflow.observability import logger, metrics
 from authflow.onboarding import Onboarding
 from authflow.passwords import Passwords
 from authflow.sessions import Sessions
@@ -220,7 +220,6 @@ def openapi_document():
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     metrics.add_metric(name="ApiRequests", unit=MetricUnit.Count, value=1)

@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from authflow import events, mail
 from authflow.adapters import trigger_publisher
-from authflow.observability import logger, tracer
+from authflow.observability import logger
 from authflow.settings import CommonSettings
 
 settings = CommonSettings()
@@ -67,7 +67,6 @@ TRIGGERS: dict[str, tuple[type[DictWrapper], Callable[[Any, str], None]]] = {
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
 def handler(event: dict, context: LambdaContext) -> dict:
     source = event["triggerSource"]
     for prefix, (data_class, respond) in TRIGGERS.items():

@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from authflow.adapters import lifecycle_adapters
 from authflow.models import LoginTask
-from authflow.observability import logger, metrics, tracer
+from authflow.observability import logger, metrics
 from authflow.sessions import Sessions
 from authflow.settings import CognitoSettings
 
@@ -14,7 +14,6 @@ sessions = Sessions(lifecycle_adapters(CognitoSettings()))
 
 
 @logger.inject_lambda_context(clear_state=True)
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     task = parse(event=event, model=LoginTask)

@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from authflow.adapters import delivery_adapters
 from authflow.deliveries import WebhookDeliverer
-from authflow.observability import logger, metrics, tracer
+from authflow.observability import logger, metrics
 from authflow.settings import DeliverySettings
 
 settings = DeliverySettings()
@@ -27,7 +27,6 @@ def deliver(record: SQSRecord) -> None:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
     deliverer.start_batch()

@@ -107,3 +107,22 @@ def test_qr_code_store_throttling_is_transient(in_process_aws):  # noqa: F811
             store.put("u", b"png")
         with pytest.raises(ClientError):
             store.delete("u")
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-1"])
+def test_qr_links_are_signed_with_sigv4_on_the_buckets_regional_host(monkeypatch, region):
+    """botocore presigns S3 links with SigV2 unless told otherwise; S3 refuses SigV2 in the newer
+    regions and a link on the global host breaks when S3 redirects it (issue 12, item 8)."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    for name, value in {"AWS_DEFAULT_REGION": region, "AWS_ACCESS_KEY_ID": "unit", "AWS_SECRET_ACCESS_KEY": "unit"}.items():
+        monkeypatch.setenv(name, value)
+    store = QrCodeStore("authflow-dev-qrcodebucket-1a2b3c", link_expiry_seconds=900)
+
+    link = urllib.parse.urlparse(store.link("3f8199b4-0000-4000-8000-000000000000"))
+    query = urllib.parse.parse_qs(link.query)
+
+    assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
+    assert query["X-Amz-Credential"][0].split("/")[2:4] == [region, "s3"]
+    assert query["X-Amz-Expires"] == ["900"] and "Signature" not in query and "AWSAccessKeyId" not in query
+    regional_host = "s3.amazonaws.com" if region == "us-east-1" else f"s3.{region}.amazonaws.com"
+    assert link.netloc == f"authflow-dev-qrcodebucket-1a2b3c.{regional_host}"

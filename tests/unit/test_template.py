@@ -319,11 +319,14 @@ def test_every_function_runs_python_3_13(template: dict[str, Any], cfn: dict[str
     assert functions
     for lid, fn in functions.items():
         assert fn["Properties"].get("Runtime") == RUNTIME, f"{lid} runs {fn['Properties'].get('Runtime')}"
-    # ... and the shared layer is built for, and compatible with, that runtime.
+    # ... and the shared layer is built for, and compatible with, that runtime: by its Makefile
+    # (tests/unit/test_build.py runs it), whose target Python is the runtime's.
     for lid, r in template["Resources"].items():
         if r["Type"] == "AWS::Serverless::LayerVersion":
             assert RUNTIME in r["Properties"]["CompatibleRuntimes"], lid
-            assert r.get("Metadata", {}).get("BuildMethod") == RUNTIME, lid
+            assert r.get("Metadata", {}).get("BuildMethod") == "makefile", lid
+            makefile = (ROOT / r["Properties"]["ContentUri"] / "Makefile").read_text()
+            assert f"build-{lid}:" in makefile and f"PYTHON_VERSION ?= {RUNTIME.removeprefix('python')}" in makefile, lid
 
 
 def test_iam_statements_use_the_narrowest_valid_resource(cfn: dict[str, Any]) -> None:

@@ -4,11 +4,20 @@ qrcode and pyotp are imported here only, so functions that never draw a QR code 
 """
 
 import io
+from functools import cached_property
 
+import boto3
+from botocore.config import Config
 from botocore.exceptions import ClientError
 from pydantic import SecretStr
 
 from authflow.aws import client, raise_transient
+
+# The links' signature: SigV4 (botocore still presigns S3 URLs with SigV2 by default, which S3 refuses
+# in the regions opened since 2014 and AWS is retiring), on the bucket's regional host (the global
+# s3.amazonaws.com redirects requests for a new bucket outside us-east-1, and a redirected link no
+# longer matches its signed Host). A custom endpoint (the local stack's) keeps path-style addressing.
+_PRESIGN_CONFIG = Config(signature_version="s3v4", s3={"addressing_style": "virtual"})
 
 
 def qr_png(secret: SecretStr, account: str, issuer: str) -> bytes:
@@ -37,8 +46,13 @@ class QrCodeStore:
             raise_transient(error, "The QR code store")
             raise
 
+    @cached_property
+    def _presigner(self):
+        """Made on the first link (presigning calls no AWS API), once per store."""
+        return boto3.client("s3", config=_PRESIGN_CONFIG)
+
     def link(self, user_id: str) -> str:
-        return client("s3").generate_presigned_url(
+        return self._presigner.generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": self.key(user_id)}, ExpiresIn=self.link_expiry_seconds
         )
 
