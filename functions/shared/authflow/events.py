@@ -16,7 +16,8 @@ SOURCE = "authflow"
 
 
 class EventDetail(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Built on first use: a function publishes a few of these types, and builds only those.
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     event_id: str = Field(default_factory=lambda: str(uuid4()))
     occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
