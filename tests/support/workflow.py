@@ -20,7 +20,7 @@ import boto3
 import pytest
 
 import authflow.aws
-from authflow.models import OnboardingInput, OnboardingTimeouts
+from authflow.models import OnboardingInput, OnboardingTimeouts, StepStatus
 from authflow.status import EmailClaims, Handoffs, MfaSessions, Signals, StatusRecords
 
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
@@ -33,6 +33,15 @@ HAPPY_PATH = [
     "WaitForMfaConfirmation",
     "ActivateAccount",
     "OnboardingComplete",
+]
+# The steps the status record holds after a completed onboarding: each task state, under its own name.
+HAPPY_PATH_STEPS = [
+    ("CreateCognitoUser", StepStatus.SUCCEEDED),
+    ("SendInvitation", StepStatus.SUCCEEDED),
+    ("WaitForConfirmation", StepStatus.WAITING),
+    ("RecordConfirmation", StepStatus.SUCCEEDED),
+    ("WaitForMfaConfirmation", StepStatus.WAITING),
+    ("ActivateAccount", StepStatus.SUCCEEDED),
 ]
 ONBOARDING_EVENT_TYPES = (
     "UserCreated",

@@ -30,6 +30,7 @@ from authflow.status import DeliveryRecords, SubscriptionStore
 from authflow.status.subscriptions import Subscription
 from authflow.webhook_http import Outcome, post
 from authflow.webhooks import new_secret
+from tests.support.in_process import sqs_record
 from tests.support.webhook_receiver import WebhookReceiver
 from tests.support.workflow import create_status_table, in_process_aws  # noqa: F401 (fixture)
 
@@ -113,17 +114,7 @@ def received(settings: DeliverySettings, body: dict | str, attempt: int = 1) -> 
         (message,) = sqs.receive_message(
             QueueUrl=settings.webhook_queue_url, AttributeNames=["All"], MaxNumberOfMessages=1, VisibilityTimeout=0 if n < attempt else 300
         )["Messages"]
-    return {
-        "messageId": message["MessageId"],
-        "receiptHandle": message["ReceiptHandle"],
-        "body": message["Body"],
-        "attributes": message["Attributes"],
-        "messageAttributes": {},
-        "md5OfBody": message["MD5OfBody"],
-        "eventSource": "aws:sqs",
-        "eventSourceARN": f"arn:aws:sqs:{boto3.session.Session().region_name}:{ACCOUNT}:queue",
-        "awsRegion": boto3.session.Session().region_name,
-    }
+    return sqs_record(message)
 
 
 def record(settings: DeliverySettings, body: dict | str, attempt: int = 1) -> SQSRecord:

@@ -19,10 +19,11 @@ from botocore.exceptions import ClientError
 from moto.cognitoidp.exceptions import InvalidParameterException
 from moto.core.exceptions import JsonRESTError
 
-from authflow.models import OnboardingStatus, StepStatus, UserAction
+from authflow.models import OnboardingStatus, UserAction
 from tests.support.client import NEW_PASSWORD, current_otp, wrong_otp
 from tests.support.workflow import (
     HAPPY_PATH,
+    HAPPY_PATH_STEPS,
     event_details,
     history,
     onboarding_event_types,
@@ -122,14 +123,7 @@ def test_happy_path_leaves_an_active_record_and_an_mfa_user(onboarded, store, st
     run = onboarded["run"]
     record = store.get(run.user_id)
     assert record.status == OnboardingStatus.ACTIVE
-    assert [(s.name, s.status) for s in record.steps] == [
-        ("CreateCognitoUser", StepStatus.SUCCEEDED),
-        ("SendInvitation", StepStatus.SUCCEEDED),
-        ("WaitForConfirmation", StepStatus.WAITING),
-        ("RecordConfirmation", StepStatus.SUCCEEDED),
-        ("WaitForMfaConfirmation", StepStatus.WAITING),
-        ("ActivateAccount", StepStatus.SUCCEEDED),
-    ]
+    assert [(s.name, s.status) for s in record.steps] == HAPPY_PATH_STEPS
     assert record.execution_arn == run.execution_arn
     assert stores.claims.user_id_for(run.email) == run.user_id, "an active user keeps their email"
     assert user_items(store, run.user_id) == {"STATUS"}, "signals (task tokens) and the MFA session are gone"

@@ -1,0 +1,91 @@
+"""The API function's handler called in-process with generated API Gateway events, as Lambda calls it:
+the answer (status, body, headers) and what it stored. Its environment is the template's; moto's
+in-process Step Functions records the executions it starts (without running them)."""
+
+import uuid
+
+import boto3
+import pytest
+
+from authflow.status import EmailClaims, StatusRecords
+from tests.support.api_gateway import answer, api_gateway_event
+from tests.unit.conftest import new_email
+
+
+@pytest.fixture
+def api(unit_stack):
+    module = unit_stack.load("ApiFunction")
+
+    def call(method: str, path: str, body=None, headers=None) -> tuple[int, dict, dict]:
+        result = module.handler(api_gateway_event(method, path, body, headers), unit_stack.context("ApiFunction"))
+        return answer(result)
+
+    return call
+
+
+def test_create_user_answers_201_stores_the_record_and_starts_the_execution(api, settings):
+    email = new_email("handler")
+    status, body, headers = api("POST", "/users", {"full_name": "Ada Lovelace", "email": email})
+
+    assert status == 201 and body["email"] == email and body["status"] == "CREATED"
+    assert headers["Cache-Control"] == "no-store" and headers["X-Content-Type-Options"] == "nosniff"
+    record = StatusRecords(settings.status_table_name).get(body["user_id"])
+    assert record.status == "CREATED" and EmailClaims(settings.status_table_name).user_id_for(email) == body["user_id"]
+    execution = boto3.client("stepfunctions").describe_execution(executionArn=record.execution_arn)
+    assert execution["status"] == "RUNNING" and execution["name"] == body["user_id"]
+
+    status, onboarding, _ = api("GET", f"/users/{body['user_id']}/onboarding")
+    assert status == 200 and onboarding["status"] == "CREATED" and onboarding["execution"]["arn"] == record.execution_arn
+
+
+def test_invalid_input_gets_the_one_error_shape_and_changes_nothing(api, settings):
+    email = new_email("bad")
+    status, body, _ = api("POST", "/users", {"full_name": "Ada", "email": email, "password": "Secret-Value-1!"})
+    assert status == 400 and body["error"]["code"] == "INVALID_REQUEST" and body["error"]["request_id"]
+    assert "Secret-Value-1!" not in str(body)
+    assert EmailClaims(settings.status_table_name).user_id_for(email) is None
+
+    status, body, _ = api("POST", "/users", "full_name=Ada", {"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 415 and body["error"]["code"] == "UNSUPPORTED_MEDIA_TYPE"
+    status, body, _ = api("GET", f"/users/{uuid.uuid4()}/onboarding")
+    assert status == 404 and body["error"]["code"] == "USER_NOT_FOUND"
+    status, body, _ = api("GET", "/no-such-route")
+    assert status == 404 and body["error"]["code"] == "NOT_FOUND"
+
+
+def test_an_idempotency_key_replays_the_first_answer_and_refuses_another_body(api):
+    key = {"Idempotency-Key": f"key-{uuid.uuid4()}"}
+    request = {"full_name": "Ada Lovelace", "email": new_email("idem")}
+    first = api("POST", "/users", request, key)
+    again = api("POST", "/users", request, key)
+    other = api("POST", "/users", {**request, "full_name": "Someone Else"}, key)
+
+    assert first[0] == again[0] == 201 and first[1] == again[1]
+    assert other[0] == 409 and other[1]["error"]["code"] == "IDEMPOTENCY_KEY_REUSED"
+
+
+def test_webhook_routes_share_the_functions_idempotency(api):
+    key = {"Idempotency-Key": f"hook-{uuid.uuid4()}"}
+    request = {"url": "http://localhost:9/hook", "events": ["UserCreated"]}  # the local stack's template allows loopback
+    status, created, _ = api("POST", "/webhooks", request, key)
+    replayed = api("POST", "/webhooks", request, key)[1]
+    assert status == 201 and replayed == created, "the retry gets the same id and secret, no second subscription"
+
+    status, listed, _ = api("GET", "/webhooks")
+    assert status == 200 and [w["id"] for w in listed["webhooks"]].count(created["id"]) == 1
+    assert all("secret" not in w for w in listed["webhooks"])
+    assert api("DELETE", f"/webhooks/{created['id']}")[0] == 200
+    status, body, _ = api("DELETE", f"/webhooks/{created['id']}")
+    assert status == 404 and body["error"]["code"] == "WEBHOOK_NOT_FOUND"
+
+
+def test_routes_needing_a_token_refuse_without_one(api):
+    status, body, _ = api("GET", "/userinfo")
+    assert status == 401 and body["error"]["code"] == "INVALID_TOKEN"
+    status, body, _ = api("DELETE", f"/users/{uuid.uuid4()}", headers={"Authorization": "Bearer not-a-jwt"})
+    assert status == 401 and body["error"]["code"] == "INVALID_TOKEN"
+
+
+def test_the_openapi_document_lists_the_routes(api):
+    status, document, _ = api("GET", "/openapi.json")
+    assert status == 200 and {"/users", "/login", "/webhooks"} <= set(document["paths"])

@@ -1,0 +1,111 @@
+"""Passwords (authflow.passwords) in-process: forgot-password starting a reset execution, the reset
+workflow's tasks, confirm-password, and resend-mfa with its rate limit and mail (moto's SES)."""
+
+import boto3
+import pytest
+
+from authflow import errors
+from authflow.models import ConfirmPasswordRequest, ForgotPasswordRequest, PasswordResetTask, ResendMfaRequest, UserAction
+from authflow.passwords import Passwords
+from tests.support.in_process import PASSWORD
+from tests.unit.conftest import new_email
+
+
+@pytest.fixture
+def passwords(settings, adapters) -> Passwords:
+    return Passwords(settings, adapters, reset_state_machine_arn=settings.password_reset_state_machine_arn)
+
+
+@pytest.fixture
+def user(driver) -> tuple[str, str]:
+    email = new_email("reset")
+    return driver.onboard(email), email
+
+
+def run(passwords, workflows, user_id: str, task: str, state: str, token: str | None = None) -> dict:
+    arn, name, reset = next(s for s in reversed(workflows.started) if s[2].get("user_id") == user_id and s[1].startswith("reset-"))
+    return passwords.run_reset_task(PasswordResetTask(task=task, state=state, reset=reset, execution_arn=f"{arn}:{name}", task_token=token))
+
+
+def test_forgot_password_starts_a_reset_and_unknown_emails_get_a_stable_pseudo_id(passwords, workflows, user, settings):
+    user_id, email = user
+    known = passwords.forgot(ForgotPasswordRequest(email=email), "req")
+    stranger = new_email()
+    unknown = [passwords.forgot(ForgotPasswordRequest(email=stranger), "req") for _ in range(2)]
+
+    assert str(known.user_id) == user_id
+    machine, name, execution_input = workflows.started[-1]
+    assert machine == settings.password_reset_state_machine_arn and name.startswith(f"reset-{user_id}-")
+    assert execution_input == {"user_id": user_id, "request_id": "req", "code_validity_seconds": 3600}
+    assert unknown[0].user_id == unknown[1].user_id != known.user_id
+    assert sum(1 for s in workflows.started if s[1].startswith("reset-")) == 1, "no execution for an unknown email"
+
+
+def test_the_reset_tasks_wait_for_the_new_password_and_record_it(passwords, workflows, user, tap, adapters):
+    user_id, email = user
+    passwords.forgot(ForgotPasswordRequest(email=email), "req")
+    run(passwords, workflows, user_id, "request_reset_code", "SendResetCode")
+    run(passwords, workflows, user_id, "await_new_password", "WaitForNewPassword", token="token-reset")
+
+    confirmed = passwords.confirm(
+        user_id, ConfirmPasswordRequest(email=email, new_password="Reset-Passw0rd-77!", verification_code="123456")
+    )
+
+    assert str(confirmed.user_id) == user_id
+    assert workflows.resumed[-1] == ("token-reset", {"action": "PASSWORD_RESET", "received": True})
+    run(passwords, workflows, user_id, "record_password_reset", "RecordPasswordReset")
+    assert adapters.signals.waiting_token(user_id, UserAction.PASSWORD_RESET) is None
+    assert tap.types(user_id)[-2:] == ["PasswordResetRequested", "PasswordResetCompleted"]
+
+
+def test_a_newer_request_cancels_the_waiting_reset(passwords, workflows, user):
+    user_id, email = user
+    passwords.forgot(ForgotPasswordRequest(email=email), "req")
+    run(passwords, workflows, user_id, "await_new_password", "WaitForNewPassword", token="token-first")
+    passwords.forgot(ForgotPasswordRequest(email=email), "req")
+    assert workflows.cancelled == [("token-first", "PasswordResetSuperseded")]
+
+
+def test_a_confirmation_before_the_wait_resumes_it_and_an_expiry_is_recorded(passwords, workflows, user, tap):
+    user_id, email = user
+    passwords.forgot(ForgotPasswordRequest(email=email), "req")
+    passwords.confirm(user_id, ConfirmPasswordRequest(email=email, new_password="Reset-Passw0rd-77!", verification_code="123456"))
+    run(passwords, workflows, user_id, "await_new_password", "WaitForNewPassword", token="token-late")
+    assert workflows.resumed[-1][0] == "token-late"
+    run(passwords, workflows, user_id, "expire_password_reset", "ExpirePasswordReset")
+    assert tap.types(user_id)[-1] == "PasswordResetExpired"
+    with pytest.raises(errors.InvalidRequest):
+        run(passwords, workflows, user_id, "await_new_password", "WaitForNewPassword")
+
+
+def test_confirm_password_for_another_user_or_with_a_wrong_code_is_refused(passwords, user):
+    user_id, email = user
+    with pytest.raises(errors.InvalidVerificationCode):
+        passwords.confirm(user_id, ConfirmPasswordRequest(email=new_email(), new_password="Reset-Passw0rd-77!", verification_code="1"))
+    # moto checks only codes of its own form (the local stack checks the mailed one: infra/cognito.py).
+    with pytest.raises(errors.InvalidVerificationCode):
+        passwords.confirm(
+            user_id,
+            ConfirmPasswordRequest(email=email, new_password="Reset-Passw0rd-77!", verification_code="moto-confirmation-code:000000"),
+        )
+
+
+def test_resend_mfa_mails_a_link_and_is_rate_limited(passwords, user, settings, tap):
+    user_id, email = user
+    for _ in range(settings.resend_mfa_limit_per_hour):
+        assert passwords.resend_mfa(ResendMfaRequest(email=email, password=PASSWORD), "req").status == "MFA_QR_LINK_SENT"
+    with pytest.raises(errors.TooManyRequests):
+        passwords.resend_mfa(ResendMfaRequest(email=email, password=PASSWORD), "req")
+    assert tap.types(user_id).count("MfaQrResent") == settings.resend_mfa_limit_per_hour
+    from moto.ses.models import ses_backends
+
+    region = boto3.session.Session().region_name
+    sent = [m for m in ses_backends["123456789012"][region].sent_messages if email in m.destinations["ToAddresses"]]
+    assert len(sent) == settings.resend_mfa_limit_per_hour and f"users_mfa/{user_id}.png" in sent[0].body
+
+
+def test_resend_mfa_refuses_a_wrong_password_and_an_unknown_email_alike(passwords, user):
+    with pytest.raises(errors.InvalidCredentials):
+        passwords.resend_mfa(ResendMfaRequest(email=user[1], password="Wrong-Passw0rd-1!"), "req")
+    with pytest.raises(errors.InvalidCredentials):
+        passwords.resend_mfa(ResendMfaRequest(email=new_email(), password="Wrong-Passw0rd-1!"), "req")

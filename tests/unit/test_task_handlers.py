@@ -1,0 +1,87 @@
+"""The workflow task, trigger and webhook delivery functions' handlers called in-process with the
+payloads their state machines, Cognito and SQS send, on the template's resources in moto."""
+
+import json
+import uuid
+
+import boto3
+
+from authflow.status import StatusRecords
+from tests.support.in_process import sqs_record
+from tests.unit.conftest import new_email
+
+
+def invoke(unit_stack, logical_id: str, event: dict):
+    return unit_stack.load(logical_id).handler(event, unit_stack.context(logical_id))
+
+
+def test_an_onboarding_task_does_its_step_and_records_it_under_its_state_name(unit_stack, settings):
+    user_id, email = str(uuid.uuid4()), new_email("task")
+    arn = f"{settings.onboarding_state_machine_arn.replace(':stateMachine:', ':execution:')}:{user_id}"
+    StatusRecords(settings.status_table_name).create(user_id, email, arn)
+    onboarding = {
+        "user_id": user_id,
+        "email": email,
+        "full_name": "Ada Lovelace",
+        "request_id": "r",
+        "timeouts": {"confirmation_seconds": 60, "mfa_seconds": 60},
+    }
+
+    result = invoke(
+        unit_stack,
+        "OnboardingTaskFunction",
+        {"task": "create_cognito_user", "state": "RenamedState", "onboarding": onboarding, "execution_arn": arn},
+    )
+
+    assert result == {"task": "create_cognito_user", "user_id": user_id}
+    user = boto3.client("cognito-idp").admin_get_user(UserPoolId=settings.user_pool_id, Username=user_id)
+    assert {a["Name"]: a["Value"] for a in user["UserAttributes"]}["email"] == email
+    assert [s.name for s in StatusRecords(settings.status_table_name).get(user_id).steps] == ["RenamedState"]
+
+
+def test_the_login_task_refuses_a_handoff_it_cannot_find(unit_stack):
+    event = {
+        "task": "verify_password",
+        "state": "VerifyPassword",
+        "step": "PASSWORD",
+        "handoff_id": "none",
+        "request_id": "r",
+        "execution_arn": "arn",
+    }
+    assert invoke(unit_stack, "LoginTaskFunction", event) == {"outcome": "REFUSED", "user_id": "unknown", "reason": "SESSION_EXPIRED"}
+
+
+def test_a_password_reset_task_records_the_expiry(unit_stack, settings):
+    user_id = str(uuid.uuid4())
+    reset = {"user_id": user_id, "request_id": "r", "code_validity_seconds": 60}
+    event = {"task": "expire_password_reset", "state": "ExpirePasswordReset", "reset": reset, "execution_arn": "arn"}
+    assert invoke(unit_stack, "PasswordResetTaskFunction", event) == {"task": "expire_password_reset", "user_id": user_id}
+
+
+def test_the_custom_message_trigger_writes_the_invitation(unit_stack):
+    event = {
+        "version": "1",
+        "triggerSource": "CustomMessage_AdminCreateUser",
+        "region": "eu-west-3",
+        "userPoolId": "pool",
+        "userName": "u-1",
+        "callerContext": {"awsSdkVersion": "1", "clientId": "CLIENT_ID_NOT_APPLICABLE"},
+        "request": {"userAttributes": {"given_name": "<Ada>"}, "codeParameter": "{####}", "usernameParameter": "{username}"},
+        "response": {"smsMessage": None, "emailMessage": None, "emailSubject": None},
+    }
+    response = invoke(unit_stack, "CognitoTriggerFunction", event)["response"]
+    assert "{####}" in response["emailMessage"] and "&lt;Ada&gt;" in response["emailMessage"]
+    assert response["emailSubject"] == "Your authflow account"
+
+
+def test_the_delivery_function_parks_a_message_that_is_not_an_authflow_event(unit_stack):
+    sqs = boto3.client("sqs")
+    queue, dead = unit_stack.ref("WebhookQueue"), unit_stack.ref("WebhookDeadLetterQueue")
+    sqs.send_message(QueueUrl=queue, MessageBody="not json")
+    (message,) = sqs.receive_message(QueueUrl=queue, AttributeNames=["All"])["Messages"]
+    record = sqs_record(message)
+
+    assert invoke(unit_stack, "WebhookDeliveryFunction", {"Records": [record]}) == {"batchItemFailures": []}
+    parked = sqs.receive_message(QueueUrl=dead, MessageAttributeNames=["All"])["Messages"]
+    assert [json.dumps(m["Body"]) for m in parked] == [json.dumps("not json")]
+    assert parked[0]["MessageAttributes"]["failure_reason"]["StringValue"] == "not an authflow event"
