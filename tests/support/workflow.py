@@ -189,8 +189,11 @@ def in_process_aws(monkeypatch) -> Iterator[str]:
     - AWS_ENDPOINT_URL (set by the local stack) is removed for the test, otherwise boto3 would send the
       test's calls to the local server instead of the in-process mock;
     - authflow.aws's cached clients are dropped before (so the domain code makes its clients inside
-      the mock) and after (so later tests don't reuse a client bound to the mock).
+      the mock) and after (so later tests don't reuse a client bound to the mock); so are Powertools'
+      parameter providers (PseudoIds reads its secret through one), which every function of the local
+      stack shares, since Powertools is not part of the per-function copy of authflow.
     """
+    from aws_lambda_powertools.utilities.parameters.constants import DEFAULT_PROVIDERS
     from moto import mock_aws
 
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
@@ -203,6 +206,7 @@ def in_process_aws(monkeypatch) -> Iterator[str]:
         monkeypatch.setenv(name, value)
     authflow.aws.client.cache_clear()
     authflow.aws.resource.cache_clear()
+    DEFAULT_PROVIDERS.clear()
     mock = mock_aws()
     mock.start(reset=False)
     try:
@@ -211,6 +215,7 @@ def in_process_aws(monkeypatch) -> Iterator[str]:
         mock.stop(remove_data=False)
         authflow.aws.client.cache_clear()
         authflow.aws.resource.cache_clear()
+        DEFAULT_PROVIDERS.clear()
 
 
 def create_status_table(name: str) -> None:

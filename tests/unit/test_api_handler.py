@@ -89,3 +89,20 @@ def test_routes_needing_a_token_refuse_without_one(api):
 def test_the_openapi_document_lists_the_routes(api):
     status, document, _ = api("GET", "/openapi.json")
     assert status == 200 and {"/users", "/login", "/webhooks"} <= set(document["paths"])
+
+
+def test_a_webhook_creation_in_progress_expires_with_the_invocation_not_after_a_day(api, settings):
+    """The handler gives the one Idempotency the Lambda context, so an in-progress record (a timed-out
+    attempt's) ends with the invocation's remaining time, and a retry is not refused with 409 for a day."""
+    table = boto3.resource("dynamodb").Table(settings.status_table_name)
+
+    def records() -> dict:
+        items = table.query(KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": "IDEMPOTENCY"})["Items"]
+        return {item["sk"]: item for item in items}
+
+    before = records()
+    status, _, _ = api(
+        "POST", "/webhooks", {"url": "http://localhost:9/hook", "events": ["LoggedOut"]}, {"Idempotency-Key": str(uuid.uuid4())}
+    )
+    (new,) = [item for sk, item in records().items() if sk not in before]
+    assert status == 201 and "in_progress_expiration" in new

@@ -6,23 +6,28 @@ factories are the only place that makes boto3-backed adapters; each makes its bu
 process (settings are frozen, hence hashable).
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from authflow.aws import client
-from authflow.callback_urls import Resolve, resolve_host
-from authflow.clock import Clock, utc_now
 from authflow.events import EventPublisher
-from authflow.identity import PseudoIds
-from authflow.mail import Mailer
-from authflow.qr import QrCodeStore
-from authflow.settings import CognitoSettings, CommonSettings, DeliverySettings
-from authflow.status import DeliveryRecords, EmailClaims, Handoffs, MfaSessions, RateCounters, Signals, StatusRecords, SubscriptionStore
-from authflow.tokens import AccessTokenVerifier
-from authflow.users import UserDirectory
-from authflow.webhook_http import Send, post
-from authflow.workflows import Workflows
+
+if TYPE_CHECKING:
+    # Only the factories import the adapters' modules: a function imports what its own bundle needs
+    # (the Cognito triggers, only the event bus), which keeps its cold start short.
+    from authflow.callback_urls import Resolve
+    from authflow.clock import Clock
+    from authflow.identity import PseudoIds
+    from authflow.mail import Mailer
+    from authflow.qr import QrCodeStore
+    from authflow.settings import CognitoSettings, CommonSettings, DeliverySettings
+    from authflow.status import DeliveryRecords, EmailClaims, Handoffs, MfaSessions, RateCounters, Signals, StatusRecords, SubscriptionStore
+    from authflow.tokens import AccessTokenVerifier
+    from authflow.users import UserDirectory
+    from authflow.webhook_http import Send
+    from authflow.workflows import Workflows
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,16 @@ class DeliveryAdapters:
 @cache
 def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
     """The API function's and the three workflow task functions' bundle."""
+    from authflow.callback_urls import resolve_host
+    from authflow.clock import utc_now
+    from authflow.identity import PseudoIds
+    from authflow.mail import Mailer
+    from authflow.qr import QrCodeStore
+    from authflow.status import EmailClaims, Handoffs, MfaSessions, RateCounters, Signals, StatusRecords, SubscriptionStore
+    from authflow.tokens import AccessTokenVerifier
+    from authflow.users import UserDirectory
+    from authflow.workflows import Workflows
+
     table = settings.status_table_name
     return Adapters(
         users=UserDirectory(settings.user_pool_id, settings.user_pool_client_id),
@@ -86,6 +101,12 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
 @cache
 def delivery_adapters(settings: DeliverySettings) -> DeliveryAdapters:
     """The webhook delivery function's bundle."""
+    from authflow.aws import client
+    from authflow.callback_urls import resolve_host
+    from authflow.clock import utc_now
+    from authflow.status import DeliveryRecords, SubscriptionStore
+    from authflow.webhook_http import post
+
     return DeliveryAdapters(
         subscriptions=SubscriptionStore(settings.status_table_name, utc_now),
         deliveries=DeliveryRecords(settings.status_table_name, utc_now),
