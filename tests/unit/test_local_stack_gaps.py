@@ -29,6 +29,9 @@ from infra.template import load_template
 from infra.views import LocalViews
 from tests.support.workflow import stack_client, wait_for
 
+# Each gap closer is checked on the running local stack.
+pytestmark = pytest.mark.e2e
+
 TEMPLATE = load_template()
 POLICY = TEMPLATE["Resources"]["UserPool"]["Properties"]["Policies"]["PasswordPolicy"]
 MINIMUM_LENGTH = int(TEMPLATE["Parameters"]["PasswordMinimumLength"]["Default"])
