@@ -28,36 +28,27 @@ FUNCTIONS = (
 )
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:authflow-operators"
 
+
+def _executions(machine: str, metric: str) -> tuple[str, str, list[dict[str, Any]], str, float]:
+    return "AWS/States", metric, [{"Name": "StateMachineArn", "Value": {"Ref": machine}}], "Sum", 0
+
+
+def _cognito(metric: str, client: Any) -> tuple[str, str, list[dict[str, Any]], str, float]:
+    return (
+        "AWS/Cognito",
+        metric,
+        [{"Name": "UserPool", "Value": {"Ref": "UserPool"}}, {"Name": "UserPoolClient", "Value": client}],
+        "Sum",
+        0,
+    )
+
+
 # alarm -> (namespace, metric, dimensions as the template writes them, statistic, threshold)
 SIMPLE_ALARMS: dict[str, tuple[str, str, list[dict[str, Any]], str, float]] = {
-    "OnboardingExecutionsTimedOutAlarm": (
-        "AWS/States",
-        "ExecutionsTimedOut",
-        [{"Name": "StateMachineArn", "Value": {"Ref": "OnboardingStateMachine"}}],
-        "Sum",
-        0,
-    ),
-    "PasswordResetExecutionsFailedAlarm": (
-        "AWS/States",
-        "ExecutionsFailed",
-        [{"Name": "StateMachineArn", "Value": {"Ref": "PasswordResetStateMachine"}}],
-        "Sum",
-        0,
-    ),
-    "PasswordResetExecutionsTimedOutAlarm": (
-        "AWS/States",
-        "ExecutionsTimedOut",
-        [{"Name": "StateMachineArn", "Value": {"Ref": "PasswordResetStateMachine"}}],
-        "Sum",
-        0,
-    ),
-    "LoginExecutionsFailedAlarm": (
-        "AWS/States",
-        "ExecutionsFailed",
-        [{"Name": "StateMachineArn", "Value": {"Ref": "LoginStateMachine"}}],
-        "Sum",
-        0,
-    ),
+    "OnboardingExecutionsTimedOutAlarm": _executions("OnboardingStateMachine", "ExecutionsTimedOut"),
+    "PasswordResetExecutionsFailedAlarm": _executions("PasswordResetStateMachine", "ExecutionsFailed"),
+    "PasswordResetExecutionsTimedOutAlarm": _executions("PasswordResetStateMachine", "ExecutionsTimedOut"),
+    "LoginExecutionsFailedAlarm": _executions("LoginStateMachine", "ExecutionsFailed"),
     "WebhookDeadLetterQueueAlarm": (
         "AWS/SQS",
         "ApproximateNumberOfMessagesVisible",
@@ -72,27 +63,9 @@ SIMPLE_ALARMS: dict[str, tuple[str, str, list[dict[str, Any]], str, float]] = {
         "Average",
         0.01,
     ),
-    "CognitoSignInThrottlesAlarm": (
-        "AWS/Cognito",
-        "SignInThrottles",
-        [{"Name": "UserPool", "Value": {"Ref": "UserPool"}}, {"Name": "UserPoolClient", "Value": {"Ref": "UserPoolClient"}}],
-        "Sum",
-        0,
-    ),
-    "CognitoTokenRefreshThrottlesAlarm": (
-        "AWS/Cognito",
-        "TokenRefreshThrottles",
-        [{"Name": "UserPool", "Value": {"Ref": "UserPool"}}, {"Name": "UserPoolClient", "Value": {"Ref": "UserPoolClient"}}],
-        "Sum",
-        0,
-    ),
-    "CognitoSignUpThrottlesAlarm": (
-        "AWS/Cognito",
-        "SignUpThrottles",
-        [{"Name": "UserPool", "Value": {"Ref": "UserPool"}}, {"Name": "UserPoolClient", "Value": "Admin"}],
-        "Sum",
-        0,
-    ),
+    "CognitoSignInThrottlesAlarm": _cognito("SignInThrottles", {"Ref": "UserPoolClient"}),
+    "CognitoTokenRefreshThrottlesAlarm": _cognito("TokenRefreshThrottles", {"Ref": "UserPoolClient"}),
+    "CognitoSignUpThrottlesAlarm": _cognito("SignUpThrottles", "Admin"),  # AdminCreateUser's client dimension
 }
 for _function in FUNCTIONS:
     for _metric in ("Errors", "Throttles"):
