@@ -59,6 +59,8 @@ DEFAULT_MAUS = (10_000, 50_000, 1_000_000)
 EXPRESS_MEMORY_MB = 64
 DAYS_PER_MONTH = 30
 START_SYNC_EXECUTION = "stepfunctions:StartSyncExecution"
+# A log group without retention never expires: its storage is priced after this many months.
+UNRETAINED_LOG_MONTHS = 12
 
 # metric measured or modelled per flow -> price item of prices.json
 PRICED_METRICS = {
@@ -228,7 +230,7 @@ def derived_metrics(flow: dict, latencies: dict, facts: dict) -> dict[str, float
         billed = executions * max(100, math.ceil(express_ms / 100) * 100)  # Express bills 100 ms steps
         derived["sfn_express_billed_ms"] = billed
         derived["sfn_express_gb_seconds"] = billed / 1000 * EXPRESS_MEMORY_MB / 1024
-    derived["logs_stored_gb"] = stored_gb(flow.get("log_groups", {}), facts["log_retention_days"], facts["unretained_log_months"])
+    derived["logs_stored_gb"] = stored_gb(flow.get("log_groups", {}), facts["log_retention_days"], UNRETAINED_LOG_MONTHS)
     derived["archive_stored_gb"] = counts.get("archive_gb", 0.0) * facts["archive_retention_days"] / DAYS_PER_MONTH
     return dict(derived)
 
@@ -320,7 +322,7 @@ def cognitoapi_month(mau: float, prices: dict, usage: Usage, seconds_per_call: f
         _line("lambda_requests", requests + warmers, prices),
         _line(f"lambda_{spec['architecture']}_gb_seconds", gb_seconds, prices),
         _line("cloudwatch_logs_ingested_gb", log_gb, prices, LINE_LABELS["logs_gb"]),
-        _line("cloudwatch_logs_stored_gb_month", log_gb * spec["log_storage_months"], prices),
+        _line("cloudwatch_logs_stored_gb_month", log_gb * UNRETAINED_LOG_MONTHS, prices),
         _line("s3_tier1_requests", sum(spec["flows"][f].get("s3_puts", 0) * n for f, n in flows.items()) * mau, prices),
     ]
 
@@ -414,7 +416,6 @@ def template_facts() -> dict:
         "express_functions": sorted(express_functions),
         "trigger_functions": sorted(trigger_functions),
         "log_retention_days": retention,
-        "unretained_log_months": 12,
         "archive_retention_days": int(archive_days or 0),
         "fixed": {
             "secrets_manager_secrets": sum(1 for r in resources.values() if r["Type"] == "AWS::SecretsManager::Secret"),
@@ -771,7 +772,7 @@ def _print_flows(measured: dict, prices: dict, per_flow: dict, per_mau: dict, us
         "Trace roots per flow (X-Ray starts a trace at each entry point)",
         ["entry point", *FLOWS],
         [[e, *(quantity(measured["flows"].get(f, {}).get("trace_roots", {}).get(e, 0)) for f in FLOWS)] for e in entries],
-        ["An Express execution started by a traced API request joins the request's trace in AWS: counting it is an upper bound."],
+        ["An execution started by a traced API request may join the request's trace in AWS: counting it as a root is an upper bound."],
     )
 
 

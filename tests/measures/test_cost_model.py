@@ -39,7 +39,6 @@ LATENCIES = {
 FACTS = {
     "express_functions": ["LoginTaskFunction"],
     "log_retention_days": {"ApiFunction": 30, "AuditLogGroup": 365},
-    "unretained_log_months": 12,
     "archive_retention_days": 365,
     "user_pool_tier": "LITE",
 }
