@@ -2,20 +2,22 @@
 
 cfn-lint checks every alarm and the dashboard with the rest of the template (tests/unit/test_template.py);
 here each alarm watches the metric of the resource it names, notifies AlarmTopicArn when one is given and
-nothing otherwise, and the dashboard's funnel reads the metrics the onboarding task emits. No import
-feature exists yet, so no import-failure alarm either.
+nothing otherwise, and the dashboard's funnel reads the metrics the onboarding task emits; the local
+stack creates them all. No import feature exists yet, so no import-failure alarm either.
 """
 
 import json
 import re
 import typing
+import uuid
 from typing import Any
 
 import pytest
 
 from authflow.models import OnboardingTask
-from infra.provision import NOT_PROVISIONED, Provisioner
+from infra.provision import Provisioner
 from infra.template import Resolver, load_template
+from tests.support.workflow import stack_client
 from tests.unit.test_template import _translate
 
 FUNCTIONS = (
@@ -178,6 +180,23 @@ def test_dashboard_shows_the_onboarding_funnel_from_the_emitted_metrics() -> Non
     assert "arn:OnboardingExecutionsFailedAlarm" in alarms
 
 
-def test_the_local_stack_creates_alarms_and_dashboards() -> None:
-    creatable = {name.removeprefix("_create_").replace("__", "::") for name in dir(Provisioner) if name.startswith("_create_")}
-    assert {"AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard"} <= creatable - set(NOT_PROVISIONED)
+def test_the_local_stack_creates_every_alarm_and_the_dashboard(local_stack) -> None:
+    cloudwatch = stack_client(local_stack, "cloudwatch")
+    alarms = {a["AlarmName"]: a for a in cloudwatch.describe_alarms(AlarmNamePrefix=local_stack.stack_name)["MetricAlarms"]}
+    assert set(alarms) == {local_stack.stack.refs[a] for a in EVERY_ALARM}
+    assert all(a["AlarmActions"] == [] for a in alarms.values()), "the local stack gives no AlarmTopicArn"
+    failed = alarms[local_stack.stack.refs["OnboardingExecutionsFailedAlarm"]]
+    assert [m["Id"] for m in failed["Metrics"]] == ["failed", "expired", "failedNotExpired"]
+    body = json.loads(cloudwatch.get_dashboard(DashboardName=local_stack.stack.refs["OnboardingDashboard"])["DashboardBody"])
+    assert len(body["widgets"]) == 3
+
+
+def test_a_local_alarm_notifies_the_topic_given(local_stack) -> None:
+    provisioner = Provisioner(load_template(), {"AlarmTopicArn": TOPIC}, local_stack.runtime, f"alarms-{uuid.uuid4().hex[:6]}")
+    provisioner.stack.refs.update(local_stack.stack.refs)  # the queue it watches, already provisioned
+    provisioner.stack.attributes.update(local_stack.stack.attributes)
+    provisioner._create_AWS__CloudWatch__Alarm("WebhookDeadLetterQueueAlarm", load_template()["Resources"]["WebhookDeadLetterQueueAlarm"])
+    name = provisioner.stack.refs["WebhookDeadLetterQueueAlarm"]
+    (alarm,) = stack_client(local_stack, "cloudwatch").describe_alarms(AlarmNames=[name])["MetricAlarms"]
+    assert alarm["AlarmActions"] == [TOPIC]
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": local_stack.stack.attributes[("WebhookDeadLetterQueue", "QueueName")]}]
