@@ -153,6 +153,7 @@ class Provisioner:
                 LambdaConfig=p.get("LambdaConfig"),
                 AccountRecoverySetting=p.get("AccountRecoverySetting"),
                 DeletionProtection=p.get("DeletionProtection"),
+                UserPoolTier=p.get("UserPoolTier"),
             )
         )["UserPool"]
         if "SOFTWARE_TOKEN_MFA" in p.get("EnabledMfas", []):
@@ -360,6 +361,24 @@ class Provisioner:
         )["stateMachineArn"]
         self.stack.state_machines[logical_id] = arn
         self._set(logical_id, arn, Arn=arn, Name=name)
+
+    def _create_AWS__CloudWatch__Alarm(self, logical_id: str, resource: dict) -> None:
+        p = self._properties(resource)
+        name = p.pop("AlarmName", None) or self._physical_name(logical_id)
+        numbers = {"Period": int, "EvaluationPeriods": int, "DatapointsToAlarm": int, "Threshold": float}
+        # CloudFormation's alarm properties are the API's parameters, with numbers as template scalars.
+        arguments = {k: numbers[k](v) if k in numbers else v for k, v in p.items()}
+        for query in arguments.get("Metrics", []):
+            if "MetricStat" in query:
+                query["MetricStat"]["Period"] = int(query["MetricStat"]["Period"])
+        boto3.client("cloudwatch").put_metric_alarm(AlarmName=name, **arguments)
+        self._set(logical_id, name, Arn=f"arn:aws:cloudwatch:{self.region}:{self.account}:alarm:{name}")
+
+    def _create_AWS__CloudWatch__Dashboard(self, logical_id: str, resource: dict) -> None:
+        p = self._properties(resource)
+        name = p.get("DashboardName") or self._physical_name(logical_id)
+        boto3.client("cloudwatch").put_dashboard(DashboardName=name, DashboardBody=p["DashboardBody"])
+        self._set(logical_id, name)
 
     def _create_AWS__Serverless__Api(self, logical_id: str, resource: dict) -> None:
         self.stack.apis[logical_id] = self._properties(resource)

@@ -1,4 +1,5 @@
-"""`make cost`: what authflow costs per month for N monthly active users, from what a local run does.
+"""`make cost`: what authflow costs per month for N monthly active users, from what a local run does,
+beside CognitoApi's own architecture priced the same way.
 
 1. Measure. A local stack runs in this process with counters around moto (measures/instrument.py).
    After a warm-up, the driver takes U new users through onboarding, then one login each
@@ -6,24 +7,32 @@
    phase until the stack is idle (queues drained, no handler running). Each phase's counts divided
    by its number of flows are that flow's counts:
    - API requests: the requests the driver sent;
-   - Lambda requests and billed duration by function (the local runtime's counters), priced at the
-     function's memory size and architecture from template.yaml;
+   - Lambda invocations by function, with each invocation's AWS calls, the local time spent inside
+     them, and the invocations that ran inside another's AWS call (Cognito triggers);
    - Standard state transitions: the *StateEntered events of each new execution's history
      (Task, Choice, Pass, Wait, Succeed, Fail...), plus one per retry of a task, as AWS bills them;
-   - Express executions and their billed duration: stop minus start of each new execution, rounded
-     up to 100 ms, at 64 MB (the smallest chunk; authflow's definitions and payloads are small);
+   - Express executions;
    - EventBridge events: the events the archive received (and their size, which the archive bills
-     by); SQS requests: messages sent (EventBridge's
-     deliveries) plus every other SQS call except the idle empty long polls of the event source;
+     by); SQS requests: messages sent (EventBridge's deliveries) plus every other SQS call except the
+     idle empty long polls of the event source;
    - mails sent (SES, Cognito's invitations included); S3 requests by price class; DynamoDB request
-     units from item sizes; Secrets Manager calls; CloudWatch Logs bytes (the handlers' log lines,
-     Lambda's START/END/REPORT lines rendered for each invocation, and the audit log group's events).
-2. Price. Per monthly active user and month, under CognitoApi's assumptions (README, Cost
+     units from item sizes; Secrets Manager calls; CloudWatch Logs bytes by log group (the handlers'
+     log lines, the EMF lines Powertools Metrics prints, Lambda's START/END/REPORT lines rendered for
+     each invocation, and the audit log group's events) and the custom metrics the EMF lines define;
+   - trace roots, one per entry point X-Ray starts a trace at: each API request, each Step Functions
+     execution, each Cognito trigger invocation, each SQS-triggered batch.
+2. Model what the local stack cannot show. A Lambda function in AWS is billed while it waits on AWS:
+   each invocation's billed time is its local time outside AWS calls plus, for each call, that call's
+   AWS latency (measures/prices.json, aws_latency_ms, published figures where AWS gives one) plus the
+   modelled time of what the call ran synchronously (a trigger inside AdminInitiateAuth, the Express
+   execution inside StartSyncExecution). Express durations are modelled the same way. Storage is
+   priced at steady state: each log group keeps its retention's worth of months (template.yaml), the
+   archive its retention. X-Ray is sampled (the default rule: 1 trace a second, then 5 %; options).
+3. Price. Per monthly active user and month, under CognitoApi's assumptions (README, Cost
    estimation): one onboarding (an upper bound: every active user is new that month), one login a day
    and a refresh every hour (24 a day), 30 days; that is 26 requests a day. Prices come from
-   measures/prices.json. X-Ray (Tracing: Active everywhere in the template) is priced with the
-   default sampling rule (the first request each second, then 5 %) over traffic spread evenly on
-   the month: it is the one line modelled rather than counted.
+   measures/prices.json; the alarms, the dashboard and the secrets of template.yaml are fixed monthly
+   items. Cognito is priced on each feature plan; template.yaml's UserPoolTier default is the total's.
 """
 
 import argparse
@@ -34,9 +43,11 @@ import os
 import platform
 import time
 import uuid
-from collections import Counter
+import warnings
+from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from measures.report import money, per_user, print_table, quantity, say, unit_price
 
@@ -46,8 +57,12 @@ FLOWS = ("onboarding", "login", "refresh")
 COGNITOAPI_CLAIM = {"mau": 50_000, "usd_per_month": 150.0, "usd_per_user": 0.003}
 DEFAULT_MAUS = (10_000, 50_000, 1_000_000)
 EXPRESS_MEMORY_MB = 64
+DAYS_PER_MONTH = 30
+START_SYNC_EXECUTION = "stepfunctions:StartSyncExecution"
+# A log group without retention never expires: its storage is priced after this many months.
+UNRETAINED_LOG_MONTHS = 12
 
-# metric measured per flow -> price item of prices.json
+# metric measured or modelled per flow -> price item of prices.json
 PRICED_METRICS = {
     "api_requests": "api_gateway_rest_requests",
     "lambda_requests": "lambda_requests",
@@ -58,6 +73,7 @@ PRICED_METRICS = {
     "sfn_express_gb_seconds": "sfn_express_gb_seconds",
     "events": "eventbridge_custom_events",
     "archive_gb": "eventbridge_archive_gb",
+    "archive_stored_gb": "eventbridge_archive_stored_gb_month",
     "sqs_requests": "sqs_requests",
     "mails": "ses_messages",
     "s3_tier1_requests": "s3_tier1_requests",
@@ -66,20 +82,27 @@ PRICED_METRICS = {
     "dynamodb_rru": "dynamodb_rru",
     "secrets_manager_calls": "secrets_manager_api_calls",
     "logs_gb": "cloudwatch_logs_ingested_gb",
+    "emf_logs_gb": "cloudwatch_logs_ingested_gb",
+    "logs_stored_gb": "cloudwatch_logs_stored_gb_month",
     "xray_trace_roots": "xray_traces_recorded",
 }
+# Lines whose price item another metric shares get their own label.
+LINE_LABELS = {"emf_logs_gb": "CloudWatch Logs ingestion, EMF metric lines", "logs_gb": "CloudWatch Logs ingestion, log lines"}
+FIXED_ITEMS = ("secrets_manager_secrets", "cloudwatch_custom_metrics", "cloudwatch_alarm_metrics", "cloudwatch_dashboards")
 METRIC_LABELS = {
     "api_requests": "API requests",
     "lambda_requests": "Lambda requests",
+    "lambda_billed_ms_local": "Lambda ms, local run",
+    "lambda_billed_ms": "Lambda billed ms, modelled",
     "lambda_gb_seconds_arm64": "Lambda GB-seconds (arm64)",
     "lambda_gb_seconds_x86_64": "Lambda GB-seconds (x86_64)",
-    "lambda_billed_ms": "Lambda billed ms",
     "sfn_standard_transitions": "Standard state transitions",
     "sfn_express_executions": "Express executions",
-    "sfn_express_billed_ms": "Express billed ms",
+    "sfn_express_billed_ms": "Express billed ms, modelled",
     "sfn_express_gb_seconds": "Express GB-seconds",
     "events": "EventBridge events",
     "archive_gb": "EventBridge archive GB",
+    "archive_stored_gb": "archive GB kept (steady state)",
     "sqs_requests": "SQS requests",
     "mails": "mails (SES)",
     "s3_tier1_requests": "S3 PUT/POST/LIST",
@@ -87,7 +110,10 @@ METRIC_LABELS = {
     "dynamodb_wru": "DynamoDB WRU",
     "dynamodb_rru": "DynamoDB RRU",
     "secrets_manager_calls": "Secrets Manager calls",
-    "logs_gb": "CloudWatch Logs GB",
+    "logs_gb": "CloudWatch Logs GB, log lines",
+    "emf_lines": "EMF metric lines",
+    "emf_logs_gb": "CloudWatch Logs GB, EMF lines",
+    "logs_stored_gb": "Logs GB kept (steady state)",
     "xray_trace_roots": "trace roots (X-Ray)",
 }
 
@@ -101,7 +127,7 @@ class Usage:
 
     logins_per_day: float = 1
     refreshes_per_day: float = 24
-    days_per_month: float = 30
+    days_per_month: float = DAYS_PER_MONTH
     onboardings_per_mau: float = 1.0
 
     def flows_per_mau(self) -> dict[str, float]:
@@ -110,6 +136,14 @@ class Usage:
             "login": self.logins_per_day * self.days_per_month,
             "refresh": self.refreshes_per_day * self.days_per_month,
         }
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """X-Ray's sampling: a reservoir of traces a second, then a share of the rest (the default rule)."""
+
+    reservoir_per_second: float = 1.0
+    rate: float = 0.05
 
 
 def load_prices(path: Path = PRICES_PATH) -> dict:
@@ -137,9 +171,79 @@ def monthly_per_mau(per_flow: dict[str, dict[str, float]], usage: Usage) -> dict
 
 
 def xray_traces(trace_roots: float, seconds: float, reservoir_per_second: float = 1.0, rate: float = 0.05) -> float:
-    """Traces the default sampling rule records for requests spread evenly over `seconds`."""
+    """Traces a sampling rule records for trace roots spread evenly over `seconds`."""
     reservoir = min(trace_roots, reservoir_per_second * seconds)
     return reservoir + rate * (trace_roots - reservoir)
+
+
+def call_latency_ms(call: str, latencies: dict) -> float:
+    """AWS's latency for one call ("service:Action"), from prices.json's aws_latency_ms."""
+    return latencies["calls"].get(call, latencies["default"])["ms"]
+
+
+def modelled_lambda_ms(
+    functions: dict[str, dict], latencies: dict, express_functions: set[str], express_executions: float
+) -> tuple[dict[str, float], float]:
+    """The average billed milliseconds of one invocation of each function in AWS, and of one Express execution.
+
+    An invocation's time is its local time outside AWS calls, plus each call's AWS latency, plus what
+    the call ran synchronously: invocations nested in it (a Cognito trigger inside AdminInitiateAuth)
+    and, for StartSyncExecution, the Express execution, whose time is its overhead plus the modelled
+    time of the invocations of the functions the Express workflows call. `functions` holds per-flow
+    counts by logical id: invocations, billed_ms and wait_ms (local), calls, nested (callee -> count).
+    """
+    memo: dict[str, float] = {}
+
+    def express_ms() -> float:
+        if not express_executions:
+            return 0.0
+        inner = sum(functions[f]["invocations"] * invocation_ms(f) for f in express_functions if f in functions)
+        return latencies["express_execution_overhead"]["ms"] + inner / express_executions
+
+    def invocation_ms(logical_id: str) -> float:
+        if logical_id not in memo:
+            info = functions[logical_id]
+            waited = 0.0
+            for call, count in info.get("calls", {}).items():
+                waited += count * call_latency_ms(call, latencies)
+                if call == START_SYNC_EXECUTION:
+                    waited += count * express_ms()
+            waited += sum(count * invocation_ms(callee) for callee, count in info.get("nested", {}).items() if callee in functions)
+            compute = max(0.0, info["billed_ms"] - info.get("wait_ms", 0.0))
+            memo[logical_id] = (compute + waited) / info["invocations"]
+        return memo[logical_id]
+
+    return {f: invocation_ms(f) for f in functions}, express_ms()
+
+
+def derived_metrics(flow: dict, latencies: dict, facts: dict) -> dict[str, float]:
+    """The flow's modelled metrics: Lambda and Express time at AWS's latencies, storage at steady state."""
+    counts = flow["metrics"]
+    executions = counts.get("sfn_express_executions", 0.0)
+    per_invocation, express_ms = modelled_lambda_ms(flow["lambda"], latencies, set(facts["express_functions"]), executions)
+    derived: dict[str, float] = defaultdict(float)
+    for logical_id, info in flow["lambda"].items():
+        billed = info["invocations"] * math.ceil(per_invocation[logical_id])  # Lambda bills whole milliseconds
+        derived["lambda_billed_ms"] += billed
+        derived[f"lambda_gb_seconds_{info['architecture']}"] += billed / 1000 * info["memory_mb"] / 1024
+    if executions:
+        billed = executions * max(100, math.ceil(express_ms / 100) * 100)  # Express bills 100 ms steps
+        derived["sfn_express_billed_ms"] = billed
+        derived["sfn_express_gb_seconds"] = billed / 1000 * EXPRESS_MEMORY_MB / 1024
+    derived["logs_stored_gb"] = stored_gb(flow.get("log_groups", {}), facts["log_retention_days"], UNRETAINED_LOG_MONTHS)
+    derived["archive_stored_gb"] = counts.get("archive_gb", 0.0) * facts["archive_retention_days"] / DAYS_PER_MONTH
+    return dict(derived)
+
+
+def stored_gb(bytes_by_group: dict[str, float], retention_days: dict[str, int | None], unretained_months: float) -> float:
+    """GB kept at steady state for bytes written once a month: each group keeps its retention's worth
+    of months; a group without retention never expires, priced after `unretained_months`."""
+    total = 0.0
+    for group, size in bytes_by_group.items():
+        days = retention_days.get(group)
+        months = unretained_months if days is None else days / DAYS_PER_MONTH
+        total += size * months
+    return total / 1e9
 
 
 @dataclass
@@ -152,27 +256,75 @@ class Line:
     first_price: float
 
 
-def price_month(per_mau: dict[str, float], mau: int, prices: dict, usage: Usage, fixed: dict[str, float]) -> list[Line]:
+def _line(item: str, amount: float, prices: dict, label: str | None = None) -> Line:
+    spec = prices["items"][item]
+    return Line(item, label or spec["label"], spec["unit"], amount, tiered_cost(amount, spec["tiers"]), spec["tiers"][0][1])
+
+
+def price_month(
+    per_mau: dict[str, float], mau: int, prices: dict, usage: Usage, fixed: dict[str, float], sampling: Sampling = Sampling()
+) -> list[Line]:
     """The month's bill of the AWS services (Cognito aside) for `mau` monthly active users."""
-    items = prices["items"]
     lines = []
     for metric, item in PRICED_METRICS.items():
         amount = per_mau.get(metric, 0.0) * mau
         if metric == "xray_trace_roots":
-            amount = xray_traces(amount, usage.days_per_month * 86400)
-        spec = items[item]
-        lines.append(Line(item, spec["label"], spec["unit"], amount, tiered_cost(amount, spec["tiers"]), spec["tiers"][0][1]))
+            amount = xray_traces(amount, usage.days_per_month * 86400, sampling.reservoir_per_second, sampling.rate)
+        lines.append(_line(item, amount, prices, LINE_LABELS.get(metric)))
     for item, amount in fixed.items():
-        spec = items[item]
-        lines.append(Line(item, spec["label"], spec["unit"], amount, tiered_cost(amount, spec["tiers"]), spec["tiers"][0][1]))
+        lines.append(_line(item, amount, prices))
     return lines
 
 
-def cognito_month(mau: int, prices: dict, plan: str | None = None) -> Line:
-    cognito = prices["cognito"]
-    plan = plan or cognito["default_plan"]
-    spec = cognito["plans"][plan]
-    return Line(f"cognito_{plan}", spec["label"], "MAU", mau, tiered_cost(mau, spec["tiers"]), spec["tiers"][-1][1])
+def cognito_month(mau: int, prices: dict, plan: str) -> Line:
+    spec = prices["cognito"]["plans"][plan.lower()]
+    return Line(f"cognito_{plan.lower()}", spec["label"], "MAU", mau, tiered_cost(mau, spec["tiers"]), spec["tiers"][-1][1])
+
+
+def platform_log_bytes(billed_ms: int, memory_mb: int, traced: bool) -> int:
+    """Bytes CloudWatch Logs ingests for Lambda's own lines of one invocation (START, END, REPORT)."""
+    lines = render_platform_lines("function", billed_ms, memory_mb)
+    if not traced:  # the REPORT line's XRAY part is written only under active tracing
+        lines[-1] = lines[-1].split("\n", 1)[0]
+    return sum(len(line.encode()) + 1 + 26 for line in lines)
+
+
+def cognitoapi_month(mau: float, prices: dict, usage: Usage, seconds_per_call: float | None = None) -> list[Line]:
+    """CognitoApi's architecture under the same usage and prices: a Lambda per route behind REST API
+    Gateway, warmers, Lambda's default logs. seconds_per_call None: each request's time modelled as
+    authflow's is (handler time plus AWS latencies); a number: its README's flat assumption."""
+    spec = prices["cognitoapi"]
+    latencies = prices["aws_latency_ms"]
+    flows = usage.flows_per_mau()
+    requests = sum(spec["flows"][f]["requests"] * n for f, n in flows.items()) * mau
+    if seconds_per_call is None:
+        request_ms = (
+            sum(
+                (
+                    spec["handler_compute_ms"] * spec["flows"][f]["requests"]
+                    + sum(call_latency_ms(c, latencies) for c in spec["flows"][f]["calls"])
+                )
+                * n
+                for f, n in flows.items()
+            )
+            * mau
+        )
+        warmer_ms = spec["warmer_ms"]
+    else:
+        request_ms = requests * seconds_per_call * 1000
+        warmer_ms = seconds_per_call * 1000
+    warmers = spec["functions"] * usage.days_per_month * 24 * 60 / spec["warmer_interval_minutes"]
+    gb_seconds = (request_ms + warmers * warmer_ms) / 1000 * spec["memory_mb"] / 1024
+    average_ms = max(1, round(request_ms / requests)) if requests else 1
+    log_gb = (requests + warmers) * platform_log_bytes(average_ms, spec["memory_mb"], traced=False) / 1e9
+    return [
+        _line("api_gateway_rest_requests", requests, prices),
+        _line("lambda_requests", requests + warmers, prices),
+        _line(f"lambda_{spec['architecture']}_gb_seconds", gb_seconds, prices),
+        _line("cloudwatch_logs_ingested_gb", log_gb, prices, LINE_LABELS["logs_gb"]),
+        _line("cloudwatch_logs_stored_gb_month", log_gb * UNRETAINED_LOG_MONTHS, prices),
+        _line("s3_tier1_requests", sum(spec["flows"][f].get("s3_puts", 0) * n for f, n in flows.items()) * mau, prices),
+    ]
 
 
 # ---------------------------------------------------------------------- measuring a local run
@@ -192,22 +344,28 @@ def render_platform_lines(function_name: str, billed_ms: int, memory_mb: int) ->
     ]
 
 
-def _template_facts() -> dict:
+def _parameter_default(template: dict, value) -> Any:
+    if isinstance(value, dict) and "Ref" in value:
+        return template["Parameters"][value["Ref"]].get("Default")
+    return value
+
+
+def template_facts() -> dict:
+    """What the cost model reads from template.yaml: architectures, entry points, retentions, fixed items."""
     from infra.template import load_template
 
     template = load_template()
     resources = template["Resources"]
     globals_ = template.get("Globals", {}).get("Function", {})
+    functions = {logical_id: r for logical_id, r in resources.items() if r["Type"] == "AWS::Serverless::Function"}
     architectures = {
         logical_id: (r.get("Properties", {}).get("Architectures") or globals_.get("Architectures") or ["x86_64"])[0]
-        for logical_id, r in resources.items()
-        if r["Type"] == "AWS::Serverless::Function"
+        for logical_id, r in functions.items()
     }
     sqs_triggered = {
         logical_id
-        for logical_id, r in resources.items()
-        if r["Type"] == "AWS::Serverless::Function"
-        and any(e.get("Type") == "SQS" for e in (r.get("Properties", {}).get("Events") or {}).values())
+        for logical_id, r in functions.items()
+        if any(e.get("Type") == "SQS" for e in (r.get("Properties", {}).get("Events") or {}).values())
     }
     polled_queues = set()
     for logical_id in sqs_triggered:
@@ -215,13 +373,62 @@ def _template_facts() -> dict:
             queue = event.get("Properties", {}).get("Queue", {})
             if isinstance(queue, dict) and "Fn::GetAtt" in queue:
                 polled_queues.add(queue["Fn::GetAtt"][0])
-    secrets = sum(1 for r in resources.values() if r["Type"] == "AWS::SecretsManager::Secret")
-    return {"architectures": architectures, "sqs_triggered": sqs_triggered, "polled_queues": polled_queues, "secrets": secrets}
+    express_functions, trigger_functions = set(), set()
+    for r in resources.values():
+        properties = r.get("Properties", {})
+        if r["Type"] == "AWS::Serverless::StateMachine" and properties.get("Type") == "EXPRESS":
+            for value in properties.get("DefinitionSubstitutions", {}).values():
+                if isinstance(value, dict) and value.get("Fn::GetAtt", [None])[0] in functions:
+                    express_functions.add(value["Fn::GetAtt"][0])
+        if r["Type"] == "AWS::Cognito::UserPool":
+            for value in properties.get("LambdaConfig", {}).values():
+                if isinstance(value, dict) and value.get("Fn::GetAtt", [None])[0] in functions:
+                    trigger_functions.add(value["Fn::GetAtt"][0])
+    # Log groups by what writes to them: a function's logical id, or the log group's own.
+    retention: dict[str, int | None] = dict.fromkeys(functions)
+    for logical_id, r in resources.items():
+        if r["Type"] != "AWS::Logs::LogGroup":
+            continue
+        properties = r.get("Properties", {})
+        name = properties.get("LogGroupName", {})
+        text = name.get("Fn::Sub", "") if isinstance(name, dict) else str(name)
+        writer = next((f for f in functions if text == f"/aws/lambda/${{{f}}}"), logical_id)
+        days = _parameter_default(template, properties.get("RetentionInDays"))
+        retention[writer] = None if days is None else int(days)
+    archive_days = next(
+        (
+            _parameter_default(template, r["Properties"].get("RetentionDays"))
+            for r in resources.values()
+            if r["Type"] == "AWS::Events::Archive"
+        ),
+        0,
+    )
+    alarm_metrics = 0
+    for r in resources.values():
+        if r["Type"] == "AWS::CloudWatch::Alarm":
+            queries = r["Properties"].get("Metrics")
+            alarm_metrics += sum(1 for q in queries if "MetricStat" in q) if queries else 1
+    tier = template["Parameters"].get("UserPoolTier", {}).get("Default", "ESSENTIALS")  # AWS's default without the property
+    return {
+        "architectures": architectures,
+        "sqs_triggered": sorted(sqs_triggered),
+        "polled_queues": sorted(polled_queues),
+        "express_functions": sorted(express_functions),
+        "trigger_functions": sorted(trigger_functions),
+        "log_retention_days": retention,
+        "archive_retention_days": int(archive_days or 0),
+        "fixed": {
+            "secrets_manager_secrets": sum(1 for r in resources.values() if r["Type"] == "AWS::SecretsManager::Secret"),
+            "cloudwatch_alarm_metrics": alarm_metrics,
+            "cloudwatch_dashboards": sum(1 for r in resources.values() if r["Type"] == "AWS::CloudWatch::Dashboard"),
+        },
+        "user_pool_tier": tier,
+    }
 
 
 @dataclass
 class Snapshot:
-    counts: object
+    counts: Any
     invocations: Counter
     billed_ms: Counter
     api_requests: int
@@ -240,14 +447,18 @@ class Probe:
         from measures.flows import measure_client
 
         self.stack, self.meter, self.api, self.reader = stack, meter, api, reader
-        self.facts = _template_facts()
+        self.facts = template_facts()
         self.states = measure_client("stepfunctions")
         self.sqs = measure_client("sqs")
         self.machine_types = {
             arn: self.states.describe_state_machine(stateMachineArn=arn)["type"] for arn in stack.stack.state_machines.values()
         }
         self.queue_urls = [stack.stack.refs[q] for q in self.facts["polled_queues"]]
-        self.sqs_triggered_names = {stack.runtime.function(f).name for f in self.facts["sqs_triggered"]}
+        self.log_group_ids = {
+            stack.stack.refs[g]: g
+            for g in self.facts["log_retention_days"]
+            if g in stack.stack.refs and g not in self.facts["architectures"]
+        }
 
     def _executions(self) -> dict[str, set]:
         found = {}
@@ -318,45 +529,57 @@ class Probe:
     def per_flow(self, before: Snapshot, after: Snapshot, flows: int) -> dict:
         runtime = self.stack.runtime
         counts = after.counts - before.counts
-        metrics: Counter = Counter()
+        logical = {name: runtime.function(name).logical_id for name in set(after.invocations) | set(before.invocations)}
+        metrics: dict[str, float] = defaultdict(float)
+        trace_roots: dict[str, float] = defaultdict(float)
         by_function = {}
-        log_bytes = sum(counts.log_bytes.values())
-        for name in set(after.invocations) | set(before.invocations):
+        log_groups: Counter = Counter()
+        for group, size in counts.log_bytes.items():
+            function = group.removeprefix("/aws/lambda/")
+            log_groups[logical.get(function) or self.log_group_ids.get(group, group)] += size
+        calls_by_function: dict[str, Counter] = {}
+        for key, n in counts.function_calls.items():
+            name, call = key.split("|", 1)
+            calls_by_function.setdefault(logical.get(name, name), Counter())[call] += n
+        nested: dict[str, Counter] = {}
+        for key, n in counts.nested_invocations.items():
+            caller, callee = key.split(">", 1)
+            nested.setdefault(logical.get(caller, caller), Counter())[logical.get(callee, callee)] += n
+        for name, logical_id in logical.items():
             calls = after.invocations[name] - before.invocations[name]
             billed = after.billed_ms[name] - before.billed_ms[name]
             if not calls:
                 continue
             function = runtime.function(name)
-            architecture = self.facts["architectures"].get(function.logical_id, "x86_64")
+            architecture = self.facts["architectures"].get(logical_id, "x86_64")
             metrics["lambda_requests"] += calls
-            metrics["lambda_billed_ms"] += billed
-            metrics[f"lambda_gb_seconds_{architecture}"] += billed / 1000 * function.memory_mb / 1024
-            if name in self.sqs_triggered_names:
-                metrics["xray_trace_roots"] += calls
-            average = billed / calls
-            lines = render_platform_lines(name, max(1, round(average)), function.memory_mb)
-            log_bytes += calls * sum(len(line.encode()) + 1 + 26 for line in lines)
-            by_function[function.logical_id] = {
+            metrics["lambda_billed_ms_local"] += billed
+            if logical_id in self.facts["sqs_triggered"]:
+                trace_roots["SQS-triggered batches"] += calls
+            if logical_id in self.facts["trigger_functions"]:
+                trace_roots["Cognito trigger invocations"] += calls
+            log_groups[logical_id] += calls * platform_log_bytes(max(1, round(billed / calls)), function.memory_mb, traced=True)
+            by_function[logical_id] = {
                 "memory_mb": function.memory_mb,
                 "architecture": architecture,
                 "invocations": calls / flows,
                 "billed_ms": billed / flows,
+                "wait_ms": counts.function_wait_ms.get(name, 0.0) / flows,
+                "calls": {c: n / flows for c, n in sorted(calls_by_function.get(logical_id, {}).items())},
+                "nested": {c: n / flows for c, n in sorted(nested.get(logical_id, {}).items())},
             }
         for machine, arns in after.executions.items():
             new = arns - before.executions.get(machine, set())
+            trace_roots["Step Functions executions"] += len(new)
             for arn in new:
                 if self.machine_types[machine] == "EXPRESS":
-                    execution = self.states.describe_execution(executionArn=arn)
-                    elapsed_ms = (execution["stopDate"] - execution["startDate"]).total_seconds() * 1000
-                    billed = max(100, math.ceil(elapsed_ms / 100) * 100)
                     metrics["sfn_express_executions"] += 1
-                    metrics["sfn_express_billed_ms"] += billed
-                    metrics["sfn_express_gb_seconds"] += billed / 1000 * EXPRESS_MEMORY_MB / 1024
                 else:
                     metrics["sfn_standard_transitions"] += self._transitions(arn)
         api_requests = after.api_requests - before.api_requests
         metrics["api_requests"] += api_requests
-        metrics["xray_trace_roots"] += api_requests
+        trace_roots["API requests"] += api_requests
+        metrics["xray_trace_roots"] += sum(trace_roots.values())
         metrics["events"] += after.events - before.events
         metrics["archive_gb"] += (after.event_bytes - before.event_bytes) / 1e9
         metrics["mails"] += after.mails - before.mails
@@ -371,13 +594,18 @@ class Probe:
         metrics["dynamodb_wru"] += counts.dynamodb.get("wru", 0)
         metrics["dynamodb_rru"] += counts.dynamodb.get("rru", 0)
         metrics["secrets_manager_calls"] += counts.api_calls.get("secretsmanager:GetSecretValue", 0)
-        metrics["logs_gb"] += log_bytes / 1e9
+        emf_bytes = sum(counts.emf_bytes.values())
+        metrics["emf_lines"] += sum(counts.emf_lines.values())
+        metrics["emf_logs_gb"] += emf_bytes / 1e9
+        metrics["logs_gb"] += (sum(log_groups.values()) - emf_bytes) / 1e9
         return {
             "flows": flows,
             "metrics": {k: v / flows for k, v in sorted(metrics.items())},
             "lambda": by_function,
+            "trace_roots": {k: v / flows for k, v in sorted(trace_roots.items())},
+            "log_groups": {k: v / flows for k, v in sorted(log_groups.items())},
+            "emf_metrics": sorted(counts.emf_metrics),
             "api_calls": {k: v / flows for k, v in sorted(counts.api_calls.items()) if k != "sqs:ReceiveMessage (empty)"},
-            "log_bytes": {k: v / flows for k, v in sorted(counts.log_bytes.items())},
             "event_types": {
                 k: (after.event_types[k] - before.event_types[k]) / flows
                 for k in sorted(after.event_types)
@@ -397,16 +625,23 @@ def measure(users: int = 10, refreshes: int = 4, warmup: int = 2, progress=say) 
 
     started = time.monotonic()
     stack = LocalStack(api_port=0).start()
+    # The local stack turns Powertools Metrics off; in AWS each flush is an EMF log line, which is counted here.
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "false"
+    # A flush without metrics writes no line; Powertools' warning about it is not the measures' output.
+    warnings.filterwarnings("ignore", message="No application metrics to publish")
     try:
         api = Api(stack.api_url, stack.api_key)
         reader = StackReader(stack)
         probe = Probe(stack, meter, api, reader)
         progress(f"local stack up in {time.monotonic() - started:.1f} s; warm-up with {warmup} user(s)")
+        warm = meter.snapshot()
         for _ in range(warmup):  # imports, clients and cached secrets: the cold start is not a flow's cost
             user = onboard(api, reader, "warmup")
             login(api, user)
             refresh(api, user)
         probe.settle()
+        # Every custom metric the warm-up and the phases defined (EMF); each is billed once a month.
+        emf_metrics = set((meter.snapshot() - warm).emf_metrics)
         result = {}
         people = []
 
@@ -415,17 +650,21 @@ def measure(users: int = 10, refreshes: int = 4, warmup: int = 2, progress=say) 
             run()
             probe.settle()
             result[name] = probe.per_flow(before, probe.snapshot(), flows)
+            emf_metrics.update(result[name]["emf_metrics"])
             progress(f"{name}: {flows} flows in {result[name]['seconds']:.1f} s")
 
         phase("onboarding", users, lambda: people.extend(onboard(api, reader) for _ in range(users)))
         phase("login", users, lambda: [login(api, user) for user in people])
         phase("refresh", users * refreshes, lambda: [refresh(api, user) for user in people for _ in range(refreshes)])
+        facts = probe.facts
         return {
             "measured_on": datetime.date.today().isoformat(),
             "machine": machine_description(),
             "users": users,
             "refreshes_per_user": refreshes,
-            "fixed": {"secrets_manager_secrets": probe.facts["secrets"]},
+            "facts": facts,
+            "fixed": {**facts["fixed"], "cloudwatch_custom_metrics": len(emf_metrics)},
+            "emf_metrics": sorted(emf_metrics),
             "flows": result,
         }
     finally:
@@ -447,19 +686,23 @@ def machine_description() -> str:
 # ---------------------------------------------------------------------- the report
 
 
-def report(measured: dict, prices: dict, usage: Usage, maus=DEFAULT_MAUS, cognito_plan: str | None = None) -> dict:
-    """Prints the tables; returns the figures (for tests and the README)."""
-    per_flow = {name: flow["metrics"] for name, flow in measured["flows"].items()}
-    per_mau = monthly_per_mau(per_flow, usage)
-    flows_per_mau = usage.flows_per_mau()
+def flow_metrics(measured: dict, prices: dict) -> dict[str, dict[str, float]]:
+    """Each flow's counts with the modelled metrics added (see derived_metrics)."""
+    facts, latencies = measured["facts"], prices["aws_latency_ms"]
+    return {name: {**flow["metrics"], **derived_metrics(flow, latencies, facts)} for name, flow in measured["flows"].items()}
 
-    rows = []
-    for metric in sorted(per_mau, key=lambda m: list(METRIC_LABELS).index(m) if m in METRIC_LABELS else 99):
-        if not per_mau[metric]:
-            continue
-        rows.append(
-            [METRIC_LABELS.get(metric, metric), *(quantity(per_flow.get(f, {}).get(metric, 0)) for f in FLOWS), quantity(per_mau[metric])]
-        )
+
+def _metric_order(metric: str) -> int:
+    return list(METRIC_LABELS).index(metric) if metric in METRIC_LABELS else len(METRIC_LABELS)
+
+
+def _print_flows(measured: dict, prices: dict, per_flow: dict, per_mau: dict, usage: Usage) -> None:
+    flows_per_mau = usage.flows_per_mau()
+    rows = [
+        [METRIC_LABELS.get(m, m), *(quantity(per_flow.get(f, {}).get(m, 0)) for f in FLOWS), quantity(per_mau[m])]
+        for m in sorted(per_mau, key=_metric_order)
+        if per_mau[m]
+    ]
     print_table(
         f"What one flow makes AWS do, measured on the local stack ({measured['measured_on']}, {measured['users']} users)",
         ["per flow", "onboarding", "login", "refresh", "per MAU-month"],
@@ -468,30 +711,55 @@ def report(measured: dict, prices: dict, usage: Usage, maus=DEFAULT_MAUS, cognit
             f"per MAU-month = onboarding x {quantity(flows_per_mau['onboarding'])} + login x {quantity(flows_per_mau['login'])} "
             f"+ refresh x {quantity(flows_per_mau['refresh'])} (CognitoApi: a login a day, a refresh an hour, {quantity(usage.days_per_month)} days)",
             "Standard transitions: *StateEntered history events (Succeed and Fail included) plus task retries.",
-            "Lambda and Express durations are this machine's, with moto answering in-process; AWS's differ.",
+            "Modelled: each invocation's local time outside AWS calls + each call's AWS latency + what the call ran synchronously.",
+            "Kept (steady state): each log group's monthly bytes times its retention in months (template.yaml), the archive's likewise.",
         ],
     )
 
+    latencies = prices["aws_latency_ms"]
+    modelled = {
+        name: modelled_lambda_ms(
+            flow["lambda"], latencies, set(measured["facts"]["express_functions"]), flow["metrics"].get("sfn_express_executions", 0)
+        )
+        for name, flow in measured["flows"].items()
+    }
     function_rows = []
     for logical_id in sorted({f for flow in measured["flows"].values() for f in flow["lambda"]}):
-        cells = []
-        memory = architecture = ""
+        cells, memory = [], ""
         for f in FLOWS:
             info = measured["flows"].get(f, {}).get("lambda", {}).get(logical_id)
             if info:
-                memory, architecture = info["memory_mb"], info["architecture"]
-                cells.append(f"{quantity(info['invocations'])} x {info['billed_ms'] / info['invocations']:.0f} ms")
+                memory = f"{info['memory_mb']} MB {info['architecture']}"
+                local = info["billed_ms"] / info["invocations"]
+                cells.append(f"{quantity(info['invocations'])} x {local:.0f} -> {modelled[f][0][logical_id]:.0f} ms")
             else:
                 cells.append("-")
-        function_rows.append([logical_id, f"{memory} MB {architecture}", *cells])
-    print_table("Lambda invocations per flow x average billed duration", ["function", "memory", *FLOWS], function_rows)
-
-    calls = sorted({c for flow in measured["flows"].values() for c in flow["api_calls"]})
+        function_rows.append([logical_id, memory, *cells])
+    express = [f"{f} {modelled[f][1]:.0f} ms" for f in FLOWS if f in modelled and modelled[f][1]]
     print_table(
-        "AWS API calls per flow (served by moto; service integrations of Step Functions included)",
-        ["call", *FLOWS],
-        [[c, *(quantity(measured["flows"].get(f, {}).get("api_calls", {}).get(c, 0)) for f in FLOWS)] for c in calls],
-        ["Idle long polls of the webhook queue's event source are left out: they do not grow with users."]
+        "Lambda invocations per flow x billed ms: local run -> modelled in AWS",
+        ["function", "memory", *FLOWS],
+        function_rows,
+        [
+            "Local ms include moto answering in-process on this machine; modelled ms replace the time inside AWS calls by AWS's",
+            "latency (measures/prices.json, aws_latency_ms) and add nested invocations and the Express execution StartSyncExecution waits for.",
+        ]
+        + (["Express execution, modelled: " + ", ".join(express)] if express else []),
+    )
+
+    calls = sorted({c for flow in measured["flows"].values() for info in flow["lambda"].values() for c in info.get("calls", {})})
+    call_rows = []
+    for call in calls:
+        entry = latencies["calls"].get(call, latencies["default"])
+        counts = [
+            sum(info.get("calls", {}).get(call, 0) for info in measured["flows"].get(f, {}).get("lambda", {}).values()) for f in FLOWS
+        ]
+        call_rows.append([call, *(quantity(n) for n in counts), f"{entry['ms']:g}", entry["basis"].split(":")[0]])
+    print_table(
+        "AWS calls the functions make per flow, and the latency the model bills for each",
+        ["call", *FLOWS, "ms", "basis"],
+        call_rows,
+        ["published: AWS states the figure; assumed: AWS publishes none (measures/prices.json gives each one's basis and source)."]
         + [
             f"events per {name}: " + ", ".join(f"{t} {quantity(n)}" for t, n in flow.get("event_types", {}).items())
             for name, flow in measured["flows"].items()
@@ -499,68 +767,120 @@ def report(measured: dict, prices: dict, usage: Usage, maus=DEFAULT_MAUS, cognit
         ],
     )
 
-    fixed = measured.get("fixed", {})
-    bills = {mau: price_month(per_mau, mau, prices, usage, fixed) for mau in maus}
-    cognito = {mau: cognito_month(mau, prices, cognito_plan) for mau in maus}
-    first = bills[maus[0]]
+    entries = sorted({e for flow in measured["flows"].values() for e in flow.get("trace_roots", {})})
+    print_table(
+        "Trace roots per flow (X-Ray starts a trace at each entry point)",
+        ["entry point", *FLOWS],
+        [[e, *(quantity(measured["flows"].get(f, {}).get("trace_roots", {}).get(e, 0)) for f in FLOWS)] for e in entries],
+        ["An execution started by a traced API request may join the request's trace in AWS: counting it as a root is an upper bound."],
+    )
+
+
+def report(
+    measured: dict, prices: dict, usage: Usage, maus=DEFAULT_MAUS, cognito_plan: str | None = None, sampling: Sampling = Sampling()
+) -> dict:
+    """Prints the tables; returns the figures (for tests and the README)."""
+    per_flow = flow_metrics(measured, prices)
+    per_mau = monthly_per_mau(per_flow, usage)
+    _print_flows(measured, prices, per_flow, per_mau, usage)
+
+    plan = (cognito_plan or measured["facts"]["user_pool_tier"]).lower()
+    fixed = {item: measured.get("fixed", {}).get(item, 0) for item in FIXED_ITEMS}
+    months = list(maus) + ([COGNITOAPI_CLAIM["mau"]] if COGNITOAPI_CLAIM["mau"] not in maus else [])
+    bills = {mau: price_month(per_mau, mau, prices, usage, fixed, sampling) for mau in months}
+    totals = {m: sum(line.cost for line in bills[m]) for m in months}
+    plans = {p: {m: cognito_month(m, prices, p).cost for m in months} for p in prices["cognito"]["plans"]}
     rows = []
-    for i, line in enumerate(first):
+    per_mau_of = {(PRICED_METRICS[m], LINE_LABELS.get(m)): per_mau.get(m, 0.0) for m in PRICED_METRICS}
+    for i, line in enumerate(bills[maus[0]]):
         if all(bills[m][i].cost == 0 for m in maus):
             continue
-        per_user_month = per_mau.get(next((k for k, v in PRICED_METRICS.items() if v == line.item), ""), None)
-        rows.append(
-            [
-                line.label,
-                quantity(per_user_month) if per_user_month is not None else f"{quantity(line.quantity)} fixed",
-                unit_price(line.first_price, line.unit),
-                *(money(bills[m][i].cost) for m in maus),
-            ]
-        )
-    totals = {m: sum(line.cost for line in bills[m]) for m in maus}
+        key = (line.item, line.label if line.label in LINE_LABELS.values() else None)
+        amount = f"{quantity(per_mau_of[key])}" if key in per_mau_of else f"{quantity(line.quantity)} fixed"
+        rows.append([line.label, amount, unit_price(line.first_price, line.unit), *(money(bills[m][i].cost) for m in maus)])
     rows.append(["AWS services, Cognito aside", "", "", *(money(totals[m]) for m in maus)])
     rows.append(["  per user", "", "", *(per_user(totals[m] / m) for m in maus)])
-    plan_line = cognito[maus[0]]
-    rows.append([plan_line.label, "1 MAU", "tiers", *(money(cognito[m].cost) for m in maus)])
-    rows.append(["Total with Cognito", "", "", *(money(totals[m] + cognito[m].cost) for m in maus)])
-    rows.append(["  per user", "", "", *(per_user((totals[m] + cognito[m].cost) / m) for m in maus)])
-    other_plans = {plan: {m: tiered_cost(m, spec["tiers"]) for m in maus} for plan, spec in prices["cognito"]["plans"].items()}
+    for p, spec in prices["cognito"]["plans"].items():
+        marker = " (template's UserPoolTier)" if p == plan else ""
+        rows.append([spec["label"] + marker, "1 MAU", "tiers", *(money(plans[p][m]) for m in maus)])
+    rows.append([f"Total with Cognito {plan.title()}", "", "", *(money(totals[m] + plans[plan][m]) for m in maus)])
+    rows.append(["  per user", "", "", *(per_user((totals[m] + plans[plan][m]) / m) for m in maus)])
     print_table(
         f"Monthly cost in USD, {prices['region']} list prices read on {prices['read_on']} (measures/prices.json)",
         ["item", "qty/MAU-month", "unit price", *(f"{m:,} MAU" for m in maus)],
         rows,
         [
-            "Cognito by plan: "
-            + "; ".join(f"{plan} " + ", ".join(money(other_plans[plan][m]) for m in maus) for plan in other_plans)
-            + f" (for {', '.join(f'{m:,}' for m in maus)} MAU)",
-            "X-Ray is modelled: default sampling rule (1 trace/s + 5 %) over requests spread evenly on the month.",
-            "Not counted: free tiers other than Cognito's; data transfer out; storage of logs and archived events (the audit log",
-            "group and the archive keep 365 days, the functions' log groups are not in the template and never expire);",
-            "DynamoDB and S3 storage (a few KB per user); Lambda INIT time of cold starts; SQS idle polling (about 0.3 USD a month).",
+            f"X-Ray: sampling {sampling.reservoir_per_second:g} trace/s then {sampling.rate:.0%} of the trace roots, spread evenly on the month.",
+            f"Fixed: {fixed['cloudwatch_alarm_metrics']} alarm metrics and {fixed['cloudwatch_dashboards']} dashboard (template.yaml), "
+            f"{fixed['cloudwatch_custom_metrics']} custom metrics the EMF lines of the run defined (outcomes not exercised add more).",
+            "Not counted: free tiers other than Cognito's; data transfer out; DynamoDB and S3 storage (a few KB per user);",
+            "Lambda INIT time of cold starts; SQS idle polling (about 0.3 USD a month); X-Ray trace retrieval and scans.",
         ],
     )
 
     claim_mau = COGNITOAPI_CLAIM["mau"]
-    ours = (
-        totals.get(claim_mau) if claim_mau in totals else sum(line.cost for line in price_month(per_mau, claim_mau, prices, usage, fixed))
+    ours = totals[claim_mau]
+    theirs = {
+        f"CognitoApi, its README's {prices['cognitoapi']['readme_seconds_per_call']:g} s a call": cognitoapi_month(
+            claim_mau, prices, usage, prices["cognitoapi"]["readme_seconds_per_call"]
+        ),
+        "CognitoApi, modelled like authflow": cognitoapi_month(claim_mau, prices, usage),
+    }
+    labels = list(
+        dict.fromkeys([line.label for line in bills[claim_mau] if line.cost] + [line.label for lines in theirs.values() for line in lines])
     )
-    drivers_bill = bills.get(claim_mau) or price_month(per_mau, claim_mau, prices, usage, fixed)
-    drivers = sorted(drivers_bill, key=lambda line: line.cost, reverse=True)[:4]
+
+    def cost_of(lines: list[Line], label: str) -> float:
+        return sum(line.cost for line in lines if line.label == label)
+
+    side_rows = [
+        [label, money(cost_of(bills[claim_mau], label)), *(money(cost_of(lines, label)) for lines in theirs.values())] for label in labels
+    ]
+    their_totals = {name: sum(line.cost for line in lines) for name, lines in theirs.items()}
+    gateway = prices["items"]["api_gateway_rest_requests"]["label"]
+    side_rows.append(["AWS services, Cognito aside", money(ours), *(money(t) for t in their_totals.values())])
+    side_rows.append(
+        [
+            f"  without {gateway}",
+            money(ours - cost_of(bills[claim_mau], gateway)),
+            *(money(t - cost_of(theirs[n], gateway)) for n, t in their_totals.items()),
+        ]
+    )
+    side_rows.append([f"Cognito {plan.title()}", *([money(plans[plan][claim_mau])] * (1 + len(theirs)))])
+    side_rows.append(["authflow / CognitoApi, Cognito aside", "1", *(f"{ours / t:.2f}" for t in their_totals.values())])
+    print_table(
+        f"Side by side at {claim_mau:,} MAU, same usage and prices: authflow and CognitoApi's own architecture (USD a month)",
+        ["item", "authflow", *theirs],
+        side_rows,
+        [
+            "CognitoApi: one Lambda per route behind REST API Gateway, 16 functions at 256 MB with warmers every 5 minutes, Lambda's",
+            "default logs (never expire: storage after 12 months), no X-Ray; modelled: 10 ms of handler plus each Cognito/S3 call's latency.",
+            "Its README's 150 USD matches its Lambda lines alone: it leaves API Gateway (and logs) out.",
+        ],
+    )
+    drivers = sorted(bills[claim_mau], key=lambda line: line.cost, reverse=True)[:4]
+    readme_total = next(iter(their_totals.values()))
     say(
         f"CognitoApi claims about {COGNITOAPI_CLAIM['usd_per_month']:.0f} USD a month for {claim_mau:,} users "
-        f"({per_user(COGNITOAPI_CLAIM['usd_per_user'])} USD per user, Cognito's own fee aside)."
+        f"({per_user(COGNITOAPI_CLAIM['usd_per_user'])} USD per user, Cognito's own fee aside); like for like, with API Gateway "
+        f"and logs, its architecture costs {money(readme_total)} USD under its own 1 s assumption."
     )
     say(
-        f"authflow, measured: {money(ours)} USD a month for {claim_mau:,} users ({per_user(ours / claim_mau)} USD per user, "
-        f"Cognito aside); with Cognito {plan_line.label.split()[1]}: {money(ours + cognito_month(claim_mau, prices, cognito_plan).cost)} USD."
+        f"authflow, measured and modelled: {money(ours)} USD a month for {claim_mau:,} users ({per_user(ours / claim_mau)} USD per user, "
+        f"Cognito aside), {ours / readme_total:.2f} x CognitoApi's like-for-like figure; with Cognito {plan.title()}: "
+        f"{money(ours + plans[plan][claim_mau])} USD."
     )
-    say("What drives it at 50,000 MAU: " + "; ".join(f"{d.label} {money(d.cost)} USD ({d.cost / ours:.0%})" for d in drivers))
+    say(f"What drives it at {claim_mau:,} MAU: " + "; ".join(f"{d.label} {money(d.cost)} USD ({d.cost / ours:.0%})" for d in drivers))
     say()
     return {
         "per_mau": per_mau,
-        "totals": totals,
-        "cognito": {m: cognito[m].cost for m in maus},
+        "totals": {m: totals[m] for m in maus},
+        "cognito": {p: {m: plans[p][m] for m in maus} for p in plans},
+        "cognito_plan": plan,
         "lines": {m: [asdict(line) for line in bills[m]] for m in maus},
-        "drivers_50k": [(d.label, d.cost) for d in drivers],
+        "cognitoapi": their_totals,
+        "ratio_to_cognitoapi": {name: ours / total for name, total in their_totals.items()},
+        "drivers": [(d.label, d.cost) for d in drivers],
     }
 
 
@@ -571,7 +891,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--warmup", type=int, default=2, help="users run first and not counted")
     parser.add_argument("--mau", type=int, action="append", help="monthly active users to price (repeatable)")
     parser.add_argument("--onboardings-per-mau", type=float, default=1.0, help="share of active users onboarded in the month")
-    parser.add_argument("--cognito-plan", choices=["lite", "essentials", "plus"], default=None)
+    parser.add_argument(
+        "--cognito-plan", choices=["lite", "essentials", "plus"], default=None, help="default: template.yaml's UserPoolTier"
+    )
+    parser.add_argument(
+        "--xray-reservoir", type=float, default=Sampling.reservoir_per_second, help="traces recorded a second before the rate applies"
+    )
+    parser.add_argument("--xray-rate", type=float, default=Sampling.rate, help="share of the other trace roots recorded (1 = every one)")
     parser.add_argument("--prices", type=Path, default=PRICES_PATH)
     parser.add_argument("--save", type=Path, help="write the measured counts (JSON) here")
     parser.add_argument("--counts", type=Path, help="price counts saved by --save instead of measuring")
@@ -586,7 +912,14 @@ def main(argv: list[str] | None = None) -> None:
             args.save.parent.mkdir(parents=True, exist_ok=True)
             args.save.write_text(json.dumps(measured, indent=2, sort_keys=True, default=str))
     say(f"Measured on {measured['measured_on']}, {measured['machine']}")
-    report(measured, prices, Usage(onboardings_per_mau=args.onboardings_per_mau), tuple(args.mau or DEFAULT_MAUS), args.cognito_plan)
+    report(
+        measured,
+        prices,
+        Usage(onboardings_per_mau=args.onboardings_per_mau),
+        tuple(args.mau or DEFAULT_MAUS),
+        args.cognito_plan,
+        Sampling(args.xray_reservoir, args.xray_rate),
+    )
 
 
 if __name__ == "__main__":

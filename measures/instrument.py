@@ -11,7 +11,12 @@ measurement itself carry the access key MEASURE_ACCESS_KEY and are left out.
   started 4 KB read with strong consistency, half for eventual consistency);
 - SQS messages sent, by queue (EventBridge's deliveries to its SQS target happen inside moto);
 - CloudWatch Logs bytes ingested, by log group (EventBridge's deliveries to the audit log group);
-- the log lines the handlers print (Powertools logs JSON to stdout), by function name.
+- the log lines the handlers print (Powertools logs JSON to stdout), by function name, and among
+  them the EMF lines Powertools Metrics prints at each flush (CloudWatch ingests them as log lines
+  and extracts their metrics), with the metrics they define;
+- for each Lambda invocation, which function made each AWS call, the wall time spent inside AWS
+  calls (moto's answers here, AWS's latency in the cost model), and the invocations that ran
+  inside another's AWS call (a Cognito trigger inside AdminInitiateAuth).
 """
 
 import contextlib
@@ -20,12 +25,15 @@ import json
 import math
 import sys
 import threading
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
 MEASURE_ACCESS_KEY = "MEASUREMENTACCESSKEY"
 # CloudWatch Logs bills each event's message plus 26 bytes (PutLogEvents' documented event overhead).
 LOG_EVENT_OVERHEAD_BYTES = 26
+# Names the Lambda invocation an AWS request comes from, across the local stack's HTTP hop to moto.
+CALLER_HEADER = "X-Measure-Caller"
 
 
 def _dynamo_size(item: dict) -> int:
@@ -55,6 +63,12 @@ class Counts:
     sqs_sent: Counter = field(default_factory=Counter)  # queue name -> messages
     log_bytes: Counter = field(default_factory=Counter)  # log group / function -> bytes
     log_events: Counter = field(default_factory=Counter)
+    emf_lines: Counter = field(default_factory=Counter)  # function -> EMF lines printed
+    emf_bytes: Counter = field(default_factory=Counter)  # function -> bytes of those lines, as ingested
+    emf_metrics: Counter = field(default_factory=Counter)  # "namespace|metric|dimension names" -> data points
+    function_calls: Counter = field(default_factory=Counter)  # "function|service:Action" -> calls
+    function_wait_ms: Counter = field(default_factory=Counter)  # function -> wall ms inside AWS calls
+    nested_invocations: Counter = field(default_factory=Counter)  # "caller>callee" -> invocations
 
     def __sub__(self, other: "Counts") -> "Counts":
         return Counts(**{name: _minus(getattr(self, name), getattr(other, name)) for name in self.__dataclass_fields__})
@@ -100,6 +114,11 @@ class Meter:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.counts = Counts()
+        self._running = threading.local()  # .functions: the invocations running in this thread, innermost last
+
+    def running_function(self) -> str | None:
+        functions = getattr(self._running, "functions", None)
+        return functions[-1] if functions else None
 
     @classmethod
     def install(cls) -> "Meter":
@@ -124,22 +143,77 @@ class Meter:
             record = json.loads(line)
         except ValueError:
             return
-        function = record.get("function_name") if isinstance(record, dict) else None
-        if function:
-            self._add("log_bytes", f"/aws/lambda/{function}", len(line.encode()) + 1 + LOG_EVENT_OVERHEAD_BYTES)
-            self._add("log_events", f"/aws/lambda/{function}")
+        if not isinstance(record, dict):
+            return
+        function = record.get("function_name") or self.running_function()
+        if not function:
+            return
+        size = len(line.encode()) + 1 + LOG_EVENT_OVERHEAD_BYTES
+        self._add("log_bytes", f"/aws/lambda/{function}", size)
+        self._add("log_events", f"/aws/lambda/{function}")
+        if "_aws" in record:  # Embedded Metric Format: one line per Powertools Metrics flush
+            self._add("emf_lines", function)
+            self._add("emf_bytes", function, size)
+            for directive in record["_aws"].get("CloudWatchMetrics", []):
+                for dimensions in directive.get("Dimensions", [[]]):
+                    for metric in directive.get("Metrics", []):
+                        self._add("emf_metrics", f"{directive.get('Namespace')}|{metric.get('Name')}|{','.join(dimensions)}")
 
     # ------------------------------------------------------------------ hooks
 
     def _install(self) -> None:
+        import botocore.client
+        import botocore.endpoint
         from moto.core.responses import BaseResponse
         from moto.dynamodb.models import DynamoDBBackend
         from moto.logs.models import LogsBackend
         from moto.s3.responses import S3Response
         from moto.sqs.models import SQSBackend
 
+        from infra.lambda_runtime import LocalLambdaRuntime
+
         meter = self
         sys.stdout = _CountingStdout(sys.stdout, self)
+
+        original_run = LocalLambdaRuntime._run
+
+        def run(runtime, function, handler, event, context):
+            running = meter._running.__dict__.setdefault("functions", [])
+            if running:
+                meter._add("nested_invocations", f"{running[-1]}>{function.name}")
+            running.append(function.name)
+            try:
+                return original_run(runtime, function, handler, event, context)
+            finally:
+                running.pop()
+
+        LocalLambdaRuntime._run = run
+
+        # An invocation's AWS calls, timed in its own thread: the wait Lambda bills.
+        original_make_api_call = botocore.client.BaseClient._make_api_call
+
+        def make_api_call(client, operation_name, api_params):
+            caller = meter.running_function()
+            if caller is None:
+                return original_make_api_call(client, operation_name, api_params)
+            started = time.monotonic()
+            try:
+                return original_make_api_call(client, operation_name, api_params)
+            finally:
+                meter._add("function_calls", f"{caller}|{client.meta.service_model.service_name}:{operation_name}")
+                meter._add("function_wait_ms", caller, (time.monotonic() - started) * 1000)
+
+        botocore.client.BaseClient._make_api_call = make_api_call
+
+        original_endpoint_send = botocore.endpoint.Endpoint._send
+
+        def endpoint_send(endpoint, request):
+            caller = meter.running_function()
+            if caller:
+                request.headers[CALLER_HEADER] = caller
+            return original_endpoint_send(endpoint, request)
+
+        botocore.endpoint.Endpoint._send = endpoint_send
 
         original_call_action = BaseResponse.call_action
 
@@ -151,7 +225,16 @@ class Meter:
                 action = response._get_action() or "?"
             except Exception:  # a counter never breaks the stack
                 service, action = "?", "?"
-            result = original_call_action(response)
+            # moto answers in its own thread: an invocation it runs here (a Cognito trigger) runs inside the caller's call.
+            caller = response.headers.get(CALLER_HEADER)
+            running = meter._running.__dict__.setdefault("functions", [])
+            if caller:
+                running.append(caller)
+            try:
+                result = original_call_action(response)
+            finally:
+                if caller:
+                    running.pop()
             with contextlib.suppress(Exception):  # a counter never breaks the stack
                 meter._after_call(service, action, response, result)
             return result

@@ -1,9 +1,10 @@
 """The counters' unit arithmetic (the counters themselves run in `make cost`)."""
 
+import json
 from collections import Counter
 
 from measures.cost import render_platform_lines
-from measures.instrument import Counts, read_units, write_units
+from measures.instrument import LOG_EVENT_OVERHEAD_BYTES, Counts, Meter, read_units, write_units
 
 
 def test_dynamodb_request_units_follow_on_demand_billing():
@@ -25,3 +26,34 @@ def test_lambda_platform_lines_are_rendered_per_invocation():
     start, end, report = render_platform_lines("fn", 42, 256)
     assert start.startswith("START RequestId: ") and end.startswith("END RequestId: ")
     assert "Billed Duration: 42 ms" in report and "Memory Size: 256 MB" in report and "XRAY TraceId" in report
+
+
+def test_emf_lines_are_log_lines_of_the_running_function_with_the_metrics_they_define():
+    meter = Meter()
+    meter._running.functions = ["authflow-local-ApiFunction"]
+    emf = json.dumps(
+        {
+            "_aws": {
+                "Timestamp": 0,
+                "CloudWatchMetrics": [{"Namespace": "authflow", "Dimensions": [["service"]], "Metrics": [{"Name": "A"}, {"Name": "B"}]}],
+            },
+            "service": "authflow",
+            "A": [1.0],
+            "B": [1.0],
+        }
+    )
+    log = json.dumps({"level": "INFO", "message": "hello", "function_name": "authflow-local-ApiFunction"})
+    meter._count_log_line(emf)
+    meter._count_log_line(log)
+    counts = meter.snapshot()
+    emf_size = len(emf.encode()) + 1 + LOG_EVENT_OVERHEAD_BYTES
+    assert counts.emf_lines == Counter({"authflow-local-ApiFunction": 1})
+    assert counts.emf_bytes == Counter({"authflow-local-ApiFunction": emf_size})
+    assert counts.log_bytes["/aws/lambda/authflow-local-ApiFunction"] == emf_size + len(log.encode()) + 1 + LOG_EVENT_OVERHEAD_BYTES
+    assert set(counts.emf_metrics) == {"authflow|A|service", "authflow|B|service"}
+
+
+def test_a_line_printed_outside_any_invocation_is_not_a_functions_log():
+    meter = Meter()
+    meter._count_log_line(json.dumps({"_aws": {"CloudWatchMetrics": []}}))
+    assert not meter.snapshot().log_bytes
