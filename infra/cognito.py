@@ -17,9 +17,13 @@
   completes (and pre token generation again for each refresh); moto calls none.
 - An unknown refresh token: Cognito answers NotAuthorizedException; moto fails with a KeyError.
 - TOTP reuse: Cognito refuses a code already used to sign in (ExpiredCodeException); moto accepts it.
-- TOTP: moto's fixed secret "asdfasdfasdf" is 60 bits, which authenticator apps and pyotp refuse;
-  Cognito's are 160 bits. The local stack draws one 160-bit secret per run (moto still gives every
-  user the same one) and accepts the adjacent 30-second step as Cognito does (moto: current step only).
+- TOTP: moto gives every user one fixed 60-bit secret ("asdfasdfasdf", which authenticator apps and
+  pyotp refuse) and checks codes against it. Cognito draws a 160-bit secret per AssociateSoftwareToken,
+  verifies VerifySoftwareToken against it, then signs that user in with it (the previous secret keeps
+  working until the new one is verified); codes of the adjacent 30-second step are accepted (moto:
+  current step only). Here moto's own TOTP check is off and these wrappers check the user's secret.
+- Challenge sessions: moto answers a challenge for whatever USERNAME the answer names; Cognito binds
+  the session to the user it was issued for and refuses another (NotAuthorizedException).
 """
 
 import base64
@@ -29,6 +33,7 @@ import string
 import threading
 import time
 
+from cryptography.hazmat.primitives.twofactor import InvalidToken
 from moto.cognitoidp import models as cognito_models
 from moto.cognitoidp.exceptions import CodeMismatchException, ExpiredCodeException, NotAuthorizedError
 from moto.cognitoidp.models import CognitoIdpBackend, UserStatus
@@ -94,6 +99,29 @@ def _flatten(attributes: list[dict]) -> dict[str, str]:
     return {a["Name"]: a["Value"] for a in attributes}
 
 
+def _totp_secret() -> str:
+    """A 160-bit base32 secret, as Cognito's AssociateSoftwareToken returns."""
+    return base64.b32encode(secrets.token_bytes(20)).decode()
+
+
+def _totp_code_matches(secret: str | None, code: str) -> bool:
+    if not secret:
+        return False
+    try:
+        cognito_models.verify_totp(cognito_models.cognito_totp(secret), code.encode())
+    except InvalidToken:
+        return False
+    return True
+
+
+def _user_named(pool, name: str):
+    """The user a USERNAME designates: its username, or its email where the pool makes email an alias."""
+    user = pool._get_user(name)
+    if user is None and "email" in (pool.extended_config.get("AliasAttributes") or []):
+        user = next((u for u in pool.users.values() if _flatten(u.attributes).get("email") == name.lower()), None)
+    return user
+
+
 class _AuthLedger:
     """Failed passwords per user and TOTP codes already used, which Cognito remembers and moto does not."""
 
@@ -126,8 +154,9 @@ class _AuthLedger:
 
 def install(runtime: LocalLambdaRuntime) -> None:
     ledger = _AuthLedger()
-    cognito_models.COGNITO_TOTP_MFA_SECRET = base64.b32encode(secrets.token_bytes(20)).decode()
     cognito_models.verify_totp = functools.partial(verify_totp, valid_window=1)
+    # moto checks every code against its one shared secret; the wrappers below check the user's own.
+    cognito_models.get_cognito_idp_user_pool_enable_totp = lambda: False
     original_create = CognitoIdpBackend.admin_create_user
 
     def trigger(
@@ -234,16 +263,57 @@ def install(runtime: LocalLambdaRuntime) -> None:
     original_respond = CognitoIdpBackend.respond_to_auth_challenge
 
     def respond_to_auth_challenge(self, session, client_id, challenge_name, challenge_responses):
-        if challenge_name == "SOFTWARE_TOKEN_MFA" and session in self.sessions:
-            username, pool = self.sessions[session]
-            code = (challenge_responses or {}).get("SOFTWARE_TOKEN_MFA_CODE", "")
-            result = original_respond(self, session, client_id, challenge_name, challenge_responses)
+        if session not in self.sessions:
+            return original_respond(self, session, client_id, challenge_name, challenge_responses)
+        username, pool = self.sessions[session]
+        responses = dict(challenge_responses or {})
+        answered = _user_named(pool, responses.get("USERNAME", ""))
+        if answered is None or answered.username != username:
+            raise NotAuthorizedError("Invalid session for the user.")
+        responses["USERNAME"] = username
+        if challenge_name == "SOFTWARE_TOKEN_MFA":
+            code = responses.get("SOFTWARE_TOKEN_MFA_CODE", "")
+            if not _totp_code_matches(getattr(answered, "totp_secret", None), code):
+                raise CodeMismatchException("Invalid code received for user")
             if not ledger.use_code((pool.id, username, code)):
                 raise ExpiredCodeException("Your software token has already been used once.")
-            return result
-        return original_respond(self, session, client_id, challenge_name, challenge_responses)
+        return original_respond(self, session, client_id, challenge_name, responses)
 
     CognitoIdpBackend.respond_to_auth_challenge = respond_to_auth_challenge
+
+    def software_token_user(self, access_token, session):
+        """The user an AssociateSoftwareToken or VerifySoftwareToken call is for, by session or access token."""
+        if session:
+            if session not in self.sessions:
+                return None
+            username, pool = self.sessions[session]
+            return pool._get_user(username)
+        for pool in self.user_pools.values():
+            if access_token in pool.access_tokens:
+                return pool._get_user(pool.access_tokens[access_token][1])
+        return None
+
+    original_associate = CognitoIdpBackend.associate_software_token
+
+    def associate_software_token(self, access_token, session):
+        result = original_associate(self, access_token, session)
+        user = software_token_user(self, access_token, session)
+        user.totp_pending_secret = _totp_secret()
+        return {**result, "SecretCode": user.totp_pending_secret}
+
+    CognitoIdpBackend.associate_software_token = associate_software_token
+
+    original_verify = CognitoIdpBackend.verify_software_token
+
+    def verify_software_token(self, access_token, session, user_code, friendly_device_name):
+        user = software_token_user(self, access_token, session)
+        if user is not None and not _totp_code_matches(getattr(user, "totp_pending_secret", None), user_code):
+            raise CodeMismatchException(f"Code mismatch ({friendly_device_name})")
+        result = original_verify(self, access_token, session, user_code, friendly_device_name)
+        user.totp_secret, user.totp_pending_secret = user.totp_pending_secret, None
+        return result
+
+    CognitoIdpBackend.verify_software_token = verify_software_token
 
     def forgot_password(self, client_id, username):
         for pool in self.user_pools.values():

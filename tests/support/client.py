@@ -10,7 +10,6 @@ import uuid
 from dataclasses import dataclass
 
 import pyotp
-from moto.cognitoidp import models as cognito_models
 
 
 @dataclass
@@ -92,10 +91,6 @@ def current_otp(secret: str) -> str:
 def wrong_otp(secret: str) -> str:
     valid = {pyotp.TOTP(secret).at(time.time() + offset) for offset in (-30, 0, 30)}
     return next(code for code in (f"{n:06d}" for n in range(1000000)) if code not in valid)
-
-
-def moto_totp_secret() -> str:
-    return cognito_models.COGNITO_TOTP_MFA_SECRET
 
 
 @dataclass

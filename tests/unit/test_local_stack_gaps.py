@@ -7,7 +7,8 @@ One test (or a small group) per gap, each failing if the local stack fell back t
   confirmed user (infra/cognito.py);
 - Lambda Invoke runs the real handler in-process, and a raising handler is an Unhandled function
   error (infra/lambda_runtime.py);
-- TOTP secrets authenticator apps accept (infra/cognito.py);
+- TOTP secrets authenticator apps accept, one per AssociateSoftwareToken, each checked for its own
+  user; a challenge session answered only for the user it was issued to (infra/cognito.py);
 - the bucket policy: only the TLS-only statement is left out locally (infra/provision.py).
 """
 
@@ -296,6 +297,110 @@ def test_a_code_of_the_previous_30_second_step_is_accepted_as_cognito_does(cogni
     previous = totp.at(time.time() - 30)
 
     assert cognito.verify_software_token(Session=associated["Session"], UserCode=previous)["Status"] == "SUCCESS"
+
+
+def enrolled_user(cognito, pool_id, client_id) -> tuple[str, pyotp.TOTP]:
+    """A user with TOTP enrolled through AssociateSoftwareToken and VerifySoftwareToken."""
+    username, session = mfa_setup_session(cognito, pool_id, client_id)
+    associated = cognito.associate_software_token(Session=session)
+    totp = pyotp.TOTP(associated["SecretCode"])
+    away_from_a_step_boundary()
+    assert cognito.verify_software_token(Session=associated["Session"], UserCode=totp.now())["Status"] == "SUCCESS"
+    cognito.admin_set_user_mfa_preference(
+        UserPoolId=pool_id, Username=username, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True}
+    )
+    return username, totp
+
+
+def mfa_challenge(cognito, pool_id, client_id, username) -> str:
+    auth = password_auth(cognito, pool_id, client_id, username, NEW_PASSWORD)
+    assert auth["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
+    return auth["Session"]
+
+
+def answer_mfa(cognito, pool_id, client_id, session, username, code) -> dict:
+    return cognito.admin_respond_to_auth_challenge(
+        UserPoolId=pool_id,
+        ClientId=client_id,
+        ChallengeName="SOFTWARE_TOKEN_MFA",
+        ChallengeResponses={"USERNAME": username, "SOFTWARE_TOKEN_MFA_CODE": code},
+        Session=session,
+    )
+
+
+def test_each_association_draws_its_own_secret_and_verification_checks_that_one(cognito, pool_id, client_id):
+    _, first_session = mfa_setup_session(cognito, pool_id, client_id)
+    _, second_session = mfa_setup_session(cognito, pool_id, client_id)
+
+    first = cognito.associate_software_token(Session=first_session)
+    second = cognito.associate_software_token(Session=second_session)
+
+    assert first["SecretCode"] != second["SecretCode"], "moto gives every user the same secret"
+    away_from_a_step_boundary()
+    other_users_code = pyotp.TOTP(first["SecretCode"]).now()
+    with pytest.raises(ClientError) as refused:
+        cognito.verify_software_token(Session=second["Session"], UserCode=other_users_code)
+    assert refused.value.response["Error"]["Code"] == "CodeMismatchException"
+    assert cognito.verify_software_token(Session=second["Session"], UserCode=pyotp.TOTP(second["SecretCode"]).now())["Status"] == "SUCCESS"
+
+
+def test_sign_in_checks_the_code_against_the_users_own_secret(cognito, pool_id, client_id):
+    alice, alice_totp = enrolled_user(cognito, pool_id, client_id)
+    bob, bob_totp = enrolled_user(cognito, pool_id, client_id)
+    away_from_a_step_boundary()
+    assert alice_totp.now() != bob_totp.now()
+
+    with pytest.raises(ClientError) as refused:
+        answer_mfa(cognito, pool_id, client_id, mfa_challenge(cognito, pool_id, client_id, bob), bob, alice_totp.now())
+    assert refused.value.response["Error"]["Code"] == "CodeMismatchException"
+
+    signed_in = answer_mfa(cognito, pool_id, client_id, mfa_challenge(cognito, pool_id, client_id, bob), bob, bob_totp.now())
+    assert "AccessToken" in signed_in["AuthenticationResult"]
+
+
+def test_a_session_answers_only_for_the_user_it_was_issued_to(cognito, pool_id, client_id):
+    alice, alice_totp = enrolled_user(cognito, pool_id, client_id)
+    bob, _ = enrolled_user(cognito, pool_id, client_id)
+    alice_session = mfa_challenge(cognito, pool_id, client_id, alice)
+    away_from_a_step_boundary()
+
+    with pytest.raises(ClientError) as refused:
+        answer_mfa(cognito, pool_id, client_id, alice_session, bob, alice_totp.now())
+
+    assert refused.value.response["Error"]["Code"] == "NotAuthorizedException", "moto signs in as bob"
+    signed_in = answer_mfa(cognito, pool_id, client_id, alice_session, alice, alice_totp.now())
+    claims = json.loads(base64.urlsafe_b64decode(signed_in["AuthenticationResult"]["IdToken"].split(".")[1] + "=="))
+    assert claims["cognito:username"] == alice
+
+
+def test_a_new_password_challenge_sets_only_its_own_users_password(cognito, pool_id, client_id):
+    temporary = "Temporary-Passw0rd-1!"
+    users = []
+    for _ in range(2):
+        username, email = new_identity("newpw")
+        cognito.admin_create_user(
+            UserPoolId=pool_id,
+            Username=username,
+            TemporaryPassword=temporary,
+            MessageAction="SUPPRESS",
+            UserAttributes=user_attributes(email),
+        )
+        users.append(username)
+    alice, bob = users
+    alice_session = password_auth(cognito, pool_id, client_id, alice, temporary)["Session"]
+
+    with pytest.raises(ClientError) as refused:
+        cognito.admin_respond_to_auth_challenge(
+            UserPoolId=pool_id,
+            ClientId=client_id,
+            ChallengeName="NEW_PASSWORD_REQUIRED",
+            ChallengeResponses={"USERNAME": bob, "NEW_PASSWORD": NEW_PASSWORD},
+            Session=alice_session,
+        )
+
+    assert refused.value.response["Error"]["Code"] == "NotAuthorizedException"
+    assert cognito.admin_get_user(UserPoolId=pool_id, Username=bob)["UserStatus"] == "FORCE_CHANGE_PASSWORD"
+    assert password_auth(cognito, pool_id, client_id, bob, temporary)["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
 
 
 # ----------------------------------------------------------------------------- bucket policy
