@@ -82,6 +82,9 @@ def _describe_validation(error: RequestValidationError) -> tuple[str, str]:
     problems = error.errors()
     if any(p.get("type") == "json_invalid" for p in problems):
         return "MALFORMED_JSON", "The request body is not valid JSON."
+    refused_emails = sorted({p["msg"] for p in problems if p.get("type") == "invalid_email"})
+    if refused_emails:
+        return "INVALID_EMAIL", "The email address is not accepted: " + "; ".join(refused_emails) + "."
     parts = []
     for problem in problems:
         location = ".".join(str(part) for part in problem.get("loc", ()) if part != "body") or "body"
