@@ -22,6 +22,7 @@
   verifies VerifySoftwareToken against it, then signs that user in with it (the previous secret keeps
   working until the new one is verified); codes of the adjacent 30-second step are accepted (moto:
   current step only). Here moto's own TOTP check is off and these wrappers check the user's secret.
+- Password length: Cognito accepts passwords of up to 256 characters; moto refuses 99 and more.
 - Challenge sessions: moto answers a challenge for whatever USERNAME the answer names; Cognito binds
   the session to the user it was issued for and refuses another (NotAuthorizedException).
 """
@@ -35,7 +36,7 @@ import time
 
 from cryptography.hazmat.primitives.twofactor import InvalidToken
 from moto.cognitoidp import models as cognito_models
-from moto.cognitoidp.exceptions import CodeMismatchException, ExpiredCodeException, NotAuthorizedError
+from moto.cognitoidp.exceptions import CodeMismatchException, ExpiredCodeException, InvalidPasswordException, NotAuthorizedError
 from moto.cognitoidp.models import CognitoIdpBackend, UserStatus
 from moto.cognitoidp.utils import verify_totp
 from moto.core.exceptions import JsonRESTError
@@ -57,6 +58,7 @@ RESET_CODE_VALIDITY_SECONDS = 3600
 LOCKOUT_AFTER_FAILURES = 5
 LOCKOUT_SECONDS = 15 * 60
 TOTP_REUSE_SECONDS = 90
+COGNITO_MAXIMUM_PASSWORD_LENGTH = 256
 _SYMBOLS = "^$*.[]{}()?-\"!@#%&/\\,><':;|_~`+="
 
 
@@ -220,6 +222,22 @@ def install(runtime: LocalLambdaRuntime) -> None:
         return user
 
     CognitoIdpBackend.admin_create_user = admin_create_user
+
+    def validate_password(self, user_pool_id, password):
+        """The pool's policy as Cognito applies it: its minimum length, at most 256 characters, and
+        each character class the policy requires (symbols from Cognito's list, space included)."""
+        policy = self.describe_user_pool(user_pool_id).extended_config.get("Policies", {}).get("PasswordPolicy", {})
+        required = {
+            "RequireLowercase": string.ascii_lowercase,
+            "RequireUppercase": string.ascii_uppercase,
+            "RequireNumbers": string.digits,
+            "RequireSymbols": _SYMBOLS + " ",
+        }
+        long_enough = int(policy.get("MinimumLength", 8)) <= len(password) <= COGNITO_MAXIMUM_PASSWORD_LENGTH
+        if not long_enough or any(policy.get(rule, True) and not set(password) & set(chars) for rule, chars in required.items()):
+            raise InvalidPasswordException()
+
+    CognitoIdpBackend._validate_password = validate_password
 
     original_initiate = CognitoIdpBackend.admin_initiate_auth
 

@@ -13,12 +13,14 @@ from infra.event_sources import SqsPoller
 from infra.gateway import LocalApiGateway
 from infra.lambda_runtime import LocalLambdaRuntime
 from infra.provision import Provisioner, Stack
+from infra.pwned_passwords import PwnedPasswordsRange
 from infra.template import load_template
 from infra.views import LocalViews
 
 DEFAULT_API_KEY = "local-api-key"
 # Template parameters the local stack overrides by default: webhooks to the loopback receivers of a
-# local run, and delivery retries in seconds rather than minutes.
+# local run, and delivery retries in seconds rather than minutes. PwnedPasswordsRangeUrl points to the
+# loopback stand-in of the Pwned Passwords range API (infra/pwned_passwords.py).
 LOCAL_PARAMETERS = {"WebhookAllowLoopback": "true", "WebhookMaxAttempts": "3", "WebhookRetryBaseSeconds": "1"}
 
 
@@ -29,7 +31,7 @@ def free_port() -> int:
 
 
 def _aws_environment(moto_port: int, region: str) -> dict[str, str]:
-    """What boto3 and moto read: the endpoint, fake credentials, and moto's TOTP checking."""
+    """What boto3 and moto read: the endpoint and fake credentials (infra/cognito.py checks TOTP codes)."""
     return {
         "AWS_DEFAULT_REGION": region,
         "AWS_REGION": region,
@@ -37,7 +39,6 @@ def _aws_environment(moto_port: int, region: str) -> dict[str, str]:
         "AWS_SECRET_ACCESS_KEY": "local",
         "AWS_ENDPOINT_URL": f"http://127.0.0.1:{moto_port}",
         "MOTO_PORT": str(moto_port),
-        "MOTO_COGNITO_IDP_USER_POOL_ENABLE_TOTP": "true",
         # StartSyncExecution's "sync-" host prefix would turn 127.0.0.1 into sync-127.0.0.1.
         "AWS_DISABLE_HOST_PREFIX_INJECTION": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",
@@ -60,6 +61,7 @@ class LocalStack:
         self.gateway: LocalApiGateway | None = None
         self._moto = None
         self._poller = None
+        self.pwned_passwords = PwnedPasswordsRange()
         self.parameters = {**LOCAL_PARAMETERS, **self.parameters}
 
     @property
@@ -79,6 +81,8 @@ class LocalStack:
         os.environ.update(_aws_environment(self.moto_port, self.region))
         default_user_config["stepfunctions"] = {"execute_state_machine": True}
         self.runtime.install()
+        self.pwned_passwords.start()
+        self.parameters.setdefault("PwnedPasswordsRangeUrl", self.pwned_passwords.url)
         cognito.install(self.runtime)
         stepfunctions.install()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
@@ -100,6 +104,7 @@ class LocalStack:
         if self._moto:
             self._stop_running_executions()
             self._moto.stop()
+        self.pwned_passwords.stop()
 
     def _stop_running_executions(self) -> None:
         """Waiting executions would otherwise wake up against a stopped server and fail their compensation."""

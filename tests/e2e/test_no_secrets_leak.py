@@ -8,7 +8,7 @@ import re
 import boto3
 import pytest
 
-from tests.support.client import onboard
+from tests.support.client import mailed_temporary_password, onboard
 
 pytestmark = pytest.mark.e2e
 
@@ -38,7 +38,7 @@ def test_no_password_code_token_or_secret_in_histories_events_or_logs(api, local
     user = onboard(api, "leak")
     secrets = {user.password, user.totp_secret}
     invitation = api.mail_to(user.email)[0]["body"]
-    secrets.add(re.search(r"temporary password: <b>(.*?)</b>", invitation).group(1))
+    secrets.add(mailed_temporary_password(invitation))
 
     wrong = api.post("/login", {"email": user.email, "password": "Wrong-Password-4711"})
     assert wrong.status == 401

@@ -16,7 +16,6 @@ a slow request's answer carries its own request id, not that of one that arrived
 """
 
 import collections
-import html
 import re
 import threading
 import time
@@ -30,7 +29,7 @@ import pyotp
 import pytest
 
 from tests.security import _summary
-from tests.support.client import NEW_PASSWORD, ActiveUser, unique_email
+from tests.support.client import NEW_PASSWORD, ActiveUser, mailed_temporary_password, unique_email
 
 pytestmark = pytest.mark.e2e
 
@@ -75,9 +74,9 @@ def _temporary_password(api, email: str, timeout: float = 30) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for message in api.get(f"{api.local_url}/mail?to={quote(email)}", headers={"accept": "application/json"}).json():
-            found = re.search(r"temporary password: <b>(.*?)</b>", message["body"])
-            if found:
-                return html.unescape(found.group(1))
+            password = mailed_temporary_password(message["body"])
+            if password:
+                return password
         time.sleep(0.3)
     raise AssertionError(f"no invitation reached {email}")
 

@@ -1,6 +1,5 @@
 """An HTTP client for the local stack's API and local views, as a user with curl would use them."""
 
-import html
 import json
 import re
 import time
@@ -8,8 +7,34 @@ import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass
+from html.parser import HTMLParser
 
 import pyotp
+
+
+class _MailReader(HTMLParser):
+    """What a mail client shows of an HTML body: the text, tags gone and character references decoded."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def mail_text(body: str) -> str:
+    """The text a user reads in a mail, its whitespace collapsed as a mail client renders it."""
+    reader = _MailReader()
+    reader.feed(body)
+    reader.close()
+    return " ".join("".join(reader.parts).split())
+
+
+def mailed_temporary_password(body: str) -> str | None:
+    """The temporary password as the user reads it in the invitation, or None if it has none."""
+    found = re.search(r"temporary password: (\S+)", mail_text(body))
+    return found.group(1) if found else None
 
 
 @dataclass
@@ -56,9 +81,9 @@ class ApiClient:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for message in reversed(self.mail_to(email)):
-                found = re.search(r"temporary password: <b>(.*?)</b>", message["body"])
-                if found and html.unescape(found.group(1)) != previous:
-                    return html.unescape(found.group(1))
+                password = mailed_temporary_password(message["body"])
+                if password and password != previous:
+                    return password
             time.sleep(0.1)
         raise AssertionError(f"no invitation reached {email}")
 

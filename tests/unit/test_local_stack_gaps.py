@@ -7,6 +7,7 @@ One test (or a small group) per gap, each failing if the local stack fell back t
   confirmed user (infra/cognito.py);
 - Lambda Invoke runs the real handler in-process, and a raising handler is an Unhandled function
   error (infra/lambda_runtime.py);
+- passwords of up to 256 characters, as Cognito accepts (infra/cognito.py);
 - TOTP secrets authenticator apps accept, one per AssociateSoftwareToken, each checked for its own
   user; a challenge session answered only for the user it was issued to (infra/cognito.py);
 - the bucket policy: only the TLS-only statement is left out locally (infra/provision.py).
@@ -34,7 +35,6 @@ from tests.support.workflow import stack_client, wait_for
 pytestmark = pytest.mark.e2e
 
 TEMPLATE = load_template()
-POLICY = TEMPLATE["Resources"]["UserPool"]["Properties"]["Policies"]["PasswordPolicy"]
 MINIMUM_LENGTH = int(TEMPLATE["Parameters"]["PasswordMinimumLength"]["Default"])
 APP_NAME = TEMPLATE["Parameters"]["AppName"]["Default"]
 NEW_PASSWORD = "Correct-Horse-9-Battery"
@@ -117,10 +117,11 @@ def test_admin_create_user_without_a_password_mails_a_generated_policy_compliant
 
     password = mailed_password(message)
     assert len(password) >= MINIMUM_LENGTH
-    assert POLICY["RequireLowercase"] and any(c in string.ascii_lowercase for c in password)
-    assert POLICY["RequireUppercase"] and any(c in string.ascii_uppercase for c in password)
-    assert POLICY["RequireNumbers"] and any(c in string.digits for c in password)
-    assert POLICY["RequireSymbols"] and any(c in _SYMBOLS for c in password)
+    # like Cognito's, the generated password mixes every character class
+    assert any(c in string.ascii_lowercase for c in password)
+    assert any(c in string.ascii_uppercase for c in password)
+    assert any(c in string.digits for c in password)
+    assert any(c in _SYMBOLS for c in password)
 
     challenge = password_auth(cognito, pool_id, client_id, username, password)
     assert challenge["ChallengeName"] == "NEW_PASSWORD_REQUIRED", "the mailed password is the user's password"
@@ -180,6 +181,29 @@ def test_resend_is_refused_for_a_confirmed_user_and_mails_nothing(cognito, pool_
     assert refused.value.response["Error"]["Code"] == "UnsupportedUserStateException"
     assert cognito.admin_get_user(UserPoolId=pool_id, Username=username)["UserStatus"] == "CONFIRMED"
     assert mail_to(views, email) == []
+
+
+# ----------------------------------------------------------------------------- password length
+
+
+@pytest.mark.parametrize(
+    ("length", "accepted"), [(MINIMUM_LENGTH - 1, False), (MINIMUM_LENGTH, True), (128, True), (256, True), (257, False)]
+)
+def test_the_pool_takes_passwords_from_its_minimum_length_to_256_characters_as_cognito_does(cognito, pool_id, length, accepted):
+    username, email = new_identity("length")
+    cognito.admin_create_user(UserPoolId=pool_id, Username=username, MessageAction="SUPPRESS", UserAttributes=user_attributes(email))
+    password = ("correct horse battery staple " * 10)[:length]
+
+    def set_password():
+        cognito.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=password, Permanent=True)
+
+    if accepted:
+        set_password()  # moto refuses 99 characters and more
+        assert cognito.admin_get_user(UserPoolId=pool_id, Username=username)["UserStatus"] == "CONFIRMED"
+    else:
+        with pytest.raises(ClientError) as refused:
+            set_password()
+        assert refused.value.response["Error"]["Code"] == "InvalidPasswordException"
 
 
 # ----------------------------------------------------------------------------- Lambda Invoke

@@ -259,15 +259,29 @@ def test_translation_has_the_expected_resources(cfn: dict[str, Any]) -> None:
     assert "ApiApiKey" in _resources_of(cfn, "AWS::ApiGateway::ApiKey")
 
 
-def test_user_pool_requires_mfa_and_a_14_character_password_by_default(cfn: dict[str, Any]) -> None:
+def test_user_pool_requires_mfa_and_a_15_character_password_without_composition_rules_by_default(cfn: dict[str, Any]) -> None:
+    """NIST SP 800-63B-4 3.1.1.2: at least 15 characters for a password, no composition rules."""
     pool = _only(cfn, "AWS::Cognito::UserPool")
     parameters = cfn["Parameters"]
     assert pool["MfaConfiguration"] == "ON"
     assert pool["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
     policy = pool["Policies"]["PasswordPolicy"]
-    assert _resolve(policy["MinimumLength"], parameters) == 14
+    assert _resolve(policy["MinimumLength"], parameters) == 15
+    assert parameters["PasswordCompositionRules"]["Default"] == "false"
+    assert cfn["Conditions"]["RequirePasswordComposition"] == {"Fn::Equals": [{"Ref": "PasswordCompositionRules"}, "true"]}
     for flag in ("RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols"):
-        assert policy[flag] is True, flag
+        assert policy[flag] == {"Fn::If": ["RequirePasswordComposition", True, False]}, flag
+
+
+def test_functions_get_the_password_policy_the_user_pool_has(cfn: dict[str, Any]) -> None:
+    """authflow checks new passwords itself (to say why one is refused) with the pool's own parameters."""
+    functions = _resources_of(cfn, "AWS::Lambda::Function")
+    for name, function in functions.items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables["PASSWORD_MINIMUM_LENGTH"] == {"Ref": "PasswordMinimumLength"}, name
+        assert variables["PASSWORD_COMPOSITION_RULES"] == {"Ref": "PasswordCompositionRules"}, name
+        assert variables["PWNED_PASSWORDS_RANGE_URL"] == {"Ref": "PwnedPasswordsRangeUrl"}, name
+    assert cfn["Parameters"]["PwnedPasswordsRangeUrl"]["Default"] == "https://api.pwnedpasswords.com/range"
 
 
 def test_user_pool_client_revokes_tokens_and_hides_user_existence(cfn: dict[str, Any]) -> None:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from authflow.clock import Clock
     from authflow.identity import PseudoIds
     from authflow.mail import Mailer
+    from authflow.password_policy import PasswordPolicy
     from authflow.qr import QrCodeStore
     from authflow.settings import CognitoSettings, CommonSettings, DeliverySettings
     from authflow.status import DeliveryRecords, EmailClaims, Handoffs, MfaSessions, RateCounters, Signals, StatusRecords, SubscriptionStore
@@ -50,6 +51,7 @@ class Adapters:
     verifier: AccessTokenVerifier
     resolve: Resolve
     clock: Clock
+    password_policy: PasswordPolicy
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,7 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
     from authflow.clock import utc_now
     from authflow.identity import PseudoIds
     from authflow.mail import Mailer
+    from authflow.password_policy import PasswordPolicy
     from authflow.qr import QrCodeStore
     from authflow.status import EmailClaims, Handoffs, MfaSessions, RateCounters, Signals, StatusRecords, SubscriptionStore
     from authflow.tokens import AccessTokenVerifier
@@ -95,6 +98,7 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
         verifier=AccessTokenVerifier(settings.user_pool_id, settings.user_pool_client_id),
         resolve=resolve_host,
         clock=utc_now,
+        password_policy=PasswordPolicy.from_settings(settings),
     )
 
 

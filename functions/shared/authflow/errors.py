@@ -26,6 +26,11 @@ class InvalidPassword(AuthflowError):
     message = "The new password does not meet the password policy."
 
 
+class PasswordTooCommon(AuthflowError):
+    code = "PASSWORD_TOO_COMMON"
+    message = "The new password is too common or known from a data breach; choose another."
+
+
 class InvalidCredentials(AuthflowError):
     status = HTTPStatus.UNAUTHORIZED
     code = "INVALID_CREDENTIALS"

@@ -56,6 +56,7 @@ class Onboarding:
         self.events = adapters.events
         self.qr_codes = adapters.qr_codes
         self.workflows = adapters.workflows
+        self.password_policy = adapters.password_policy
 
     @property
     def timeouts(self) -> OnboardingTimeouts:
@@ -105,6 +106,7 @@ class Onboarding:
             user_id, UserAction.CONFIRMATION
         ):
             raise errors.WrongOnboardingStep("This user is not waiting for confirmation.")
+        self.password_policy.check(request.new_password)
         setup = self.users.start_mfa_setup(user_id, request.temporary_password, request.new_password)
         self.qr_codes.put(user_id, qr_png(setup.secret, account=request.email, issuer=self.settings.app_name))
         self.mfa_sessions.save(user_id, setup.session, timedelta(minutes=self.settings.auth_session_validity_minutes))
@@ -133,7 +135,7 @@ class Onboarding:
         user_id = self.claims.user_id_for(request.email)
         record = self.status.get(user_id) if user_id else None
         if user_id and record and record.status == OnboardingStatus.INVITED:
-            self.users.send_invitation(user_id)
+            self.users.send_invitation(user_id, self.password_policy.temporary_password())
             # The new temporary password is valid for the full period again, and so is the wait.
             token = self.signals.waiting_token(user_id, UserAction.CONFIRMATION)
             if token is not None:
@@ -193,13 +195,13 @@ class Onboarding:
 
     def _create_cognito_user(self, task: OnboardingTask) -> None:
         o = task.onboarding
-        self.users.create_user(str(o.user_id), o.email, o.full_name, o.mobile_phone_number)
+        self.users.create_user(str(o.user_id), o.email, o.full_name, o.mobile_phone_number, self.password_policy.temporary_password())
         self.status.record_step(str(o.user_id), task.state, StepStatus.SUCCEEDED)
         self.events.publish(events.UserCreated(email=o.email, **self._event_context(task)))
 
     def _send_invitation(self, task: OnboardingTask) -> None:
         o = task.onboarding
-        self.users.send_invitation(str(o.user_id))
+        self.users.send_invitation(str(o.user_id), self.password_policy.temporary_password())
         self.status.record_step(str(o.user_id), task.state, StepStatus.SUCCEEDED, OnboardingStatus.INVITED)
         self.events.publish(events.InvitationSent(email=o.email, resend=False, **self._event_context(task)))
 

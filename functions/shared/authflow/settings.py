@@ -20,6 +20,9 @@ class CommonSettings(BaseSettings):
     password_reset_code_validity_seconds: int
     resend_mfa_limit_per_hour: int
     pseudo_id_secret_arn: str
+    password_minimum_length: int
+    password_composition_rules: bool
+    pwned_passwords_range_url: str
 
 
 class CognitoSettings(CommonSettings):

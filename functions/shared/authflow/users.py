@@ -142,7 +142,7 @@ class UserDirectory:
                 raise mapped() from None
             raise
 
-    def create_user(self, user_id: str, email: str, full_name: str, phone_number: str | None) -> None:
+    def create_user(self, user_id: str, email: str, full_name: str, phone_number: str | None, temporary_password: str) -> None:
         """Creates the user without mail (the invitation is its own step); a retry of the same create is a no-op."""
         given_name, family_name = _split_name(full_name)
         attributes = {
@@ -159,15 +159,26 @@ class UserDirectory:
                 _ADMIN_ERRORS,
                 Username=user_id,
                 MessageAction="SUPPRESS",
+                TemporaryPassword=temporary_password,
                 UserAttributes=[{"Name": k, "Value": v} for k, v in attributes.items()],
             )
         except ClientError as error:
             if error_code(error) != "UsernameExistsException" or self.email_of(user_id) != email:
                 raise
 
-    def send_invitation(self, user_id: str) -> None:
-        """Cognito sets a new temporary password and mails it through the custom message trigger."""
-        self._call("admin_create_user", _ADMIN_ERRORS, Username=user_id, MessageAction="RESEND", DesiredDeliveryMediums=["EMAIL"])
+    def send_invitation(self, user_id: str, temporary_password: str) -> None:
+        """Cognito sets this new temporary password and mails it through the custom message trigger.
+
+        authflow draws it (authflow.password_policy) rather than Cognito: Cognito's may hold < or &,
+        which it pastes unescaped into the HTML mail, where a mail client shows something else."""
+        self._call(
+            "admin_create_user",
+            _ADMIN_ERRORS,
+            Username=user_id,
+            MessageAction="RESEND",
+            TemporaryPassword=temporary_password,
+            DesiredDeliveryMediums=["EMAIL"],
+        )
 
     def email_of(self, user_id: str) -> str | None:
         try:
