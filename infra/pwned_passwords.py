@@ -30,12 +30,8 @@ class PwnedPasswordsRange:
     def __init__(self, breached: tuple[str, ...] = BREACHED_PASSWORDS):
         self.counts = {_sha1(password): 1000 + index for index, password in enumerate(breached)}
         self.requests: list[str] = []
+        self.url = ""
         self._server: ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/range"
 
     def answer(self, prefix: str, padded: bool) -> str:
         lines = [f"{digest[5:]}:{count}" for digest, count in self.counts.items() if digest.startswith(prefix)]
@@ -65,6 +61,7 @@ class PwnedPasswordsRange:
                 pass
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_port}/range"
         threading.Thread(target=self._server.serve_forever, name="pwned-passwords", daemon=True).start()
         return self
 

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from infra.pwned_passwords import BREACHED_PASSWORDS
-from tests.support.client import mail_text, onboard, unique_email
+from tests.support.client import mail_text, onboard, sign_in, unique_email
 
 pytestmark = pytest.mark.e2e
 
@@ -41,21 +41,6 @@ def invited(api) -> tuple[str, str, str]:
     user_id = created.json()["user_id"]
     api.wait_for_status(user_id, "INVITED")
     return email, user_id, api.temporary_password(email)
-
-
-def access_token(api, user) -> str:
-    started = api.post("/login", {"email": user.email, "password": user.password}).json()
-    tokens = api.post(
-        "/mfa-verify",
-        {
-            "email": user.email,
-            "verification_type": "SOFTWARE_TOKEN_MFA",
-            "verification_session": started["verification_session"],
-            "otp_code": user.otp(),
-        },
-    )
-    assert tokens.status == 200, tokens.body
-    return tokens.json()["access_token"]
 
 
 def reset_code(api, email: str) -> str:
@@ -142,7 +127,7 @@ def test_confirm_refuses_short_common_and_breached_passwords_and_changes_nothing
 
 def test_change_password_refuses_a_common_one_and_accepts_128_characters(api):
     user = onboard(api, "change")
-    token = access_token(api, user)
+    token = sign_in(api, user).json()["access_token"]
 
     common = api.post("/change-password", {"access_token": token, "previous_password": user.password, "proposed_password": COMMON})
     assert (common.status, error_code(common)) == (400, "PASSWORD_TOO_COMMON")

@@ -6,7 +6,7 @@ from html import unescape
 
 import pytest
 
-from tests.support.client import onboard, unique_email
+from tests.support.client import onboard, sign_in, unique_email
 
 pytestmark = pytest.mark.e2e
 
@@ -102,16 +102,7 @@ def test_delete_user_removes_the_user_their_qr_code_and_status(api, local_stack)
     import boto3
 
     user = onboard(api, "delete")
-    first = api.post("/login", {"email": user.email, "password": user.password}).json()
-    tokens = api.post(
-        "/mfa-verify",
-        {
-            "email": user.email,
-            "verification_type": "SOFTWARE_TOKEN_MFA",
-            "verification_session": first["verification_session"],
-            "otp_code": user.otp(),
-        },
-    ).json()
+    tokens = sign_in(api, user).json()
     other = onboard(api, "bystander")
     forbidden = api.request("DELETE", f"/users/{other.user_id}", headers={"authorization": f"Bearer {tokens['access_token']}"})
     assert forbidden.status == 403 and forbidden.json()["error"]["code"] == "FORBIDDEN"

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from moto.cognitoidp.models import cognitoidp_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from tests.support.client import HttpResponse, onboard, unique_email
+from tests.support.client import HttpResponse, onboard, sign_in, unique_email
 
 pytestmark = pytest.mark.e2e
 
@@ -323,19 +323,7 @@ def _segments(token: str) -> tuple[dict, dict]:
 def signed_in(api, local_stack):
     """An active user signed in through the API: (user, tokens answer)."""
     user = onboard(api, "hostile-tokens")
-    first = api.post("/login", {"email": user.email, "password": user.password})
-    assert first.status == 200, first.body
-    tokens = api.post(
-        "/mfa-verify",
-        {
-            "email": user.email,
-            "verification_type": "SOFTWARE_TOKEN_MFA",
-            "verification_session": first.json()["verification_session"],
-            "otp_code": user.otp(),
-        },
-    )
-    assert tokens.status == 200, tokens.body
-    return user, tokens
+    return user, sign_in(api, user)
 
 
 @pytest.fixture(scope="module")
@@ -437,17 +425,7 @@ def test_a_token_signed_by_the_pool_key_is_accepted_so_the_forgeries_test_the_ve
     """Control: a user's own claims re-signed with the pool's key delete that user (DELETE trusts the
     verifier alone), so each forgery below is refused for the one thing it changes."""
     user = onboard(api, "control")
-    first = api.post("/login", {"email": user.email, "password": user.password})
-    tokens = api.post(
-        "/mfa-verify",
-        {
-            "email": user.email,
-            "verification_type": "SOFTWARE_TOKEN_MFA",
-            "verification_session": first.json()["verification_session"],
-            "otp_code": user.otp(),
-        },
-    )
-    assert tokens.status == 200, tokens.body
+    tokens = sign_in(api, user)
     header, claims = _segments(tokens.json()["access_token"])
     resigned = jwt.encode(claims, pool_key, algorithm="RS256", headers={"kid": header["kid"]})
     deleted = api.request("DELETE", f"/users/{user.user_id}", headers={"authorization": f"Bearer {resigned}"})

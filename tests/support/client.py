@@ -132,6 +132,23 @@ class ActiveUser:
         return current_otp(self.totp_secret)
 
 
+def sign_in(api: ApiClient, user: ActiveUser) -> HttpResponse:
+    """The answer (200, the tokens) of a full sign-in over HTTP: password, then the authenticator's current code."""
+    first = api.post("/login", {"email": user.email, "password": user.password})
+    assert first.status == 200, first.body
+    tokens = api.post(
+        "/mfa-verify",
+        {
+            "email": user.email,
+            "verification_type": "SOFTWARE_TOKEN_MFA",
+            "verification_session": first.json()["verification_session"],
+            "otp_code": user.otp(),
+        },
+    )
+    assert tokens.status == 200, tokens.body
+    return tokens
+
+
 def onboard(api: ApiClient, tag: str = "active", full_name: str = "Ada Lovelace") -> ActiveUser:
     """A user taken through the whole onboarding to ACTIVE over HTTP."""
     email = unique_email(tag)
