@@ -12,9 +12,8 @@ import uuid
 import boto3
 import pytest
 
-from authflow.password_policy import PasswordPolicy
+from authflow.adapters import lifecycle_adapters
 from authflow.settings import CognitoSettings
-from authflow.users import UserDirectory
 from tests.support.client import NEW_PASSWORD, mailed_temporary_password, unique_email
 from tests.support.workflow import wait_for
 
@@ -31,8 +30,8 @@ def settings(local_stack) -> CognitoSettings:
 
 
 def test_200_invitations_read_in_a_mail_client_give_the_password_that_signs_in(api, settings):
-    users = UserDirectory(settings.user_pool_id, settings.user_pool_client_id)
-    policy = PasswordPolicy.from_settings(settings)
+    adapters = lifecycle_adapters(settings)
+    users, policy = adapters.users, adapters.password_policy
     invited = {}
     for _ in range(INVITATIONS):
         user_id, email = str(uuid.uuid4()), unique_email("invite")
