@@ -31,6 +31,8 @@ from cfnlint.helpers import load_resource
 from samtranslator.public.exceptions import InvalidDocumentException
 from samtranslator.translator.transform import transform
 
+from infra.template import Resolver, load_template
+
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 SAMCONFIG = ROOT / "samconfig.toml"
@@ -271,6 +273,15 @@ def test_user_pool_requires_mfa_and_a_15_character_password_without_composition_
     assert cfn["Conditions"]["RequirePasswordComposition"] == {"Fn::Equals": [{"Ref": "PasswordCompositionRules"}, "true"]}
     for flag in ("RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols"):
         assert policy[flag] == {"Fn::If": ["RequirePasswordComposition", True, False]}, flag
+
+
+@pytest.mark.parametrize(("composition", "required"), [("false", False), ("true", True)])
+def test_the_composition_parameter_sets_the_pools_four_character_rules(composition: str, required: bool) -> None:
+    """PasswordCompositionRules "true" restores CognitoApi's policy (upper, lower, digit, symbol)."""
+    template = load_template()
+    resolver = Resolver(template, {"PasswordCompositionRules": composition}, pseudo={})
+    policy = resolver.resolve(template["Resources"]["UserPool"]["Properties"]["Policies"]["PasswordPolicy"])
+    assert [policy[flag] for flag in ("RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols")] == [required] * 4
 
 
 def test_functions_get_the_password_policy_the_user_pool_has(cfn: dict[str, Any]) -> None:
