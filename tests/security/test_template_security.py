@@ -26,6 +26,7 @@ import copy
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -461,8 +462,14 @@ def test_no_function_environment_variable_holds_a_secret():
         if isinstance(value, dict) and value.get("Ref") in parameters:
             assert not parameters[value["Ref"]].get("NoEcho"), f"{name} passes a NoEcho (secret) parameter"
         if any(word in name.upper() for word in secret_words):
-            # A secret's ARN (a resource's Ref) or a numeric setting (validity days, limits), never a value.
+            # A secret's ARN (a resource's Ref) or a setting that cannot hold a secret: a number (validity
+            # days, limits), one of a few allowed values (a switch), or a URL whose pattern forbids
+            # credentials in it; never a value.
             ref = value.get("Ref") if isinstance(value, dict) else None
             is_resource = ref in template["Resources"]
-            is_number = ref in parameters and parameters[ref]["Type"] == "Number"
-            assert (is_resource and name.endswith("_ARN")) or is_number, f"{name} looks like a secret: {value}"
+            parameter = parameters.get(ref, {})
+            is_number = parameter.get("Type") == "Number"
+            is_switch = bool(parameter.get("AllowedValues"))
+            pattern = parameter.get("AllowedPattern")
+            is_plain_url = bool(pattern) and re.fullmatch(pattern, "https://user:password@example.com/range") is None
+            assert (is_resource and name.endswith("_ARN")) or is_number or is_switch or is_plain_url, f"{name} looks like a secret: {value}"
