@@ -23,8 +23,9 @@
   working until the new one is verified); codes of the adjacent 30-second step are accepted (moto:
   current step only). Here moto's own TOTP check is off and these wrappers check the user's secret.
 - Password length: Cognito accepts passwords of up to 256 characters; moto refuses 99 and more.
-- Challenge sessions: moto answers a challenge for whatever USERNAME the answer names; Cognito binds
-  the session to the user it was issued for and refuses another (NotAuthorizedException).
+- Challenge sessions: moto answers a challenge for whatever USERNAME the answer names (looked up by
+  username only); Cognito binds the session to the user it was issued for and refuses another
+  (NotAuthorizedException), and takes an alias (the email here) as well as the username.
 """
 
 import base64

@@ -397,6 +397,18 @@ def test_a_session_answers_only_for_the_user_it_was_issued_to(cognito, pool_id, 
     assert claims["cognito:username"] == alice
 
 
+def test_a_session_may_be_answered_with_its_users_email_as_cognito_accepts_an_alias(cognito, pool_id, client_id):
+    alice, totp = enrolled_user(cognito, pool_id, client_id)
+    email = attributes(cognito.admin_get_user(UserPoolId=pool_id, Username=alice))["email"]
+    session = mfa_challenge(cognito, pool_id, client_id, alice)
+    away_from_a_step_boundary()
+
+    signed_in = answer_mfa(cognito, pool_id, client_id, session, email.upper(), totp.now())
+
+    claims = json.loads(base64.urlsafe_b64decode(signed_in["AuthenticationResult"]["IdToken"].split(".")[1] + "=="))
+    assert claims["cognito:username"] == alice, "moto looks the USERNAME up by username only"
+
+
 def test_a_new_secret_replaces_the_old_one_only_once_verified(cognito, pool_id, client_id):
     """Re-enrolment with an access token, as Cognito does it: the old authenticator signs in until the
     new secret is verified, then only the new one does."""
