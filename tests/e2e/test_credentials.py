@@ -109,13 +109,14 @@ def test_confirm_refuses_short_common_and_breached_passwords_and_changes_nothing
 
     answers = {
         password: api.post(f"/users/{user_id}/confirm", {"email": email, "temporary_password": temporary, "new_password": password})
-        for password in ("fourteen-chars", COMMON, BREACHED)
+        for password in ("fourteen-chars", COMMON, BREACHED, f"{email} is mine")
     }
 
     assert {p: (a.status, error_code(a)) for p, a in answers.items()} == {
         "fourteen-chars": (400, "INVALID_PASSWORD"),
         COMMON: (400, "PASSWORD_TOO_COMMON"),
         BREACHED: (400, "PASSWORD_TOO_COMMON"),
+        f"{email} is mine": (400, "PASSWORD_TOO_COMMON"),
     }
     assert all(p.encode() not in a.body for p, a in answers.items())
     # k-anonymity: the range API saw 5 hex digits of the breached password's SHA-1, never the password

@@ -13,8 +13,9 @@ from authflow import errors
 from authflow.password_policy import MAXIMUM_LENGTH, PasswordPolicy, common_passwords
 from infra.pwned_passwords import BREACHED_PASSWORDS, PwnedPasswordsRange
 
-OFFLINE = PasswordPolicy(minimum_length=15, composition_rules=False, pwned_passwords_range_url="")
-COGNITO_API_RULES = PasswordPolicy(minimum_length=15, composition_rules=True, pwned_passwords_range_url="")
+EMAIL = "ada.lovelace@example.com"
+OFFLINE = PasswordPolicy(minimum_length=15, composition_rules=False, pwned_passwords_range_url="", service_name="authflow")
+COGNITO_API_RULES = PasswordPolicy(minimum_length=15, composition_rules=True, pwned_passwords_range_url="", service_name="authflow")
 
 
 def random_letters(length: int) -> str:
@@ -28,9 +29,9 @@ def pwned():
     service.stop()
 
 
-def refusal(policy: PasswordPolicy, password: str) -> str | None:
+def refusal(policy: PasswordPolicy, password: str, email: str = EMAIL) -> str | None:
     try:
-        policy.check(SecretStr(password))
+        policy.check(SecretStr(password), email)
     except errors.AuthflowError as error:
         assert password not in error.message, "a refusal never repeats the password"
         return error.code
@@ -47,7 +48,7 @@ def test_15_to_128_characters_without_composition_rules_are_accepted():
 
 
 def test_the_minimum_length_is_the_parameters():
-    policy = PasswordPolicy(minimum_length=20, composition_rules=False, pwned_passwords_range_url="")
+    policy = PasswordPolicy(minimum_length=20, composition_rules=False, pwned_passwords_range_url="", service_name="authflow")
     assert refusal(policy, random_letters(19)) == "INVALID_PASSWORD"
     assert refusal(policy, random_letters(20)) is None
 
@@ -71,8 +72,21 @@ def test_a_common_password_is_refused_whatever_its_case(password):
     assert refusal(OFFLINE, password) == "PASSWORD_TOO_COMMON"
 
 
+@pytest.mark.parametrize("password", ["my AuthFlow password 2026", "ada.lovelace-is-my-password", "Ada.Lovelace@example.com!!"])
+def test_a_password_built_on_the_service_name_or_the_users_email_is_refused(password):
+    assert refusal(OFFLINE, password) == "PASSWORD_TOO_COMMON"
+
+
+def test_another_users_email_in_a_password_is_no_reason_to_refuse_it():
+    assert refusal(OFFLINE, "ada.lovelace-is-my-password", email="grace.hopper@example.com") is None
+
+
+def test_a_short_local_part_does_not_forbid_every_password_holding_it():
+    assert refusal(OFFLINE, "a bold violet harbour", email="bo@example.com") is None
+
+
 def test_a_breached_password_is_refused_and_only_5_hex_digits_of_its_sha1_leave(pwned):
-    policy = PasswordPolicy(minimum_length=15, composition_rules=False, pwned_passwords_range_url=pwned.url)
+    policy = PasswordPolicy(minimum_length=15, composition_rules=False, pwned_passwords_range_url=pwned.url, service_name="authflow")
     breached = BREACHED_PASSWORDS[0]
     assert breached not in common_passwords(), "the range API, not the list, must be what refuses it"
     before = len(pwned.requests)
@@ -85,7 +99,7 @@ def test_a_breached_password_is_refused_and_only_5_hex_digits_of_its_sha1_leave(
 
 
 def test_a_password_not_in_the_range_is_accepted_despite_the_padding(pwned):
-    policy = PasswordPolicy(minimum_length=15, composition_rules=False, pwned_passwords_range_url=pwned.url)
+    policy = PasswordPolicy(minimum_length=15, composition_rules=False, pwned_passwords_range_url=pwned.url, service_name="authflow")
     password = random_letters(24)
     assert pwned.answer(hashlib.sha1(password.encode()).hexdigest().upper()[:5], padded=True).count(":0") > 0
 
@@ -93,12 +107,14 @@ def test_a_password_not_in_the_range_is_accepted_despite_the_padding(pwned):
 
 
 def test_an_unreachable_range_api_leaves_the_common_list_in_force():
-    unreachable = PasswordPolicy(minimum_length=15, composition_rules=False, pwned_passwords_range_url="http://127.0.0.1:9/range")
+    unreachable = PasswordPolicy(
+        minimum_length=15, composition_rules=False, pwned_passwords_range_url="http://127.0.0.1:9/range", service_name="authflow"
+    )
     assert refusal(unreachable, random_letters(20)) is None
     assert refusal(unreachable, "qwerty123456789") == "PASSWORD_TOO_COMMON"
 
 
-@pytest.mark.parametrize("policy", [OFFLINE, COGNITO_API_RULES, PasswordPolicy(40, True, "")])
+@pytest.mark.parametrize("policy", [OFFLINE, COGNITO_API_RULES, PasswordPolicy(40, True, "", "authflow")])
 def test_temporary_passwords_meet_the_policy_and_need_no_html_escaping(policy):
     drawn = [policy.temporary_password() for _ in range(500)]
 

@@ -106,7 +106,7 @@ class Onboarding:
             user_id, UserAction.CONFIRMATION
         ):
             raise errors.WrongOnboardingStep("This user is not waiting for confirmation.")
-        self.password_policy.check(request.new_password)
+        self.password_policy.check(request.new_password, request.email)
         setup = self.users.start_mfa_setup(user_id, request.temporary_password, request.new_password)
         self.qr_codes.put(user_id, qr_png(setup.secret, account=request.email, issuer=self.settings.app_name))
         self.mfa_sessions.save(user_id, setup.session, timedelta(minutes=self.settings.auth_session_validity_minutes))

@@ -3,8 +3,9 @@ temporary passwords authflow mails.
 
 A new password (confirm, change, reset) is checked here before it reaches Cognito, so that each
 refusal has its own code: too short or too long, or missing a character class when the composition
-rules are on (400 INVALID_PASSWORD); common, or known from a breach (400 PASSWORD_TOO_COMMON). The
-user pool's own policy (template.yaml) says the same, so Cognito's direct APIs hold to it too.
+rules are on (400 INVALID_PASSWORD); common, known from a breach, or built on the service's name or
+the user's email (400 PASSWORD_TOO_COMMON). The user pool's own policy (template.yaml) says the same
+about length and composition, so Cognito's direct APIs hold to that too.
 """
 
 import gzip
@@ -33,6 +34,8 @@ _TEMPORARY_DIGITS = "23456789"
 _TEMPORARY_SYMBOLS = "-!#%+=?"
 _TEMPORARY_LENGTH = 16
 _PWNED_TIMEOUT_SECONDS = 2
+# Shorter context words (an email "jo@...") would refuse too many passwords for no gain.
+_SHORTEST_CONTEXT_WORD = 4
 
 
 @cache
@@ -47,20 +50,36 @@ class PasswordPolicy:
     minimum_length: int
     composition_rules: bool
     pwned_passwords_range_url: str
+    service_name: str
 
     @classmethod
     def from_settings(cls, settings: CommonSettings) -> "PasswordPolicy":
-        return cls(settings.password_minimum_length, settings.password_composition_rules, settings.pwned_passwords_range_url)
+        return cls(
+            settings.password_minimum_length,
+            settings.password_composition_rules,
+            settings.pwned_passwords_range_url,
+            settings.app_name,
+        )
 
-    def check(self, password: SecretStr) -> None:
-        """Refuses a new password that breaks the policy; says why, never repeating it."""
+    def check(self, password: SecretStr, email: str) -> None:
+        """Refuses a new password for the user of this email that breaks the policy; says why, never
+        repeating it."""
         value = password.get_secret_value()
         if not self.minimum_length <= len(value) <= MAXIMUM_LENGTH:
             raise errors.InvalidPassword(f"The new password must have {self.minimum_length} to {MAXIMUM_LENGTH} characters.")
         if self.composition_rules and not all(any(c in kind for c in value) for kind in self._character_classes()):
             raise errors.InvalidPassword("The new password needs an upper-case and a lower-case letter, a digit and a symbol.")
+        if self._built_on_context(value, email):
+            raise errors.PasswordTooCommon("The new password must not contain the service's name or your email address.")
         if value.lower() in common_passwords() or self._breached(value):
             raise errors.PasswordTooCommon()
+
+    def _built_on_context(self, password: str, email: str) -> bool:
+        """NIST SP 800-63B-4 3.1.1.2's context-specific words: the service's name, the user's email and
+        its part before the @ (ASVS 5.0 6.2.11)."""
+        lowered = password.lower()
+        words = {self.service_name.lower(), email.lower(), email.lower().partition("@")[0]}
+        return any(len(word) >= _SHORTEST_CONTEXT_WORD and word in lowered for word in words)
 
     @staticmethod
     def _character_classes() -> tuple[str, ...]:

@@ -80,7 +80,7 @@ class Passwords:
     def confirm(self, user_id: str, request: ConfirmPasswordRequest) -> ConfirmPasswordResponse:
         if self._active_user(request.email) != user_id:
             raise errors.InvalidVerificationCode()
-        self.password_policy.check(request.new_password)
+        self.password_policy.check(request.new_password, request.email)
         self.users.reset_password(user_id, request.verification_code, request.new_password)
         token = self.signals.receive(user_id, UserAction.PASSWORD_RESET, self._signal_ttl)
         if token is not None:

@@ -125,7 +125,7 @@ class Sessions:
 
     def change_password(self, request: ChangePasswordRequest, request_id: str) -> ChangePasswordResponse:
         claims = self.verifier.verify(request.access_token)
-        self.password_policy.check(request.proposed_password)
+        self.password_policy.check(request.proposed_password, self.users.attributes(request.access_token)["email"])
         self.users.change_password(request.access_token, request.previous_password, request.proposed_password)
         self.events.publish(events.PasswordChanged(user_id=claims.user_id, request_id=request_id))
         return ChangePasswordResponse()
