@@ -413,22 +413,30 @@ def test_a_new_secret_replaces_the_old_one_only_once_verified(cognito, pool_id, 
     """Re-enrolment with an access token, as Cognito does it: the old authenticator signs in until the
     new secret is verified, then only the new one does."""
     username, old = enrolled_user(cognito, pool_id, client_id)
-    away_from_a_step_boundary()
-    now = time.time()
-    signed_in = answer_mfa(cognito, pool_id, client_id, mfa_challenge(cognito, pool_id, client_id, username), username, old.at(now))
-    access_token = signed_in["AuthenticationResult"]["AccessToken"]
+    used: set[str] = set()
 
+    def unused_code(totp: pyotp.TOTP) -> str:
+        """A code valid now (this step or a neighbour) that has not signed in yet: a code signs in once."""
+        away_from_a_step_boundary()
+        now = time.time()
+        code = next(c for c in (totp.at(now), totp.at(now - 30), totp.at(now + 30)) if c not in used)
+        used.add(code)
+        return code
+
+    def sign_in(totp: pyotp.TOTP) -> dict:
+        return answer_mfa(cognito, pool_id, client_id, mfa_challenge(cognito, pool_id, client_id, username), username, unused_code(totp))
+
+    access_token = sign_in(old)["AuthenticationResult"]["AccessToken"]
     new = pyotp.TOTP(cognito.associate_software_token(AccessToken=access_token)["SecretCode"])
     assert new.secret != old.secret
-    still_old = answer_mfa(cognito, pool_id, client_id, mfa_challenge(cognito, pool_id, client_id, username), username, old.at(now - 30))
-    assert "AccessToken" in still_old["AuthenticationResult"], "the new secret is not in force before it is verified"
-    assert cognito.verify_software_token(AccessToken=access_token, UserCode=new.at(now))["Status"] == "SUCCESS"
+    assert "AccessToken" in sign_in(old)["AuthenticationResult"], "the new secret is not in force before it is verified"
+    away_from_a_step_boundary()
+    assert cognito.verify_software_token(AccessToken=access_token, UserCode=new.now())["Status"] == "SUCCESS"
 
     with pytest.raises(ClientError) as refused:
-        answer_mfa(cognito, pool_id, client_id, mfa_challenge(cognito, pool_id, client_id, username), username, old.at(now + 30))
+        sign_in(old)
     assert refused.value.response["Error"]["Code"] == "CodeMismatchException"
-    replaced = answer_mfa(cognito, pool_id, client_id, mfa_challenge(cognito, pool_id, client_id, username), username, new.at(now + 30))
-    assert "AccessToken" in replaced["AuthenticationResult"]
+    assert "AccessToken" in sign_in(new)["AuthenticationResult"]
 
 
 def test_a_new_password_challenge_sets_only_its_own_users_password(cognito, pool_id, client_id):
