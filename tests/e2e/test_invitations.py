@@ -36,7 +36,7 @@ def test_200_invitations_read_in_a_mail_client_give_the_password_that_signs_in(a
     for _ in range(INVITATIONS):
         user_id, email = str(uuid.uuid4()), unique_email("invite")
         # as the onboarding tasks CreateCognitoUser and SendInvitation do
-        users.create_user(user_id, email, "Ada Lovelace", None, policy.temporary_password())
+        users.create_user(user_id, email, "Ada Lovelace", None)
         users.send_invitation(user_id, policy.temporary_password())
         invited[email] = user_id
 

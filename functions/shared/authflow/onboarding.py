@@ -195,7 +195,7 @@ class Onboarding:
 
     def _create_cognito_user(self, task: OnboardingTask) -> None:
         o = task.onboarding
-        self.users.create_user(str(o.user_id), o.email, o.full_name, o.mobile_phone_number, self.password_policy.temporary_password())
+        self.users.create_user(str(o.user_id), o.email, o.full_name, o.mobile_phone_number)
         self.status.record_step(str(o.user_id), task.state, StepStatus.SUCCEEDED)
         self.events.publish(events.UserCreated(email=o.email, **self._event_context(task)))
 

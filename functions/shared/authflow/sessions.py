@@ -43,6 +43,7 @@ class Sessions:
     def __init__(self, adapters: Adapters, login_state_machine_arn: str | None = None):
         self.login_state_machine_arn = login_state_machine_arn
         self.users = adapters.users
+        self.status = adapters.status
         self.claims = adapters.claims
         self.handoffs = adapters.handoffs
         self.events = adapters.events
@@ -125,7 +126,8 @@ class Sessions:
 
     def change_password(self, request: ChangePasswordRequest, request_id: str) -> ChangePasswordResponse:
         claims = self.verifier.verify(request.access_token)
-        self.password_policy.check(request.proposed_password, self.users.attributes(request.access_token)["email"])
+        record = self.status.get(claims.user_id)
+        self.password_policy.check(request.proposed_password, record.email if record else "")
         self.users.change_password(request.access_token, request.previous_password, request.proposed_password)
         self.events.publish(events.PasswordChanged(user_id=claims.user_id, request_id=request_id))
         return ChangePasswordResponse()

@@ -142,7 +142,7 @@ class UserDirectory:
                 raise mapped() from None
             raise
 
-    def create_user(self, user_id: str, email: str, full_name: str, phone_number: str | None, temporary_password: str) -> None:
+    def create_user(self, user_id: str, email: str, full_name: str, phone_number: str | None) -> None:
         """Creates the user without mail (the invitation is its own step); a retry of the same create is a no-op."""
         given_name, family_name = _split_name(full_name)
         attributes = {
@@ -159,7 +159,6 @@ class UserDirectory:
                 _ADMIN_ERRORS,
                 Username=user_id,
                 MessageAction="SUPPRESS",
-                TemporaryPassword=temporary_password,
                 UserAttributes=[{"Name": k, "Value": v} for k, v in attributes.items()],
             )
         except ClientError as error:
