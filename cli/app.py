@@ -4,8 +4,9 @@
     authflow executions show NAME
     authflow events tail [--user-id ID] [--type LoginFailed] [--follow]
     authflow users status USER_ID
+    authflow admins add EMAIL
 
-Local stack: http://127.0.0.1:3000 (AUTHFLOW_URL or AUTHFLOW_PORT), API key AUTHFLOW_API_KEY.
+Local stack: http://127.0.0.1:3000 (AUTHFLOW_URL or AUTHFLOW_PORT).
 AWS: --stack-name NAME (AUTHFLOW_STACK_NAME), with --profile / --region or the usual AWS settings.
 Every command takes --json for scripts; tables and progress go to a terminal.
 """
@@ -24,7 +25,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from authflow_cli.sources import AwsSource, LocalSource, SourceError, default_url
+from authflow_cli.sources import AwsSource, LocalSource, NoSuchUser, SourceError, default_url
 from infra.console.formatting import compact, event_summary, execution_name, format_duration, format_time
 
 STATUS_STYLE = {
@@ -57,7 +58,11 @@ events_app = typer.Typer(help="Lifecycle events put on the event bus.", no_args_
 users_app = typer.Typer(help="Users' onboarding status.", no_args_is_help=True)
 app.add_typer(executions_app, name="executions")
 app.add_typer(events_app, name="events")
+admins_app = typer.Typer(
+    help="Members of the admins group: they manage webhooks, read any onboarding, delete any user.", no_args_is_help=True
+)
 app.add_typer(users_app, name="users")
+app.add_typer(admins_app, name="admins")
 
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False)
@@ -67,15 +72,6 @@ Url = Annotated[
     typer.Option(
         "--url",
         help="Base URL of the local stack. \\[env: AUTHFLOW_URL; default http://127.0.0.1:$AUTHFLOW_PORT or :3000]",
-        show_default=False,
-        rich_help_panel="Target",
-    ),
-]
-ApiKey = Annotated[
-    str | None,
-    typer.Option(
-        "--api-key",
-        help="x-api-key of the local API. \\[env: AUTHFLOW_API_KEY; default local-api-key]",
         show_default=False,
         rich_help_panel="Target",
     ),
@@ -103,7 +99,6 @@ Json = Annotated[bool, typer.Option("--json", help="Print JSON (for scripts) ins
 @dataclass
 class Target:
     url: str | None = None
-    api_key: str | None = None
     stack_name: str | None = None
     profile: str | None = None
     region: str | None = None
@@ -114,24 +109,20 @@ class Target:
     def source(self, log_group: str | None = None):
         if self.stack_name:
             return AwsSource(self.stack_name, self.profile, self.region, log_group)
-        source = LocalSource(url=self.url or default_url())
-        if self.api_key:
-            source.api_key = self.api_key
-        return source
+        return LocalSource(url=self.url or default_url())
 
 
 @app.callback()
 def root(
     ctx: typer.Context,
     url: Annotated[str | None, typer.Option("--url", envvar="AUTHFLOW_URL", show_default=False, hidden=True)] = None,
-    api_key: Annotated[str | None, typer.Option("--api-key", envvar="AUTHFLOW_API_KEY", show_default=False, hidden=True)] = None,
     stack_name: Annotated[str | None, typer.Option("--stack-name", envvar="AUTHFLOW_STACK_NAME", show_default=False, hidden=True)] = None,
     profile: Annotated[str | None, typer.Option("--profile", show_default=False, hidden=True)] = None,
     region: Annotated[str | None, typer.Option("--region", show_default=False, hidden=True)] = None,
 ) -> None:
     """Target options go before or after the command: `authflow --stack-name S executions list` or
     `authflow executions list --stack-name S`."""
-    ctx.obj = Target(url, api_key, stack_name, profile, region)
+    ctx.obj = Target(url, stack_name, profile, region)
 
 
 def _target(ctx: typer.Context, **given) -> Target:
@@ -188,13 +179,12 @@ def executions_list(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="At most this many, newest first.")] = 50,
     as_json: Json = False,
     url: Url = None,
-    api_key: ApiKey = None,
     stack_name: StackName = None,
     profile: Profile = None,
     region: Region = None,
 ) -> None:
     """List executions of every state machine of the stack, newest first."""
-    target = _target(ctx, url=url, api_key=api_key, stack_name=stack_name, profile=profile, region=region)
+    target = _target(ctx, url=url, stack_name=stack_name, profile=profile, region=region)
     try:
         source = target.source()
         with _progress(f"Listing executions of {source.label}…", as_json):
@@ -238,13 +228,12 @@ def executions_show(
     history: Annotated[bool, typer.Option("--history/--no-history", help="Show the event history table.")] = True,
     as_json: Json = False,
     url: Url = None,
-    api_key: ApiKey = None,
     stack_name: StackName = None,
     profile: Profile = None,
     region: Region = None,
 ) -> None:
     """Show an execution: its status, the path it took (where it waits or failed) and its history."""
-    target = _target(ctx, url=url, api_key=api_key, stack_name=stack_name, profile=profile, region=region)
+    target = _target(ctx, url=url, stack_name=stack_name, profile=profile, region=region)
     try:
         source = target.source()
         with _progress(f"Reading execution {name}…", as_json):
@@ -389,13 +378,12 @@ def events_tail(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON: an array, or one event per line with --follow.")] = False,
     url: Url = None,
-    api_key: ApiKey = None,
     stack_name: StackName = None,
     profile: Profile = None,
     region: Region = None,
 ) -> None:
     """Show the latest lifecycle events, and follow new ones with --follow."""
-    target = _target(ctx, url=url, api_key=api_key, stack_name=stack_name, profile=profile, region=region)
+    target = _target(ctx, url=url, stack_name=stack_name, profile=profile, region=region)
     try:
         source = target.source(log_group)
         with _progress(f"Reading events of {source.label}…", as_json):
@@ -475,13 +463,12 @@ def users_status(
     user_id: Annotated[str, typer.Argument(help="The user's id, as POST /v1/users returned it.")],
     as_json: Json = False,
     url: Url = None,
-    api_key: ApiKey = None,
     stack_name: StackName = None,
     profile: Profile = None,
     region: Region = None,
 ) -> None:
     """Show a user's onboarding status, its steps and where their execution stands."""
-    target = _target(ctx, url=url, api_key=api_key, stack_name=stack_name, profile=profile, region=region)
+    target = _target(ctx, url=url, stack_name=stack_name, profile=profile, region=region)
     try:
         source = target.source()
         with _progress(f"Reading user {user_id}…", as_json):
@@ -523,6 +510,32 @@ def users_status(
     out.print(steps)
     if status.get("execution"):
         out.print(Text(f"Its path and history: authflow executions show {status['execution']['name']}", style="dim"))
+
+
+@admins_app.command("add")
+def admins_add(
+    ctx: typer.Context,
+    email: Annotated[str, typer.Argument(help="The email of a user who finished onboarding.")],
+    as_json: Json = False,
+    url: Url = None,
+    stack_name: StackName = None,
+    profile: Profile = None,
+    region: Region = None,
+) -> None:
+    """Make a user an admin (Cognito's AdminAddUserToGroup): their access token then opens the admin routes."""
+    target = _target(ctx, url=url, stack_name=stack_name, profile=profile, region=region)
+    try:
+        source = target.source()
+        user_id = source.add_admin(email)
+    except NoSuchUser as missing:
+        _fail(str(missing))
+    except SourceError as error:
+        _fail(str(error), 2)
+    if as_json:
+        _print_json({"user_id": user_id, "email": email.strip().lower(), "admin": True})
+        return
+    out.print(f"{escape(email)} (user {user_id}) is an admin in {source.label}.")
+    out.print(Text("Their access token (POST /v1/login, then /v1/mfa-verify) now opens the admin routes.", style="dim"))
 
 
 def main() -> None:

@@ -11,11 +11,14 @@ import urllib.request
 from dataclasses import dataclass, field
 
 DEFAULT_PORT = "3000"
-DEFAULT_API_KEY = "local-api-key"
 
 
 class SourceError(Exception):
     """Something the operator can act on: the message says what and how."""
+
+
+class NoSuchUser(SourceError):
+    """The target answered, and has no such user."""
 
 
 def default_url() -> str:
@@ -25,7 +28,6 @@ def default_url() -> str:
 @dataclass
 class LocalSource:
     url: str = field(default_factory=default_url)
-    api_key: str = field(default_factory=lambda: os.environ.get("AUTHFLOW_API_KEY", DEFAULT_API_KEY))
     timeout: float = 15.0
 
     @property
@@ -75,15 +77,29 @@ class LocalSource:
         events = self._ok(self._get("/_local/events", {"user_id": user_id, "type": detail_type}), "Reading events")
         return [e for e in events if since is None or float(e.get("time") or 0) > since]
 
+    def _resources(self) -> dict:
+        return self._ok(self._get("/_local/stack"), "Reading the local stack's resources")
+
+    def client(self, service: str):
+        """A client of the local stack's AWS (moto), with the local stack's fake credentials."""
+        import boto3
+
+        stack = self._resources()
+        return boto3.client(
+            service,
+            endpoint_url=stack["aws_endpoint_url"],
+            region_name=stack["region"],
+            aws_access_key_id="local",
+            aws_secret_access_key="local",
+        )
+
     def user_status(self, user_id: str) -> dict | None:
-        answer = self._get(f"/v1/users/{urllib.parse.quote(user_id, safe='')}/onboarding", headers={"x-api-key": self.api_key})
-        if answer[0] == 404:
-            return None
-        if answer[0] == 400:
-            raise SourceError(f"{user_id} is not a user id (a UUID).")
-        if answer[0] == 403:
-            raise SourceError("The local API refused the API key: set AUTHFLOW_API_KEY or --api-key.")
-        return self._ok(answer, f"Reading the onboarding status of {user_id}")
+        table = self._resources()["resources"]["StatusTable"]
+        return read_user_status(self.client("dynamodb"), table, user_id)
+
+    def add_admin(self, email: str) -> str:
+        resources = self._resources()["resources"]
+        return add_to_admin_group(self.client("cognito-idp"), resources["UserPool"], resources["AdminGroup"], email)
 
 
 @dataclass
@@ -209,31 +225,59 @@ class AwsSource:
             and (since is None or _epoch(e.get("time")) > since)
         ]
 
-    def user_status(self, user_id: str) -> dict | None:
-        from boto3.dynamodb.types import TypeDeserializer
+    def _the(self, resource_type: str, logical_id: str) -> str:
+        found = self._of_type(resource_type)
+        physical = found.get(logical_id) or (next(iter(found.values())) if len(found) == 1 else None)
+        if not physical:
+            raise SourceError(f"Stack {self.stack_name} has no {resource_type} ({logical_id}).")
+        return physical
 
-        tables = self._of_type("AWS::DynamoDB::Table")
-        table = tables.get("StatusTable") or (next(iter(tables.values())) if len(tables) == 1 else None)
-        if not table:
-            raise SourceError(f"Stack {self.stack_name} has no status table (StatusTable).")
-        item = self._call(
-            f"Reading table {table}",
-            self.client("dynamodb").get_item,
-            TableName=table,
-            Key={"pk": {"S": f"USER#{user_id}"}, "sk": {"S": "STATUS"}},
-            ConsistentRead=True,
-        ).get("Item")
-        if not item:
-            return None
-        record = {k: TypeDeserializer().deserialize(v) for k, v in item.items()}
-        arn = record.get("execution_arn")
-        return {
-            "user_id": record.get("user_id", user_id),
-            "status": record.get("status"),
-            "steps": [_plain(s) for s in record.get("steps", [])],
-            "updated_at": record.get("updated_at"),
-            "execution": {"name": arn.rsplit(":", 1)[1], "arn": arn} if arn else None,
-        }
+    def user_status(self, user_id: str) -> dict | None:
+        table = self._the("AWS::DynamoDB::Table", "StatusTable")
+        return self._call(f"Reading table {table}", read_user_status, self.client("dynamodb"), table, user_id)
+
+    def add_admin(self, email: str) -> str:
+        pool = self._the("AWS::Cognito::UserPool", "UserPool")
+        group = self._the("AWS::Cognito::UserPoolGroup", "AdminGroup")
+        return self._call(f"Adding {email} to {group}", add_to_admin_group, self.client("cognito-idp"), pool, group, email)
+
+
+def read_user_status(dynamodb, table: str, user_id: str) -> dict | None:
+    """The onboarding status record, in the shape GET /v1/users/{id}/onboarding answers (operators read
+    the table with their AWS credentials; the API answers only a user's creator or an admin)."""
+    from boto3.dynamodb.types import TypeDeserializer
+
+    item = dynamodb.get_item(TableName=table, Key={"pk": {"S": f"USER#{user_id}"}, "sk": {"S": "STATUS"}}, ConsistentRead=True).get("Item")
+    if not item:
+        return None
+    record = {k: TypeDeserializer().deserialize(v) for k, v in item.items()}
+    arn = record.get("execution_arn")
+    return {
+        "user_id": record.get("user_id", user_id),
+        "status": record.get("status"),
+        "steps": [_plain(s) for s in record.get("steps", [])],
+        "updated_at": _as_api_time(record.get("updated_at")),
+        "execution": {"name": arn.rsplit(":", 1)[1], "arn": arn} if arn else None,
+    }
+
+
+def _as_api_time(value):
+    """A stored UTC timestamp as the API writes it (pydantic's ISO 8601 with Z)."""
+    return value.replace("+00:00", "Z") if isinstance(value, str) and value.endswith("+00:00") else value
+
+
+def add_to_admin_group(cognito, user_pool_id: str, group: str, email: str) -> str:
+    """AdminAddUserToGroup for the user with this email; their user id. The user's next access token
+    is an admin's (the API asks Cognito for the groups, so it is at once)."""
+    email = email.strip().lower()
+    if not email or '"' in email or "\\" in email:
+        raise SourceError(f"{email!r} is not an email address.")
+    users = cognito.list_users(UserPoolId=user_pool_id, Filter=f'email = "{email}"', Limit=2)["Users"]
+    if not users:
+        raise NoSuchUser(f"No user with the email {email}: create them with POST /v1/users and let them finish onboarding.")
+    user_id = users[0]["Username"]
+    cognito.admin_add_user_to_group(UserPoolId=user_pool_id, Username=user_id, GroupName=group)
+    return user_id
 
 
 def _plain(value):

@@ -81,7 +81,6 @@ _SAMPLE_VALUES: dict[str, Any] = {
     "user_id": "0b8f2c4e-6a1d-4e3b-9c5f-7d2a1e8b4c60",
     "request_id": "c2d3e4f5-a6b7-4c8d-9e0f-1a2b3c4d5e6f",
     "execution_arn": ("arn:aws:states:eu-west-1:123456789012:execution:authflow-dev-onboarding:0b8f2c4e-6a1d-4e3b-9c5f-7d2a1e8b4c60"),
-    "email": "ada@example.com",
     "resend": False,
     "waiting_for": "CONFIRMATION",
     "error": "States.TaskFailed",

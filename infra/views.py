@@ -11,6 +11,9 @@ JSON views (tests and the `authflow` CLI read them; fields may be added, never r
 - /_local/executions/{name}         name, arn, state_machine, status, states, path, history
                                     (+ steps, graph, definition, input, output, error, cause, ...)
 - /_local/state-machines            id, arn, name, type of every state machine of the stack
+- /_local/stack                     region, aws_endpoint_url and resources (logical id to physical id):
+                                    what an operator's AWS tools need to reach the local stack, as
+                                    CloudFormation's stack resources tell them in AWS (the CLI uses it)
 """
 
 import json
@@ -67,7 +70,9 @@ class LocalViews:
         if not parts:
             if wants_html:
                 return Response(status=302, headers={"Location": "/_local/executions"})
-            return self._json({"views": ["/_local/executions", "/_local/state-machines", "/_local/mail", "/_local/events"]})
+            return self._json(
+                {"views": ["/_local/executions", "/_local/state-machines", "/_local/mail", "/_local/events", "/_local/stack"]}
+            )
         try:
             if parts == ["mail"]:
                 data = self.mail(request.args.get("to") or None)
@@ -101,6 +106,9 @@ class LocalViews:
                 page = lambda: render("execution.html", execution=data)  # noqa: E731
             elif parts == ["state-machines"]:
                 data = self.state_machines()
+                page = None
+            elif parts == ["stack"]:
+                data = self.resources()
                 page = None
             else:
                 raise NotFound("No such local view.")
@@ -194,6 +202,13 @@ class LocalViews:
                     continue
                 found.append(event)
         return found
+
+    def resources(self) -> dict:
+        return {
+            "region": self.region,
+            "aws_endpoint_url": self.sfn.meta.endpoint_url,
+            "resources": {logical_id: ref for logical_id, ref in self.stack.refs.items() if isinstance(ref, str)},
+        }
 
     def _machines(self) -> list[stepfunctions.Machine]:
         return stepfunctions.describe_machines(self.sfn, dict(self.stack.state_machines))

@@ -1,7 +1,7 @@
 import pytest
 
 from infra.stack import LocalStack
-from tests.support.client import ApiClient
+from tests.support.client import Admin, ApiClient, make_admin
 
 
 def pytest_collection_modifyitems(items):
@@ -22,3 +22,9 @@ def local_stack():
 @pytest.fixture(scope="session")
 def api(local_stack) -> ApiClient:
     return ApiClient(local_stack.api_url, local_stack.local_url, local_stack.api_key)
+
+
+@pytest.fixture(scope="session")
+def admin(api) -> Admin:
+    """A member of the admins group, signed in: its access token opens the admin routes."""
+    return make_admin(api)

@@ -4,18 +4,18 @@ from http import HTTPStatus
 from typing import Annotated
 from uuid import UUID
 
+from access import BEARER, STATUS_TOKEN_OR_BEARER, bearer_token, required_bearer_token, status_token
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer, Server
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import SecretStr
 from webhooks import webhooks_router
 
-from authflow import errors
 from authflow.accounts import Accounts
 from authflow.adapters import lifecycle_adapters
+from authflow.admins import Callers
 from authflow.http import build_resolver, refuse_unreadable_body, responses
 from authflow.idempotency import Idempotency
 from authflow.models import (
@@ -59,18 +59,16 @@ adapters = lifecycle_adapters(settings)
 onboarding = Onboarding(settings, adapters, state_machine_arn=settings.onboarding_state_machine_arn)
 sessions = Sessions(adapters, login_state_machine_arn=settings.login_state_machine_arn)
 passwords = Passwords(settings, adapters, reset_state_machine_arn=settings.password_reset_state_machine_arn)
-accounts = Accounts(adapters, admin_group=settings.admin_group_name)
+callers = Callers(adapters.verifier, settings.user_pool_id, settings.admin_group_name, ttl_seconds=settings.admin_check_cache_seconds)
+accounts = Accounts(adapters, callers)
 webhooks = Webhooks(adapters, allow_loopback=settings.webhook_allow_loopback)
 # One for every route that takes an Idempotency-Key; the handler gives it each invocation's context.
 idempotency = Idempotency(settings.status_table_name)
 app = build_resolver()
-app.include_router(webhooks_router(webhooks, idempotency))
+app.include_router(webhooks_router(webhooks, idempotency, callers))
 
 UserId = Annotated[UUID, Path(description="The user's id, as POST /v1/users returned it.")]
 S = HTTPStatus
-
-
-BEARER: list[dict[str, list[str]]] = [{"apiKey": [], "bearerAuth": []}]
 
 
 def _request_id() -> str:
@@ -81,18 +79,11 @@ def _idempotency_key() -> str | None:
     return app.current_event.get_header_value("idempotency-key", case_sensitive=False)
 
 
-def _bearer_token() -> SecretStr:
-    header = app.current_event.get_header_value("authorization", default_value="", case_sensitive=False)
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise errors.InvalidToken("Send the access token as Authorization: Bearer <token>.")
-    return SecretStr(token.strip())
-
-
 @app.post("/users", responses=responses(CreateUserResponse, S.CONFLICT, status=S.CREATED), tags=["Onboarding"])
 def create_user(request: Annotated[CreateUserRequest, Body()]) -> tuple[CreateUserResponse, int]:
     """Creates a user and starts their onboarding; the invitation mail carries a temporary password.
 
+    The answer's status_token, sent as X-Status-Token, lets the creator poll the onboarding.
     With an Idempotency-Key header, a retry of the same request gets the first answer (for a day).
     """
     request_id, key = _request_id(), _idempotency_key()
@@ -128,12 +119,19 @@ def resend_confirmation_code(request: Annotated[ResendConfirmationRequest, Body(
 
 @app.get(
     "/users/<user_id>/onboarding",
-    responses=responses(OnboardingStatusResponse, S.BAD_REQUEST, S.NOT_FOUND, body=False),
+    responses=responses(OnboardingStatusResponse, S.BAD_REQUEST, S.UNAUTHORIZED, S.NOT_FOUND, body=False),
     tags=["Onboarding"],
+    security=STATUS_TOKEN_OR_BEARER,
 )
 def onboarding_status(user_id: UserId) -> OnboardingStatusResponse:
-    """The user's onboarding status, its steps and its execution."""
-    return onboarding.status_of(str(user_id))
+    """The user's onboarding status, its steps and its execution.
+
+    For the creator, with the X-Status-Token POST /v1/users answered, or for an admin (Authorization:
+    Bearer); anyone else gets 404 USER_NOT_FOUND, as for an unknown id. An invalid bearer token is 401.
+    """
+    token = bearer_token(app.current_event)
+    by_admin = token is not None and callers.identify(token).is_admin
+    return onboarding.status_of(str(user_id), status_token(app.current_event), by_admin=by_admin)
 
 
 @app.post("/login", responses=responses(LoginResponse, S.UNAUTHORIZED, S.CONFLICT, S.TOO_MANY_REQUESTS), tags=["Sign-in"])
@@ -157,7 +155,7 @@ def refresh_token(request: Annotated[RefreshTokenRequest, Body()]) -> RefreshTok
 @app.get("/userinfo", responses=responses(UserInfoResponse, S.UNAUTHORIZED, body=False), tags=["Sign-in"], security=BEARER)
 def userinfo() -> UserInfoResponse:
     """The signed-in user, from a verified access token (Authorization: Bearer)."""
-    return sessions.user_info(_bearer_token())
+    return sessions.user_info(required_bearer_token(app.current_event))
 
 
 @app.post("/logout", responses=responses(LogoutResponse, S.UNAUTHORIZED), tags=["Sign-in"])
@@ -194,13 +192,14 @@ def resend_mfa(request: Annotated[ResendMfaRequest, Body()]) -> ResendMfaRespons
 
 @app.delete(
     "/users/<user_id>",
-    responses=responses(DeleteUserResponse, S.BAD_REQUEST, S.UNAUTHORIZED, S.NOT_FOUND, body=False),
+    responses=responses(DeleteUserResponse, S.BAD_REQUEST, S.UNAUTHORIZED, S.FORBIDDEN, S.NOT_FOUND, body=False),
     tags=["Onboarding"],
     security=BEARER,
 )
 def delete_user(user_id: UserId) -> DeleteUserResponse:
-    """Deletes the user (their own access token, or an administrator's): Cognito user, QR code, status records."""
-    return accounts.delete(str(user_id), _bearer_token(), _request_id())
+    """Deletes the user (their own access token, or an admin's, checked live with Cognito): Cognito user,
+    QR code, status records. A revoked token is 401; another user's token 403."""
+    return accounts.delete(str(user_id), required_bearer_token(app.current_event), _request_id())
 
 
 @app.get("/openapi.json", include_in_schema=False)
@@ -213,6 +212,7 @@ def openapi_document():
         security_schemes={
             "apiKey": APIKey(name="x-api-key", **{"in": APIKeyIn.header}),
             "bearerAuth": HTTPBearer(bearerFormat="JWT"),
+            "statusToken": APIKey(name="X-Status-Token", **{"in": APIKeyIn.header}),
         },
         security=[{"apiKey": []}],
     )

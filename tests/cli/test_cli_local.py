@@ -99,9 +99,25 @@ def test_users_status_shows_the_onboarding_and_where_its_execution_stands(run, a
     assert result.exit_code == 0, result.output
     assert "INVITED" in result.stdout and "SendInvitation" in result.stdout and "waiting at WaitForConfirmation" in result.stdout
     status = parsed(run("users", "status", user_id, "--json"))
-    assert status == api.get(f"/users/{user_id}/onboarding").json()
+    assert status == api.onboarding(user_id).json()
     missing = run("users", "status", "00000000-0000-4000-8000-000000000000")
     assert missing.exit_code == 1 and "No user" in missing.stderr
+
+
+def test_admins_add_puts_an_onboarded_user_in_the_admins_group(run, users, local_stack):
+    from tests.support.workflow import stack_client
+
+    user_id, email = users["active"]
+    result = run("admins", "add", email.upper())
+    assert result.exit_code == 0, result.output
+    assert f"(user {user_id}) is an admin" in result.stdout
+    groups = stack_client(local_stack, "cognito-idp").admin_list_groups_for_user(
+        UserPoolId=local_stack.stack.refs["UserPool"], Username=user_id
+    )
+    assert [g["GroupName"] for g in groups["Groups"]] == ["admins"]
+    assert parsed(run("admins", "add", email, "--json")) == {"user_id": user_id, "email": email, "admin": True}
+    unknown = run("admins", "add", "nobody-at-all@example.com")
+    assert unknown.exit_code == 1 and "No user with the email nobody-at-all@example.com" in unknown.stderr
 
 
 def test_events_tail_shows_the_latest_events_filtered(run, users):

@@ -70,6 +70,7 @@ def test_onboarding_events_carry_the_common_fields_and_no_secret(onboarded) -> N
         text = json.dumps(event)
         for secret in onboarded["secrets"]:
             assert secret not in text, f"a secret of the flow is in {event['detail-type']}"
+        assert onboarded["email"] not in text.lower(), f"{event['detail-type']} names the user by email, not by user_id only"
     occurred = [d["occurred_at"] for d in details]
     assert occurred == sorted(occurred)
 

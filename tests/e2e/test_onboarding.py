@@ -82,7 +82,7 @@ def test_a_wrong_temporary_password_is_refused_and_changes_nothing(api):
     )
     assert refused.status == 401
     assert refused.json()["error"]["code"] == "INVALID_CREDENTIALS"
-    assert api.get(f"/users/{user_id}/onboarding").json()["status"] == "INVITED"
+    assert api.onboarding(user_id).json()["status"] == "INVITED"
 
 
 def test_resend_confirmation_code_mails_a_new_temporary_password_that_works(api):

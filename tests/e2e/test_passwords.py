@@ -110,7 +110,7 @@ def test_delete_user_removes_the_user_their_qr_code_and_status(api, local_stack)
     deleted = api.request("DELETE", f"/users/{user.user_id}", headers={"authorization": f"Bearer {tokens['access_token']}"})
     assert deleted.status == 200, deleted.body
     assert deleted.json() == {"user_id": user.user_id, "status": "DELETED"}
-    assert api.get(f"/users/{user.user_id}/onboarding").status == 404
+    assert api.onboarding(user.user_id).status == 404
     assert api.post("/login", {"email": user.email, "password": user.password}).status == 401
     bucket = local_stack.stack.refs["QrCodeBucket"]
     keys = [o["Key"] for o in boto3.client("s3").list_objects_v2(Bucket=bucket).get("Contents", [])]

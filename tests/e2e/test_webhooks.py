@@ -14,7 +14,7 @@ from standardwebhooks import Webhook
 
 from infra import catalogue
 from infra.stack import LOCAL_PARAMETERS
-from tests.support.client import NEW_PASSWORD, current_otp, unique_email
+from tests.support.client import NEW_PASSWORD, Admin, current_otp, unique_email
 from tests.support.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.e2e
@@ -25,14 +25,14 @@ RETRY_BASE_SECONDS = int(LOCAL_PARAMETERS["WebhookRetryBaseSeconds"])
 
 
 @contextmanager
-def subscribed(api, receiver: WebhookReceiver, events: list[str]):
+def subscribed(api, admin: Admin, receiver: WebhookReceiver, events: list[str]):
     """A webhook for the test's receiver, deleted afterwards so later events do not reach it."""
-    created = api.post("/webhooks", {"url": receiver.url, "events": events})
+    created = api.post("/webhooks", {"url": receiver.url, "events": events}, headers=admin.headers)
     assert created.status == 201, created.body
     try:
         yield created.json()
     finally:
-        api.request("DELETE", f"/webhooks/{created.json()['id']}")
+        api.request("DELETE", f"/webhooks/{created.json()['id']}", headers=admin.headers)
 
 
 def of_user(user_id: str):
@@ -49,23 +49,25 @@ def create_user(api) -> tuple[str, str]:
 # ------------------------------------------------------------------------------ subscriptions
 
 
-def test_a_webhook_is_created_listed_without_its_secret_and_deleted(api) -> None:
-    created = api.post("/webhooks", {"url": "http://127.0.0.1:9/hook", "events": ["UserCreated", "UserCreated", "LoggedOut"]})
+def test_a_webhook_is_created_listed_without_its_secret_and_deleted(api, admin) -> None:
+    created = api.post(
+        "/webhooks", {"url": "http://127.0.0.1:9/hook", "events": ["UserCreated", "UserCreated", "LoggedOut"]}, headers=admin.headers
+    )
     assert created.status == 201, created.body
     body = created.json()
     assert body["url"] == "http://127.0.0.1:9/hook" and body["events"] == ["UserCreated", "LoggedOut"]
     assert body["secret"].startswith("whsec_") and len(body["secret"]) > 40
 
-    listed = api.get("/webhooks")
+    listed = api.get("/webhooks", headers=admin.headers)
     assert listed.status == 200
     mine = [w for w in listed.json()["webhooks"] if w["id"] == body["id"]]
     assert mine == [{k: v for k, v in body.items() if k != "secret"}]
     assert body["secret"] not in listed.body.decode()
 
-    deleted = api.request("DELETE", f"/webhooks/{body['id']}")
+    deleted = api.request("DELETE", f"/webhooks/{body['id']}", headers=admin.headers)
     assert deleted.status == 200 and deleted.json() == {"id": body["id"], "status": "DELETED"}
-    assert body["id"] not in {w["id"] for w in api.get("/webhooks").json()["webhooks"]}
-    again = api.request("DELETE", f"/webhooks/{body['id']}")
+    assert body["id"] not in {w["id"] for w in api.get("/webhooks", headers=admin.headers).json()["webhooks"]}
+    again = api.request("DELETE", f"/webhooks/{body['id']}", headers=admin.headers)
     assert again.status == 404 and again.json()["error"]["code"] == "WEBHOOK_NOT_FOUND"
 
 
@@ -86,8 +88,8 @@ def test_a_webhook_is_created_listed_without_its_secret_and_deleted(api) -> None
         ("not a url", "absolute https URL"),
     ],
 )
-def test_a_url_that_could_reach_inside_is_refused_with_a_clear_400(api, url: str, reason: str) -> None:
-    refused = api.post("/webhooks", {"url": url, "events": ["UserCreated"]})
+def test_a_url_that_could_reach_inside_is_refused_with_a_clear_400(api, admin, url: str, reason: str) -> None:
+    refused = api.post("/webhooks", {"url": url, "events": ["UserCreated"]}, headers=admin.headers)
     assert refused.status == 400, refused.body
     error = refused.json()["error"]
     assert error["code"] == "INVALID_WEBHOOK_URL" and reason in error["message"] and error["request_id"]
@@ -103,13 +105,13 @@ def test_a_url_that_could_reach_inside_is_refused_with_a_clear_400(api, url: str
         {"url": "", "events": ["UserCreated"]},
     ],
 )
-def test_an_invalid_subscription_is_refused(api, body: dict) -> None:
-    refused = api.post("/webhooks", body)
+def test_an_invalid_subscription_is_refused(api, admin, body: dict) -> None:
+    refused = api.post("/webhooks", body, headers=admin.headers)
     assert refused.status == 400 and refused.json()["error"]["code"] == "INVALID_REQUEST"
 
 
-def test_deleting_a_malformed_id_is_a_400(api) -> None:
-    assert api.request("DELETE", "/webhooks/not-a-uuid").status == 400
+def test_deleting_a_malformed_id_is_a_400(api, admin) -> None:
+    assert api.request("DELETE", "/webhooks/not-a-uuid", headers=admin.headers).status == 400
 
 
 def test_the_openapi_document_has_the_webhook_routes(api) -> None:
@@ -120,8 +122,8 @@ def test_the_openapi_document_has_the_webhook_routes(api) -> None:
 # ------------------------------------------------------------------------------ deliveries
 
 
-def test_a_receiver_gets_a_users_onboarding_events_in_order_signed(api) -> None:
-    with WebhookReceiver() as receiver, subscribed(api, receiver, ONBOARDING) as webhook:
+def test_a_receiver_gets_a_users_onboarding_events_in_order_signed(api, admin) -> None:
+    with WebhookReceiver() as receiver, subscribed(api, admin, receiver, ONBOARDING) as webhook:
         user_id, email = create_user(api)
         temporary = api.temporary_password(email)
         api.wait_for_status(user_id, "INVITED")
@@ -143,8 +145,8 @@ def test_a_receiver_gets_a_users_onboarding_events_in_order_signed(api) -> None:
     assert len({d.headers["webhook-id"] for d in mine}) == len(mine)
 
 
-def test_a_failed_delivery_is_retried_with_backoff_and_the_same_webhook_id(api) -> None:
-    with WebhookReceiver(answer=lambda n: 500 if n == 0 else 204) as receiver, subscribed(api, receiver, ["UserCreated"]) as webhook:
+def test_a_failed_delivery_is_retried_with_backoff_and_the_same_webhook_id(api, admin) -> None:
+    with WebhookReceiver(answer=lambda n: 500 if n == 0 else 204) as receiver, subscribed(api, admin, receiver, ["UserCreated"]) as webhook:
         user_id, _ = create_user(api)
         first, second = receiver.wait_for(lambda ds: len(ds) >= 2)[:2]
         time.sleep(RETRY_BASE_SECONDS + 1.5)  # nothing more comes once it is delivered
@@ -157,10 +159,10 @@ def test_a_failed_delivery_is_retried_with_backoff_and_the_same_webhook_id(api) 
         assert Webhook(webhook["secret"]).verify(delivery.body, delivery.headers)["data"]["user_id"] == user_id
 
 
-def test_a_receiver_that_always_fails_ends_in_the_dead_letter_queue(api, local_stack) -> None:
+def test_a_receiver_that_always_fails_ends_in_the_dead_letter_queue(api, admin, local_stack) -> None:
     sqs = boto3.client("sqs")
     dead_letters = local_stack.stack.refs["WebhookDeadLetterQueue"]
-    with WebhookReceiver(answer=lambda n: 503) as receiver, subscribed(api, receiver, ["UserCreated"]) as webhook:
+    with WebhookReceiver(answer=lambda n: 503) as receiver, subscribed(api, admin, receiver, ["UserCreated"]) as webhook:
         user_id, _ = create_user(api)
         event_id = receiver.wait_for(lambda ds: len(ds) >= 1)[0].headers["webhook-id"]
         parked = None
@@ -184,12 +186,12 @@ def test_a_receiver_that_always_fails_ends_in_the_dead_letter_queue(api, local_s
     assert all(of_user(user_id)(d) for d in attempts)
 
 
-def test_one_failing_endpoint_does_not_hold_up_another(api) -> None:
+def test_one_failing_endpoint_does_not_hold_up_another(api, admin) -> None:
     with (
         WebhookReceiver(answer=lambda n: 500) as failing,
         WebhookReceiver() as working,
-        subscribed(api, failing, ["UserCreated"]),
-        subscribed(api, working, ["UserCreated"]),
+        subscribed(api, admin, failing, ["UserCreated"]),
+        subscribed(api, admin, working, ["UserCreated"]),
     ):
         started = time.monotonic()
         user_id, _ = create_user(api)

@@ -62,7 +62,7 @@ def _wait_for_status(recorder: Recorder, user_id: str, status: str, timeout: flo
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
-        last = recorder.request("GET", f"/users/{user_id}/onboarding")
+        last = recorder.request("GET", f"/users/{user_id}/onboarding", headers={"x-status-token": recorder.api.status_tokens.get(user_id)})
         if last.status == 200 and last.json()["status"] == status:
             return
         time.sleep(0.2)

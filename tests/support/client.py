@@ -6,7 +6,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 import pyotp
@@ -49,9 +49,12 @@ class HttpResponse:
 
 @dataclass
 class ApiClient:
+    """Keeps the status token of every user it creates, as the creating back end does, to poll their onboarding."""
+
     api_url: str
     local_url: str
     api_key: str
+    status_tokens: dict[str, str] = field(default_factory=dict)
 
     def request(self, method: str, path: str, body=None, headers: dict | None = None, raw: bytes | None = None) -> HttpResponse:
         all_headers = {"x-api-key": self.api_key, "content-type": "application/json", **(headers or {})}
@@ -60,9 +63,13 @@ class ApiClient:
         request = urllib.request.Request(url, data=data, method=method, headers={k: v for k, v in all_headers.items() if v is not None})
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
-                return HttpResponse(response.status, dict(response.headers), response.read())
+                answer = HttpResponse(response.status, dict(response.headers), response.read())
         except urllib.error.HTTPError as error:
             return HttpResponse(error.code, dict(error.headers), error.read())
+        if (method, path) == ("POST", "/users") and answer.status == 201:
+            created = answer.json()
+            self.status_tokens[created["user_id"]] = created["status_token"]
+        return answer
 
     def post(self, path: str, body=None, **kwargs) -> HttpResponse:
         return self.request("POST", path, body, **kwargs)
@@ -87,11 +94,15 @@ class ApiClient:
             time.sleep(0.1)
         raise AssertionError(f"no invitation reached {email}")
 
+    def onboarding(self, user_id: str, headers: dict | None = None) -> HttpResponse:
+        """GET /users/{id}/onboarding as the user's creator, with the status token POST /users answered."""
+        return self.get(f"/users/{user_id}/onboarding", headers={"x-status-token": self.status_tokens.get(user_id), **(headers or {})})
+
     def wait_for_status(self, user_id: str, status: str, timeout: float = 15) -> dict:
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
-            last = self.get(f"/users/{user_id}/onboarding").json()
+            last = self.onboarding(user_id).json()
             if last.get("status") == status:
                 return last
             time.sleep(0.1)
@@ -132,8 +143,9 @@ class ActiveUser:
         return current_otp(self.totp_secret)
 
 
-def sign_in(api: ApiClient, user: ActiveUser) -> HttpResponse:
-    """The answer (200, the tokens) of a full sign-in over HTTP: password, then the authenticator's current code."""
+def sign_in(api: ApiClient, user: ActiveUser, step_offset: int = 0) -> HttpResponse:
+    """The answer (200, the tokens) of a full sign-in over HTTP: password, then the authenticator's code
+    (of a neighbouring step for a second sign-in within 30 s: a code is accepted once)."""
     first = api.post("/login", {"email": user.email, "password": user.password})
     assert first.status == 200, first.body
     tokens = api.post(
@@ -142,7 +154,7 @@ def sign_in(api: ApiClient, user: ActiveUser) -> HttpResponse:
             "email": user.email,
             "verification_type": "SOFTWARE_TOKEN_MFA",
             "verification_session": first.json()["verification_session"],
-            "otp_code": user.otp(),
+            "otp_code": user.otp(step_offset),
         },
     )
     assert tokens.status == 200, tokens.body
@@ -166,3 +178,22 @@ def onboard(api: ApiClient, tag: str = "active", full_name: str = "Ada Lovelace"
     assert enrolled.status == 200, enrolled.body
     api.wait_for_status(user_id, "ACTIVE")
     return ActiveUser(email, user_id, NEW_PASSWORD, secret)
+
+
+@dataclass
+class Admin:
+    user: ActiveUser
+    access_token: str
+
+    @property
+    def headers(self) -> dict:
+        return {"authorization": f"Bearer {self.access_token}"}
+
+
+def make_admin(api: ApiClient, tag: str = "admin") -> Admin:
+    """An onboarded user added to the admins group as an operator does it (`authflow admins add`), signed in."""
+    from authflow_cli.sources import LocalSource
+
+    user = onboard(api, tag)
+    LocalSource(url=api.local_url.removesuffix("/_local")).add_admin(user.email)
+    return Admin(user, sign_in(api, user).json()["access_token"])

@@ -46,7 +46,7 @@ def test_onboardings_survive_a_storm_of_throttling(api, local_stack, monkeypatch
     assert set(storm.injected) == {"cognito-idp", "dynamodb", "events"}
 
     for user_id in user_ids:
-        status = api.get(f"/users/{user_id}/onboarding").json()["status"]
+        status = api.onboarding(user_id).json()["status"]
         if status != "INVITED":
             failures = [e for e in api.local(f"executions/{user_id}")["history"] if "Failed" in e["type"]]
             raise AssertionError(f"{user_id} is {status}: {failures}")

@@ -4,26 +4,26 @@ from pydantic import SecretStr
 
 from authflow import errors, events
 from authflow.adapters import Adapters
+from authflow.admins import Callers
 from authflow.models import DeleteUserResponse, OnboardingStatus
 
 _FINISHED = (OnboardingStatus.ACTIVE, OnboardingStatus.EXPIRED, OnboardingStatus.FAILED)
 
 
 class Accounts:
-    def __init__(self, adapters: Adapters, admin_group: str):
-        self.admin_group = admin_group
+    def __init__(self, adapters: Adapters, callers: Callers):
+        self.callers = callers
         self.users = adapters.users
         self.status = adapters.status
         self.claims = adapters.claims
         self.events = adapters.events
         self.qr_codes = adapters.qr_codes
         self.workflows = adapters.workflows
-        self.verifier = adapters.verifier
 
     def delete(self, user_id: str, access_token: SecretStr, request_id: str) -> DeleteUserResponse:
-        """Users may delete themselves; members of the admin group may delete anyone."""
-        claims = self.verifier.verify(access_token)
-        if claims.user_id != user_id and self.admin_group not in claims.groups:
+        """Users may delete themselves; members of the admin group may delete anyone (both checked live)."""
+        caller = self.callers.identify(access_token)
+        if caller.user_id != user_id and not caller.is_admin:
             raise errors.Forbidden("Only the user or an administrator may delete this user.")
         record = self.status.get(user_id)
         if record is None:

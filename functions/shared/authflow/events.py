@@ -1,9 +1,11 @@
 """Lifecycle events: one pydantic model per detail-type, published on the authflow bus.
 
-A detail never carries a secret; events/ holds the JSON Schema generated from each model.
+A detail never carries a secret, nor an email or other personal data: users are named by user_id
+only (SPEC section 2; a webhook subscriber or an archive reader learns no one's address). events/ holds the JSON Schema generated from each model.
 """
 
 from datetime import UTC, datetime
+from typing import ClassVar
 from uuid import uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -29,13 +31,14 @@ class EventDetail(BaseModel):
 class UserCreated(EventDetail):
     """The Cognito user exists (onboarding's first step)."""
 
-    email: str
+    schema_version: ClassVar[int] = 2  # v2: email removed (no personal data in events)
 
 
 class InvitationSent(EventDetail):
     """Cognito mailed a temporary password (first invitation or a resend)."""
 
-    email: str
+    schema_version: ClassVar[int] = 2  # v2: email removed (no personal data in events)
+
     resend: bool
 
 

@@ -74,6 +74,7 @@ class CreateUserResponse(Response):
     email: str
     user_id: UUID
     status: Literal["CREATED"] = "CREATED"
+    status_token: str = Field(description="Send it as X-Status-Token to GET /v1/users/{user_id}/onboarding; shown once.")
 
 
 class ConfirmUserRequest(Request):
@@ -196,6 +197,8 @@ class StatusRecord(BaseModel):
     steps: list[Step] = []
     updated_at: datetime
     execution_arn: str
+    # SHA-256 of the status token POST /v1/users answered (authflow.status_tokens); never the token.
+    status_token_digest: str | None = None
 
 
 # ----------------------------------------------------------------------------- sign-in and passwords

@@ -12,7 +12,7 @@ from uuid import UUID, uuid4, uuid5
 
 from pydantic import SecretStr
 
-from authflow import errors, events
+from authflow import errors, events, status_tokens
 from authflow.adapters import Adapters
 from authflow.aws import raise_transient
 from authflow.models import (
@@ -81,7 +81,11 @@ class Onboarding:
             raise RuntimeError("start needs the onboarding state machine")
         user_id = str(uuid5(_IDEMPOTENT_USER_IDS, f"{idempotency_key}#{request.email}") if idempotency_key else uuid4())
         arn = execution_arn(self.state_machine_arn, user_id)
-        self.status.create(user_id, request.email, arn)
+        status_token = status_tokens.new_status_token()
+        token_digest = status_tokens.digest(status_token)
+        if self.status.create(user_id, request.email, arn, token_digest).status_token_digest != token_digest:
+            # A retry that found this user already created: only this answer's token works from now on.
+            self.status.replace_status_token(user_id, token_digest)
         execution_input = OnboardingInput(
             user_id=user_id,
             email=request.email,
@@ -98,7 +102,7 @@ class Onboarding:
             raise_transient(error, "The workflow service")
             raise
         logger.info("onboarding started", extra={"user_id": user_id})
-        return CreateUserResponse(email=request.email, user_id=user_id)
+        return CreateUserResponse(email=request.email, user_id=user_id, status_token=status_token.get_secret_value())
 
     def confirm(self, user_id: str, request: ConfirmUserRequest) -> ConfirmUserResponse:
         record = self._record(user_id, request.email)
@@ -143,7 +147,6 @@ class Onboarding:
             self.events.publish(
                 events.InvitationSent(
                     user_id=user_id,
-                    email=request.email,
                     resend=True,
                     request_id=request_id,
                     execution_arn=record.execution_arn,
@@ -151,9 +154,11 @@ class Onboarding:
             )
         return ResendConfirmationResponse(email=request.email)
 
-    def status_of(self, user_id: str) -> OnboardingStatusResponse:
+    def status_of(self, user_id: str, status_token: SecretStr | None, by_admin: bool) -> OnboardingStatusResponse:
+        """For an admin, or for whoever holds the user's status token; anyone else learns nothing,
+        not even that the user exists."""
         record = self.status.get(user_id)
-        if record is None:
+        if record is None or not (by_admin or status_tokens.matches(status_token, record.status_token_digest)):
             raise errors.UserNotFound()
         return OnboardingStatusResponse(
             user_id=record.user_id,
@@ -197,13 +202,13 @@ class Onboarding:
         o = task.onboarding
         self.users.create_user(str(o.user_id), o.email, o.full_name, o.mobile_phone_number)
         self.status.record_step(str(o.user_id), task.state, StepStatus.SUCCEEDED)
-        self.events.publish(events.UserCreated(email=o.email, **self._event_context(task)))
+        self.events.publish(events.UserCreated(**self._event_context(task)))
 
     def _send_invitation(self, task: OnboardingTask) -> None:
         o = task.onboarding
         self.users.send_invitation(str(o.user_id), self.password_policy.temporary_password())
         self.status.record_step(str(o.user_id), task.state, StepStatus.SUCCEEDED, OnboardingStatus.INVITED)
-        self.events.publish(events.InvitationSent(email=o.email, resend=False, **self._event_context(task)))
+        self.events.publish(events.InvitationSent(resend=False, **self._event_context(task)))
 
     def _await_user_action(self, task: OnboardingTask) -> None:
         if task.action is None or task.task_token is None:

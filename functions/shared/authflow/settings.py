@@ -39,6 +39,7 @@ class ApiSettings(CognitoSettings):
     login_state_machine_arn: str
     password_reset_state_machine_arn: str
     admin_group_name: str
+    admin_check_cache_seconds: int
     webhook_allow_loopback: bool
 
 

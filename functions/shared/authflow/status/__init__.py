@@ -5,6 +5,7 @@ Item layout, and the module that owns each kind (the only code that reads or wri
 | pk                    | sk                        | kind                                                  | owner              |
 |-----------------------|---------------------------|-------------------------------------------------------|--------------------|
 | USER#<id>             | STATUS                    | onboarding status GET /v1/users/{id}/onboarding reads | status.records     |
+|                       |                           | (with the SHA-256 of the creator's status token)      |                    |
 | EMAIL#<email>         | CLAIM                     | one user per email, claimed before Cognito is called  | status.claims      |
 | USER#<id>             | SIGNAL#<action>           | a waiting execution's task token, or the user's       | status.signals     |
 |                       |                           | action that arrived first                             |                    |

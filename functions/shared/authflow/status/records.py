@@ -11,11 +11,18 @@ from authflow.status.table import TableStore, email_key, user_key
 
 
 class StatusRecords(TableStore):
-    def create(self, user_id: str, email: str, execution_arn: str) -> StatusRecord:
+    def create(self, user_id: str, email: str, execution_arn: str, status_token_digest: str | None = None) -> StatusRecord:
         """Claims the email and writes the CREATED record in one transaction; EmailAlreadyExists if another
         user holds the email. Creating the same user_id with the same email again returns its record."""
         now = self.clock()
-        record = StatusRecord(user_id=user_id, email=email, status=OnboardingStatus.CREATED, updated_at=now, execution_arn=execution_arn)
+        record = StatusRecord(
+            user_id=user_id,
+            email=email,
+            status=OnboardingStatus.CREATED,
+            updated_at=now,
+            execution_arn=execution_arn,
+            status_token_digest=status_token_digest,
+        )
         try:
             self.table.meta.client.transact_write_items(
                 TransactItems=[
@@ -50,6 +57,15 @@ class StatusRecords(TableStore):
                 raise errors.Conflict("This user id belongs to another onboarding.") from None
             return existing
         return record
+
+    def replace_status_token(self, user_id: str, status_token_digest: str) -> None:
+        self._call(
+            "update_item",
+            Key=user_key(user_id, "STATUS"),
+            UpdateExpression="SET status_token_digest = :digest",
+            ExpressionAttributeValues={":digest": status_token_digest},
+            ConditionExpression="attribute_exists(pk)",
+        )
 
     def get(self, user_id: str) -> StatusRecord | None:
         item = self._call("get_item", Key=user_key(user_id, "STATUS"), ConsistentRead=True).get("Item")
