@@ -20,6 +20,7 @@ import boto3
 import pytest
 
 import authflow.aws
+from authflow import status_tokens
 from authflow.models import OnboardingInput, OnboardingTimeouts, StepStatus
 from authflow.status import EmailClaims, Handoffs, MfaSessions, Signals, StatusRecords
 
@@ -79,6 +80,7 @@ class OnboardingRun:
     full_name: str
     request_id: str
     execution_arn: str
+    status_token: str
 
 
 def execution_arn_for(state_machine_arn: str, name: str) -> str:
@@ -96,12 +98,14 @@ def start_onboarding(
     email: str | None = None,
     user_id: str | None = None,
 ) -> OnboardingRun:
-    """Writes the CREATED record and the email claim, then starts the execution, as the API does."""
+    """Writes the CREATED record (with a status token's digest) and the email claim, then starts the
+    execution, as the API does."""
     user_id = user_id or str(uuid.uuid4())
     email = email or f"wf-{user_id[:12]}@example.com"
     request_id = f"req-{uuid.uuid4().hex[:12]}"
     arn = execution_arn_for(state_machine_arn, user_id)
-    store.create(user_id, email, arn)
+    status_token = status_tokens.new_status_token()
+    store.create(user_id, email, arn, status_tokens.digest(status_token))
     execution_input = OnboardingInput(
         user_id=user_id,
         email=email,
@@ -111,7 +115,14 @@ def start_onboarding(
     )
     started = sfn.start_execution(stateMachineArn=state_machine_arn, name=user_id, input=execution_input.model_dump_json(exclude_none=True))
     assert started["executionArn"] == arn
-    return OnboardingRun(user_id=user_id, email=email, full_name=full_name, request_id=request_id, execution_arn=arn)
+    return OnboardingRun(
+        user_id=user_id,
+        email=email,
+        full_name=full_name,
+        request_id=request_id,
+        execution_arn=arn,
+        status_token=status_token.get_secret_value(),
+    )
 
 
 @dataclass

@@ -68,10 +68,11 @@ def secrets_used() -> dict[str, set[str]]:
 
 
 @pytest.fixture(scope="module")
-def start(sfn, store, state_machine_arn, executions) -> Callable[..., OnboardingRun]:
+def start(sfn, store, state_machine_arn, executions, api) -> Callable[..., OnboardingRun]:
     def start(**kwargs) -> OnboardingRun:
         run = start_onboarding(sfn, store, state_machine_arn, **kwargs)
         executions.append(run.execution_arn)
+        api.status_tokens[run.user_id] = run.status_token  # the creator polls with it
         return run
 
     return start
