@@ -5,7 +5,7 @@
   the server), 8.3.1 (enforced at a trusted service layer).
 - Tokens are checked live with Cognito: a token revoked by /logout is refused at once, an admin
   removed from the group once the check's cache (a minute at most) has passed. ASVS 5.0 7.4.1
-  (session termination is effective), NIST SP 800-63B-4 section 5.3 (reauthentication on revocation).
+  (session termination is effective), NIST SP 800-63B-4 section 5.1 (a session ended by logout is refused).
 - Onboarding status is no oracle: without the creator's status token (or an admin's token), a real
   user id is answered exactly as an unknown one. ASVS 5.0 6.3.8 (no user enumeration).
 """
