@@ -126,3 +126,10 @@ def test_unknown_views_and_executions_are_404_in_json_and_html(api):
 def test_the_stylesheet_is_served(api):
     css = api.get(f"{api.local_url}/static/console.css")
     assert css.status == 200 and css.headers["Content-Type"].startswith("text/css") and b"svg.graph" in css.body
+
+
+def test_the_stack_view_tells_local_tools_where_the_resources_are(api, local_stack):
+    stack = api.local("stack")
+    assert stack["aws_endpoint_url"] == f"http://127.0.0.1:{local_stack.moto_port}" and stack["region"] == local_stack.region
+    for logical_id in ("UserPool", "AdminGroup", "StatusTable"):
+        assert stack["resources"][logical_id] == local_stack.stack.refs[logical_id]

@@ -104,6 +104,19 @@ def test_an_admin_removed_from_the_group_is_refused_once_the_cache_has_passed(ap
     assert api.onboarding(bystander.user_id).status == 200
 
 
+def test_the_openapi_document_says_what_each_guarded_route_needs(api):
+    document = api.get("/openapi.json").json()
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["statusToken"] == {"type": "apiKey", "name": "X-Status-Token", "in": "header"}
+    for method, path in (("post", "/webhooks"), ("get", "/webhooks"), ("delete", "/webhooks/{webhook_id}"), ("delete", "/users/{user_id}")):
+        operation = document["paths"][path][method]
+        assert operation["security"] == [{"apiKey": [], "bearerAuth": []}], path
+        assert {"401", "403"} <= set(operation["responses"]), path
+    onboarding = document["paths"]["/users/{user_id}/onboarding"]["get"]
+    assert {"statusToken": [], "apiKey": []} in onboarding["security"] and {"apiKey": [], "bearerAuth": []} in onboarding["security"]
+    assert {"401", "404"} <= set(onboarding["responses"])
+
+
 # ------------------------------------------------------------------------------ DELETE /users/{id}
 
 
