@@ -52,6 +52,7 @@ from authflow.onboarding import Onboarding
 from authflow.passwords import Passwords
 from authflow.sessions import Sessions
 from authflow.settings import ApiSettings
+from authflow.status_tokens import SealedStatusToken
 from authflow.webhooks import Webhooks
 
 settings = ApiSettings()
@@ -64,6 +65,7 @@ accounts = Accounts(adapters, callers)
 webhooks = Webhooks(adapters, allow_loopback=settings.webhook_allow_loopback)
 # One for every route that takes an Idempotency-Key; the handler gives it each invocation's context.
 idempotency = Idempotency(settings.status_table_name)
+created_users = SealedStatusToken(CreateUserResponse, lambda: adapters.pseudo_ids.key)
 app = build_resolver()
 app.include_router(webhooks_router(webhooks, idempotency, callers))
 
@@ -87,7 +89,9 @@ def create_user(request: Annotated[CreateUserRequest, Body()]) -> tuple[CreateUs
     With an Idempotency-Key header, a retry of the same request gets the first answer (for a day).
     """
     request_id, key = _request_id(), _idempotency_key()
-    created = idempotency.run("create-user", key, request, lambda: onboarding.start(request, request_id, key), CreateUserResponse)
+    created = idempotency.run(
+        "create-user", key, request, lambda: onboarding.start(request, request_id, key), CreateUserResponse, created_users
+    )
     return created, 201
 
 

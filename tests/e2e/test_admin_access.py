@@ -219,11 +219,19 @@ def test_a_retried_create_answers_the_same_working_status_token(api):
     assert polled.status == 200
 
 
-def test_the_status_table_keeps_only_the_digest_of_the_status_token(local_stack, created):
+def test_the_status_table_keeps_only_the_digest_of_the_status_token(api, local_stack):
+    """Also for a create with an Idempotency-Key, whose answer the table keeps for a day (sealed)."""
     import hashlib
 
-    item = stack_client(local_stack, "dynamodb").get_item(
-        TableName=local_stack.stack.refs["StatusTable"], Key={"pk": {"S": f"USER#{created['user_id']}"}, "sk": {"S": "STATUS"}}
-    )["Item"]
-    assert created["status_token"] not in str(item)
-    assert item["status_token_digest"]["S"] == hashlib.sha256(created["status_token"].encode()).hexdigest()
+    answer = api.post(
+        "/users", {"full_name": "Table Reader", "email": unique_email("status-digest")}, headers={"idempotency-key": str(uuid.uuid4())}
+    )
+    assert answer.status == 201, answer.body
+    created = answer.json()
+    dynamodb = stack_client(local_stack, "dynamodb")
+    table = local_stack.stack.refs["StatusTable"]
+    items = [item for page in dynamodb.get_paginator("scan").paginate(TableName=table) for item in page["Items"]]
+    assert created["status_token"] not in str(items)
+    status = next(i for i in items if i["pk"]["S"] == f"USER#{created['user_id']}" and i["sk"]["S"] == "STATUS")
+    assert status["status_token_digest"]["S"] == hashlib.sha256(created["status_token"].encode()).hexdigest()
+    assert any(created["user_id"] in str(i) for i in items if i["pk"]["S"] == "IDEMPOTENCY")  # the answer is kept, sealed

@@ -185,3 +185,19 @@ def test_admins_add_finds_the_pool_and_group_in_the_stack_and_adds_the_user(pool
     assert [g["GroupName"] for g in groups] == [GROUP]
     with pytest.raises(NoSuchUser, match="No user with the email nobody@example.com"):
         source.add_admin("nobody@example.com")
+
+
+def test_a_stored_create_answer_holds_its_status_token_sealed_and_opens_with_the_server_secret():
+    from cryptography.fernet import InvalidToken
+
+    from authflow.models import CreateUserResponse
+
+    answer = CreateUserResponse(
+        email="ada@example.com", user_id=uuid.uuid4(), status_token=status_tokens.new_status_token().get_secret_value()
+    )
+    sealed = status_tokens.SealedStatusToken(CreateUserResponse, lambda: b"server secret")
+    stored = sealed.to_dict(answer)
+    assert answer.status_token not in str(stored) and stored["user_id"] == str(answer.user_id)
+    assert sealed.from_dict(stored) == answer
+    with pytest.raises(InvalidToken):
+        status_tokens.SealedStatusToken(CreateUserResponse, lambda: b"another secret").from_dict(stored)

@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyPersistenceLayerError,
     IdempotencyValidationError,
 )
+from aws_lambda_powertools.utilities.idempotency.serialization.base import BaseIdempotencySerializer
 from aws_lambda_powertools.utilities.idempotency.serialization.pydantic import PydanticSerializer
 from pydantic import BaseModel
 
@@ -42,8 +43,17 @@ class Idempotency:
             hash_function="sha256",
         )
 
-    def run(self, scope: str, key: str | None, payload: BaseModel, action: Callable[[], Result], model: type[Result]) -> Result:
-        """Runs action once per (scope, key); without a key, every call runs."""
+    def run(
+        self,
+        scope: str,
+        key: str | None,
+        payload: BaseModel,
+        action: Callable[[], Result],
+        model: type[Result],
+        serializer: BaseIdempotencySerializer | None = None,
+    ) -> Result:
+        """Runs action once per (scope, key); without a key, every call runs. The answer is stored with
+        serializer (PydanticSerializer of model by default)."""
         if key is None:
             return action()
         if not 0 < len(key) <= MAX_KEY_LENGTH or not key.isprintable():
@@ -53,7 +63,7 @@ class Idempotency:
             data_keyword_argument="submission",
             config=self.config,
             persistence_store=self.persistence,
-            output_serializer=PydanticSerializer(model),
+            output_serializer=serializer or PydanticSerializer(model),
         )
         def once(submission: dict) -> Result:
             return action()

@@ -17,9 +17,10 @@ class PseudoIds:
         self.secret_arn = secret_arn
 
     @cached_property
-    def _key(self) -> bytes:
+    def key(self) -> bytes:
+        """The server's secret (also the root of other derived keys, each under its own label)."""
         return get_secret(self.secret_arn, max_age=3600).encode()
 
     def for_email(self, email: str) -> str:
-        digest = hmac.new(self._key, email.encode(), hashlib.sha256).digest()
+        digest = hmac.new(self.key, email.encode(), hashlib.sha256).digest()
         return str(uuid.UUID(bytes=digest[:16], version=4))
