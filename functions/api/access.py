@@ -5,7 +5,7 @@ data need an admin's access token (checked live by authflow.admins), and an onbo
 the status token POST /v1/users answered.
 """
 
-from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from pydantic import SecretStr
 
 from authflow import errors
@@ -16,7 +16,7 @@ BEARER: list[dict[str, list[str]]] = [{"apiKey": [], "bearerAuth": []}]
 STATUS_TOKEN_OR_BEARER = [{"apiKey": [], "statusToken": []}, *BEARER]
 
 
-def bearer_token(event: APIGatewayProxyEvent) -> SecretStr | None:
+def bearer_token(event: BaseProxyEvent) -> SecretStr | None:
     """The Authorization: Bearer token, None without an Authorization header; InvalidToken if malformed."""
     header = event.get_header_value("authorization", default_value="", case_sensitive=False)
     if not header:
@@ -27,13 +27,13 @@ def bearer_token(event: APIGatewayProxyEvent) -> SecretStr | None:
     return SecretStr(token.strip())
 
 
-def required_bearer_token(event: APIGatewayProxyEvent) -> SecretStr:
+def required_bearer_token(event: BaseProxyEvent) -> SecretStr:
     token = bearer_token(event)
     if token is None:
         raise errors.InvalidToken("Send the access token as Authorization: Bearer <token>.")
     return token
 
 
-def status_token(event: APIGatewayProxyEvent) -> SecretStr | None:
+def status_token(event: BaseProxyEvent) -> SecretStr | None:
     value = event.get_header_value("x-status-token", default_value="", case_sensitive=False)
     return SecretStr(value) if value else None
