@@ -369,7 +369,14 @@ def _imports(path: Path) -> set[str]:
                 found.add(node.module.split(".")[1])
         elif isinstance(node, ast.Import):
             found |= {alias.name.split(".")[1] for alias in node.names if alias.name.startswith("authflow.")}
-    return {name for name in found if (SHARED / f"{name}.py").exists()}
+    return {name for name in found if _module_files(name)}
+
+
+def _module_files(name: str) -> list[Path]:
+    """The files of authflow's module or package `name` (authflow.status is a package)."""
+    if (SHARED / f"{name}.py").exists():
+        return [SHARED / f"{name}.py"]
+    return sorted((SHARED / name).glob("*.py")) if (SHARED / name).is_dir() else []
 
 
 def _services_called(path: Path) -> set[str]:
@@ -395,8 +402,8 @@ def _reachable_services(function_dir: Path) -> set[str]:
         module = pending.pop()
         if module not in seen:
             seen.add(module)
-            pending |= _imports(SHARED / f"{module}.py")
-    return set().union(*(_services_called(f) for f in files + [SHARED / f"{m}.py" for m in seen]))
+            pending |= set().union(*(_imports(f) for f in _module_files(module)))
+    return set().union(*(_services_called(f) for f in files + [f for m in seen for f in _module_files(m)]))
 
 
 def test_each_function_is_granted_only_services_its_code_can_reach():
