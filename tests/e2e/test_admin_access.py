@@ -235,3 +235,13 @@ def test_the_status_table_keeps_only_the_digest_of_the_status_token(api, local_s
     status = next(i for i in items if i["pk"]["S"] == f"USER#{created['user_id']}" and i["sk"]["S"] == "STATUS")
     assert status["status_token_digest"]["S"] == hashlib.sha256(created["status_token"].encode()).hexdigest()
     assert any(created["user_id"] in str(i) for i in items if i["pk"]["S"] == "IDEMPOTENCY")  # the answer is kept, sealed
+
+
+def test_a_browser_may_send_the_status_token_and_the_bearer_token(api, created):
+    """CORS: the preflight allows both credentials' headers on the onboarding route."""
+    answer = api.request(
+        "OPTIONS", f"/users/{created['user_id']}/onboarding", headers={"x-api-key": None, "origin": "https://app.example.com"}
+    )
+    assert answer.status in (200, 204)
+    allowed = {h.strip().lower() for h in answer.headers["Access-Control-Allow-Headers"].split(",")}
+    assert {"x-status-token", "authorization", "x-api-key"} <= allowed

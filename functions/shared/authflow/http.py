@@ -103,7 +103,7 @@ def build_resolver() -> APIGatewayRestResolver:
         enable_validation=True,
         cors=CORSConfig(
             allow_origin="*",
-            allow_headers=["Content-Type", "Authorization", "X-Api-Key", "Idempotency-Key"],
+            allow_headers=["Content-Type", "Authorization", "X-Api-Key", "Idempotency-Key", "X-Status-Token"],
             max_age=600,
         ),
     )
