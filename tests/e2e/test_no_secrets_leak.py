@@ -36,7 +36,7 @@ def captured_logs():
 
 def test_no_password_code_token_or_secret_in_histories_events_or_logs(api, local_stack, captured_logs):
     user = onboard(api, "leak")
-    secrets = {user.password, user.totp_secret}
+    secrets = {user.password, user.totp_secret, api.status_tokens[user.user_id]}
     invitation = api.mail_to(user.email)[0]["body"]
     secrets.add(mailed_temporary_password(invitation))
 
