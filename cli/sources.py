@@ -93,13 +93,22 @@ class LocalSource:
             aws_secret_access_key="local",
         )
 
+    def _aws(self, what: str, function, *args):
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            return function(*args)
+        except (BotoCoreError, ClientError) as error:
+            raise SourceError(f"{what}: the local stack's AWS answered {error}") from None
+
     def user_status(self, user_id: str) -> dict | None:
         table = self._resources()["resources"]["StatusTable"]
-        return read_user_status(self.client("dynamodb"), table, user_id)
+        return self._aws(f"Reading table {table}", read_user_status, self.client("dynamodb"), table, user_id)
 
     def add_admin(self, email: str) -> str:
         resources = self._resources()["resources"]
-        return add_to_admin_group(self.client("cognito-idp"), resources["UserPool"], resources["AdminGroup"], email)
+        pool, group = resources["UserPool"], resources["AdminGroup"]
+        return self._aws(f"Adding {email} to {group}", add_to_admin_group, self.client("cognito-idp"), pool, group, email)
 
 
 @dataclass
@@ -267,8 +276,9 @@ def _as_api_time(value):
 
 
 def add_to_admin_group(cognito, user_pool_id: str, group: str, email: str) -> str:
-    """AdminAddUserToGroup for the user with this email; their user id. The user's next access token
-    is an admin's (the API asks Cognito for the groups, so it is at once)."""
+    """AdminAddUserToGroup for the user with this email; their user id. The API asks Cognito for the
+    groups, so the user's access tokens open the admin routes once the admin check's cache (a minute at
+    most) has passed, without signing in again."""
     email = email.strip().lower()
     if not email or '"' in email or "\\" in email:
         raise SourceError(f"{email!r} is not an email address.")
