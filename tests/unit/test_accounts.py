@@ -7,6 +7,7 @@ from pydantic import SecretStr
 
 from authflow import errors
 from authflow.accounts import Accounts
+from authflow.admins import Callers
 from authflow.models import LoginRequest, MfaVerifyRequest
 from authflow.sessions import Sessions
 from tests.support.in_process import PASSWORD
@@ -15,7 +16,8 @@ from tests.unit.conftest import new_email
 
 @pytest.fixture
 def accounts(adapters, settings) -> Accounts:
-    return Accounts(adapters, admin_group=settings.admin_group_name)
+    callers = Callers(adapters.verifier, settings.user_pool_id, settings.admin_group_name, ttl_seconds=settings.admin_check_cache_seconds)
+    return Accounts(adapters, callers)
 
 
 @pytest.fixture

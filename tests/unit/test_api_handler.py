@@ -7,6 +7,7 @@ import uuid
 import boto3
 import pytest
 
+from authflow.admins import Caller
 from authflow.status import EmailClaims, StatusRecords
 from tests.support.api_gateway import answer, api_gateway_event
 from tests.unit.conftest import new_email
@@ -23,6 +24,15 @@ def api(unit_stack):
     return call
 
 
+@pytest.fixture
+def admin(unit_stack, monkeypatch) -> dict:
+    """An admin's Authorization header: the handler's live check (Cognito's GetUser and groups, tested in
+    tests/unit/test_admins.py and over HTTP in tests/e2e/test_admin_access.py) answers admin for it."""
+    callers = unit_stack.load("ApiFunction").callers
+    monkeypatch.setattr(callers, "identify", lambda token: Caller(user_id="admin", is_admin=token.get_secret_value() == "admin-token"))
+    return {"Authorization": "Bearer admin-token"}
+
+
 def test_create_user_answers_201_stores_the_record_and_starts_the_execution(api, settings):
     email = new_email("handler")
     status, body, headers = api("POST", "/users", {"full_name": "Ada Lovelace", "email": email})
@@ -34,8 +44,11 @@ def test_create_user_answers_201_stores_the_record_and_starts_the_execution(api,
     execution = boto3.client("stepfunctions").describe_execution(executionArn=record.execution_arn)
     assert execution["status"] == "RUNNING" and execution["name"] == body["user_id"]
 
-    status, onboarding, _ = api("GET", f"/users/{body['user_id']}/onboarding")
+    assert record.status_token_digest and body["status_token"] not in str(record)
+    status, onboarding, _ = api("GET", f"/users/{body['user_id']}/onboarding", headers={"X-Status-Token": body["status_token"]})
     assert status == 200 and onboarding["status"] == "CREATED" and onboarding["execution"]["arn"] == record.execution_arn
+    status, refused, _ = api("GET", f"/users/{body['user_id']}/onboarding")
+    assert status == 404 and refused["error"]["code"] == "USER_NOT_FOUND"
 
 
 def test_invalid_input_gets_the_one_error_shape_and_changes_nothing(api, settings):
@@ -64,18 +77,18 @@ def test_an_idempotency_key_replays_the_first_answer_and_refuses_another_body(ap
     assert other[0] == 409 and other[1]["error"]["code"] == "IDEMPOTENCY_KEY_REUSED"
 
 
-def test_webhook_routes_share_the_functions_idempotency(api):
-    key = {"Idempotency-Key": f"hook-{uuid.uuid4()}"}
+def test_webhook_routes_share_the_functions_idempotency(api, admin):
+    key = {"Idempotency-Key": f"hook-{uuid.uuid4()}", **admin}
     request = {"url": "http://localhost:9/hook", "events": ["UserCreated"]}  # the local stack's template allows loopback
     status, created, _ = api("POST", "/webhooks", request, key)
     replayed = api("POST", "/webhooks", request, key)[1]
     assert status == 201 and replayed == created, "the retry gets the same id and secret, no second subscription"
 
-    status, listed, _ = api("GET", "/webhooks")
+    status, listed, _ = api("GET", "/webhooks", headers=admin)
     assert status == 200 and [w["id"] for w in listed["webhooks"]].count(created["id"]) == 1
     assert all("secret" not in w for w in listed["webhooks"])
-    assert api("DELETE", f"/webhooks/{created['id']}")[0] == 200
-    status, body, _ = api("DELETE", f"/webhooks/{created['id']}")
+    assert api("DELETE", f"/webhooks/{created['id']}", headers=admin)[0] == 200
+    status, body, _ = api("DELETE", f"/webhooks/{created['id']}", headers=admin)
     assert status == 404 and body["error"]["code"] == "WEBHOOK_NOT_FOUND"
 
 
@@ -84,6 +97,8 @@ def test_routes_needing_a_token_refuse_without_one(api):
     assert status == 401 and body["error"]["code"] == "INVALID_TOKEN"
     status, body, _ = api("DELETE", f"/users/{uuid.uuid4()}", headers={"Authorization": "Bearer not-a-jwt"})
     assert status == 401 and body["error"]["code"] == "INVALID_TOKEN"
+    status, body, _ = api("GET", "/webhooks")
+    assert status == 401 and body["error"]["code"] == "INVALID_TOKEN"
 
 
 def test_the_openapi_document_lists_the_routes(api):
@@ -91,7 +106,7 @@ def test_the_openapi_document_lists_the_routes(api):
     assert status == 200 and {"/users", "/login", "/webhooks"} <= set(document["paths"])
 
 
-def test_a_webhook_creation_in_progress_expires_with_the_invocation_not_after_a_day(api, settings):
+def test_a_webhook_creation_in_progress_expires_with_the_invocation_not_after_a_day(api, admin, settings):
     """The handler gives the one Idempotency the Lambda context, so an in-progress record (a timed-out
     attempt's) ends with the invocation's remaining time, and a retry is not refused with 409 for a day."""
     table = boto3.resource("dynamodb").Table(settings.status_table_name)
@@ -102,7 +117,7 @@ def test_a_webhook_creation_in_progress_expires_with_the_invocation_not_after_a_
 
     before = records()
     status, _, _ = api(
-        "POST", "/webhooks", {"url": "http://localhost:9/hook", "events": ["LoggedOut"]}, {"Idempotency-Key": str(uuid.uuid4())}
+        "POST", "/webhooks", {"url": "http://localhost:9/hook", "events": ["LoggedOut"]}, {"Idempotency-Key": str(uuid.uuid4()), **admin}
     )
     (new,) = [item for sk, item in records().items() if sk not in before]
     assert status == 201 and "in_progress_expiration" in new

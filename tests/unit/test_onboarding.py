@@ -5,6 +5,7 @@ import uuid
 
 import boto3
 import pytest
+from pydantic import SecretStr
 
 from authflow import errors
 from authflow.models import (
@@ -108,7 +109,7 @@ def test_wrong_emails_unknown_users_and_early_steps_are_refused(driver, onboardi
     with pytest.raises(errors.UserNotFound):
         onboarding.confirm(user_id, ConfirmUserRequest(email=new_email(), temporary_password="x", new_password="y"))
     with pytest.raises(errors.UserNotFound):
-        onboarding.status_of(str(uuid.uuid4()))
+        onboarding.status_of(str(uuid.uuid4()), None, by_admin=True)
     driver.invite(user_id)
     with pytest.raises(errors.WrongOnboardingStep):
         onboarding.confirm_mfa(user_id, ConfirmMfaRequest(email=email, otp="123456"))
@@ -141,13 +142,18 @@ def test_resend_invitation_restarts_the_wait_and_answers_unknown_emails_alike(dr
     assert tap.types(user_id)[-1] == "InvitationSent"
 
 
-def test_status_of_reports_the_steps_and_the_execution(driver, onboarding):
-    user_id = driver.start(new_email())
+def test_status_of_reports_the_steps_and_the_execution_to_the_creator_and_admins_only(driver, onboarding):
+    created = onboarding.start(CreateUserRequest(full_name="Ada Lovelace", email=new_email()), "req-create")
+    user_id, token = str(created.user_id), SecretStr(created.status_token)
     driver.run(user_id, "create_cognito_user", "CreateCognitoUser")
-    status = onboarding.status_of(user_id)
-    assert status.status == OnboardingStatus.CREATED
-    assert [s.name for s in status.steps] == ["CreateCognitoUser"]
-    assert status.execution.name == user_id and status.execution.arn.endswith(user_id)
+    for status in (onboarding.status_of(user_id, token, by_admin=False), onboarding.status_of(user_id, None, by_admin=True)):
+        assert status.status == OnboardingStatus.CREATED
+        assert [s.name for s in status.steps] == ["CreateCognitoUser"]
+        assert status.execution.name == user_id and status.execution.arn.endswith(user_id)
+    other = onboarding.start(CreateUserRequest(full_name="Other", email=new_email()), "req-other").status_token
+    for presented in (None, SecretStr(token.get_secret_value()[:-1] + "x"), SecretStr(other)):
+        with pytest.raises(errors.UserNotFound):  # as for an unknown id: the route confirms no user
+            onboarding.status_of(user_id, presented, by_admin=False)
 
 
 @pytest.mark.parametrize(
