@@ -180,6 +180,7 @@ def test_dashboard_shows_the_onboarding_funnel_from_the_emitted_metrics() -> Non
     assert "arn:OnboardingExecutionsFailedAlarm" in alarms
 
 
+@pytest.mark.e2e
 def test_the_local_stack_creates_every_alarm_and_the_dashboard(local_stack) -> None:
     cloudwatch = stack_client(local_stack, "cloudwatch")
     alarms = {a["AlarmName"]: a for a in cloudwatch.describe_alarms(AlarmNamePrefix=local_stack.stack_name)["MetricAlarms"]}
@@ -191,6 +192,7 @@ def test_the_local_stack_creates_every_alarm_and_the_dashboard(local_stack) -> N
     assert len(body["widgets"]) == 3
 
 
+@pytest.mark.e2e
 def test_a_local_alarm_notifies_the_topic_given(local_stack) -> None:
     provisioner = Provisioner(load_template(), {"AlarmTopicArn": TOPIC}, local_stack.runtime, f"alarms-{uuid.uuid4().hex[:6]}")
     provisioner.stack.refs.update(local_stack.stack.refs)  # the queue it watches, already provisioned
