@@ -121,7 +121,7 @@ def test_confirm_refuses_short_common_and_breached_passwords_and_changes_nothing
     assert all(p.encode() not in a.body for p, a in answers.items())
     # k-anonymity: the range API saw 5 hex digits of the breached password's SHA-1, never the password
     assert hashlib.sha1(BREACHED.encode()).hexdigest().upper()[:5] in local_stack.pwned_passwords.requests[before:]
-    assert api.get(f"/users/{user_id}/onboarding").json()["status"] == "INVITED"
+    assert api.onboarding(user_id).json()["status"] == "INVITED"
     confirmed = api.post(f"/users/{user_id}/confirm", {"email": email, "temporary_password": temporary, "new_password": GOOD})
     assert confirmed.status == 200, confirmed.body
 
