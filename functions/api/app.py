@@ -19,6 +19,7 @@ from authflow.admins import Callers
 from authflow.http import build_resolver, refuse_unreadable_body, responses
 from authflow.idempotency import Idempotency
 from authflow.models import (
+    ChangePasswordAliasRequest,
     ChangePasswordRequest,
     ChangePasswordResponse,
     ConfirmMfaRequest,
@@ -44,6 +45,8 @@ from authflow.models import (
     ResendConfirmationResponse,
     ResendMfaRequest,
     ResendMfaResponse,
+    ResetPasswordRequest,
+    ResetPasswordResponse,
     TokensResponse,
     UserInfoResponse,
 )
@@ -158,7 +161,7 @@ def refresh_token(request: Annotated[RefreshTokenRequest, Body()]) -> RefreshTok
 
 @app.get("/userinfo", responses=responses(UserInfoResponse, S.UNAUTHORIZED, body=False), tags=["Sign-in"], security=BEARER)
 def userinfo() -> UserInfoResponse:
-    """The signed-in user, from a verified access token (Authorization: Bearer)."""
+    """The signed-in user, from a verified access or id token (Authorization: Bearer)."""
     return sessions.user_info(required_bearer_token(app.current_event))
 
 
@@ -168,16 +171,32 @@ def logout(request: Annotated[LogoutRequest, Body()]) -> LogoutResponse:
     return sessions.logout(request, _request_id())
 
 
+@app.post(
+    "/users/<user_id>/change-password",
+    responses=responses(ChangePasswordResponse, S.UNAUTHORIZED, S.TOO_MANY_REQUESTS),
+    tags=["Passwords"],
+)
+def change_password(user_id: UserId, request: Annotated[ChangePasswordRequest, Body()]) -> ChangePasswordResponse:
+    """Changes the signed-in user's password (CognitoApi's route and field names)."""
+    return sessions.change_password(str(user_id), request, _request_id())
+
+
 @app.post("/change-password", responses=responses(ChangePasswordResponse, S.UNAUTHORIZED, S.TOO_MANY_REQUESTS), tags=["Passwords"])
-def change_password(request: Annotated[ChangePasswordRequest, Body()]) -> ChangePasswordResponse:
-    """Changes the signed-in user's password."""
-    return sessions.change_password(request, _request_id())
+def change_password_alias(request: Annotated[ChangePasswordAliasRequest, Body()]) -> ChangePasswordResponse:
+    """Alias of /users/{user_id}/change-password; previous_password/proposed_password are deprecated names."""
+    return sessions.change_password_alias(request, _request_id())
 
 
 @app.post("/forgot-password", responses=responses(ForgotPasswordResponse), tags=["Passwords"])
 def forgot_password(request: Annotated[ForgotPasswordRequest, Body()]) -> ForgotPasswordResponse:
     """Mails a reset code (same answer for any email)."""
     return passwords.forgot(request, _request_id())
+
+
+@app.post("/users/<user_id>/reset-password", responses=responses(ResetPasswordResponse), tags=["Passwords"])
+def reset_password(user_id: UserId, request: Annotated[ResetPasswordRequest, Body()]) -> ResetPasswordResponse:
+    """CognitoApi's operator reset: mails a reset code as forgot-password does (same answer whether the id and email match or not)."""
+    return passwords.operator_reset(str(user_id), request, _request_id())
 
 
 @app.post(
@@ -201,8 +220,8 @@ def resend_mfa(request: Annotated[ResendMfaRequest, Body()]) -> ResendMfaRespons
     security=BEARER,
 )
 def delete_user(user_id: UserId) -> DeleteUserResponse:
-    """Deletes the user (their own access token, or an admin's, checked live with Cognito): Cognito user,
-    QR code, status records. A revoked token is 401; another user's token 403."""
+    """Deletes the user (their own access or id token, or an admin's, checked live with Cognito): Cognito
+    user, QR code, status records. A revoked token is 401; another user's token 403."""
     return accounts.delete(str(user_id), required_bearer_token(app.current_event), _request_id())
 
 

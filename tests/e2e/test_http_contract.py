@@ -16,6 +16,7 @@ ROUTES = [
     ("GET", "/userinfo"),
     ("POST", "/logout"),
     ("POST", "/change-password"),
+    ("POST", "/users/{user_id}/change-password"),
     ("POST", "/resend-confirmation-code"),
     ("POST", "/resend-mfa"),
     ("GET", "/users/{user_id}/onboarding"),

@@ -42,15 +42,19 @@ def test_login_with_mfa_returns_tokens_and_userinfo_knows_the_user(api, user):
     assert set(body) == {"id_token", "access_token", "refresh_token", "expires_in"}
     assert body["expires_in"] == 3600
     assert tokens.headers.get("Cache-Control") == "no-store"
-    info = api.get("/userinfo", headers={"authorization": f"Bearer {body['access_token']}"})
-    assert info.status == 200, info.body
-    assert info.json() == {
-        "user_id": user.user_id,
-        "email": user.email,
-        "groups": [],
-        "given_name": "Ada",
-        "family_name": "Lovelace",
-    }
+    # CognitoApi's clients send the id token (its route sat behind a Cognito authorizer); authflow's the access token.
+    for token in (body["id_token"], body["access_token"]):
+        info = api.get("/userinfo", headers={"authorization": f"Bearer {token}"})
+        assert info.status == 200, info.body
+        assert info.json() == {
+            "name": "Ada Lovelace",
+            "user_id": user.user_id,
+            "email": user.email,
+            "phone_number": None,
+            "groups": [],
+            "given_name": "Ada",
+            "family_name": "Lovelace",
+        }
 
 
 def test_wrong_password_and_unknown_email_get_the_same_answer(api, user):
@@ -103,15 +107,15 @@ def test_cognito_triggers_record_the_sign_in_and_every_token_issue(api, user):
     ]
 
 
-def tampered(token: str) -> str:
+def tampered(token: str, claim: str = "username") -> str:
     header, payload, signature = token.split(".")
     claims = json.loads(base64.urlsafe_b64decode(payload + "=="))
-    claims["username"] = "00000000-0000-4000-8000-000000000000"
+    claims[claim] = "00000000-0000-4000-8000-000000000000"
     forged = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
     return f"{header}.{forged}.{signature}"
 
 
-def test_userinfo_refuses_tampered_foreign_expired_and_id_tokens(api, user):
+def test_userinfo_refuses_tampered_foreign_expired_and_unsigned_tokens(api, user):
     _, tokens = login(api, user, otp=user.otp(step_offset=1))
     body = tokens.json()
     access = body["access_token"]
@@ -120,7 +124,7 @@ def test_userinfo_refuses_tampered_foreign_expired_and_id_tokens(api, user):
     foreign = jwt.encode(claims, foreign_key, algorithm="HS256")
     expired = jwt.encode({**claims, "exp": int(time.time()) - 10}, foreign_key, algorithm="HS256")
     unsigned = jwt.encode(claims, None, algorithm="none")
-    for token in (tampered(access), foreign, expired, unsigned, body["id_token"], "garbage"):
+    for token in (tampered(access), foreign, expired, unsigned, tampered(body["id_token"], "cognito:username"), "garbage"):
         refused = api.get("/userinfo", headers={"authorization": f"Bearer {token}"})
         assert refused.status == 401, token
         assert refused.json()["error"]["code"] == "INVALID_TOKEN"
@@ -128,28 +132,63 @@ def test_userinfo_refuses_tampered_foreign_expired_and_id_tokens(api, user):
     assert missing.status == 401
 
 
-def test_logout_revokes_the_access_and_refresh_tokens(api):
+def test_logout_revokes_the_refresh_access_and_id_tokens_of_the_sign_in_everywhere(api):
     someone = onboard(api, "logout")
     _, tokens = login(api, someone)
     body = tokens.json()
     out = api.post("/logout", {"email": someone.email, "access_token": body["access_token"]})
     assert out.status == 200 and out.json() == {"user_status": "logout"}
-    assert api.get("/userinfo", headers={"authorization": f"Bearer {body['access_token']}"}).status == 401
+    for token in (body["access_token"], body["id_token"]):
+        bearer = {"authorization": f"Bearer {token}"}
+        refused = [api.get("/userinfo", headers=bearer), api.request("DELETE", f"/users/{someone.user_id}", headers=bearer)]
+        assert [(r.status, r.json()["error"]["code"]) for r in refused] == [(401, "INVALID_TOKEN")] * 2
+    assert api.get(f"/users/{someone.user_id}/onboarding").json()["status"] == "ACTIVE"
     refused = api.post("/refresh-token", {"email": someone.email, "refresh_token": body["refresh_token"]})
     assert refused.status == 401 and refused.json()["error"]["code"] == "INVALID_TOKEN"
 
 
 def test_change_password_makes_the_new_password_the_only_one(api):
+    """CognitoApi's route and names; then the alias with the deprecated names still works."""
     someone = onboard(api, "change")
     _, tokens = login(api, someone)
     access = tokens.json()["access_token"]
+    route = f"/users/{someone.user_id}/change-password"
     proposed = "Another-Horse-7-Battery"
-    wrong = api.post("/change-password", {"access_token": access, "previous_password": "Not-It-At-All-1", "proposed_password": proposed})
-    assert wrong.status == 401
-    changed = api.post("/change-password", {"access_token": access, "previous_password": someone.password, "proposed_password": proposed})
+    body = {"email": someone.email, "old_password": "Not-It-At-All-1", "new_password": proposed, "access_token": access}
+    assert api.post(route, body).status == 401
+    other = api.post(f"/users/{onboard(api, 'bystander').user_id}/change-password", {**body, "old_password": someone.password})
+    assert other.status == 401 and other.json()["error"]["code"] == "INVALID_TOKEN"
+    changed = api.post(route, {**body, "old_password": someone.password})
     assert changed.status == 200 and changed.json() == {"status": "PASSWORD_CHANGED"}
     assert api.post("/login", {"email": someone.email, "password": someone.password}).status == 401
     assert api.post("/login", {"email": someone.email, "password": proposed}).status == 200
+
+    deprecated = api.post(
+        "/change-password", {"access_token": access, "previous_password": proposed, "proposed_password": someone.password}
+    )
+    assert deprecated.status == 200, deprecated.body
+    assert api.post("/login", {"email": someone.email, "password": someone.password}).status == 200
+
+
+def test_mfa_verify_takes_the_user_id_in_email_as_cognitoapis_client_sends_it(api, user):
+    first = api.post("/login", {"email": user.email, "password": user.password}).json()
+    answers = {}
+    for identifier in ("00000000-0000-4000-8000-000000000000", unique_email("ghost"), user.user_id):
+        answers[identifier] = api.post(
+            "/mfa-verify",
+            {
+                "email": identifier,
+                "verification_type": "SOFTWARE_TOKEN_MFA",
+                "verification_session": first["verification_session"],
+                "otp_code": user.otp(),
+            },
+        )
+    unknown_id, unknown_email, known = answers.values()
+    assert unknown_id.status == unknown_email.status == 401
+    assert unknown_id.json()["error"]["code"] == unknown_email.json()["error"]["code"] == "INVALID_CREDENTIALS"
+    assert unknown_id.json()["error"]["message"] == unknown_email.json()["error"]["message"]
+    assert known.status == 200, known.body
+    assert set(known.json()) == {"id_token", "access_token", "refresh_token", "expires_in"}
 
 
 def test_repeated_wrong_passwords_lock_the_account_with_a_clear_error(api):

@@ -16,6 +16,7 @@ import http.client
 import json
 import time
 import uuid
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import boto3
@@ -427,12 +428,15 @@ def test_a_token_signed_by_the_pool_key_passes_the_verifier_so_the_forgeries_tes
     then ask Cognito too, which knows the tokens it issued.)"""
     from pydantic import SecretStr
 
-    from authflow.tokens import AccessTokenVerifier
+    from authflow.clock import utc_now
+    from authflow.status import RevokedSignIns
+    from authflow.tokens import TokenVerifier
 
     user, tokens = signed_in
     header, claims = _segments(tokens.json()["access_token"])
     resigned = jwt.encode(claims, pool_key, algorithm="RS256", headers={"kid": header["kid"]})
-    verifier = AccessTokenVerifier(local_stack.stack.refs["UserPool"], local_stack.stack.refs["UserPoolClient"])
+    revoked = RevokedSignIns(local_stack.stack.refs["StatusTable"], utc_now, timedelta(hours=1))
+    verifier = TokenVerifier(local_stack.stack.refs["UserPool"], local_stack.stack.refs["UserPoolClient"], revoked)
     assert verifier.verify(SecretStr(resigned)).user_id == user.user_id
 
 

@@ -73,6 +73,7 @@ SUCCESS = {
     ("GET", "/userinfo"): (200, models.UserInfoResponse),
     ("POST", "/logout"): (200, models.LogoutResponse),
     ("POST", "/change-password"): (200, models.ChangePasswordResponse),
+    ("POST", "/users/{user_id}/change-password"): (200, models.ChangePasswordResponse),
     ("POST", "/forgot-password"): (200, models.ForgotPasswordResponse),
     ("POST", "/users/{user_id}/confirm-password"): (200, models.ConfirmPasswordResponse),
     ("POST", "/resend-mfa"): (200, models.ResendMfaResponse),

@@ -23,7 +23,7 @@ import boto3
 from pydantic import BaseModel, SecretStr
 
 from authflow.models import LoginInput, LoginStep, LoginTask
-from authflow.tokens import AccessTokenVerifier
+from authflow.tokens import TokenVerifier
 from authflow.workflows import Workflows, execution_arn
 
 LOGIN_TASKS = {LoginStep.PASSWORD: ("verify_password", "VerifyPassword"), LoginStep.MFA: ("verify_mfa_code", "VerifyMfaCode")}
@@ -78,7 +78,7 @@ class _StaticJwks:
         return next(key for key in self.keys.keys if key.key_id == kid)
 
 
-class MotoJwksVerifier(AccessTokenVerifier):
+class MotoJwksVerifier(TokenVerifier):
     @cached_property
     def _jwks(self) -> Any:
         import moto.cognitoidp

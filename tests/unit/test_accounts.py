@@ -67,3 +67,18 @@ def test_another_user_may_not_delete_but_an_administrator_may_and_stops_the_onbo
     assert [error for _, error in workflows.stopped] == ["UserDeleted"]
     with pytest.raises(errors.UserNotFound):
         accounts.delete(victim, access_token(admin_email), "req")
+
+
+def test_a_user_deletes_themselves_with_the_id_token_cognitoapis_clients_send(accounts, driver, adapters, settings, workflows):
+    email = new_email("delete-id")
+    user_id = driver.onboard(email)
+    sessions = Sessions(adapters, login_state_machine_arn=settings.login_state_machine_arn)
+    workflows.login_task = sessions.run_login_task
+    started = sessions.login(LoginRequest(email=email, password=PASSWORD), "req")
+    request = MfaVerifyRequest(
+        email=email, verification_type="SOFTWARE_TOKEN_MFA", verification_session=started.verification_session, otp_code=driver.otp()
+    )
+    id_token = SecretStr(sessions.verify_mfa(request, "req").id_token)
+
+    assert accounts.delete(user_id, id_token, "req-delete").status == "DELETED"
+    assert adapters.users.email_of(user_id) is None

@@ -7,6 +7,7 @@ Here the token's claims are read unverified, so each test is about what Cognito 
 """
 
 import uuid
+from datetime import UTC, datetime
 
 import boto3
 import jwt
@@ -15,7 +16,7 @@ from pydantic import SecretStr
 
 from authflow import errors, status_tokens
 from authflow.admins import MAX_CACHE_SECONDS, Callers, ExpiringCache
-from authflow.tokens import AccessClaims
+from authflow.tokens import TokenClaims, TokenUse
 from authflow_cli.sources import AwsSource, NoSuchUser
 from tests.support.workflow import in_process_aws  # noqa: F401 (fixture)
 
@@ -34,9 +35,13 @@ class Clock:
 class UnverifiedClaims:
     """Stands in for the JWT signature check (see the module docstring)."""
 
-    def verify(self, token: SecretStr) -> AccessClaims:
+    def verify(self, token: SecretStr, accept: tuple[TokenUse, ...] = (TokenUse.ACCESS,)) -> TokenClaims:
         claims = jwt.decode(token.get_secret_value(), options={"verify_signature": False})
-        return AccessClaims(user_id=claims["username"], groups=claims.get("cognito:groups", []))
+        return claims_of(claims["username"], claims.get("cognito:groups", []))
+
+
+def claims_of(user_id: str, groups: list[str]) -> TokenClaims:
+    return TokenClaims(user_id=user_id, groups=groups, token_use=TokenUse.ACCESS, origin_jti="jti", expires_at=datetime.now(UTC))
 
 
 @pytest.fixture
@@ -132,7 +137,7 @@ def test_a_token_cognito_never_issued_is_invalid(pool, callers):
 def test_a_token_whose_claims_name_another_user_than_cognito_does_is_invalid(pool, callers, monkeypatch):
     user_id, victim = new_user(pool), new_user(pool)
     token = access_token(pool, user_id)
-    monkeypatch.setattr(callers.verifier, "verify", lambda _: AccessClaims(user_id=victim, groups=[GROUP]))
+    monkeypatch.setattr(callers.verifier, "verify", lambda *_: claims_of(victim, [GROUP]))
     with pytest.raises(errors.InvalidToken):
         callers.identify(token)
 

@@ -1,11 +1,22 @@
 """Passwords (authflow.passwords) in-process: forgot-password starting a reset execution, the reset
 workflow's tasks, confirm-password, and resend-mfa with its rate limit and mail (moto's SES)."""
 
+import uuid
+
 import boto3
 import pytest
+from pydantic import SecretStr
 
 from authflow import errors
-from authflow.models import ConfirmPasswordRequest, ForgotPasswordRequest, PasswordResetTask, ResendMfaRequest, UserAction
+from authflow.models import (
+    ConfirmPasswordRequest,
+    ForgotPasswordRequest,
+    PasswordResetTask,
+    ResendMfaRequest,
+    ResetPasswordRequest,
+    ResetPasswordResponse,
+    UserAction,
+)
 from authflow.passwords import Passwords
 from tests.support.in_process import PASSWORD
 from tests.unit.conftest import new_email
@@ -109,3 +120,25 @@ def test_resend_mfa_refuses_a_wrong_password_and_an_unknown_email_alike(password
         passwords.resend_mfa(ResendMfaRequest(email=user[1], password="Wrong-Passw0rd-1!"), "req")
     with pytest.raises(errors.InvalidCredentials):
         passwords.resend_mfa(ResendMfaRequest(email=new_email(), password="Wrong-Passw0rd-1!"), "req")
+
+
+def test_the_operator_reset_starts_the_forgot_password_reset_only_for_a_matching_id_and_email(passwords, workflows, user, driver, tap):
+    user_id, email = user
+    other_id = driver.onboard(new_email("other"))
+    mismatched = [
+        passwords.operator_reset(other_id, ResetPasswordRequest(email=email), "req"),
+        passwords.operator_reset(str(uuid.uuid4()), ResetPasswordRequest(email=email), "req"),
+        passwords.operator_reset(user_id, ResetPasswordRequest(email=new_email()), "req"),
+    ]
+    assert not [s for s in workflows.started if s[1].startswith("reset-")], "no reset for a mismatched id and email"
+
+    matched = passwords.operator_reset(user_id, ResetPasswordRequest(email=email), "req-operator")
+
+    assert {type(a) for a in [*mismatched, matched]} == {ResetPasswordResponse}
+    assert {a.status for a in [*mismatched, matched]} == {"PASSWORD_FORGOT_CONFIRMATION_SENT"}
+    assert (matched.email, str(matched.user_id)) == (email, user_id)
+    _, name, execution_input = workflows.started[-1]
+    assert name.startswith(f"reset-{user_id}-") and execution_input["request_id"] == "req-operator"
+    run(passwords, workflows, user_id, "request_reset_code", "SendResetCode")
+    assert tap.types(user_id)[-1] == "PasswordResetRequested"
+    assert driver.onboarding.users.authenticate(user_id, SecretStr(PASSWORD)).name == "SOFTWARE_TOKEN_MFA", "the password still works"

@@ -2,13 +2,16 @@
 it as the Express state machine would), refresh, user info, logout and password change, on moto's
 Cognito with the real token verification (MotoJwksVerifier only supplies moto's keys)."""
 
+import uuid
 from datetime import timedelta
 
+import boto3
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from authflow import errors
 from authflow.models import (
+    ChangePasswordAliasRequest,
     ChangePasswordRequest,
     LoginRequest,
     LoginResult,
@@ -18,6 +21,7 @@ from authflow.models import (
     RefreshTokenRequest,
 )
 from authflow.sessions import Sessions
+from authflow.tokens import TokenUse
 from tests.support.in_process import PASSWORD
 from tests.unit.conftest import new_email
 
@@ -122,18 +126,102 @@ def test_a_forged_token_is_invalid(sessions):
         sessions.user_info(SecretStr("not.a.jwt"))
 
 
-def test_change_password_needs_the_previous_one(sessions, driver, user, tap):
+def test_change_password_needs_the_previous_one_and_the_token_of_the_user_named(sessions, driver, user, tap):
     user_id, email = user
     tokens = sign_in(sessions, driver, email)
+    new = "New-Passw0rd-2024!"
+
+    def request(old: str, **names) -> ChangePasswordRequest:
+        return ChangePasswordRequest(email=email, old_password=old, new_password=new, access_token=tokens.access_token, **names)
+
     with pytest.raises(errors.InvalidCredentials):
-        sessions.change_password(
-            ChangePasswordRequest(
-                access_token=tokens.access_token, previous_password="Wrong-Passw0rd-1!", proposed_password="New-Passw0rd-2024!"
-            ),
-            "req",
-        )
-    sessions.change_password(
-        ChangePasswordRequest(access_token=tokens.access_token, previous_password=PASSWORD, proposed_password="New-Passw0rd-2024!"), "req"
-    )
-    assert sessions.login(LoginRequest(email=email, password="New-Passw0rd-2024!"), "req").verification_session
+        sessions.change_password(user_id, request("Wrong-Passw0rd-1!"), "req")
+    with pytest.raises(errors.InvalidToken):
+        sessions.change_password(str(uuid.uuid4()), request(PASSWORD), "req")
+    with pytest.raises(errors.InvalidToken):
+        sessions.change_password(user_id, request(PASSWORD).model_copy(update={"email": new_email()}), "req")
+    sessions.change_password(user_id, request(PASSWORD), "req")
+    assert sessions.login(LoginRequest(email=email, password=new), "req").verification_session
     assert tap.types(user_id)[-1] == "PasswordChanged"
+
+
+def test_the_change_password_alias_takes_cognitoapis_names_and_the_deprecated_ones(sessions, driver, user):
+    _, email = user
+    tokens = sign_in(sessions, driver, email)
+    deprecated = ChangePasswordAliasRequest(
+        access_token=tokens.access_token, previous_password=PASSWORD, proposed_password="Second-Passw0rd-9!"
+    )
+    sessions.change_password_alias(deprecated, "req")
+    cognitoapi = ChangePasswordAliasRequest(
+        email=email, access_token=tokens.access_token, old_password="Second-Passw0rd-9!", new_password="Third-Passw0rd-9!"
+    )
+    sessions.change_password_alias(cognitoapi, "req")
+    assert sessions.login(LoginRequest(email=email, password="Third-Passw0rd-9!"), "req").verification_session
+    with pytest.raises(ValidationError):
+        ChangePasswordAliasRequest(access_token="t", old_password=PASSWORD, previous_password=PASSWORD, new_password="x")
+    with pytest.raises(ValidationError):
+        ChangePasswordAliasRequest(access_token="t", old_password=PASSWORD)
+
+
+def test_mfa_verify_takes_the_user_id_in_email_and_refuses_unknown_ids_like_unknown_emails(sessions, driver, user):
+    user_id, email = user
+    started = sessions.login(LoginRequest(email=email, password=PASSWORD), "req")
+
+    def verify(identifier: str):
+        request = MfaVerifyRequest(
+            email=identifier,
+            verification_type="SOFTWARE_TOKEN_MFA",
+            verification_session=started.verification_session,
+            otp_code=driver.otp(),
+        )
+        return sessions.verify_mfa(request, "req")
+
+    refusals = []
+    for unknown in (str(uuid.uuid4()), new_email()):
+        with pytest.raises(errors.InvalidCredentials) as refused:
+            verify(unknown)
+        refusals.append(refused.value.message)
+    assert refusals[0] == refusals[1]
+    assert str(sessions.user_info(SecretStr(verify(user_id.upper()).access_token)).user_id) == user_id
+
+
+def test_userinfo_takes_the_id_token_as_cognitoapis_clients_send_it_and_answers_its_fields(sessions, driver, user, settings):
+    user_id, email = user
+    # The unit stack's moto drops attributes when the invitation is re-sent (the local stack does not): set them again.
+    attributes = {"email": email, "name": "Ada Lovelace", "given_name": "Ada", "family_name": "Lovelace", "phone_number": "+33612345678"}
+    boto3.client("cognito-idp").admin_update_user_attributes(
+        UserPoolId=settings.user_pool_id, Username=user_id, UserAttributes=[{"Name": k, "Value": v} for k, v in attributes.items()]
+    )
+    tokens = sign_in(sessions, driver, email)
+    by_id_token = sessions.user_info(SecretStr(tokens.id_token))
+    by_access_token = sessions.user_info(SecretStr(tokens.access_token))
+    assert by_id_token == by_access_token
+    assert by_id_token.model_dump(mode="json") == {
+        "name": "Ada Lovelace",
+        "user_id": user_id,
+        "email": email,
+        "phone_number": "+33612345678",
+        "groups": [],
+        "given_name": "Ada",
+        "family_name": "Lovelace",
+    }
+
+
+def test_after_logout_neither_token_of_that_sign_in_works_and_another_sign_in_is_untouched(sessions, driver, user, adapters):
+    user_id, email = user
+    tokens = sign_in(sessions, driver, email)
+    sessions.logout(LogoutRequest(email=email, access_token=tokens.access_token), "req-logout")
+    for token in (tokens.id_token, tokens.access_token):
+        with pytest.raises(errors.InvalidToken):
+            sessions.user_info(SecretStr(token))
+        with pytest.raises(errors.InvalidToken):
+            adapters.verifier.verify(SecretStr(token), accept=(TokenUse.ACCESS, TokenUse.ID))
+    again = sign_in(sessions, driver, email)
+    assert str(sessions.user_info(SecretStr(again.id_token)).user_id) == user_id
+
+
+def test_an_id_token_is_refused_where_only_an_access_token_may_go(sessions, driver, user):
+    _, email = user
+    tokens = sign_in(sessions, driver, email)
+    with pytest.raises(errors.InvalidToken):
+        sessions.logout(LogoutRequest(email=email, access_token=tokens.id_token), "req")

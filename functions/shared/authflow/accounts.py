@@ -6,6 +6,7 @@ from authflow import errors, events
 from authflow.adapters import Adapters
 from authflow.admins import Callers
 from authflow.models import DeleteUserResponse, OnboardingStatus
+from authflow.tokens import TokenUse
 
 _FINISHED = (OnboardingStatus.ACTIVE, OnboardingStatus.EXPIRED, OnboardingStatus.FAILED)
 
@@ -20,9 +21,9 @@ class Accounts:
         self.qr_codes = adapters.qr_codes
         self.workflows = adapters.workflows
 
-    def delete(self, user_id: str, access_token: SecretStr, request_id: str) -> DeleteUserResponse:
-        """Users may delete themselves; members of the admin group may delete anyone (both checked live)."""
-        caller = self.callers.identify(access_token)
+    def delete(self, user_id: str, token: SecretStr, request_id: str) -> DeleteUserResponse:
+        """Users may delete themselves (access or id token, as CognitoApi's clients send); admins may delete anyone (checked live)."""
+        caller = self.callers.identify(token, accept=(TokenUse.ACCESS, TokenUse.ID))
         if caller.user_id != user_id and not caller.is_admin:
             raise errors.Forbidden("Only the user or an administrator may delete this user.")
         record = self.status.get(user_id)

@@ -24,8 +24,18 @@ if TYPE_CHECKING:
     from authflow.password_policy import PasswordPolicy
     from authflow.qr import QrCodeStore
     from authflow.settings import CognitoSettings, CommonSettings, DeliverySettings
-    from authflow.status import DeliveryRecords, EmailClaims, Handoffs, MfaSessions, RateCounters, Signals, StatusRecords, SubscriptionStore
-    from authflow.tokens import AccessTokenVerifier
+    from authflow.status import (
+        DeliveryRecords,
+        EmailClaims,
+        Handoffs,
+        MfaSessions,
+        RateCounters,
+        RevokedSignIns,
+        Signals,
+        StatusRecords,
+        SubscriptionStore,
+    )
+    from authflow.tokens import TokenVerifier
     from authflow.users import UserDirectory
     from authflow.webhook_http import Send
     from authflow.workflows import Workflows
@@ -42,13 +52,14 @@ class Adapters:
     mfa_sessions: MfaSessions
     rate_counters: RateCounters
     handoffs: Handoffs
+    revoked_sign_ins: RevokedSignIns
     subscriptions: SubscriptionStore
     events: EventPublisher
     qr_codes: QrCodeStore
     workflows: Workflows
     mailer: Mailer
     pseudo_ids: PseudoIds
-    verifier: AccessTokenVerifier
+    verifier: TokenVerifier
     resolve: Resolve
     clock: Clock
     password_policy: PasswordPolicy
@@ -69,18 +80,21 @@ class DeliveryAdapters:
 @cache
 def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
     """The API function's and the three workflow task functions' bundle."""
+    from datetime import timedelta
+
     from authflow.callback_urls import resolve_host
     from authflow.clock import utc_now
     from authflow.identity import PseudoIds
     from authflow.mail import Mailer
     from authflow.password_policy import PasswordPolicy
     from authflow.qr import QrCodeStore
-    from authflow.status import EmailClaims, Handoffs, MfaSessions, RateCounters, Signals, StatusRecords, SubscriptionStore
-    from authflow.tokens import AccessTokenVerifier
+    from authflow.status import EmailClaims, Handoffs, MfaSessions, RateCounters, RevokedSignIns, Signals, StatusRecords, SubscriptionStore
+    from authflow.tokens import TokenVerifier
     from authflow.users import UserDirectory
     from authflow.workflows import Workflows
 
     table = settings.status_table_name
+    revoked_sign_ins = RevokedSignIns(table, utc_now, timedelta(minutes=settings.id_token_validity_minutes))
     return Adapters(
         users=UserDirectory(settings.user_pool_id, settings.user_pool_client_id),
         status=StatusRecords(table, utc_now),
@@ -89,13 +103,14 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
         mfa_sessions=MfaSessions(table, utc_now),
         rate_counters=RateCounters(table, utc_now),
         handoffs=Handoffs(table, utc_now),
+        revoked_sign_ins=revoked_sign_ins,
         subscriptions=SubscriptionStore(table, utc_now),
         events=EventPublisher(settings.event_bus_name),
         qr_codes=QrCodeStore(settings.qr_bucket_name, settings.qr_link_expiry_seconds),
         workflows=Workflows(),
         mailer=Mailer(settings.mail_from_address),
         pseudo_ids=PseudoIds(settings.pseudo_id_secret_arn),
-        verifier=AccessTokenVerifier(settings.user_pool_id, settings.user_pool_client_id),
+        verifier=TokenVerifier(settings.user_pool_id, settings.user_pool_client_id, revoked_sign_ins),
         resolve=resolve_host,
         clock=utc_now,
         password_policy=PasswordPolicy.from_settings(settings),

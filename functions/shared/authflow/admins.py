@@ -1,4 +1,4 @@
-"""Who is calling: a bearer access token checked live with Cognito, and whether its user is an admin.
+"""Who is calling: a bearer token checked live with Cognito (an access token, or an id token where CognitoApi took one), and whether its user is an admin.
 
 The token is first verified locally (signature, issuer, expiry, this app client: authflow.tokens), then
 GetUser with the token proves it is current: Cognito refuses a token that /logout revoked or
@@ -20,7 +20,7 @@ from pydantic import SecretStr
 
 from authflow import errors
 from authflow.aws import client, error_code, raise_transient
-from authflow.tokens import AccessTokenVerifier
+from authflow.tokens import TokenUse, TokenVerifier
 
 MAX_CACHE_SECONDS = 60
 # Cognito's answers to a token it does not accept (revoked, expired, forged, another pool's).
@@ -57,7 +57,7 @@ class Caller:
 class Callers:
     def __init__(
         self,
-        verifier: AccessTokenVerifier,
+        verifier: TokenVerifier,
         user_pool_id: str,
         admin_group: str,
         ttl_seconds: float,
@@ -71,11 +71,16 @@ class Callers:
         # Tokens are keyed by their SHA-256: the cache holds no token.
         self.cache: ExpiringCache[str | bool] = ExpiringCache(ttl_seconds, clock)
 
-    def identify(self, access_token: SecretStr) -> Caller:
-        """The token's user, if Cognito accepts the token now (InvalidToken otherwise)."""
-        claims = self.verifier.verify(access_token)
-        raw = access_token.get_secret_value()
-        user_id = str(self.cache.get("token#" + hashlib.sha256(raw.encode()).hexdigest(), lambda: self._user_of(raw, claims.user_id)))
+    def identify(self, token: SecretStr, accept: tuple[TokenUse, ...] = (TokenUse.ACCESS,)) -> Caller:
+        """The token's user, if Cognito accepts the token now (InvalidToken otherwise).
+
+        Cognito checks an access token (GetUser); nobody checks an id token, so for one the verifier has
+        refused a revoked sign-in (uncached) and AdminGetUser proves its user still exists and is enabled.
+        """
+        claims = self.verifier.verify(token, accept)
+        raw = token.get_secret_value()
+        check = self._user_of if claims.token_use == TokenUse.ACCESS else self._existing_user
+        user_id = str(self.cache.get("token#" + hashlib.sha256(raw.encode()).hexdigest(), lambda: check(raw, claims.user_id)))
         is_admin = bool(self.cache.get("groups#" + user_id, lambda: self._in_admin_group(user_id)))
         return Caller(user_id=user_id, is_admin=is_admin)
 
@@ -96,6 +101,18 @@ class Callers:
         if user_id != claimed_user_id:
             raise errors.InvalidToken()
         return user_id
+
+    def _existing_user(self, _raw_id_token: str, claimed_user_id: str) -> str:
+        try:
+            user = client("cognito-idp").admin_get_user(UserPoolId=self.user_pool_id, Username=claimed_user_id)
+        except ClientError as error:
+            raise_transient(error, "The user directory")
+            if error_code(error) in _REFUSED_TOKEN:
+                raise errors.InvalidToken() from None
+            raise
+        if not user.get("Enabled", True):
+            raise errors.InvalidToken()
+        return claimed_user_id
 
     def _in_admin_group(self, user_id: str) -> bool:
         try:

@@ -6,10 +6,21 @@ never shows them.
 
 from datetime import datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal, cast
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, EmailStr, Field, SecretStr, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    SecretStr,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from authflow.email_policy import accepted_email, nfkc
 from authflow.events import EVENT_TYPES
@@ -22,6 +33,9 @@ Password = Annotated[SecretStr, Field(min_length=1, max_length=256)]
 OneTimeCode = Annotated[SecretStr, Field(min_length=6, max_length=6)]
 FullName = Annotated[str, StringConstraints(min_length=1, max_length=256, strip_whitespace=True, pattern=_NO_CONTROL_CHARACTERS)]
 PhoneNumber = Annotated[str, StringConstraints(pattern=r"^\+[1-9]\d{4,14}$")]
+Token = Annotated[SecretStr, Field(min_length=1, max_length=8192)]
+# Cognito takes either as USERNAME, and CognitoApi's client sends the user_id in `email` to /v1/mfa-verify.
+EmailOrUserId = Annotated[UUID | Email, Field(union_mode="left_to_right")]
 
 
 class Request(BaseModel):
@@ -216,7 +230,7 @@ class LoginResponse(Response):
 
 
 class MfaVerifyRequest(Request):
-    email: Email
+    email: EmailOrUserId = Field(description="The user's email, or their user_id (as CognitoApi's client sends it).")
     verification_type: Literal["SOFTWARE_TOKEN_MFA"]
     verification_session: Annotated[SecretStr, Field(min_length=1, max_length=4096)]
     otp_code: OneTimeCode
@@ -243,8 +257,10 @@ class RefreshTokenResponse(Response):
 
 
 class UserInfoResponse(Response):
+    name: str
     user_id: UUID
     email: str
+    phone_number: str | None
     groups: list[str]
     given_name: str
     family_name: str
@@ -252,7 +268,7 @@ class UserInfoResponse(Response):
 
 class LogoutRequest(Request):
     email: Email
-    access_token: Annotated[SecretStr, Field(min_length=1, max_length=8192)]
+    access_token: Token
 
 
 class LogoutResponse(Response):
@@ -260,9 +276,39 @@ class LogoutResponse(Response):
 
 
 class ChangePasswordRequest(Request):
-    access_token: Annotated[SecretStr, Field(min_length=1, max_length=8192)]
-    previous_password: Password
-    proposed_password: Password
+    """POST /v1/users/{user_id}/change-password: CognitoApi's route and names."""
+
+    email: Email
+    old_password: Password
+    new_password: Password
+    access_token: Token
+
+
+class ChangePasswordAliasRequest(Request):
+    """POST /v1/change-password: CognitoApi's names, or the deprecated previous_password/proposed_password."""
+
+    email: Email | None = None
+    access_token: Token
+    old_password: Password | None = None
+    new_password: Password | None = None
+    previous_password: Password | None = Field(None, deprecated=True, description="Deprecated: send old_password.")
+    proposed_password: Password | None = Field(None, deprecated=True, description="Deprecated: send new_password.")
+
+    @model_validator(mode="after")
+    def _one_name_for_each_password(self) -> "ChangePasswordAliasRequest":
+        if (self.old_password is None) == (self.previous_password is None):
+            raise ValueError("send old_password (or the deprecated previous_password), not both")
+        if (self.new_password is None) == (self.proposed_password is None):
+            raise ValueError("send new_password (or the deprecated proposed_password), not both")
+        return self
+
+    @property
+    def old(self) -> SecretStr:
+        return cast(SecretStr, self.old_password or self.previous_password)  # one of the two, by the validator
+
+    @property
+    def new(self) -> SecretStr:
+        return cast(SecretStr, self.new_password or self.proposed_password)  # one of the two, by the validator
 
 
 class ChangePasswordResponse(Response):
@@ -274,6 +320,16 @@ class ForgotPasswordRequest(Request):
 
 
 class ForgotPasswordResponse(Response):
+    email: str
+    user_id: UUID
+    status: Literal["PASSWORD_FORGOT_CONFIRMATION_SENT"] = "PASSWORD_FORGOT_CONFIRMATION_SENT"
+
+
+class ResetPasswordRequest(Request):
+    email: Email
+
+
+class ResetPasswordResponse(Response):
     email: str
     user_id: UUID
     status: Literal["PASSWORD_FORGOT_CONFIRMATION_SENT"] = "PASSWORD_FORGOT_CONFIRMATION_SENT"

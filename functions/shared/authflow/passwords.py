@@ -1,7 +1,8 @@
 """The password lifecycle: reset by mailed code (a Standard workflow per request) and MFA QR resend.
 
-Unknown emails get the same answers as known ones: forgot-password returns a stable pseudo-id, and
-resend-mfa refuses an unknown email exactly like a wrong password.
+Unknown emails get the same answers as known ones: forgot-password returns a stable pseudo-id, the
+operator reset answers a mismatched id and email as a matching pair, and resend-mfa refuses an
+unknown email exactly like a wrong password.
 """
 
 from collections.abc import Callable
@@ -22,6 +23,8 @@ from authflow.models import (
     PasswordResetTask,
     ResendMfaRequest,
     ResendMfaResponse,
+    ResetPasswordRequest,
+    ResetPasswordResponse,
     UserAction,
 )
 from authflow.settings import CognitoSettings
@@ -61,6 +64,18 @@ class Passwords:
         user_id = self._active_user(request.email)
         if user_id is None:
             return ForgotPasswordResponse(email=request.email, user_id=self.pseudo_ids.for_email(request.email))
+        self._start_reset(user_id, request_id)
+        return ForgotPasswordResponse(email=request.email, user_id=user_id)
+
+    def operator_reset(self, user_id: str, request: ResetPasswordRequest, request_id: str) -> ResetPasswordResponse:
+        """CognitoApi's POST /v1/users/{id}/reset-password with the API key alone: the same reset as
+        forgot-password (the current password keeps working until it completes), started only when the
+        id and the email name the same active user, and answered alike when they do not."""
+        if self._active_user(request.email) == user_id:
+            self._start_reset(user_id, request_id)
+        return ResetPasswordResponse(email=request.email, user_id=user_id)
+
+    def _start_reset(self, user_id: str, request_id: str) -> None:
         if not self.reset_state_machine_arn:
             raise RuntimeError("forgot needs the password reset state machine")
         superseded = self.signals.clear(user_id, UserAction.PASSWORD_RESET)
@@ -75,7 +90,6 @@ class Passwords:
                 code_validity_seconds=self.settings.password_reset_code_validity_seconds,
             ),
         )
-        return ForgotPasswordResponse(email=request.email, user_id=user_id)
 
     def confirm(self, user_id: str, request: ConfirmPasswordRequest) -> ConfirmPasswordResponse:
         if self._active_user(request.email) != user_id:

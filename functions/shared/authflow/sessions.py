@@ -8,13 +8,14 @@ enters an execution's input or output.
 from collections.abc import Callable
 from datetime import timedelta
 from typing import ClassVar
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from pydantic import SecretStr
 
 from authflow import errors, events
 from authflow.adapters import Adapters
 from authflow.models import (
+    ChangePasswordAliasRequest,
     ChangePasswordRequest,
     ChangePasswordResponse,
     LoginInput,
@@ -33,6 +34,7 @@ from authflow.models import (
     UserInfoResponse,
 )
 from authflow.observability import logger
+from authflow.tokens import TokenUse
 
 HANDOFF_TTL = timedelta(minutes=2)
 # What a login step task returns: its outcome and the secrets the API takes from the result handoff.
@@ -49,6 +51,7 @@ class Sessions:
         self.events = adapters.events
         self.workflows = adapters.workflows
         self.verifier = adapters.verifier
+        self.revoked_sign_ins = adapters.revoked_sign_ins
         self.pseudo_ids = adapters.pseudo_ids
         self.password_policy = adapters.password_policy
 
@@ -64,7 +67,7 @@ class Sessions:
 
     def verify_mfa(self, request: MfaVerifyRequest, request_id: str) -> TokensResponse:
         secrets = {
-            "email": request.email,
+            "email": str(request.email),
             "session": request.verification_session.get_secret_value(),
             "code": request.otp_code.get_secret_value(),
         }
@@ -105,15 +108,23 @@ class Sessions:
             refresh_token=tokens.refresh_token,
         )
 
-    def user_info(self, access_token: SecretStr) -> UserInfoResponse:
-        claims = self.verifier.verify(access_token)
-        attributes = self.users.attributes(access_token)
+    def user_info(self, token: SecretStr) -> UserInfoResponse:
+        """The signed-in user, from their access token or (as CognitoApi's clients send) their id token."""
+        claims = self.verifier.verify(token, accept=(TokenUse.ACCESS, TokenUse.ID))
+        if claims.token_use == TokenUse.ACCESS:
+            attributes = self.users.attributes(token)
+        else:
+            attributes = self.users.attributes_of(claims.user_id)
+        given_name, family_name = attributes.get("given_name", ""), attributes.get("family_name", "")
         return UserInfoResponse(
+            # Users created before authflow stored `name` have only its two halves.
+            name=attributes.get("name") or f"{given_name} {family_name}".strip(),
             user_id=claims.user_id,
             email=attributes.get("email", ""),
+            phone_number=attributes.get("phone_number"),
             groups=claims.groups,
-            given_name=attributes.get("given_name", ""),
-            family_name=attributes.get("family_name", ""),
+            given_name=given_name,
+            family_name=family_name,
         )
 
     def logout(self, request: LogoutRequest, request_id: str) -> LogoutResponse:
@@ -121,14 +132,27 @@ class Sessions:
         if self.claims.user_id_for(request.email) != claims.user_id:
             raise errors.InvalidToken()
         self.users.sign_out_everywhere(request.access_token)
+        self.revoked_sign_ins.revoke(claims.origin_jti)
         self.events.publish(events.LoggedOut(user_id=claims.user_id, request_id=request_id))
         return LogoutResponse()
 
-    def change_password(self, request: ChangePasswordRequest, request_id: str) -> ChangePasswordResponse:
-        claims = self.verifier.verify(request.access_token)
+    def change_password(self, user_id: str, request: ChangePasswordRequest, request_id: str) -> ChangePasswordResponse:
+        """CognitoApi's route: the path's user, the email and the access token must all name the same user."""
+        return self._change_password(request.access_token, request.old_password, request.new_password, request_id, user_id, request.email)
+
+    def change_password_alias(self, request: ChangePasswordAliasRequest, request_id: str) -> ChangePasswordResponse:
+        """POST /v1/change-password: the token names the user; an email, if sent, must name the same one."""
+        return self._change_password(request.access_token, request.old, request.new, request_id, None, request.email)
+
+    def _change_password(
+        self, access_token: SecretStr, old: SecretStr, new: SecretStr, request_id: str, user_id: str | None, email: str | None
+    ) -> ChangePasswordResponse:
+        claims = self.verifier.verify(access_token)
+        if (user_id is not None and user_id != claims.user_id) or (email is not None and self.claims.user_id_for(email) != claims.user_id):
+            raise errors.InvalidToken()
         record = self.status.get(claims.user_id)
-        self.password_policy.check(request.proposed_password, record.email if record else "")
-        self.users.change_password(request.access_token, request.previous_password, request.proposed_password)
+        self.password_policy.check(new, record.email if record else "")
+        self.users.change_password(access_token, old, new)
         self.events.publish(events.PasswordChanged(user_id=claims.user_id, request_id=request_id))
         return ChangePasswordResponse()
 
@@ -138,12 +162,12 @@ class Sessions:
         secrets = self.handoffs.take(task.handoff_id, "request")
         if secrets is None:
             return LoginResult(outcome=LoginOutcome.REFUSED, user_id="unknown", reason=errors.SessionExpired.code)
-        email = secrets["email"]
-        user_id = self.claims.user_id_for(email)
+        identifier = secrets["email"]
+        user_id = self._user_id_for(identifier)
         if user_id is None:
-            # An unknown email is refused exactly like a wrong password, with a stable pseudo-id.
+            # An unknown email or user id is refused exactly like a wrong password, with a stable pseudo-id.
             return LoginResult(
-                outcome=LoginOutcome.REFUSED, user_id=self.pseudo_ids.for_email(email), reason=errors.InvalidCredentials.code
+                outcome=LoginOutcome.REFUSED, user_id=self.pseudo_ids.for_email(identifier), reason=errors.InvalidCredentials.code
             )
         try:
             outcome, result = self.TASKS[task.task](self, user_id, secrets)
@@ -153,6 +177,14 @@ class Sessions:
             return LoginResult(outcome=LoginOutcome.REFUSED, user_id=user_id, reason=refusal.code)
         self.handoffs.put(task.handoff_id, "result", result, HANDOFF_TTL)
         return LoginResult(outcome=outcome, user_id=user_id)
+
+    def _user_id_for(self, identifier: str) -> str | None:
+        """The user an email or a user id names (CognitoApi's client sends the user id to mfa-verify), or None."""
+        try:
+            user_id = str(UUID(identifier))
+        except ValueError:
+            return self.claims.user_id_for(identifier)
+        return user_id if self.status.get(user_id) is not None else None
 
     def _verify_password(self, user_id: str, secrets: dict) -> StepResult:
         challenge = self.users.authenticate(user_id, SecretStr(secrets["password"]))

@@ -17,6 +17,7 @@ class CommonSettings(BaseSettings):
     mail_from_address: str
     temporary_password_validity_days: int
     auth_session_validity_minutes: int
+    id_token_validity_minutes: int
     password_reset_code_validity_seconds: int
     resend_mfa_limit_per_hour: int
     pseudo_id_secret_arn: str

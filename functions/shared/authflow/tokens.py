@@ -1,28 +1,50 @@
-"""Access-token verification: signature against the pool's JWKS, issuer, token use, client and expiry.
+"""Token verification: signature against the pool's JWKS, issuer, token use, client, expiry and revocation.
+
+Access tokens are what authflow's own routes take; id tokens are what CognitoApi's clients send to
+the routes that sat behind its Cognito authorizer (GET /v1/userinfo, DELETE /v1/users/{id}). Cognito
+never checks an id token for revocation, so every sign-in revoked by authflow is recorded by its
+origin_jti (status.revocations), and a token of a revoked sign-in is refused whatever its kind.
 
 PyJWT (and cryptography under it) is imported on first use, so functions that never verify a token
 don't load it at cold start.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
 from authflow import errors
 from authflow.aws import client
 
+if TYPE_CHECKING:
+    from authflow.status import RevokedSignIns
+
+
+class TokenUse(StrEnum):
+    ACCESS = "access"
+    ID = "id"
+
 
 @dataclass(frozen=True)
-class AccessClaims:
+class TokenClaims:
     user_id: str
     groups: list[str]
+    token_use: TokenUse
+    origin_jti: str
+    expires_at: datetime
 
 
-class AccessTokenVerifier:
-    def __init__(self, user_pool_id: str, client_id: str):
+class TokenVerifier:
+    def __init__(self, user_pool_id: str, client_id: str, revoked: RevokedSignIns):
         self.user_pool_id = user_pool_id
         self.client_id = client_id
+        self.revoked = revoked
 
     @cached_property
     def _cognito(self):
@@ -39,7 +61,8 @@ class AccessTokenVerifier:
         # The JWKS is served by the Cognito endpoint the SDK is configured with (AWS's, or the local stack's).
         return jwt.PyJWKClient(f"{self._cognito.meta.endpoint_url}/{self.user_pool_id}/.well-known/jwks.json", cache_keys=True)
 
-    def verify(self, token: SecretStr) -> AccessClaims:
+    def verify(self, token: SecretStr, accept: tuple[TokenUse, ...] = (TokenUse.ACCESS,)) -> TokenClaims:
+        """The claims of a valid token of one of the accepted kinds; InvalidToken for anything else."""
         import jwt
 
         raw = token.get_secret_value()
@@ -50,10 +73,26 @@ class AccessTokenVerifier:
                 key.key,
                 algorithms=["RS256"],
                 issuer=self.issuer,
-                options={"require": ["exp", "iss", "token_use", "client_id", "username"], "verify_aud": False},
+                # An id token names the app client in aud, an access token in client_id: checked below.
+                options={"require": ["exp", "iss", "token_use", "origin_jti"], "verify_aud": False},
             )
         except (jwt.PyJWTError, jwt.PyJWKClientError, ValueError):
             raise errors.InvalidToken() from None
-        if claims.get("token_use") != "access" or claims.get("client_id") != self.client_id:
+        token_use = claims.get("token_use")
+        if token_use not in accept:
             raise errors.InvalidToken()
-        return AccessClaims(user_id=claims["username"], groups=list(claims.get("cognito:groups", [])))
+        if token_use == TokenUse.ACCESS:
+            client_id, user_id = claims.get("client_id"), claims.get("username")
+        else:
+            client_id, user_id = claims.get("aud"), claims.get("cognito:username")
+        if client_id != self.client_id or not isinstance(user_id, str):
+            raise errors.InvalidToken()
+        if self.revoked.is_revoked(claims["origin_jti"]):
+            raise errors.InvalidToken()
+        return TokenClaims(
+            user_id=user_id,
+            groups=list(claims.get("cognito:groups", [])),
+            token_use=TokenUse(token_use),
+            origin_jti=claims["origin_jti"],
+            expires_at=datetime.fromtimestamp(claims["exp"], UTC),
+        )

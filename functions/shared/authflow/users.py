@@ -148,6 +148,7 @@ class UserDirectory:
         attributes = {
             "email": email,
             "email_verified": "true",
+            "name": full_name,
             "given_name": given_name,
             "family_name": family_name,
         }
@@ -269,7 +270,15 @@ class UserDirectory:
         return Tokens.from_result(result)
 
     def attributes(self, access_token: SecretStr) -> dict[str, str]:
+        """The signed-in user's attributes; Cognito refuses a revoked access token here."""
         user = self._call("get_user", _TOKEN_ERRORS, pool=False, AccessToken=access_token.get_secret_value())
+        return {a["Name"]: a["Value"] for a in user["UserAttributes"]}
+
+    def attributes_of(self, user_id: str) -> dict[str, str]:
+        """The attributes of a user named by a verified id token; a deleted or disabled user's token is InvalidToken."""
+        user = self._call("admin_get_user", _TOKEN_ERRORS, Username=user_id)
+        if not user.get("Enabled", True):
+            raise errors.InvalidToken()
         return {a["Name"]: a["Value"] for a in user["UserAttributes"]}
 
     def sign_out_everywhere(self, access_token: SecretStr) -> None:

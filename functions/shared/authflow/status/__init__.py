@@ -12,6 +12,7 @@ Item layout, and the module that owns each kind (the only code that reads or wri
 | USER#<id>             | MFA_SETUP                 | Cognito's MFA-enrolment session (confirm→confirm-mfa) | status.mfa_sessions|
 | USER#<id>             | RATE#<action>#<window>    | a per-user counter in a fixed window                  | status.rate_limits |
 | HANDOFF#<id>          | request / result          | one-time secrets between the API and a workflow task  | status.handoffs    |
+| SIGN_IN#<origin_jti>  | REVOKED                   | a sign-in revoked at logout: its id tokens refused    | status.revocations |
 | WEBHOOKS              | SUBSCRIPTION#<id>         | a webhook subscription and its signing secret         | status.subscriptions|
 | DELIVERY#<event_id>   | SUBSCRIPTION#<id>         | the event reached that subscription                   | status.deliveries  |
 | IDEMPOTENCY           | <hash of scope#key>       | the first answer to an Idempotency-Key (Powertools)   | authflow.idempotency|
@@ -26,6 +27,7 @@ from authflow.status.handoffs import Handoffs
 from authflow.status.mfa_sessions import MfaSessions
 from authflow.status.rate_limits import RateCounters
 from authflow.status.records import StatusRecords
+from authflow.status.revocations import RevokedSignIns
 from authflow.status.signals import Signals
 from authflow.status.subscriptions import SubscriptionStore
 
@@ -36,6 +38,7 @@ __all__ = [
     "MfaSessions",
     "RateCounters",
     "Signals",
+    "RevokedSignIns",
     "StatusRecords",
     "SubscriptionStore",
 ]
