@@ -70,6 +70,10 @@ FLOWS: dict[str, dict[str, Any]] = {
         "when": "no new password was set while the mailed code was valid",
         "events": ["CustomMessagePrepared", "PasswordResetRequested", "PasswordResetExpired"],
     },
+    "Password reset forced": {
+        "when": "POST /v1/users/{user_id}/reset-password with force and an admin's token",
+        "events": ["CustomMessagePrepared", "PasswordResetForced"],
+    },
     "MFA QR code resent": {"when": "POST /v1/resend-mfa with the right password", "events": ["MfaQrResent"]},
     "User deleted": {"when": "DELETE /v1/users/{user_id}", "events": ["UserDeleted"]},
 }

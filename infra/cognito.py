@@ -16,6 +16,9 @@
 - Post authentication and pre token generation triggers: Cognito calls them when a sign-in
   completes (and pre token generation again for each refresh); moto calls none.
 - An unknown refresh token: Cognito answers NotAuthorizedException; moto fails with a KeyError.
+- AdminResetUserPassword: Cognito mails a reset code through the CustomMessage trigger
+  (CustomMessage_ForgotPassword) and, until the user sets a new password with it, refuses the password
+  step with PasswordResetRequiredException; moto mails nothing and answers NEW_PASSWORD_REQUIRED.
 - TOTP reuse: Cognito refuses a code already used to sign in (ExpiredCodeException); moto accepts it.
 - TOTP: moto gives every user one fixed 60-bit secret ("asdfasdfasdf", which authenticator apps and
   pyotp refuse) and checks codes against it. Cognito draws a 160-bit secret per AssociateSoftwareToken,
@@ -66,6 +69,11 @@ _SYMBOLS = "^$*.[]{}()?-\"!@#%&/\\,><':;|_~`+="
 class UnsupportedUserStateException(JsonRESTError):
     def __init__(self, message: str):
         super().__init__("UnsupportedUserStateException", message)
+
+
+class PasswordResetRequiredException(JsonRESTError):
+    def __init__(self) -> None:
+        super().__init__("PasswordResetRequiredException", "Password reset required for the user")
 
 
 class UserLambdaValidationException(JsonRESTError):
@@ -269,6 +277,9 @@ def install(runtime: LocalLambdaRuntime) -> None:
         key = (user_pool_id, username.lower())
         if ledger.locked(key):
             raise NotAuthorizedError("Password attempts exceeded")
+        user = self.describe_user_pool(user_pool_id)._get_user(username)
+        if user is not None and user.status == UserStatus.RESET_REQUIRED:
+            raise PasswordResetRequiredException()
         try:
             result = original_initiate(self, user_pool_id, client_id, auth_flow, auth_parameters)
         except NotAuthorizedError:
@@ -386,5 +397,16 @@ def install(runtime: LocalLambdaRuntime) -> None:
 
     CognitoIdpBackend._log_user_in = log_user_in
 
+    original_admin_reset = CognitoIdpBackend.admin_reset_user_password
+
+    def admin_reset_user_password(self, user_pool_id, username):
+        original_admin_reset(self, user_pool_id, username)
+        pool = self.describe_user_pool(user_pool_id)
+        user = self.admin_get_user(user_pool_id, username)
+        user.confirmation_code = f"{secrets.randbelow(1_000_000):06d}"
+        user.confirmation_code_issued = time.time()
+        deliver(self, pool, user, "CustomMessage_ForgotPassword", user.confirmation_code)
+
+    CognitoIdpBackend.admin_reset_user_password = admin_reset_user_password
     CognitoIdpBackend.forgot_password = forgot_password
     CognitoIdpBackend.confirm_forgot_password = confirm_forgot_password

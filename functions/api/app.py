@@ -193,9 +193,20 @@ def forgot_password(request: Annotated[ForgotPasswordRequest, Body()]) -> Forgot
     return passwords.forgot(request, _request_id())
 
 
-@app.post("/users/<user_id>/reset-password", responses=responses(ResetPasswordResponse), tags=["Passwords"])
+@app.post(
+    "/users/<user_id>/reset-password",
+    responses=responses(ResetPasswordResponse, S.UNAUTHORIZED, S.NOT_FOUND),
+    tags=["Passwords"],
+    security=[{"apiKey": []}, *BEARER],
+)
 def reset_password(user_id: UserId, request: Annotated[ResetPasswordRequest, Body()]) -> ResetPasswordResponse:
-    """CognitoApi's operator reset: mails a reset code as forgot-password does (same answer whether the id and email match or not)."""
+    """CognitoApi's operator reset: mails a reset code as forgot-password does (same answer whether the id and email match or not).
+
+    With force and an administrator's access token, the current password stops working at once.
+    """
+    if request.force:
+        callers.require_admin(required_bearer_token(app.current_event))
+        return passwords.force_reset(str(user_id), request, _request_id())
     return passwords.operator_reset(str(user_id), request, _request_id())
 
 

@@ -17,6 +17,7 @@ ROUTES = [
     ("POST", "/logout"),
     ("POST", "/change-password"),
     ("POST", "/users/{user_id}/change-password"),
+    ("POST", "/users/{user_id}/reset-password"),
     ("POST", "/resend-confirmation-code"),
     ("POST", "/resend-mfa"),
     ("GET", "/users/{user_id}/onboarding"),

@@ -6,7 +6,9 @@ from html import unescape
 
 import pytest
 
+from infra import catalogue
 from tests.support.client import onboard, sign_in, unique_email
+from tests.support.workflow import stack_client
 
 pytestmark = pytest.mark.e2e
 
@@ -120,3 +122,52 @@ def test_delete_user_removes_the_user_their_qr_code_and_status(api, local_stack)
     assert types[-1] == "UserDeleted"
     again = api.post("/users", {"full_name": "Ada Again", "email": user.email})
     assert again.status == 201
+
+
+def test_the_operator_reset_with_the_api_key_mails_a_code_and_locks_nobody_out(api):
+    """CognitoApi's POST /v1/users/{id}/reset-password, replayed as an API-key holder would try it."""
+    user, bystander = onboard(api, "operator-reset"), onboard(api, "bystander")
+    mismatched = api.post(f"/users/{bystander.user_id}/reset-password", {"email": user.email})
+    matched = api.post(f"/users/{user.user_id}/reset-password", {"email": user.email})
+    assert mismatched.status == matched.status == 200
+    assert mismatched.json() == {"email": user.email, "user_id": bystander.user_id, "status": "PASSWORD_FORGOT_CONFIRMATION_SENT"}
+    assert matched.json() == {"email": user.email, "user_id": user.user_id, "status": "PASSWORD_FORGOT_CONFIRMATION_SENT"}
+    code = reset_code(api, user.email)
+    assert not [m for m in api.mail_to(bystander.email) if "reset code" in m["body"]], "a mismatched pair mails nobody"
+    assert api.post("/login", {"email": user.email, "password": user.password}).status == 200, "the password still works"
+    confirmed = api.post(
+        f"/users/{user.user_id}/confirm-password", {"email": user.email, "new_password": NEWER_PASSWORD, "verification_code": code}
+    )
+    assert confirmed.status == 200, confirmed.body
+    assert api.post("/login", {"email": user.email, "password": NEWER_PASSWORD}).status == 200
+
+
+def test_only_an_admin_may_force_a_reset_and_then_the_old_password_stops_working(api, local_stack):
+    """The forced reset replayed as an API-key holder, a signed-in user and an administrator would try it."""
+    user, admin = onboard(api, "forced"), onboard(api, "admin")
+    stack_client(local_stack, "cognito-idp").admin_add_user_to_group(
+        UserPoolId=local_stack.stack.refs["UserPool"], Username=admin.user_id, GroupName=local_stack.stack.refs["AdminGroup"]
+    )
+    route, body = f"/users/{user.user_id}/reset-password", {"email": user.email, "force": True}
+    own_token = sign_in(api, user).json()["access_token"]
+    assert api.post(route, body).status == 401, "the API key alone may not force a reset"
+    not_admin = api.post(route, body, headers={"authorization": f"Bearer {own_token}"})
+    assert not_admin.status == 403 and not_admin.json()["error"]["code"] == "FORBIDDEN"
+    assert api.post("/login", {"email": user.email, "password": user.password}).status == 200
+
+    admin_token = sign_in(api, admin).json()["access_token"]
+    seen = len(api.local(f"events?user_id={user.user_id}"))
+    forced = api.post(route, body, headers={"authorization": f"Bearer {admin_token}"})
+
+    assert forced.status == 200, forced.body
+    assert forced.json() == {"email": user.email, "user_id": user.user_id, "status": "PASSWORD_RESET_FORCED"}
+    refused = api.post("/login", {"email": user.email, "password": user.password})
+    assert refused.status == 401 and refused.json()["error"]["code"] == "INVALID_CREDENTIALS"
+    confirmed = api.post(
+        f"/users/{user.user_id}/confirm-password",
+        {"email": user.email, "new_password": NEWER_PASSWORD, "verification_code": reset_code(api, user.email)},
+    )
+    assert confirmed.status == 200, confirmed.body
+    assert api.post("/login", {"email": user.email, "password": NEWER_PASSWORD}).status == 200
+    promised = catalogue.FLOWS["Password reset forced"]["events"]
+    assert [e["detail-type"] for e in api.local(f"events?user_id={user.user_id}")][seen : seen + len(promised)] == promised

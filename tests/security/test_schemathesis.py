@@ -74,6 +74,7 @@ SUCCESS = {
     ("POST", "/logout"): (200, models.LogoutResponse),
     ("POST", "/change-password"): (200, models.ChangePasswordResponse),
     ("POST", "/users/{user_id}/change-password"): (200, models.ChangePasswordResponse),
+    ("POST", "/users/{user_id}/reset-password"): (200, models.ResetPasswordResponse),
     ("POST", "/forgot-password"): (200, models.ForgotPasswordResponse),
     ("POST", "/users/{user_id}/confirm-password"): (200, models.ConfirmPasswordResponse),
     ("POST", "/resend-mfa"): (200, models.ResendMfaResponse),

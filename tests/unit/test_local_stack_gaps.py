@@ -531,3 +531,22 @@ def test_the_provisioner_drops_only_the_tls_only_statement(local_stack):
     )
 
     assert [s["Sid"] for s in local_policy_statements(s3, bucket)] == ["DenyUnencryptedUploads"]
+
+
+# ----------------------------------------------------------------------------- forced password reset
+
+
+def test_admin_reset_mails_a_code_and_refuses_the_old_password_until_it_is_used(cognito, pool_id, client_id, views):
+    username, email = new_identity("forced")
+    cognito.admin_create_user(UserPoolId=pool_id, Username=username, UserAttributes=user_attributes(email), MessageAction="SUPPRESS")
+    cognito.admin_set_user_password(UserPoolId=pool_id, Username=username, Password="Before-Horse-4-Battery", Permanent=True)
+
+    cognito.admin_reset_user_password(UserPoolId=pool_id, Username=username)
+
+    (message,) = wait_for(lambda: mail_to(views, email), 5, "the reset code mail")
+    code = re.search(r"password reset code: <b>(\d{6})</b>", message["body"]).group(1)
+    with pytest.raises(ClientError) as refused:
+        password_auth(cognito, pool_id, client_id, username, "Before-Horse-4-Battery")
+    assert refused.value.response["Error"]["Code"] == "PasswordResetRequiredException"
+    cognito.confirm_forgot_password(ClientId=client_id, Username=username, ConfirmationCode=code, Password="After-Horse-4-Battery")
+    assert "AuthenticationResult" in password_auth(cognito, pool_id, client_id, username, "After-Horse-4-Battery")

@@ -142,3 +142,21 @@ def test_the_operator_reset_starts_the_forgot_password_reset_only_for_a_matching
     run(passwords, workflows, user_id, "request_reset_code", "SendResetCode")
     assert tap.types(user_id)[-1] == "PasswordResetRequested"
     assert driver.onboarding.users.authenticate(user_id, SecretStr(PASSWORD)).name == "SOFTWARE_TOKEN_MFA", "the password still works"
+
+
+def test_a_forced_reset_stops_the_password_at_once_and_is_an_event(passwords, user, tap):
+    user_id, email = user
+    with pytest.raises(errors.UserNotFound):
+        passwords.force_reset(str(uuid.uuid4()), ResetPasswordRequest(email=email, force=True), "req")
+
+    # The unit stack's moto drops attributes when the invitation is re-sent (the local stack does not): set them again.
+    cognito = boto3.client("cognito-idp")
+    verified_email = [{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}]
+    cognito.admin_update_user_attributes(UserPoolId=passwords.settings.user_pool_id, Username=user_id, UserAttributes=verified_email)
+
+    forced = passwords.force_reset(user_id, ResetPasswordRequest(email=email, force=True), "req-force")
+
+    assert forced.status == "PASSWORD_RESET_FORCED"
+    assert tap.types(user_id)[-1] == "PasswordResetForced"
+    status = cognito.admin_get_user(UserPoolId=passwords.settings.user_pool_id, Username=user_id)["UserStatus"]
+    assert status == "RESET_REQUIRED"

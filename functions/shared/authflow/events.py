@@ -93,6 +93,10 @@ class PasswordResetCompleted(EventDetail):
     """The user set a new password with the mailed code."""
 
 
+class PasswordResetForced(EventDetail):
+    """An administrator forced a reset: the current password stopped working and a reset code was mailed."""
+
+
 class PasswordResetExpired(EventDetail):
     """The reset code's validity passed without a confirmation."""
 
@@ -142,6 +146,7 @@ EVENT_TYPES: tuple[type[EventDetail], ...] = (
     PasswordResetRequested,
     PasswordResetCompleted,
     PasswordResetExpired,
+    PasswordResetForced,
     PasswordChanged,
     MfaQrResent,
     UserDeleted,

@@ -327,12 +327,15 @@ class ForgotPasswordResponse(Response):
 
 class ResetPasswordRequest(Request):
     email: Email
+    force: bool = Field(
+        False, description="Only with an administrator's access token: the current password stops working at once (AdminResetUserPassword)."
+    )
 
 
 class ResetPasswordResponse(Response):
     email: str
     user_id: UUID
-    status: Literal["PASSWORD_FORGOT_CONFIRMATION_SENT"] = "PASSWORD_FORGOT_CONFIRMATION_SENT"
+    status: Literal["PASSWORD_FORGOT_CONFIRMATION_SENT", "PASSWORD_RESET_FORCED"] = "PASSWORD_FORGOT_CONFIRMATION_SENT"
 
 
 class ConfirmPasswordRequest(Request):

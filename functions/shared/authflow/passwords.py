@@ -75,6 +75,15 @@ class Passwords:
             self._start_reset(user_id, request_id)
         return ResetPasswordResponse(email=request.email, user_id=user_id)
 
+    def force_reset(self, user_id: str, request: ResetPasswordRequest, request_id: str) -> ResetPasswordResponse:
+        """An administrator's reset: the current password stops working and Cognito mails a reset code,
+        which POST /v1/users/{id}/confirm-password takes as after forgot-password."""
+        if self._active_user(request.email) != user_id:
+            raise errors.UserNotFound()
+        self.users.force_password_reset(user_id)
+        self.events.publish(events.PasswordResetForced(user_id=user_id, request_id=request_id))
+        return ResetPasswordResponse(email=request.email, user_id=user_id, status="PASSWORD_RESET_FORCED")
+
     def _start_reset(self, user_id: str, request_id: str) -> None:
         if not self.reset_state_machine_arn:
             raise RuntimeError("forgot needs the password reset state machine")

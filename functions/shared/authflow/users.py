@@ -34,6 +34,9 @@ _ADMIN_ERRORS: ErrorMap = {
     **_RATE_LIMITS,
     "NotAuthorizedException": errors.InvalidCredentials,
     "UserNotFoundException": errors.InvalidCredentials,
+    # A user whose reset an administrator forced signs in again with the mailed code (confirm-password);
+    # until then the password step reads as a wrong password, which tells a stranger nothing.
+    "PasswordResetRequiredException": errors.InvalidCredentials,
     "InvalidPasswordException": errors.InvalidPassword,
     "CodeMismatchException": errors.InvalidMfaCode,
     "EnableSoftwareTokenMFAException": errors.InvalidMfaCode,
@@ -299,6 +302,10 @@ class UserDirectory:
     def send_reset_code(self, user_id: str) -> None:
         """Cognito mails a reset code through the custom message trigger."""
         self._call("forgot_password", _ADMIN_ERRORS, pool=False, ClientId=self.client_id, Username=user_id)
+
+    def force_password_reset(self, user_id: str) -> None:
+        """The current password stops working; Cognito mails a reset code (the forgot-password mail)."""
+        self._call("admin_reset_user_password", _LOOKUP_ERRORS, Username=user_id)
 
     def reset_password(self, user_id: str, code: SecretStr, new_password: SecretStr) -> None:
         self._call(
