@@ -245,3 +245,13 @@ def test_a_browser_may_send_the_status_token_and_the_bearer_token(api, created):
     assert answer.status in (200, 204)
     allowed = {h.strip().lower() for h in answer.headers["Access-Control-Allow-Headers"].split(",")}
     assert {"x-status-token", "authorization", "x-api-key"} <= allowed
+
+
+def test_an_id_token_deletes_its_own_user_but_an_admins_id_token_no_other(api):
+    """CognitoApi's clients send the id token: it deletes its own user, and carries no admin right."""
+    victim, admin = onboard(api, "id-victim"), make_admin(api, "id-admin")
+    admin_id_token = sign_in(api, admin.user, step_offset=1).json()["id_token"]
+    refused = api.request("DELETE", f"/users/{victim.user_id}", headers=bearer(admin_id_token))
+    assert error_code(refused) == "FORBIDDEN"
+    own_id_token = sign_in(api, victim).json()["id_token"]
+    assert api.request("DELETE", f"/users/{victim.user_id}", headers=bearer(own_id_token)).status == 200

@@ -4,7 +4,6 @@ id token as `Authorization: Bearer` on /userinfo and DELETE /users/{id}). Where 
 its mail, the test reads the local stack's outbox; where it would wait, the test polls the
 onboarding status, which CognitoApi's client never calls."""
 
-import re
 import time
 
 import pyotp
@@ -17,17 +16,6 @@ pytestmark = pytest.mark.e2e
 PASSWORD = "Correct-Horse-9-Battery"
 CHANGED_PASSWORD = "Another-Horse-7-Battery"
 RESET_PASSWORD = "Reset-Horse-5-Battery"
-
-
-def mailed_reset_code(api, email: str) -> str:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        for message in reversed(api.mail_to(email)):
-            found = re.search(r"password reset code: <b>(\d{6})</b>", message["body"])
-            if found:
-                return found.group(1)
-        time.sleep(0.1)
-    raise AssertionError(f"no reset code reached {email}")
 
 
 def sign_in_as_cognitoapis_client(api, user_id: str, email: str, password: str, otp: str) -> dict:
@@ -101,7 +89,7 @@ def test_a_cognitoapi_client_lives_a_users_whole_lifecycle_unchanged(api):
     assert forgot.json() == {"email": email, "user_id": user_id, "status": "PASSWORD_FORGOT_CONFIRMATION_SENT"}
     reset = api.post(
         f"/users/{user_id}/confirm-password",
-        {"email": email, "new_password": RESET_PASSWORD, "verification_code": mailed_reset_code(api, email)},
+        {"email": email, "new_password": RESET_PASSWORD, "verification_code": api.reset_code(email)},
     )
     assert reset.status == 200, reset.body
     assert reset.json() == {"email": email, "user_id": user_id, "status": "NEW_PASSWORD_SET_SUCCESSFULLY"}

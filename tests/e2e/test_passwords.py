@@ -7,25 +7,11 @@ from html import unescape
 import pytest
 
 from infra import catalogue
-from tests.support.client import onboard, sign_in, unique_email
-from tests.support.workflow import stack_client
+from tests.support.client import make_admin, onboard, sign_in, unique_email
 
 pytestmark = pytest.mark.e2e
 
 NEWER_PASSWORD = "Reset-Horse-5-Battery"
-
-
-def reset_code(api, email: str) -> str:
-    import time
-
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        for message in reversed(api.mail_to(email)):
-            found = re.search(r"password reset code: <b>(\d{6})</b>", message["body"])
-            if found:
-                return found.group(1)
-        time.sleep(0.1)
-    raise AssertionError(f"no reset code reached {email}")
 
 
 def test_forgot_password_mails_a_code_that_sets_a_new_password(api):
@@ -33,7 +19,7 @@ def test_forgot_password_mails_a_code_that_sets_a_new_password(api):
     asked = api.post("/forgot-password", {"email": user.email})
     assert asked.status == 200, asked.body
     assert asked.json() == {"email": user.email, "user_id": user.user_id, "status": "PASSWORD_FORGOT_CONFIRMATION_SENT"}
-    code = reset_code(api, user.email)
+    code = api.reset_code(user.email)
 
     wrong = "000000" if code != "000000" else "111111"
     refused = api.post(
@@ -132,7 +118,7 @@ def test_the_operator_reset_with_the_api_key_mails_a_code_and_locks_nobody_out(a
     assert mismatched.status == matched.status == 200
     assert mismatched.json() == {"email": user.email, "user_id": bystander.user_id, "status": "PASSWORD_FORGOT_CONFIRMATION_SENT"}
     assert matched.json() == {"email": user.email, "user_id": user.user_id, "status": "PASSWORD_FORGOT_CONFIRMATION_SENT"}
-    code = reset_code(api, user.email)
+    code = api.reset_code(user.email)
     assert not [m for m in api.mail_to(bystander.email) if "reset code" in m["body"]], "a mismatched pair mails nobody"
     assert api.post("/login", {"email": user.email, "password": user.password}).status == 200, "the password still works"
     confirmed = api.post(
@@ -142,12 +128,9 @@ def test_the_operator_reset_with_the_api_key_mails_a_code_and_locks_nobody_out(a
     assert api.post("/login", {"email": user.email, "password": NEWER_PASSWORD}).status == 200
 
 
-def test_only_an_admin_may_force_a_reset_and_then_the_old_password_stops_working(api, local_stack):
+def test_only_an_admin_may_force_a_reset_and_then_the_old_password_stops_working(api):
     """The forced reset replayed as an API-key holder, a signed-in user and an administrator would try it."""
-    user, admin = onboard(api, "forced"), onboard(api, "admin")
-    stack_client(local_stack, "cognito-idp").admin_add_user_to_group(
-        UserPoolId=local_stack.stack.refs["UserPool"], Username=admin.user_id, GroupName=local_stack.stack.refs["AdminGroup"]
-    )
+    user, admin = onboard(api, "forced"), make_admin(api)
     route, body = f"/users/{user.user_id}/reset-password", {"email": user.email, "force": True}
     own_token = sign_in(api, user).json()["access_token"]
     assert api.post(route, body).status == 401, "the API key alone may not force a reset"
@@ -155,9 +138,8 @@ def test_only_an_admin_may_force_a_reset_and_then_the_old_password_stops_working
     assert not_admin.status == 403 and not_admin.json()["error"]["code"] == "FORBIDDEN"
     assert api.post("/login", {"email": user.email, "password": user.password}).status == 200
 
-    admin_token = sign_in(api, admin).json()["access_token"]
     seen = len(api.local(f"events?user_id={user.user_id}"))
-    forced = api.post(route, body, headers={"authorization": f"Bearer {admin_token}"})
+    forced = api.post(route, body, headers=admin.headers)
 
     assert forced.status == 200, forced.body
     assert forced.json() == {"email": user.email, "user_id": user.user_id, "status": "PASSWORD_RESET_FORCED"}
@@ -165,7 +147,7 @@ def test_only_an_admin_may_force_a_reset_and_then_the_old_password_stops_working
     assert refused.status == 401 and refused.json()["error"]["code"] == "INVALID_CREDENTIALS"
     confirmed = api.post(
         f"/users/{user.user_id}/confirm-password",
-        {"email": user.email, "new_password": NEWER_PASSWORD, "verification_code": reset_code(api, user.email)},
+        {"email": user.email, "new_password": NEWER_PASSWORD, "verification_code": api.reset_code(user.email)},
     )
     assert confirmed.status == 200, confirmed.body
     assert api.post("/login", {"email": user.email, "password": NEWER_PASSWORD}).status == 200

@@ -142,7 +142,7 @@ def test_logout_revokes_the_refresh_access_and_id_tokens_of_the_sign_in_everywhe
         bearer = {"authorization": f"Bearer {token}"}
         refused = [api.get("/userinfo", headers=bearer), api.request("DELETE", f"/users/{someone.user_id}", headers=bearer)]
         assert [(r.status, r.json()["error"]["code"]) for r in refused] == [(401, "INVALID_TOKEN")] * 2
-    assert api.get(f"/users/{someone.user_id}/onboarding").json()["status"] == "ACTIVE"
+    assert api.onboarding(someone.user_id).json()["status"] == "ACTIVE"
     refused = api.post("/refresh-token", {"email": someone.email, "refresh_token": body["refresh_token"]})
     assert refused.status == 401 and refused.json()["error"]["code"] == "INVALID_TOKEN"
 

@@ -94,6 +94,17 @@ class ApiClient:
             time.sleep(0.1)
         raise AssertionError(f"no invitation reached {email}")
 
+    def reset_code(self, email: str, timeout: float = 10) -> str:
+        """The code of the newest password reset mail to email (waits for it to arrive)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for message in reversed(self.mail_to(email)):
+                found = re.search(r"password reset code: <b>(\d{6})</b>", message["body"])
+                if found:
+                    return found.group(1)
+            time.sleep(0.1)
+        raise AssertionError(f"no reset code reached {email}")
+
     def onboarding(self, user_id: str, headers: dict | None = None) -> HttpResponse:
         """GET /users/{id}/onboarding as the user's creator, with the status token POST /users answered."""
         return self.get(f"/users/{user_id}/onboarding", headers={"x-status-token": self.status_tokens.get(user_id), **(headers or {})})

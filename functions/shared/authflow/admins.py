@@ -81,7 +81,8 @@ class Callers:
         raw = token.get_secret_value()
         check = self._user_of if claims.token_use == TokenUse.ACCESS else self._existing_user
         user_id = str(self.cache.get("token#" + hashlib.sha256(raw.encode()).hexdigest(), lambda: check(raw, claims.user_id)))
-        is_admin = bool(self.cache.get("groups#" + user_id, lambda: self._in_admin_group(user_id)))
+        # An admin proves it with an access token (SPEC section 2): an id token names its own user only.
+        is_admin = claims.token_use == TokenUse.ACCESS and bool(self.cache.get("groups#" + user_id, lambda: self._in_admin_group(user_id)))
         return Caller(user_id=user_id, is_admin=is_admin)
 
     def require_admin(self, access_token: SecretStr) -> Caller:
