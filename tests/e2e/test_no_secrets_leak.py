@@ -59,6 +59,19 @@ def test_no_password_code_token_or_secret_in_histories_events_or_logs(api, local
         secrets.add(otp)
     refreshed = api.post("/refresh-token", {"email": user.email, "refresh_token": tokens["refresh_token"]}).json()
     secrets |= {refreshed["access_token"], refreshed["id_token"]}
+    # CognitoApi's client: userinfo with the id token, its change-password route, then logout (revoking the id token too).
+    assert api.get("/userinfo", headers={"authorization": f"Bearer {refreshed['id_token']}"}).status == 200
+    changed_password = "Leak-Changed-Horse-17"
+    change = {
+        "email": user.email,
+        "old_password": user.password,
+        "new_password": changed_password,
+        "access_token": refreshed["access_token"],
+    }
+    assert api.post(f"/users/{user.user_id}/change-password", change).status == 200
+    secrets.add(changed_password)
+    assert api.post("/logout", {"email": user.email, "access_token": refreshed["access_token"]}).status == 200
+    assert api.get("/userinfo", headers={"authorization": f"Bearer {refreshed['id_token']}"}).status == 401
 
     assert api.post("/forgot-password", {"email": user.email}).status == 200
     import time
