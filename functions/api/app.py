@@ -173,7 +173,7 @@ def logout(request: Annotated[LogoutRequest, Body()]) -> LogoutResponse:
 
 @app.post(
     "/users/<user_id>/change-password",
-    responses=responses(ChangePasswordResponse, S.UNAUTHORIZED, S.TOO_MANY_REQUESTS),
+    responses=responses(ChangePasswordResponse, S.UNAUTHORIZED, S.NOT_FOUND, S.TOO_MANY_REQUESTS),
     tags=["Passwords"],
 )
 def change_password(user_id: UserId, request: Annotated[ChangePasswordRequest, Body()]) -> ChangePasswordResponse:

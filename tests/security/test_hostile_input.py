@@ -448,6 +448,32 @@ def test_forged_expired_and_foreign_tokens_are_401_on_userinfo(api, signed_in, p
 
 
 @pytest.mark.parametrize("kind", FORGERIES)
+def test_forged_id_tokens_are_401_on_userinfo(api, signed_in, pool_key, kind):
+    """CognitoApi's clients send the id token: the same forgeries of it are refused."""
+    _, tokens = signed_in
+    token = _forged(kind, tokens.json()["id_token"], pool_key)
+    assert_error(api.get("/userinfo", headers={"authorization": f"Bearer {token}"}), 401, "INVALID_TOKEN")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param({"aud": "another-app-client"}, id="another-audience"),
+        pytest.param({"token_use": "refresh"}, id="another-token-use"),
+        pytest.param({"origin_jti": None}, id="no-origin-jti"),
+    ],
+)
+def test_an_id_token_re_signed_with_the_pool_key_but_for_another_client_or_use_is_401(api, signed_in, pool_key, change):
+    _, tokens = signed_in
+    header, claims = _segments(tokens.json()["id_token"])
+    changed = {k: v for k, v in {**claims, **change}.items() if v is not None}
+    token = jwt.encode(changed, pool_key, algorithm="RS256", headers={"kid": header["kid"]})
+    assert_error(api.get("/userinfo", headers={"authorization": f"Bearer {token}"}), 401, "INVALID_TOKEN")
+    control = jwt.encode(claims, pool_key, algorithm="RS256", headers={"kid": header["kid"]})
+    assert api.get("/userinfo", headers={"authorization": f"Bearer {control}"}).status == 200, "only the change is refused"
+
+
+@pytest.mark.parametrize("kind", FORGERIES)
 def test_forged_admin_tokens_cannot_delete_another_user(api, signed_in, pool_key, victim, kind):
     """The same forgeries, claiming to be the victim and an administrator, on DELETE /users/{id}."""
     _, tokens = signed_in
