@@ -19,9 +19,9 @@ from infra.views import LocalViews
 
 DEFAULT_API_KEY = "local-api-key"
 # Template parameters the local stack overrides by default: webhooks to the loopback receivers of a
-# local run, and delivery retries in seconds rather than minutes. PwnedPasswordsRangeUrl points to the
+# local run, and delivery retries in seconds rather than hours. PwnedPasswordsRangeUrl points to the
 # loopback stand-in of the Pwned Passwords range API (infra/pwned_passwords.py).
-LOCAL_PARAMETERS = {"WebhookAllowLoopback": "true", "WebhookMaxAttempts": "3", "WebhookRetryBaseSeconds": "1"}
+LOCAL_PARAMETERS = {"WebhookAllowLoopback": "true", "WebhookRetrySchedule": "1,2"}
 
 
 def free_port() -> int:

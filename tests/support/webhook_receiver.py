@@ -23,9 +23,12 @@ class Delivery:
 
 @dataclass
 class WebhookReceiver:
-    """Answers each POST with answer(n) for the n-th request (0-based): 204 by default."""
+    """Answers each POST with answer(n) for the n-th request (0-based): 204 by default; a failure with
+    the Retry-After header retry_after, if given; after hold(n) is set, if given (a slow endpoint)."""
 
     answer: Callable[[int], int] = lambda n: 204
+    retry_after: str | None = None
+    hold: threading.Event | None = None
     deliveries: list[Delivery] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -35,10 +38,14 @@ class WebhookReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                if receiver.hold is not None:
+                    receiver.hold.wait(30)
                 with receiver._lock:
                     status = receiver.answer(len(receiver.deliveries))
                     receiver.deliveries.append(Delivery({k.lower(): v for k, v in self.headers.items()}, body, time.monotonic(), status))
                 self.send_response(status)
+                if receiver.retry_after and status >= 300:
+                    self.send_header("retry-after", receiver.retry_after)
                 self.send_header("content-length", "0")
                 self.end_headers()
 

@@ -1,21 +1,20 @@
 """Webhook delivery (authflow.deliveries) on moto's in-process DynamoDB and SQS, with the real stores.
 
-Signing per Standard Webhooks, exponential backoff through the message's visibility timeout,
-parking in the dead-letter queue with the reason, no second post to a subscription that already got
-the event, partial batch failures, and the pinned, redirect-free HTTP post. Remote endpoints are
-FakeEndpoints (an HTTP status per host) except in the HTTP post tests, which use a real receiver.
+Signing per Standard Webhooks; the retry schedule walked with a fake clock (each retry a message of
+its own, hopping while SQS's 15-minute delay cap is shorter than the wait); Retry-After; 410 Gone
+disabling the subscription; concurrent posts that fit in the function's time; the delivery log;
+parking in the dead-letter queue with the reason; and the pinned, redirect-free HTTP post. Remote
+endpoints are FakeEndpoints (an HTTP status per host) except in the HTTP post tests (a real receiver).
 """
 
 import json
+import threading
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from moto.core.utils import unix_time_millis
-from moto.sqs.models import sqs_backends
 from pydantic import SecretStr
 from standardwebhooks import Webhook, WebhookVerificationError
 
@@ -23,8 +22,7 @@ from authflow import errors
 from authflow.adapters import DeliveryAdapters
 from authflow.callback_urls import check_callback_url
 from authflow.clock import utc_now
-from authflow.deliveries import WebhookDeliverer, backoff_seconds, signed_headers, webhook_payload
-from authflow.errors import DeliveryFailed
+from authflow.deliveries import JITTER, MAX_DELAY_SECONDS, WebhookDeliverer, jitter, retry_after_seconds, signed_headers, webhook_payload
 from authflow.settings import DeliverySettings
 from authflow.status import DeliveryRecords, SubscriptionStore
 from authflow.status.subscriptions import Subscription
@@ -34,7 +32,13 @@ from tests.support.in_process import sqs_record
 from tests.support.webhook_receiver import WebhookReceiver
 from tests.support.workflow import create_status_table, in_process_aws  # noqa: F401 (fixture)
 
-PUBLIC = {"good.example.com": ["93.184.215.14"], "bad.example.com": ["93.184.215.15"], "inside.example.com": ["10.0.0.9"]}
+PUBLIC = {
+    "good.example.com": ["93.184.215.14"],
+    "bad.example.com": ["93.184.215.15"],
+    "slow.example.com": ["93.184.215.16"],
+    "fast.example.com": ["93.184.215.17"],
+    "inside.example.com": ["10.0.0.9"],
+}
 ACCOUNT = "123456789012"  # moto's default account
 
 
@@ -52,24 +56,50 @@ def settings(in_process_aws) -> DeliverySettings:  # noqa: F811
         status_table_name=f"unit-status-{suffix}",
         webhook_queue_url=sqs.create_queue(QueueName=f"unit-webhooks-{suffix}")["QueueUrl"],
         webhook_dead_letter_queue_url=sqs.create_queue(QueueName=f"unit-webhooks-dlq-{suffix}")["QueueUrl"],
-        webhook_max_attempts=3,
-        webhook_retry_base_seconds=30,
-        webhook_retry_max_seconds=3600,
+        webhook_retry_schedule="5,300,1800,7200,18000,36000,36000",
         webhook_allow_loopback=False,
     )
 
 
 class FakeEndpoints:
-    """Answers per host: an HTTP status, recording every post."""
+    """Answers per host: an HTTP status (and a Retry-After, if given), recording every post and when it came."""
 
-    def __init__(self, **statuses: int):
+    def __init__(self, clock=utc_now, retry_after: str | None = None, **statuses: int):
         self.statuses = statuses
+        self.clock = clock
+        self.retry_after = retry_after
         self.posts: list[tuple[str, str, dict]] = []
+        self.posted_at: list[datetime] = []
 
     def __call__(self, target, payload, headers, timeout) -> Outcome:
         self.posts.append((target.host, payload, headers))
+        self.posted_at.append(self.clock())
         status = self.statuses[target.host.split(".")[0]]
-        return Outcome(200 <= status < 300, "" if status < 300 else f"HTTP {status}", status=status)
+        if status < 300:
+            return Outcome(True, status=status)
+        return Outcome(False, f"HTTP {status}", status=status, retry_after=self.retry_after)
+
+
+class FakeClock:
+    """The adapters' clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class RecordingQueue:
+    """The SQS client, recording what the deliverer sends (the delay of each retry) before moto gets it."""
+
+    def __init__(self) -> None:
+        self.sqs = boto3.client("sqs")
+        self.sent: list[dict] = []
+
+    def send_message(self, **kwargs) -> dict:
+        self.sent.append(kwargs)
+        return self.sqs.send_message(**kwargs)
 
 
 def subscription(host: str, *events: str) -> Subscription:
@@ -105,27 +135,16 @@ def event(detail_type: str = "UserCreated", event_id: str = "ev-1", **detail) ->
     }
 
 
-def received(settings: DeliverySettings, body: dict | str, attempt: int = 1) -> dict:
-    """The message as the event source mapping hands it over, after its attempt-th receive from the queue."""
+def received(settings: DeliverySettings, body: dict | str) -> dict:
+    """The message as the event source mapping hands it over."""
     sqs = boto3.client("sqs")
     sqs.send_message(QueueUrl=settings.webhook_queue_url, MessageBody=body if isinstance(body, str) else json.dumps(body))
-    for n in range(1, attempt + 1):
-        # Earlier receives leave it visible at once (attempts that timed out); the last one hides it, as Lambda's poller does.
-        (message,) = sqs.receive_message(
-            QueueUrl=settings.webhook_queue_url, AttributeNames=["All"], MaxNumberOfMessages=1, VisibilityTimeout=0 if n < attempt else 300
-        )["Messages"]
+    (message,) = sqs.receive_message(QueueUrl=settings.webhook_queue_url, AttributeNames=["All"], MaxNumberOfMessages=1)["Messages"]
     return sqs_record(message)
 
 
-def record(settings: DeliverySettings, body: dict | str, attempt: int = 1) -> SQSRecord:
-    return SQSRecord(received(settings, body, attempt))
-
-
-def hidden_for_seconds(settings: DeliverySettings) -> float:
-    """How long the queue's one message stays invisible (the backoff the deliverer set), from moto's queue."""
-    queue_name = settings.webhook_queue_url.rsplit("/", 1)[1]
-    (message,) = sqs_backends[ACCOUNT][boto3.session.Session().region_name].queues[queue_name]._messages
-    return (message.visible_at - unix_time_millis()) / 1000
+def record(settings: DeliverySettings, body: dict | str) -> SQSRecord:
+    return SQSRecord(received(settings, body))
 
 
 def parked(settings: DeliverySettings) -> list[dict]:
@@ -138,19 +157,33 @@ def parked(settings: DeliverySettings) -> list[dict]:
     return [{"body": m["Body"], **{k: v["StringValue"] for k, v in m.get("MessageAttributes", {}).items()}} for m in messages]
 
 
-def deliverer(settings: DeliverySettings, endpoints: FakeEndpoints, store: SubscriptionStore | None = None) -> WebhookDeliverer:
+def deliverer(
+    settings: DeliverySettings,
+    endpoints,
+    store: SubscriptionStore | None = None,
+    clock=utc_now,
+    queue=None,
+) -> WebhookDeliverer:
     adapters = DeliveryAdapters(
-        subscriptions=store or SubscriptionStore(settings.status_table_name),
-        deliveries=DeliveryRecords(settings.status_table_name),
-        queue=boto3.client("sqs"),
+        subscriptions=store or SubscriptionStore(settings.status_table_name, clock),
+        deliveries=DeliveryRecords(settings.status_table_name, clock),
+        queue=queue or boto3.client("sqs"),
         resolve=resolve,
         send=endpoints,
-        clock=utc_now,
+        clock=clock,
     )
-    return WebhookDeliverer(settings, adapters)
+    return WebhookDeliverer(settings, adapters, spread=lambda delay: delay)  # no jitter: the schedule exactly
 
 
-# ------------------------------------------------------------------------------ signing and backoff
+def plenty_of_time() -> float:
+    return 30.0
+
+
+def log_entry(settings: DeliverySettings, webhook_id: str, event_id: str = "ev-1"):
+    return DeliveryRecords(settings.status_table_name).get(webhook_id, event_id)
+
+
+# ------------------------------------------------------------------------------ signing, jitter, Retry-After
 
 
 def test_deliveries_are_signed_per_standard_webhooks_with_the_event_id_as_webhook_id() -> None:
@@ -168,77 +201,171 @@ def test_deliveries_are_signed_per_standard_webhooks_with_the_event_id_as_webhoo
         Webhook(new_secret().get_secret_value()).verify(payload, headers)
 
 
-def test_backoff_doubles_from_the_base_up_to_the_maximum() -> None:
-    assert [backoff_seconds(n, 30, 3600) for n in range(1, 10)] == [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]
-    assert [backoff_seconds(n, 1, 900) for n in range(1, 4)] == [1, 2, 4]
+def test_jitter_only_ever_lengthens_a_delay_and_by_at_most_a_fifth() -> None:
+    spread = [jitter(300) for _ in range(200)]
+    assert all(300 <= d <= 300 * (1 + JITTER) for d in spread)
+    assert len(set(spread)) > 1, "retries of different endpoints do not land in step"
 
 
-# ------------------------------------------------------------------------------ deliveries
+def test_retry_after_is_read_as_seconds_or_an_http_date_and_capped_at_a_day() -> None:
+    now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    assert retry_after_seconds("120", now) == 120
+    assert retry_after_seconds("Thu, 01 Jan 2026 13:00:00 GMT", now) == 3600
+    assert retry_after_seconds("Thu, 01 Jan 2026 11:00:00 GMT", now) == 0
+    assert retry_after_seconds("9999999", now) == 86400
+    assert retry_after_seconds("soon", now) == 0 and retry_after_seconds(None, now) == 0
 
 
-def test_an_event_goes_to_each_subscription_of_its_type_once(settings) -> None:
+# ------------------------------------------------------------------------------ fan-out and the log
+
+
+def test_an_event_goes_to_each_subscription_of_its_type_once_and_is_logged(settings) -> None:
     subscribed(settings, subscription("good.example.com", "UserCreated"), subscription("bad.example.com", "OnboardingCompleted"))
     endpoints = FakeEndpoints(good=204, bad=204)
-    deliverer(settings, endpoints).deliver(record(settings, event()))
+    assert deliverer(settings, endpoints).deliver_batch([record(settings, event())], plenty_of_time) == []
     assert [host for host, _, _ in endpoints.posts] == ["good.example.com"]
-    deliverer(settings, endpoints).deliver(record(settings, event()))  # a duplicate message
+    deliverer(settings, endpoints).deliver_batch([record(settings, event())], plenty_of_time)  # a duplicate message
     assert len(endpoints.posts) == 1
-    deliveries = DeliveryRecords(settings.status_table_name)
-    assert deliveries.delivered("ev-1", "wh-good.example.com") and not deliveries.delivered("ev-1", "wh-bad.example.com")
-    stored = deliveries.table.get_item(Key={"pk": "DELIVERY#ev-1", "sk": "SUBSCRIPTION#wh-good.example.com"})["Item"]
-    assert stored["http_status"] == 204 and stored["expires_at"] > utc_now().timestamp()
+    entry = log_entry(settings, "wh-good.example.com")
+    assert (entry.state, entry.attempts, entry.last_status_code, entry.event_type) == ("delivered", 1, 204, "UserCreated")
+    assert entry.next_attempt_at is None and entry.last_latency_ms is not None
+    assert log_entry(settings, "wh-bad.example.com") is None
 
 
-def test_a_failure_sets_the_backoff_and_a_retry_posts_only_where_it_failed(settings) -> None:
-    subscribed(settings, subscription("good.example.com", "UserCreated"), subscription("bad.example.com", "UserCreated"))
-    endpoints = FakeEndpoints(good=200, bad=500)
-    first = received(settings, event(), attempt=1)
-    with pytest.raises(DeliveryFailed):
-        deliverer(settings, endpoints).deliver(SQSRecord(first))
-    assert 29 <= hidden_for_seconds(settings) <= 30, "the first retry waits the base backoff"
-    again = SQSRecord({**first, "attributes": {**first["attributes"], "ApproximateReceiveCount": "2"}})
-    with pytest.raises(DeliveryFailed):
-        deliverer(settings, endpoints).deliver(again)
-    assert 59 <= hidden_for_seconds(settings) <= 60, "the second waits twice as long"
-    assert [host for host, _, _ in endpoints.posts] == ["good.example.com", "bad.example.com", "bad.example.com"]
-    assert parked(settings) == []
-
-
-def test_the_last_attempt_parks_the_event_in_the_dead_letter_queue_with_the_reason(settings) -> None:
+def test_the_schedule_is_walked_in_messages_that_never_wait_more_than_sqs_allows(settings) -> None:
+    """Attempts at 0, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h (fake clock); each message waits at most
+    15 minutes, so the long waits hop; the eighth failure parks the event and logs it as failed."""
+    clock = FakeClock()
+    start = clock.now
+    queue = RecordingQueue()
     subscribed(settings, subscription("bad.example.com", "UserCreated"))
-    body = event()
-    deliverer(settings, FakeEndpoints(bad=503)).deliver(record(settings, body, attempt=3))
+    endpoints = FakeEndpoints(clock, bad=500)
+    worker = deliverer(settings, endpoints, clock=clock, queue=queue)
+    worker.deliver_batch([record(settings, event())], plenty_of_time)
+    hops = 0
+    while len(endpoints.posts) < 8:
+        retry = queue.sent[-1]
+        assert retry["QueueUrl"] == settings.webhook_queue_url and retry["DelaySeconds"] <= MAX_DELAY_SECONDS
+        clock.now += timedelta(seconds=retry["DelaySeconds"])  # SQS hands the message over once its delay is over
+        posts_before = len(endpoints.posts)
+        worker.deliver_batch([record(settings, retry["MessageBody"])], plenty_of_time)
+        hops += len(endpoints.posts) == posts_before
+    waits = [int((at - start).total_seconds()) for at in endpoints.posted_at]
+    assert waits == [0, 5, 305, 2105, 9305, 27305, 63305, 99305]
+    assert hops == sum(delay // MAX_DELAY_SECONDS - (delay % MAX_DELAY_SECONDS == 0) for delay in (5, 300, 1800, 7200, 18000, 36000, 36000))
+    assert [json.loads(m["MessageBody"])["delivery"]["attempt"] for m in queue.sent if "delivery" in m["MessageBody"]][-1] == 8
     (dead,) = parked(settings)
-    assert json.loads(dead["body"]) == body
-    assert dead["failure_reason"] == "wh-bad.example.com: HTTP 503"
-    assert dead["attempts"] == "3" and dead["event_id"] == "ev-1" and dead["webhook_ids"] == "wh-bad.example.com"
-    assert hidden_for_seconds(settings) > 60, "no backoff was set: the batch deletes the message"
+    assert dead["failure_reason"] == "wh-bad.example.com: HTTP 500" and dead["attempts"] == "8" and dead["event_id"] == "ev-1"
+    entry = log_entry(settings, "wh-bad.example.com")
+    assert (entry.state, entry.attempts, entry.last_status_code, entry.next_attempt_at) == ("failed", 8, 500, None)
+    assert [host for host, _, headers in endpoints.posts] == ["bad.example.com"] * 8
+    assert {headers["webhook-id"] for _, _, headers in endpoints.posts} == {"ev-1"}
+
+
+def test_a_retry_after_longer_than_the_schedule_is_honoured(settings) -> None:
+    clock = FakeClock()
+    queue = RecordingQueue()
+    subscribed(settings, subscription("bad.example.com", "UserCreated"))
+    deliverer(settings, FakeEndpoints(clock, retry_after="3600", bad=503), clock=clock, queue=queue).deliver_batch(
+        [record(settings, event())], plenty_of_time
+    )
+    (retry,) = queue.sent
+    assert json.loads(retry["MessageBody"])["delivery"]["due_at"] == (clock.now + timedelta(hours=1)).isoformat()
+    assert retry["DelaySeconds"] == MAX_DELAY_SECONDS
+    assert log_entry(settings, "wh-bad.example.com").next_attempt_at == clock.now + timedelta(hours=1)
+
+
+def test_410_gone_disables_the_subscription_and_nothing_more_is_posted_to_it(settings) -> None:
+    store = subscribed(settings, subscription("bad.example.com", "UserCreated"), subscription("good.example.com", "UserCreated"))
+    queue = RecordingQueue()
+    endpoints = FakeEndpoints(bad=410, good=204)
+    deliverer(settings, endpoints, queue=queue).deliver_batch([record(settings, event())], plenty_of_time)
+    assert queue.sent == [], "no retry and nothing parked"
+    gone = {s.id: s for s in store.all()}["wh-bad.example.com"]
+    assert not gone.enabled and gone.disabled_reason == "The endpoint answered 410 Gone."
+    assert log_entry(settings, "wh-bad.example.com").state == "failed"
+    deliverer(settings, endpoints).deliver_batch([record(settings, event(event_id="ev-2"))], plenty_of_time)
+    assert sorted(host for host, _, _ in endpoints.posts) == ["bad.example.com", "good.example.com", "good.example.com"]
+
+
+def test_a_retry_for_a_deleted_subscription_or_an_attempt_already_made_is_dropped(settings) -> None:
+    store = subscribed(settings, subscription("bad.example.com", "UserCreated"))
+    queue = RecordingQueue()
+    endpoints = FakeEndpoints(bad=500)
+    worker = deliverer(settings, endpoints, queue=queue)
+    worker.deliver_batch([record(settings, event())], plenty_of_time)
+    retry = json.loads(queue.sent[0]["MessageBody"])
+    retry["delivery"]["attempt"] = 1  # the first attempt's message, received twice
+    worker.deliver_batch([record(settings, retry)], plenty_of_time)
+    assert len(endpoints.posts) == 1
+    store.remove("wh-bad.example.com")
+    retry["delivery"]["attempt"] = 2
+    worker.deliver_batch([record(settings, retry)], plenty_of_time)
+    assert len(endpoints.posts) == 1
+
+
+# ------------------------------------------------------------------------------ isolation
+
+
+def test_a_slow_endpoint_does_not_hold_up_a_fast_one(settings) -> None:
+    """The slow endpoint answers only once the fast one got its post: one after the other, this would
+    hang until the slow post gave up, and the fast one would come second."""
+    subscribed(settings, subscription("slow.example.com", "UserCreated"), subscription("fast.example.com", "UserCreated"))
+    fast_posted = threading.Event()
+    order: list[str] = []
+
+    def send(target, payload, headers, timeout) -> Outcome:
+        if target.host.startswith("slow"):
+            answered = fast_posted.wait(timeout)
+            order.append("slow")
+            return Outcome(True, status=204) if answered else Outcome(False, f"no answer within {timeout:g} s")
+        order.append("fast")
+        fast_posted.set()
+        return Outcome(True, status=204)
+
+    deliverer(settings, send).deliver_batch([record(settings, event())], plenty_of_time)
+    assert order == ["fast", "slow"]
+    assert log_entry(settings, "wh-slow.example.com").state == "delivered"
+
+
+def test_a_post_that_would_not_end_in_the_time_left_is_queued_not_attempted(settings) -> None:
+    subscribed(settings, subscription("good.example.com", "UserCreated"))
+    queue = RecordingQueue()
+    endpoints = FakeEndpoints(good=204)
+    deliverer(settings, endpoints, queue=queue).deliver_batch([record(settings, event())], lambda: 4.0)
+    assert endpoints.posts == []
+    (again,) = queue.sent
+    assert json.loads(again["MessageBody"])["delivery"]["attempt"] == 1 and again["DelaySeconds"] == 0
+    assert log_entry(settings, "wh-good.example.com") is None
+
+
+def test_one_bad_message_fails_only_itself_and_not_the_batch(settings) -> None:
+    subscribed(settings, subscription("good.example.com", "UserCreated"))
+
+    class FlakyLog(DeliveryRecords):
+        def put(self, entry) -> None:
+            if entry.event_id == "ev-2":
+                raise errors.TransientError("The status table is temporarily unavailable.")
+            super().put(entry)
+
+    worker = deliverer(settings, FakeEndpoints(good=204))
+    worker.log = FlakyLog(settings.status_table_name)
+    records = [record(settings, event(event_id=f"ev-{n}")) for n in (1, 2, 3)]
+    assert worker.deliver_batch(records, plenty_of_time) == [records[1].message_id]
+    assert log_entry(settings, "wh-good.example.com", "ev-3").state == "delivered"
 
 
 def test_a_url_that_now_resolves_inside_is_refused_at_delivery_and_parked_at_once(settings) -> None:
     subscribed(settings, subscription("inside.example.com", "UserCreated"))
     endpoints = FakeEndpoints()
-    deliverer(settings, endpoints).deliver(record(settings, event()))
+    deliverer(settings, endpoints).deliver_batch([record(settings, event())], plenty_of_time)
     assert endpoints.posts == []
     assert "URL refused" in parked(settings)[0]["failure_reason"]
 
 
 def test_a_message_that_is_not_an_authflow_event_is_parked(settings) -> None:
-    deliverer(settings, FakeEndpoints()).deliver(record(settings, "not json"))
+    deliverer(settings, FakeEndpoints()).deliver_batch([record(settings, "not json")], plenty_of_time)
     assert parked(settings)[0]["failure_reason"] == "not an authflow event"
-
-
-def test_one_bad_endpoint_fails_only_its_own_record_of_the_batch(settings) -> None:
-    subscribed(settings, subscription("good.example.com", "UserCreated"), subscription("bad.example.com", "InvitationSent"))
-    worker = deliverer(settings, FakeEndpoints(good=204, bad=500))
-    records = [
-        received(settings, event("UserCreated", "ev-1")),
-        received(settings, event("InvitationSent", "ev-2", resend=False)),
-        received(settings, event("UserCreated", "ev-3")),
-    ]
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    result = process_partial_response(event={"Records": records}, record_handler=worker.deliver, processor=processor)
-    assert result == {"batchItemFailures": [{"itemIdentifier": records[1]["messageId"]}]}
 
 
 class ThrottledStore(SubscriptionStore):
@@ -248,32 +375,10 @@ class ThrottledStore(SubscriptionStore):
         raise errors.TransientError("The status table is temporarily unavailable.")
 
 
-def test_a_dependency_failure_is_retried_with_the_same_backoff_and_parked_at_the_limit(settings) -> None:
-    throttled = ThrottledStore(settings.status_table_name)
-    with pytest.raises(DeliveryFailed):
-        deliverer(settings, FakeEndpoints(), throttled).deliver(record(settings, event(), attempt=2))
-    assert 59 <= hidden_for_seconds(settings) <= 60 and parked(settings) == []
-    boto3.client("sqs").purge_queue(QueueUrl=settings.webhook_queue_url)
-    deliverer(settings, FakeEndpoints(), throttled).deliver(record(settings, event(), attempt=3))
-    assert parked(settings)[0]["failure_reason"] == "delivery interrupted (TransientError)"
-
-
-def test_subscriptions_are_read_once_per_batch(settings) -> None:
-    class CountingStore(SubscriptionStore):
-        reads = 0
-
-        def all(self) -> list[Subscription]:
-            CountingStore.reads += 1
-            return super().all()
-
-    store = CountingStore(settings.status_table_name)
-    store.add(subscription("good.example.com", "UserCreated"))
-    worker = deliverer(settings, FakeEndpoints(good=204), store)
-    for batch in range(2):
-        worker.start_batch()
-        for n in range(3):
-            worker.deliver(record(settings, event(event_id=f"ev-{batch}-{n}")))
-    assert CountingStore.reads == 2
+def test_a_dependency_failure_returns_the_whole_batch_to_the_queue(settings) -> None:
+    records = [record(settings, event(event_id=f"ev-{n}")) for n in (1, 2)]
+    failed = deliverer(settings, FakeEndpoints(), ThrottledStore(settings.status_table_name)).deliver_batch(records, plenty_of_time)
+    assert failed == [r.message_id for r in records] and parked(settings) == []
 
 
 # ------------------------------------------------------------------------------ the HTTP post

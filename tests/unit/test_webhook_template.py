@@ -76,20 +76,18 @@ def test_the_consumer_reports_partial_batch_failures(cfn) -> None:
     assert mappings[0]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
-def test_failed_deliveries_are_retried_then_dead_lettered(cfn) -> None:
+def test_failed_deliveries_are_retried_on_svixs_schedule_then_dead_lettered(cfn) -> None:
+    schedule = cfn["Parameters"]["WebhookRetrySchedule"]
+    assert [int(s) for s in schedule["Default"].split(",")] == [5, 300, 1800, 7200, 18000, 36000, 36000]
     queue = _resource(cfn, "WebhookQueue", "AWS::SQS::Queue")["Properties"]
-    assert queue["RedrivePolicy"] == {
-        "deadLetterTargetArn": {"Fn::GetAtt": ["WebhookDeadLetterQueue", "Arn"]},
-        "maxReceiveCount": {"Ref": "WebhookMaxAttempts"},
-    }
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["WebhookDeadLetterQueue", "Arn"]}
     function = _resource(cfn, "WebhookDeliveryFunction", "AWS::Lambda::Function")["Properties"]
     assert queue["VisibilityTimeout"] >= 6 * function["Timeout"], "Lambda advises 6x the function timeout"
     dlq = _resource(cfn, "WebhookDeadLetterQueue", "AWS::SQS::Queue")["Properties"]
     assert dlq["MessageRetentionPeriod"] == 1209600  # 14 days, the most SQS keeps
     assert queue["SqsManagedSseEnabled"] is True and dlq["SqsManagedSseEnabled"] is True
     variables = function["Environment"]["Variables"]
-    assert variables["WEBHOOK_MAX_ATTEMPTS"] == {"Ref": "WebhookMaxAttempts"}
-    assert variables["WEBHOOK_RETRY_BASE_SECONDS"] == {"Ref": "WebhookRetryBaseSeconds"}
+    assert variables["WEBHOOK_RETRY_SCHEDULE"] == {"Ref": "WebhookRetrySchedule"}
     assert variables["WEBHOOK_DEAD_LETTER_QUEUE_URL"] == {"Ref": "WebhookDeadLetterQueue"}
 
 

@@ -1,42 +1,59 @@
 """Webhook deliveries: each authflow event, from the webhook queue, POSTed to its subscriptions.
 
-One queue message is one EventBridge event. For every subscription of its detail-type that has not
-received it yet, the consumer POSTs {"type", "timestamp", "data"} signed per the Standard Webhooks
-specification (webhook-id is the detail's event_id, identical on every retry, so receivers can
-de-duplicate). A 2xx answer is a delivery and is recorded, so a retry or a duplicate message never
-posts it twice; anything else is a failure.
+The webhook queue carries two kinds of message. An EventBridge event (from the bus's rule) is fanned
+out on first receipt: each subscription of its detail-type gets its first attempt at once. A failed
+attempt becomes a message of its own, {"delivery": {webhook_id, attempt, due_at}, "event": ...}, so
+every later attempt concerns one event and one subscription, and one bad endpoint holds up no other.
 
-A message with a failed delivery is retried with exponential backoff: the consumer sets the
-message's visibility timeout (ChangeMessageVisibility) to base * 2^(attempt - 1) seconds, capped,
-from the queue's ApproximateReceiveCount, and reports the record as a batch item failure, so the
-other messages of the batch are deleted and one bad endpoint holds up nothing else. On the last
-attempt (or when the URL is refused outright) the message is parked in the dead-letter queue with
-the reason in its message attributes; the queue's redrive policy backs this up if the consumer
-cannot.
+The schedule (WebhookRetrySchedule: seconds before attempt 2, 3, ...; Svix's by default) is
+stretched by up to JITTER, and a receiver's Retry-After is honoured when it asks for longer. SQS
+delays a message by 15 minutes at most, so a retry due later hops: its message is sent with the
+longest delay, and each receipt before due_at sends it on again, until it is due. No message lives
+longer than 15 minutes, and none depends on a visibility timeout (12 hours at most after receipt).
+
+Every post of a batch runs concurrently, each with its own timeout, and only while the function has
+time left (the Lambda context's remaining time): a post that would not fit is queued again, not
+attempted. Posts are signed per the Standard Webhooks specification; webhook-id is the event's
+event_id, identical on every attempt, so receivers can de-duplicate.
+
+Each attempt is written to the delivery log (authflow.status.deliveries), which also makes a retry or
+a duplicate SQS message harmless. A 2xx is a delivery; 410 Gone disables the subscription; a URL
+that now resolves inside is refused at once; after the last attempt the event is parked in the
+dead-letter queue with the reason in its message attributes.
 """
 
+import email.utils
 import json
-from datetime import datetime
+import math
+import random
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from standardwebhooks import Webhook
 
 from authflow.adapters import DeliveryAdapters
 from authflow.callback_urls import check_callback_url
-from authflow.errors import DeliveryFailed, InvalidWebhookUrl
+from authflow.errors import InvalidWebhookUrl
 from authflow.events import SOURCE
 from authflow.observability import logger
 from authflow.settings import DeliverySettings
+from authflow.status.deliveries import DeliveryLogEntry
 from authflow.status.subscriptions import Subscription
 from authflow.webhook_http import Outcome
 
-MAX_VISIBILITY_SECONDS = 43200  # SQS: a message's visibility can be extended to 12 h after it was sent
+MAX_DELAY_SECONDS = 900  # SQS: DelaySeconds is at most 15 minutes
 MAX_REASON_LENGTH = 1024
+JITTER = 0.2  # a retry waits its scheduled delay plus up to 20 %, so failed endpoints are not hit in step
+MAX_RETRY_AFTER_SECONDS = 86400  # a receiver may ask for a day's pause, not park its events for ever
+MAX_CONCURRENT_POSTS = 16
+TIME_RESERVED_SECONDS = 3.0  # what the function keeps, after its posts, to log and queue their retries
+GONE = 410
 
-
-def backoff_seconds(attempt: int, base: int, maximum: int) -> int:
-    """The delay before attempt + 1: base, 2 base, 4 base, ... capped at maximum."""
-    return int(min(base * 2 ** max(attempt - 1, 0), maximum))
+Jitter = Callable[[float], float]
 
 
 def webhook_payload(event: dict) -> str:
@@ -54,120 +71,230 @@ def signed_headers(secret: str, webhook_id: str, payload: str, now: datetime) ->
     }
 
 
+def retry_after_seconds(header: str | None, now: datetime) -> float:
+    """A Retry-After header (delay-seconds or an HTTP date) as seconds from now; 0 if absent or unreadable."""
+    if not header:
+        return 0
+    header = header.strip()
+    if header.isdigit():
+        return min(float(header), MAX_RETRY_AFTER_SECONDS)
+    try:
+        when = email.utils.parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return 0
+    if when.tzinfo is None:
+        return 0
+    return min(max((when - now).total_seconds(), 0), MAX_RETRY_AFTER_SECONDS)
+
+
+def jitter(delay: float) -> float:
+    return delay * (1 + random.uniform(0, JITTER))
+
+
+@dataclass(frozen=True)
+class DueDelivery:
+    """One attempt to make in this batch: an event to a subscription, from a queue message."""
+
+    message_id: str
+    event: dict
+    subscription: Subscription
+    attempt: int
+
+    @property
+    def event_id(self) -> str:
+        return self.event["detail"]["event_id"]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What one post gave: None if there was no time left to make it."""
+
+    outcome: Outcome | None
+    latency_ms: int | None = None
+
+
 class WebhookDeliverer:
-    def __init__(self, settings: DeliverySettings, adapters: DeliveryAdapters):
+    def __init__(self, settings: DeliverySettings, adapters: DeliveryAdapters, spread: Jitter = jitter):
         self.settings = settings
         self.store = adapters.subscriptions
-        self.deliveries = adapters.deliveries
+        self.log = adapters.deliveries
         self.sqs = adapters.queue
         self.resolve = adapters.resolve
         self.send = adapters.send
         self.clock = adapters.clock
-        self._subscriptions: list[Subscription] | None = None
+        self.spread = spread
+        self._subscriptions: dict[str, Subscription] = {}
 
-    def start_batch(self) -> None:
-        """Forgets the subscriptions read for the previous batch: each batch reads them once."""
-        self._subscriptions = None
+    @property
+    def last_attempt(self) -> int:
+        return len(self.settings.retry_delays) + 1
 
-    def _subscribed_to(self, detail_type: str) -> list[Subscription]:
-        if self._subscriptions is None:
-            self._subscriptions = self.store.all()
-        return [s for s in self._subscriptions if detail_type in s.events]
-
-    def deliver(self, record: SQSRecord) -> None:
-        """Delivers one queue message; raises DeliveryFailed when it must come back later."""
-        attempt = int(record.attributes.approximate_receive_count or 1)
+    def deliver_batch(self, records: list[SQSRecord], seconds_left: Callable[[], float]) -> list[str]:
+        """Delivers a batch of queue messages; the ids of those that must come back (a dependency failed)."""
         try:
-            self._deliver(record, attempt)
-        except DeliveryFailed:
-            raise
-        except Exception as error:  # a dependency failed (a throttled table, say): same backoff, same limit
-            logger.warning("webhook delivery interrupted", extra={"attempt": attempt, "error_type": type(error).__name__})
-            if attempt >= self.settings.webhook_max_attempts:
-                self._park(record, f"delivery interrupted ({type(error).__name__})", [], attempt)
-                return
-            delay = self._retry_later(record, attempt)
-            raise DeliveryFailed(f"delivery interrupted at attempt {attempt}; next in {delay} s") from error
+            self._subscriptions = {s.id: s for s in self.store.all()}  # read once per batch
+        except Exception as error:  # a dependency failed (a throttled table, say): the whole batch comes back
+            logger.warning("subscriptions not read; the batch comes back", extra={"error_type": type(error).__name__})
+            return [record.message_id for record in records]
+        failed: list[str] = []
+        due: list[DueDelivery] = []
+        for record in records:
+            try:
+                due += self._read(record)
+            except Exception as error:  # a dependency failed (a throttled table, say): the message comes back
+                logger.warning("webhook message not read", extra={"message_id": record.message_id, "error_type": type(error).__name__})
+                failed.append(record.message_id)
+        attempts = self._post_all(due, seconds_left)
+        for delivery, attempt in zip(due, attempts, strict=True):
+            try:
+                self._settle(delivery, attempt)
+            except Exception as error:
+                logger.warning(
+                    "webhook attempt not recorded; its message comes back",
+                    extra={"event_id": delivery.event_id, "webhook_id": delivery.subscription.id, "error_type": type(error).__name__},
+                )
+                failed.append(delivery.message_id)
+        return list(dict.fromkeys(failed))
 
-    def _deliver(self, record: SQSRecord, attempt: int) -> None:
+    # ---------------------------------------------------------------- reading the messages
+
+    def _read(self, record: SQSRecord) -> list[DueDelivery]:
         try:
-            event = json.loads(record.body)
-            detail_type, detail = event["detail-type"], event["detail"]
-            event_id = detail["event_id"]
+            body = json.loads(record.body)
+            event = body["event"] if "delivery" in body else body
+            detail_type, event_id = event["detail-type"], event["detail"]["event_id"]
         except (ValueError, KeyError, TypeError):
-            self._park(record, "not an authflow event", [], attempt)
-            return
+            self._park(record.body, record.message_id, "not an authflow event", 1)
+            return []
         if event.get("source") != SOURCE:
-            self._park(record, "not an authflow event", [], attempt)
-            return
-        context = {"event_id": event_id, "detail_type": detail_type, "attempt": attempt}
-        payload = webhook_payload(event)
-        failures: dict[str, Outcome] = {}
-        for subscription in self._subscribed_to(detail_type):
-            if self.deliveries.delivered(event_id, subscription.id):
-                continue
-            outcome = self._deliver_to(subscription, event_id, payload)
-            if outcome.delivered:
-                self.deliveries.mark_delivered(event_id, subscription.id, outcome.status or 200)
-                logger.info("webhook delivered", extra={**context, "webhook_id": subscription.id, "http_status": outcome.status})
-            else:
-                failures[subscription.id] = outcome
-                logger.warning("webhook delivery failed", extra={**context, "webhook_id": subscription.id, "reason": outcome.reason})
-        if not failures:
-            return
-        reason = "; ".join(f"{webhook_id}: {o.reason}" for webhook_id, o in failures.items())
-        if attempt >= self.settings.webhook_max_attempts or all(o.permanent for o in failures.values()):
-            self._park(record, reason, list(failures), attempt, event_id, detail_type)
-            return
-        delay = self._retry_later(record, attempt)
-        raise DeliveryFailed(f"{len(failures)} delivery(ies) of {event_id} failed at attempt {attempt}; next in {delay} s")
+            self._park(record.body, record.message_id, "not an authflow event", 1)
+            return []
+        if "delivery" in body:
+            return self._retry_due(record.message_id, body)
+        return [
+            DueDelivery(record.message_id, event, subscription, 1)
+            for subscription in self._subscriptions.values()
+            if subscription.enabled and detail_type in subscription.events and self.log.get(subscription.id, event_id) is None
+        ]
 
-    def _retry_later(self, record: SQSRecord, attempt: int) -> int:
-        """Hides the message for its backoff; if that fails, the queue's visibility timeout applies."""
-        delay = self._backoff(record, attempt)
-        try:
-            self.sqs.change_message_visibility(
-                QueueUrl=self.settings.webhook_queue_url, ReceiptHandle=record.receipt_handle, VisibilityTimeout=delay
-            )
-        except Exception as error:
-            logger.warning("backoff not set; the queue's visibility timeout applies", extra={"error_type": type(error).__name__})
-        return delay
+    def _retry_due(self, message_id: str, body: dict) -> list[DueDelivery]:
+        """The attempt a retry message asks for, if due; one not yet due is sent on (a hop)."""
+        webhook_id, attempt = body["delivery"]["webhook_id"], int(body["delivery"]["attempt"])
+        event = body["event"]
+        subscription = self._subscriptions.get(webhook_id)
+        if subscription is None or not subscription.enabled:
+            logger.info("retry dropped: the subscription is gone or disabled", extra={"webhook_id": webhook_id})
+            return []
+        wait = (datetime.fromisoformat(body["delivery"]["due_at"]) - self.clock()).total_seconds()
+        if wait >= 1:
+            self._queue(body, wait)
+            return []
+        entry = self.log.get(webhook_id, event["detail"]["event_id"])
+        if entry is not None and (entry.state != "pending" or entry.attempts >= attempt):
+            return []  # a duplicate message: this attempt was made, or the delivery is over
+        return [DueDelivery(message_id, event, subscription, attempt)]
 
-    def _deliver_to(self, subscription: Subscription, event_id: str, payload: str) -> Outcome:
+    # ---------------------------------------------------------------- posting
+
+    def _post_all(self, due: list[DueDelivery], seconds_left: Callable[[], float]) -> list[Attempt]:
+        """Posts concurrently, each post with its timeout, none started unless it can end in the time left."""
+        if not due:
+            return []
+        deadline = time.monotonic() + seconds_left() - TIME_RESERVED_SECONDS
+        with ThreadPoolExecutor(max_workers=min(len(due), MAX_CONCURRENT_POSTS), thread_name_prefix="webhook-post") as pool:
+            return list(pool.map(lambda delivery: self._post(delivery, deadline), due))
+
+    def _post(self, delivery: DueDelivery, deadline: float) -> Attempt:
+        timeout = self.settings.webhook_request_timeout_seconds
+        if time.monotonic() + timeout > deadline:
+            return Attempt(None)
         try:
-            target = check_callback_url(subscription.url, self.settings.webhook_allow_loopback, self.resolve)
+            target = check_callback_url(delivery.subscription.url, self.settings.webhook_allow_loopback, self.resolve)
         except InvalidWebhookUrl as refused:
-            return Outcome(False, f"URL refused: {refused.message}", permanent=True)
-        headers = signed_headers(subscription.secret.get_secret_value(), event_id, payload, self.clock())
-        return self.send(target, payload, headers, self.settings.webhook_request_timeout_seconds)
+            return Attempt(Outcome(False, f"URL refused: {refused.message}", permanent=True))
+        payload = webhook_payload(delivery.event)
+        headers = signed_headers(delivery.subscription.secret.get_secret_value(), delivery.event_id, payload, self.clock())
+        started = time.monotonic()
+        outcome = self.send(target, payload, headers, timeout)
+        return Attempt(outcome, int((time.monotonic() - started) * 1000))
 
-    def _backoff(self, record: SQSRecord, attempt: int) -> int:
-        delay = backoff_seconds(attempt, self.settings.webhook_retry_base_seconds, self.settings.webhook_retry_max_seconds)
-        now = self.clock().timestamp()
-        sent_ms = int(record.attributes.sent_timestamp or now * 1000)
-        remaining = MAX_VISIBILITY_SECONDS - 60 - int(now - sent_ms / 1000)
-        return max(0, min(delay, remaining))
+    # ---------------------------------------------------------------- after the post
 
-    def _park(
-        self,
-        record: SQSRecord,
-        reason: str,
-        webhook_ids: list[str],
-        attempt: int,
-        event_id: str = "",
-        detail_type: str = "",
-    ) -> None:
-        """Moves the message to the dead-letter queue with why; the batch then deletes it here."""
+    def _settle(self, delivery: DueDelivery, attempt: Attempt) -> None:
+        """Queues what comes next (a retry, or the same attempt when there was no time) and logs the attempt."""
+        now = self.clock()
+        subscription, event_id = delivery.subscription, delivery.event_id
+        if attempt.outcome is None:
+            self._queue_attempt(delivery, delivery.attempt, now)
+            return
+        outcome = attempt.outcome
+        entry = self.log.get(subscription.id, event_id) or DeliveryLogEntry(
+            webhook_id=subscription.id,
+            event_id=event_id,
+            event_type=delivery.event["detail-type"],
+            occurred_at=delivery.event["detail"].get("occurred_at") or delivery.event.get("time", ""),
+        )
+        entry = entry.model_copy(
+            update={
+                "attempts": delivery.attempt,
+                "last_status_code": outcome.status,
+                "last_latency_ms": attempt.latency_ms,
+                "last_error": None if outcome.delivered else outcome.reason,
+                "next_attempt_at": None,
+            }
+        )
+        context = {"event_id": event_id, "webhook_id": subscription.id, "attempt": delivery.attempt, "http_status": outcome.status}
+        if outcome.delivered:
+            entry = entry.model_copy(update={"state": "delivered"})
+            logger.info("webhook delivered", extra=context)
+        elif outcome.status == GONE:
+            self.store.disable(subscription.id, "The endpoint answered 410 Gone.")
+            entry = entry.model_copy(update={"state": "failed"})
+            logger.warning("webhook endpoint gone: subscription disabled", extra=context)
+        elif outcome.permanent or delivery.attempt >= self.last_attempt:
+            self._park(
+                json.dumps(delivery.event), delivery.message_id, f"{subscription.id}: {outcome.reason}", delivery.attempt, subscription.id
+            )
+            entry = entry.model_copy(update={"state": "failed"})
+        else:
+            delay = max(self.spread(self.settings.retry_delays[delivery.attempt - 1]), retry_after_seconds(outcome.retry_after, now))
+            next_at = now + timedelta(seconds=delay)
+            self._queue_attempt(delivery, delivery.attempt + 1, next_at)
+            entry = entry.model_copy(update={"next_attempt_at": next_at})
+            logger.warning(
+                "webhook delivery failed; retry queued", extra={**context, "reason": outcome.reason, "next_attempt_at": next_at.isoformat()}
+            )
+        self.log.put(entry)
+
+    def _queue_attempt(self, delivery: DueDelivery, attempt: int, due_at: datetime) -> None:
+        body = {
+            "delivery": {"webhook_id": delivery.subscription.id, "attempt": attempt, "due_at": due_at.isoformat()},
+            "event": delivery.event,
+        }
+        self._queue(body, (due_at - self.clock()).total_seconds())
+
+    def _queue(self, body: dict, wait_seconds: float) -> None:
+        """Sends a retry message, delayed by what is left to wait (at most SQS's 15 minutes: then it hops)."""
+        delay = min(MAX_DELAY_SECONDS, max(0, math.ceil(wait_seconds)))
+        self.sqs.send_message(QueueUrl=self.settings.webhook_queue_url, MessageBody=json.dumps(body), DelaySeconds=delay)
+
+    def _park(self, body: str, message_id: str, reason: str, attempt: int, webhook_id: str = "") -> None:
+        """Puts the event in the dead-letter queue with why; its queue message is then deleted."""
         attributes = {
             "failure_reason": {"DataType": "String", "StringValue": reason[:MAX_REASON_LENGTH]},
             "attempts": {"DataType": "Number", "StringValue": str(attempt)},
-            "source_message_id": {"DataType": "String", "StringValue": record.message_id},
+            "source_message_id": {"DataType": "String", "StringValue": message_id},
         }
-        for name, value in (("webhook_ids", ",".join(webhook_ids)), ("event_id", event_id), ("detail_type", detail_type)):
+        try:
+            event = json.loads(body)
+            event_id, detail_type = event["detail"]["event_id"], event["detail-type"]
+        except (ValueError, KeyError, TypeError):
+            event_id = detail_type = ""
+        for name, value in (("webhook_ids", webhook_id), ("event_id", event_id), ("detail_type", detail_type)):
             if value:
                 attributes[name] = {"DataType": "String", "StringValue": value}
-        self.sqs.send_message(QueueUrl=self.settings.webhook_dead_letter_queue_url, MessageBody=record.body, MessageAttributes=attributes)
+        self.sqs.send_message(QueueUrl=self.settings.webhook_dead_letter_queue_url, MessageBody=body, MessageAttributes=attributes)
         logger.warning(
             "webhook event parked in the dead-letter queue",
-            extra={"event_id": event_id, "detail_type": detail_type, "webhook_ids": webhook_ids, "attempts": attempt, "reason": reason},
+            extra={"event_id": event_id, "detail_type": detail_type, "webhook_id": webhook_id, "attempts": attempt, "reason": reason},
         )

@@ -445,6 +445,8 @@ class WebhookResponse(Response):
     url: str
     events: list[str]
     created_at: datetime
+    enabled: bool = Field(True, description="False once deliveries stopped (the endpoint answered 410 Gone).")
+    disabled_reason: str | None = Field(None, description="Why deliveries stopped, while disabled.")
 
 
 class CreateWebhookResponse(WebhookResponse):

@@ -52,8 +52,11 @@ class DeliverySettings(BaseSettings):
     status_table_name: str
     webhook_queue_url: str
     webhook_dead_letter_queue_url: str
-    webhook_max_attempts: int
-    webhook_retry_base_seconds: int
-    webhook_retry_max_seconds: int
+    webhook_retry_schedule: str  # seconds before the 2nd, 3rd, ... attempt, comma-separated
     webhook_allow_loopback: bool = False
     webhook_request_timeout_seconds: float = 5
+
+    @property
+    def retry_delays(self) -> tuple[int, ...]:
+        """WebhookRetrySchedule: the delay before each retry; the first attempt is immediate."""
+        return tuple(int(step) for step in self.webhook_retry_schedule.split(",") if step.strip())

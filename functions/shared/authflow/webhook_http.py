@@ -20,6 +20,7 @@ class Outcome:
     reason: str = ""
     status: int | None = None
     permanent: bool = False
+    retry_after: str | None = None  # the receiver's Retry-After header, as sent (seconds or an HTTP date)
 
 
 Send = Callable[[CallbackTarget, str, dict[str, str], float], Outcome]
@@ -67,4 +68,4 @@ def post(target: CallbackTarget, payload: str, headers: dict[str, str], timeout:
         connection.close()
     if 200 <= response.status < 300:
         return Outcome(True, status=response.status)
-    return Outcome(False, f"HTTP {response.status}", status=response.status)
+    return Outcome(False, f"HTTP {response.status}", status=response.status, retry_after=response.getheader("retry-after"))

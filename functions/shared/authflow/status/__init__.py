@@ -14,7 +14,7 @@ Item layout, and the module that owns each kind (the only code that reads or wri
 | HANDOFF#<id>          | request / result          | one-time secrets between the API and a workflow task  | status.handoffs    |
 | SIGN_IN#<origin_jti>  | REVOKED                   | a sign-in revoked at logout: its id tokens refused    | status.revocations |
 | WEBHOOKS              | SUBSCRIPTION#<id>         | a webhook subscription and its signing secret         | status.subscriptions|
-| DELIVERY#<event_id>   | SUBSCRIPTION#<id>         | the event reached that subscription                   | status.deliveries  |
+| WEBHOOK#<id>          | DELIVERY#<event_id>       | the delivery log: attempts, last answer, final state  | status.deliveries  |
 | IDEMPOTENCY           | <hash of scope#key>       | the first answer to an Idempotency-Key (Powertools)   | authflow.idempotency|
 
 Every item that may end carries `expires_at` (epoch seconds), the table's TTL attribute. The USER#

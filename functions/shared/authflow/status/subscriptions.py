@@ -23,9 +23,22 @@ class Subscription(BaseModel):
     events: list[str]
     secret: SecretStr
     created_at: datetime
+    disabled_at: datetime | None = None
+    disabled_reason: str | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.disabled_at is None
 
     def public(self) -> WebhookResponse:
-        return WebhookResponse(id=self.id, url=self.url, events=self.events, created_at=self.created_at)
+        return WebhookResponse(
+            id=self.id,
+            url=self.url,
+            events=self.events,
+            created_at=self.created_at,
+            enabled=self.enabled,
+            disabled_reason=self.disabled_reason,
+        )
 
 
 def _key(webhook_id: str) -> dict[str, str]:
@@ -36,7 +49,7 @@ class SubscriptionStore(TableStore):
     def add(self, subscription: Subscription) -> None:
         item = {
             **_key(subscription.id),
-            **subscription.model_dump(mode="json", exclude={"secret"}),
+            **subscription.model_dump(mode="json", exclude={"secret"}, exclude_none=True),
             "secret": subscription.secret.get_secret_value(),
         }
         self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
@@ -56,6 +69,20 @@ class SubscriptionStore(TableStore):
                 break
             start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
         return sorted((Subscription.model_validate(item) for item in items), key=lambda s: s.created_at)
+
+    def disable(self, webhook_id: str, reason: str) -> None:
+        """Stops deliveries to the subscription (its endpoint answered 410 Gone, say) until an admin re-enables it."""
+        try:
+            self._call(
+                "update_item",
+                Key=_key(webhook_id),
+                UpdateExpression="SET disabled_at = :now, disabled_reason = :reason",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":now": self.clock().isoformat(), ":reason": reason},
+            )
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":  # deleted meanwhile: nothing to disable
+                raise
 
     def remove(self, webhook_id: str) -> bool:
         try:
