@@ -5,6 +5,7 @@
     authflow events tail [--user-id ID] [--type LoginFailed] [--follow]
     authflow users status USER_ID
     authflow admins add EMAIL
+    authflow webhooks deliveries WEBHOOK_ID [--limit 50]
 
 Local stack: http://127.0.0.1:3000 (AUTHFLOW_URL or AUTHFLOW_PORT).
 AWS: --stack-name NAME (AUTHFLOW_STACK_NAME), with --profile / --region or the usual AWS settings.
@@ -44,6 +45,8 @@ STATUS_STYLE = {
     "INVITED": "blue",
     "MFA_PENDING": "blue",
     "CREATED": "blue",
+    "delivered": "green",
+    "pending": "blue",
 }
 STEP_MARK = {"succeeded": "✔", "caught": "↯", "failed": "✖", "waiting": "⏸", "running": "▶"}
 
@@ -56,6 +59,7 @@ app = typer.Typer(
 executions_app = typer.Typer(help="Step Functions executions: list them, show one's path and history.", no_args_is_help=True)
 events_app = typer.Typer(help="Lifecycle events put on the event bus.", no_args_is_help=True)
 users_app = typer.Typer(help="Users' onboarding status.", no_args_is_help=True)
+webhooks_app = typer.Typer(help="Webhook deliveries, read from the status table.", no_args_is_help=True)
 app.add_typer(executions_app, name="executions")
 app.add_typer(events_app, name="events")
 admins_app = typer.Typer(
@@ -63,6 +67,7 @@ admins_app = typer.Typer(
 )
 app.add_typer(users_app, name="users")
 app.add_typer(admins_app, name="admins")
+app.add_typer(webhooks_app, name="webhooks")
 
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False)
@@ -536,6 +541,48 @@ def admins_add(
         return
     out.print(f"{escape(email)} (user {user_id}) is an admin in {source.label}.")
     out.print(Text("Their access token (POST /v1/login, then /v1/mfa-verify) now opens the admin routes.", style="dim"))
+
+
+@webhooks_app.command("deliveries")
+def webhooks_deliveries(
+    ctx: typer.Context,
+    webhook_id: Annotated[str, typer.Argument(help="The webhook's id, as POST /v1/webhooks returned it.")],
+    limit: Annotated[int, typer.Option("--limit", min=1, max=100, help="How many of the latest events.")] = 50,
+    as_json: Json = False,
+    url: Url = None,
+    stack_name: StackName = None,
+    profile: Profile = None,
+    region: Region = None,
+) -> None:
+    """Show a webhook's delivery log: per event, attempts, the last answer, the next attempt, the state."""
+    target = _target(ctx, url=url, stack_name=stack_name, profile=profile, region=region)
+    try:
+        source = target.source()
+        with _progress(f"Reading the deliveries of webhook {webhook_id}…", as_json):
+            deliveries = source.webhook_deliveries(webhook_id, limit)
+    except SourceError as error:
+        _fail(str(error), 2)
+    if deliveries is None:
+        _fail(f"No webhook {webhook_id} in {source.label}.")
+    if as_json:
+        _print_json(deliveries)
+        return
+    table = Table(title=f"Deliveries of webhook {escape(webhook_id)}", title_justify="left", header_style="bold")
+    for column in ("Event", "Type", "Occurred", "State", "Attempts", "Last status", "Latency", "Next attempt", "Last error"):
+        table.add_column(column, no_wrap=column not in ("Last error",))
+    for d in deliveries:
+        table.add_row(
+            escape(str(d.get("event_id"))),
+            escape(str(d.get("event_type"))),
+            format_time(d.get("occurred_at")),
+            _status(str(d.get("state"))),
+            str(d.get("attempts")),
+            str(d.get("last_status_code") or "—"),
+            f"{d['last_latency_ms']} ms" if d.get("last_latency_ms") is not None else "—",
+            format_time(d.get("next_attempt_at")) if d.get("next_attempt_at") else "—",
+            escape(str(d.get("last_error") or "")),
+        )
+    out.print(table)
 
 
 def main() -> None:

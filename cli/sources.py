@@ -105,6 +105,10 @@ class LocalSource:
         table = self._resources()["resources"]["StatusTable"]
         return self._aws(f"Reading table {table}", read_user_status, self.client("dynamodb"), table, user_id)
 
+    def webhook_deliveries(self, webhook_id: str, limit: int) -> list[dict] | None:
+        table = self._resources()["resources"]["StatusTable"]
+        return self._aws(f"Reading table {table}", read_webhook_deliveries, self.client("dynamodb"), table, webhook_id, limit)
+
     def add_admin(self, email: str) -> str:
         resources = self._resources()["resources"]
         pool, group = resources["UserPool"], resources["AdminGroup"]
@@ -245,6 +249,10 @@ class AwsSource:
         table = self._the("AWS::DynamoDB::Table", "StatusTable")
         return self._call(f"Reading table {table}", read_user_status, self.client("dynamodb"), table, user_id)
 
+    def webhook_deliveries(self, webhook_id: str, limit: int) -> list[dict] | None:
+        table = self._the("AWS::DynamoDB::Table", "StatusTable")
+        return self._call(f"Reading table {table}", read_webhook_deliveries, self.client("dynamodb"), table, webhook_id, limit)
+
     def add_admin(self, email: str) -> str:
         pool = self._the("AWS::Cognito::UserPool", "UserPool")
         group = self._the("AWS::Cognito::UserPoolGroup", "AdminGroup")
@@ -268,6 +276,31 @@ def read_user_status(dynamodb, table: str, user_id: str) -> dict | None:
         "updated_at": _as_api_time(record.get("updated_at")),
         "execution": {"name": arn.rsplit(":", 1)[1], "arn": arn} if arn else None,
     }
+
+
+def read_webhook_deliveries(dynamodb, table: str, webhook_id: str, limit: int) -> list[dict] | None:
+    """A webhook's delivery log (WEBHOOK#<id>, DELIVERY#<event_id>), latest event first, in the shape GET
+    /v1/webhooks/{id}/deliveries answers; None if there is no such webhook and no log."""
+    from boto3.dynamodb.types import TypeDeserializer
+
+    items: list[dict] = []
+    start: dict = {}
+    while True:
+        page = dynamodb.query(
+            TableName=table,
+            KeyConditionExpression="pk = :pk AND begins_with(sk, :sk)",
+            ExpressionAttributeValues={":pk": {"S": f"WEBHOOK#{webhook_id}"}, ":sk": {"S": "DELIVERY#"}},
+            **start,
+        )
+        items += page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            break
+        start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
+    if not items and "Item" not in dynamodb.get_item(TableName=table, Key={"pk": {"S": "WEBHOOKS"}, "sk": {"S": f"SUBSCRIPTION#{webhook_id}"}}):
+        return None
+    hidden = {"pk", "sk", "expires_at", "webhook_id", "updated_at"}
+    entries = [_plain({k: TypeDeserializer().deserialize(v) for k, v in item.items() if k not in hidden}) for item in items]
+    return sorted(entries, key=lambda e: (e.get("occurred_at", ""), e.get("event_id", "")), reverse=True)[:limit]
 
 
 def _as_api_time(value):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import boto3
 
-from infra import cognito, stepfunctions
+from infra import cognito, eventbridge, stepfunctions
 from infra.event_sources import SqsPoller
 from infra.gateway import LocalApiGateway
 from infra.lambda_runtime import LocalLambdaRuntime
@@ -85,6 +85,7 @@ class LocalStack:
         self.parameters.setdefault("PwnedPasswordsRangeUrl", self.pwned_passwords.url)
         cognito.install(self.runtime)
         stepfunctions.install()
+        eventbridge.install()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         self._moto.start()
         self.stack = Provisioner(load_template(), self.parameters, self.runtime, self.stack_name).provision()

@@ -8,6 +8,7 @@ fast (WebhookRetrySchedule=1,2: three attempts, 1 s then 2 s apart, plus jitter)
 import threading
 import time
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import boto3
 import pytest
@@ -254,3 +255,109 @@ def test_a_receivers_retry_after_is_honoured(api) -> None:
         first, second = receiver.wait_for(lambda ds: len(ds) >= 2)[:2]
     assert second.received_at - first.received_at >= 3 > RETRY_DELAYS[0] * 1.2
     assert first.headers["webhook-id"] == second.headers["webhook-id"]
+
+
+# ------------------------------------------------------------------------------ the delivery log
+
+
+def logged_when(api, webhook_id: str, event_id: str, predicate, timeout: float = 20) -> dict:
+    """The event's entry in GET /v1/webhooks/{id}/deliveries, once predicate holds (the consumer logs after it posts)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        answer = api.get(f"/webhooks/{webhook_id}/deliveries")
+        assert answer.status == 200, answer.body
+        entry = next((d for d in answer.json()["deliveries"] if d["event_id"] == event_id), None)
+        if (entry is not None and predicate(entry)) or time.monotonic() > deadline:
+            return entry
+        time.sleep(0.1)
+
+
+def test_the_delivery_log_shows_each_attempt_of_an_event(api) -> None:
+    with (
+        WebhookReceiver(answer=lambda n: 500 if n == 0 else 204) as receiver,
+        subscribed(api, receiver, ["UserCreated"]) as webhook,
+    ):
+        create_user(api)
+        first = receiver.wait_for(lambda ds: len(ds) >= 1)[0]
+        event_id = first.headers["webhook-id"]
+        pending = logged_when(api, webhook["id"], event_id, lambda e: e["attempts"] >= 1)
+        delivered = logged_when(api, webhook["id"], event_id, lambda e: e["state"] == "delivered")
+    if pending["state"] == "pending":  # read before the retry: the failure and when the next attempt comes
+        assert pending["last_status_code"] == 500 and pending["last_error"] == "HTTP 500" and pending["next_attempt_at"]
+    assert delivered["attempts"] == 2 and delivered["last_status_code"] == 204 and delivered["event_type"] == "UserCreated"
+    assert isinstance(delivered["last_latency_ms"], int) and delivered["next_attempt_at"] is None
+
+
+def test_the_delivery_log_of_an_unknown_webhook_is_a_404_and_a_bad_limit_a_400(api) -> None:
+    unknown = api.get("/webhooks/00000000-0000-4000-8000-000000000000/deliveries")
+    assert unknown.status == 404 and unknown.json()["error"]["code"] == "WEBHOOK_NOT_FOUND"
+    assert api.get("/webhooks/00000000-0000-4000-8000-000000000000/deliveries?limit=0").status == 400
+    assert api.get("/webhooks/not-a-uuid/deliveries").status == 400
+
+
+# ------------------------------------------------------------------------------ re-enabling and rotation
+
+
+def test_patch_re_enables_a_gone_endpoint_and_rotates_its_secret_with_both_signatures_meanwhile(api) -> None:
+    with WebhookReceiver(answer=lambda n: 410 if n == 0 else 204) as receiver, subscribed(api, receiver, ["UserCreated"]) as webhook:
+        create_user(api)
+        receiver.wait_for(lambda ds: len(ds) >= 1)
+        listed_when(api, webhook["id"], lambda w: not w["enabled"])
+        patched = api.request("PATCH", f"/webhooks/{webhook['id']}", {"enabled": True, "rotate_secret": True})
+        assert patched.status == 200, patched.body
+        assert patched.json()["enabled"] is True and patched.json()["secret"].startswith("whsec_")
+        new_secret = patched.json()["secret"]
+        assert new_secret != webhook["secret"] and new_secret not in api.get("/webhooks").body.decode()
+        user_id, _ = create_user(api)
+        delivered = receiver.wait_for(lambda ds: any(of_user(user_id)(d) for d in ds))[-1]
+    assert len(delivered.headers["webhook-signature"].split(" ")) == 2
+    for secret in (webhook["secret"], new_secret):  # receivers switch secrets in their own time
+        assert Webhook(secret).verify(delivered.body, delivered.headers)["data"]["user_id"] == user_id
+
+
+def test_patch_refuses_what_it_cannot_do(api) -> None:
+    unknown = api.request("PATCH", "/webhooks/00000000-0000-4000-8000-000000000000", {"enabled": True})
+    assert unknown.status == 404 and unknown.json()["error"]["code"] == "WEBHOOK_NOT_FOUND"
+    for body in ({"enabled": False}, {"secret": "mine"}, {"rotate_secret": "yes please"}):
+        refused = api.request("PATCH", "/webhooks/00000000-0000-4000-8000-000000000000", body)
+        assert refused.status == 400 and refused.json()["error"]["code"] == "INVALID_REQUEST", body
+
+
+# ------------------------------------------------------------------------------ replay
+
+
+def test_replay_re_delivers_an_event_from_the_archive_with_the_same_webhook_id(api) -> None:
+    with WebhookReceiver() as receiver, subscribed(api, receiver, ["UserCreated"]) as webhook:
+        since = datetime.now(UTC)
+        user_id, _ = create_user(api)
+        (first,) = receiver.wait_for(lambda ds: len(ds) >= 1)
+        event_id = first.headers["webhook-id"]
+        logged_when(api, webhook["id"], event_id, lambda e: e["state"] == "delivered")
+
+        one = api.post(f"/webhooks/{webhook['id']}/replay", {"event_id": event_id})
+        assert one.status == 202, one.body
+        assert one.json()["event_id"] == event_id and one.json()["replay_name"]
+        second = receiver.wait_for(lambda ds: len(ds) >= 2)[1]
+
+        every = api.post(f"/webhooks/{webhook['id']}/replay", {"since": since.isoformat()})
+        assert every.status == 202, every.body
+        third = receiver.wait_for(lambda ds: len([d for d in ds if of_user(user_id)(d)]) >= 3)[-1]
+    for again in (second, third):
+        assert again.headers["webhook-id"] == event_id and again.body == first.body
+        assert Webhook(webhook["secret"]).verify(again.body, again.headers)["data"]["user_id"] == user_id
+
+
+def test_replay_refuses_what_it_cannot_replay(api) -> None:
+    unknown = api.post("/webhooks/00000000-0000-4000-8000-000000000000/replay", {"since": "2026-01-01T00:00:00Z"})
+    assert unknown.status == 404 and unknown.json()["error"]["code"] == "WEBHOOK_NOT_FOUND"
+    with WebhookReceiver(answer=lambda n: 410) as receiver, subscribed(api, receiver, ["UserCreated"]) as webhook:
+        never = api.post(f"/webhooks/{webhook['id']}/replay", {"event_id": "never-sent"})
+        assert never.status == 404 and never.json()["error"]["code"] == "DELIVERY_NOT_FOUND"
+        for body in ({}, {"event_id": "x", "since": "2026-01-01T00:00:00Z"}, {"since": "yesterday"}):
+            refused = api.post(f"/webhooks/{webhook['id']}/replay", body)
+            assert refused.status == 400 and refused.json()["error"]["code"] == "INVALID_REQUEST", body
+        create_user(api)
+        receiver.wait_for(lambda ds: len(ds) >= 1)
+        listed_when(api, webhook["id"], lambda w: not w["enabled"])
+        disabled = api.post(f"/webhooks/{webhook['id']}/replay", {"since": "2026-01-01T00:00:00Z"})
+        assert disabled.status == 409 and disabled.json()["error"]["code"] == "WEBHOOK_DISABLED"

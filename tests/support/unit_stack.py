@@ -35,6 +35,8 @@ PROVISIONED_TYPES = {
     "AWS::DynamoDB::Table",
     "AWS::S3::Bucket",
     "AWS::Events::EventBus",
+    "AWS::Events::Archive",  # ApiFunction replays it to the webhook rule (its ARNs are in its environment)
+    "AWS::Events::Rule",
     "AWS::SecretsManager::Secret",
     "AWS::SQS::Queue",
     "AWS::Logs::LogGroup",

@@ -550,3 +550,49 @@ def test_admin_reset_mails_a_code_and_refuses_the_old_password_until_it_is_used(
     assert refused.value.response["Error"]["Code"] == "PasswordResetRequiredException"
     cognito.confirm_forgot_password(ClientId=client_id, Username=username, ConfirmationCode=code, Password="After-Horse-4-Battery")
     assert "AuthenticationResult" in password_auth(cognito, pool_id, client_id, username, "After-Horse-4-Battery")
+
+
+def test_a_replay_sends_only_its_time_window_and_only_to_its_filter_rules(local_stack):
+    """infra/eventbridge.py: moto replays the whole archive to every rule; AWS only [start, end) to FilterArns."""
+    events, sqs = stack_client(local_stack, "events"), stack_client(local_stack, "sqs")
+    suffix = uuid.uuid4().hex[:8]
+    bus_arn = events.create_event_bus(Name=f"gap-replay-{suffix}")["EventBusArn"]
+    archive_arn = events.create_archive(ArchiveName=f"gap-replay-{suffix}", EventSourceArn=bus_arn)["ArchiveArn"]
+    queues, rules = {}, {}
+    for name in ("chosen", "other"):
+        url = sqs.create_queue(QueueName=f"gap-replay-{name}-{suffix}")["QueueUrl"]
+        queues[name] = url
+        rules[name] = events.put_rule(Name=f"{name}-{suffix}", EventBusName=bus_arn, EventPattern=json.dumps({"source": ["gap"]}))[
+            "RuleArn"
+        ]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_targets(Rule=f"{name}-{suffix}", EventBusName=bus_arn, Targets=[{"Id": "q", "Arn": arn}])
+    old, recent = 1_700_000_000, 1_700_000_600
+    for at, n in ((old, "old"), (recent, "recent")):
+        events.put_events(
+            Entries=[{"Source": "gap", "DetailType": "T", "Detail": json.dumps({"n": n}), "EventBusName": bus_arn, "Time": at}]
+        )
+
+    def drained(url: str) -> list[dict]:
+        got = []
+        while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+            got += [json.loads(m["Body"]) for m in messages]
+            sqs.delete_message_batch(
+                QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+            )
+        return got
+
+    assert len(drained(queues["chosen"])) == 2 and len(drained(queues["other"])) == 2  # the originals
+    try:
+        events.start_replay(
+            ReplayName=f"gap-{suffix}",
+            EventSourceArn=archive_arn,
+            EventStartTime=recent - 1,
+            EventEndTime=recent + 1,
+            Destination={"Arn": bus_arn, "FilterArns": [rules["chosen"]]},
+        )
+    finally:  # the local views read every archive, and these are not authflow events
+        events.delete_archive(ArchiveName=f"gap-replay-{suffix}")
+    replayed = drained(queues["chosen"])
+    assert [(e["detail"]["n"], e["replay-name"]) for e in replayed] == [("recent", f"gap-{suffix}")]
+    assert drained(queues["other"]) == []

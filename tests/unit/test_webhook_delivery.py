@@ -23,6 +23,7 @@ from authflow.adapters import DeliveryAdapters
 from authflow.callback_urls import check_callback_url
 from authflow.clock import utc_now
 from authflow.deliveries import JITTER, MAX_DELAY_SECONDS, WebhookDeliverer, jitter, retry_after_seconds, signed_headers, webhook_payload
+from authflow.replays import ReplayTarget
 from authflow.settings import DeliverySettings
 from authflow.status import DeliveryRecords, SubscriptionStore
 from authflow.status.subscriptions import Subscription
@@ -88,6 +89,16 @@ class FakeClock:
 
     def __call__(self) -> datetime:
         return self.now
+
+
+class FakeReplays:
+    """DescribeReplay's answer: whom each replay is for."""
+
+    def __init__(self, **targets: ReplayTarget):
+        self.targets = targets
+
+    def target(self, name: str) -> ReplayTarget | None:
+        return self.targets.get(name)
 
 
 class RecordingQueue:
@@ -163,6 +174,7 @@ def deliverer(
     store: SubscriptionStore | None = None,
     clock=utc_now,
     queue=None,
+    replays=None,
 ) -> WebhookDeliverer:
     adapters = DeliveryAdapters(
         subscriptions=store or SubscriptionStore(settings.status_table_name, clock),
@@ -170,6 +182,7 @@ def deliverer(
         queue=queue or boto3.client("sqs"),
         resolve=resolve,
         send=endpoints,
+        replays=replays or FakeReplays(),
         clock=clock,
     )
     return WebhookDeliverer(settings, adapters, spread=lambda delay: delay)  # no jitter: the schedule exactly
@@ -302,6 +315,20 @@ def test_a_retry_for_a_deleted_subscription_or_an_attempt_already_made_is_droppe
     retry["delivery"]["attempt"] = 2
     worker.deliver_batch([record(settings, retry)], plenty_of_time)
     assert len(endpoints.posts) == 1
+
+
+def test_a_replayed_event_goes_again_to_the_one_subscription_its_replay_names(settings) -> None:
+    subscribed(settings, subscription("good.example.com", "UserCreated"), subscription("bad.example.com", "UserCreated"))
+    endpoints = FakeEndpoints(good=204, bad=204)
+    replays = FakeReplays(mine=ReplayTarget("wh-good.example.com", "ev-1"), all_since=ReplayTarget("wh-good.example.com", None))
+    worker = deliverer(settings, endpoints, replays=replays)
+    worker.deliver_batch([record(settings, event())], plenty_of_time)
+    assert len(endpoints.posts) == 2
+    for name in ("mine", "all_since", "someone-elses"):
+        worker.deliver_batch([record(settings, {**event(), "replay-name": name})], plenty_of_time)
+    worker.deliver_batch([record(settings, {**event(event_id="ev-2"), "replay-name": "mine"})], plenty_of_time)  # not its event
+    again = [(host, headers["webhook-id"]) for host, _, headers in endpoints.posts[2:]]
+    assert again == [("good.example.com", "ev-1"), ("good.example.com", "ev-1")], "delivered before, delivered again, same webhook-id"
 
 
 # ------------------------------------------------------------------------------ isolation

@@ -1,16 +1,22 @@
 """Webhooks (authflow.webhooks) in-process: subscriptions stored with their secret, listed without it,
-removed once; URLs refused by the SSRF guard change nothing."""
+removed once; URLs refused by the SSRF guard change nothing; the delivery log read back; PATCH re-enabling and rotating the secret (two signatures meanwhile)."""
+
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
 
 import pytest
+from standardwebhooks import Webhook
 
 from authflow import errors
-from authflow.models import CreateWebhookRequest
-from authflow.webhooks import Webhooks
+from authflow.deliveries import signed_headers
+from authflow.models import CreateWebhookRequest, ReplayWebhookRequest, UpdateWebhookRequest
+from authflow.status.deliveries import DeliveryLogEntry
+from authflow.webhooks import ROTATION_WINDOW, Webhooks, new_secret
 
 
 @pytest.fixture
 def webhooks(adapters) -> Webhooks:
-    return Webhooks(adapters, allow_loopback=False)
+    return Webhooks(adapters, allow_loopback=False, replays=None)  # type: ignore[arg-type]  (tests that replay set a fake)
 
 
 def public(host: str, port: int) -> list[str]:
@@ -40,3 +46,120 @@ def test_a_url_inside_the_network_is_refused_and_nothing_is_stored(webhooks, ada
     with pytest.raises(errors.InvalidWebhookUrl):
         webhooks.subscribe(CreateWebhookRequest(url="https://inside.example.com/in", events=["UserCreated"]))
     assert len(adapters.subscriptions.all()) == before
+
+
+def test_the_delivery_log_lists_a_subscriptions_deliveries_latest_first(webhooks, adapters):
+    webhooks.resolve = public
+    created = webhooks.subscribe(CreateWebhookRequest(url="https://hooks.example.com/in", events=["UserCreated"]))
+    webhook_id = str(created.id)
+    adapters.deliveries.put(
+        DeliveryLogEntry(
+            webhook_id=webhook_id,
+            event_id="ev-old",
+            event_type="UserCreated",
+            occurred_at="2026-01-01T10:00:00Z",
+            attempts=1,
+            state="delivered",
+            last_status_code=204,
+            last_latency_ms=12,
+        )
+    )
+    retry_at = datetime(2026, 1, 1, 11, 5, tzinfo=UTC)
+    adapters.deliveries.put(
+        DeliveryLogEntry(
+            webhook_id=webhook_id,
+            event_id="ev-new",
+            event_type="UserCreated",
+            occurred_at="2026-01-01T11:00:00Z",
+            attempts=2,
+            last_status_code=503,
+            last_latency_ms=40,
+            last_error="HTTP 503",
+            next_attempt_at=retry_at,
+        )
+    )
+
+    log = webhooks.deliveries_of(webhook_id, limit=50)
+    assert [(d.event_id, d.state, d.attempts, d.last_status_code) for d in log.deliveries] == [
+        ("ev-new", "pending", 2, 503),
+        ("ev-old", "delivered", 1, 204),
+    ]
+    assert log.deliveries[0].next_attempt_at == retry_at and log.deliveries[0].last_error == "HTTP 503"
+    assert [d.event_id for d in webhooks.deliveries_of(webhook_id, limit=1).deliveries] == ["ev-new"]
+    with pytest.raises(errors.WebhookNotFound):
+        webhooks.deliveries_of(str(uuid4()), limit=50)
+
+
+def test_patch_re_enables_a_disabled_subscription_and_rotates_its_secret(webhooks, adapters):
+    webhooks.resolve = public
+    created = webhooks.subscribe(CreateWebhookRequest(url="https://hooks.example.com/in", events=["UserCreated"]))
+    webhook_id = str(created.id)
+    adapters.subscriptions.disable(webhook_id, "The endpoint answered 410 Gone.")
+    assert not adapters.subscriptions.get(webhook_id).enabled
+
+    updated = webhooks.update(webhook_id, UpdateWebhookRequest(enabled=True, rotate_secret=True))
+    assert updated.enabled and updated.disabled_reason is None
+    assert updated.secret.startswith("whsec_") and updated.secret != created.secret
+    stored = adapters.subscriptions.get(webhook_id)
+    now = adapters.clock()
+    assert stored.signing_secrets(now) == [updated.secret, created.secret], "both signatures during the rotation window"
+    assert stored.signing_secrets(now + ROTATION_WINDOW) == [updated.secret], "the old secret ends with the window"
+    assert created.secret not in repr(stored) and updated.secret not in webhooks.list_subscriptions().model_dump_json()
+
+    untouched = webhooks.update(webhook_id, UpdateWebhookRequest())
+    assert untouched.secret is None and adapters.subscriptions.get(webhook_id).secret.get_secret_value() == updated.secret
+    with pytest.raises(errors.WebhookNotFound):
+        webhooks.update(str(uuid4()), UpdateWebhookRequest(enabled=True))
+
+
+def test_a_delivery_during_a_rotation_verifies_with_the_old_secret_and_the_new():
+    old, new = new_secret().get_secret_value(), new_secret().get_secret_value()
+    payload = '{"type":"UserCreated"}'
+    headers = signed_headers([new, old], "ev-1", payload, datetime.now(UTC))
+    assert len(headers["webhook-signature"].split(" ")) == 2
+    for secret in (old, new):
+        assert Webhook(secret).verify(payload, headers) == {"type": "UserCreated"}
+
+
+class FakeReplays:
+    """StartReplay, recorded."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple] = []
+
+    def start(self, name, target, start, end) -> None:
+        self.started.append((name, target, start, end))
+
+
+def test_replay_starts_an_archive_replay_for_one_event_or_every_event_since(webhooks, adapters):
+    webhooks.resolve = public
+    webhooks.replays = replays = FakeReplays()
+    created = webhooks.subscribe(CreateWebhookRequest(url="https://hooks.example.com/in", events=["UserCreated"]))
+    webhook_id = str(created.id)
+    adapters.deliveries.put(
+        DeliveryLogEntry(webhook_id=webhook_id, event_id="ev-1", event_type="UserCreated", occurred_at="2026-01-01T10:00:00+00:00")
+    )
+
+    one = webhooks.replay(webhook_id, ReplayWebhookRequest(event_id="ev-1"))
+    name, target, start, end = replays.started[-1]
+    assert (target.webhook_id, target.event_id, name) == (webhook_id, "ev-1", one.replay_name) and len(name) <= 64
+    assert start < datetime(2026, 1, 1, 10, tzinfo=UTC) < end and end - start <= timedelta(seconds=2)
+
+    since = datetime(2026, 1, 1, tzinfo=UTC)
+    webhooks.replay(webhook_id, ReplayWebhookRequest(since=since))
+    assert replays.started[-1][1].event_id is None and replays.started[-1][2] == since
+
+    with pytest.raises(errors.DeliveryNotFound):
+        webhooks.replay(webhook_id, ReplayWebhookRequest(event_id="never-sent"))
+    with pytest.raises(errors.WebhookNotFound):
+        webhooks.replay(str(uuid4()), ReplayWebhookRequest(since=since))
+    adapters.subscriptions.disable(webhook_id, "The endpoint answered 410 Gone.")
+    with pytest.raises(errors.WebhookDisabled):
+        webhooks.replay(webhook_id, ReplayWebhookRequest(since=since))
+    assert len(replays.started) == 2
+
+
+@pytest.mark.parametrize("body", [{}, {"event_id": "ev-1", "since": "2026-01-01T00:00:00Z"}, {"since": "2026-01-01T00:00:00"}])
+def test_a_replay_asks_for_exactly_one_event_or_one_time_with_its_zone(body):
+    with pytest.raises(ValueError):
+        ReplayWebhookRequest.model_validate(body)

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from authflow.mail import Mailer
     from authflow.password_policy import PasswordPolicy
     from authflow.qr import QrCodeStore
-    from authflow.settings import CognitoSettings, CommonSettings, DeliverySettings
+    from authflow.replays import ArchiveReplays
+    from authflow.settings import ApiSettings, CognitoSettings, CommonSettings, DeliverySettings
     from authflow.status import (
         DeliveryRecords,
         EmailClaims,
@@ -54,6 +55,7 @@ class Adapters:
     handoffs: Handoffs
     revoked_sign_ins: RevokedSignIns
     subscriptions: SubscriptionStore
+    deliveries: DeliveryRecords
     events: EventPublisher
     qr_codes: QrCodeStore
     workflows: Workflows
@@ -74,6 +76,7 @@ class DeliveryAdapters:
     queue: Any  # the SQS client: the message's visibility (backoff) and the dead-letter queue
     resolve: Resolve
     send: Send
+    replays: ArchiveReplays  # whom a replayed event is for
     clock: Clock
 
 
@@ -88,7 +91,17 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
     from authflow.mail import Mailer
     from authflow.password_policy import PasswordPolicy
     from authflow.qr import QrCodeStore
-    from authflow.status import EmailClaims, Handoffs, MfaSessions, RateCounters, RevokedSignIns, Signals, StatusRecords, SubscriptionStore
+    from authflow.status import (
+        DeliveryRecords,
+        EmailClaims,
+        Handoffs,
+        MfaSessions,
+        RateCounters,
+        RevokedSignIns,
+        Signals,
+        StatusRecords,
+        SubscriptionStore,
+    )
     from authflow.tokens import TokenVerifier
     from authflow.users import UserDirectory
     from authflow.workflows import Workflows
@@ -105,6 +118,7 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
         handoffs=Handoffs(table, utc_now),
         revoked_sign_ins=revoked_sign_ins,
         subscriptions=SubscriptionStore(table, utc_now),
+        deliveries=DeliveryRecords(table, utc_now),
         events=EventPublisher(settings.event_bus_name),
         qr_codes=QrCodeStore(settings.qr_bucket_name, settings.qr_link_expiry_seconds),
         workflows=Workflows(),
@@ -123,6 +137,7 @@ def delivery_adapters(settings: DeliverySettings) -> DeliveryAdapters:
     from authflow.aws import client
     from authflow.callback_urls import resolve_host
     from authflow.clock import utc_now
+    from authflow.replays import ArchiveReplays
     from authflow.status import DeliveryRecords, SubscriptionStore
     from authflow.webhook_http import post
 
@@ -132,8 +147,17 @@ def delivery_adapters(settings: DeliverySettings) -> DeliveryAdapters:
         queue=client("sqs"),
         resolve=resolve_host,
         send=post,
+        replays=ArchiveReplays(),
         clock=utc_now,
     )
+
+
+@cache
+def archive_replays(settings: ApiSettings) -> ArchiveReplays:
+    """The API's replays of the bus archive to the webhook rule (POST /v1/webhooks/{id}/replay)."""
+    from authflow.replays import ArchiveReplays
+
+    return ArchiveReplays(settings.event_archive_arn, settings.event_bus_arn, settings.webhook_events_rule_arn)
 
 
 @cache

@@ -16,6 +16,9 @@ time left (the Lambda context's remaining time): a post that would not fit is qu
 attempted. Posts are signed per the Standard Webhooks specification; webhook-id is the event's
 event_id, identical on every attempt, so receivers can de-duplicate.
 
+A replayed event (from POST /v1/webhooks/{id}/replay: the bus archive's StartReplay) goes only to
+the subscription its replay names, as a new first attempt.
+
 Each attempt is written to the delivery log (authflow.status.deliveries), which also makes a retry or
 a duplicate SQS message harmless. A 2xx is a delivery; 410 Gone disables the subscription; a URL
 that now resolves inside is refused at once; after the last attempt the event is parked in the
@@ -40,6 +43,7 @@ from authflow.callback_urls import check_callback_url
 from authflow.errors import InvalidWebhookUrl
 from authflow.events import SOURCE
 from authflow.observability import logger
+from authflow.replays import ReplayTarget
 from authflow.settings import DeliverySettings
 from authflow.status.deliveries import DeliveryLogEntry
 from authflow.status.subscriptions import Subscription
@@ -63,11 +67,14 @@ def webhook_payload(event: dict) -> str:
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
 
 
-def signed_headers(secret: str, webhook_id: str, payload: str, now: datetime) -> dict[str, str]:
+def signed_headers(secrets: str | list[str], webhook_id: str, payload: str, now: datetime) -> dict[str, str]:
+    """Standard Webhooks' headers; with several secrets (a rotation), one signature each, space-separated."""
     return {
         "webhook-id": webhook_id,
         "webhook-timestamp": str(int(now.timestamp())),
-        "webhook-signature": Webhook(secret).sign(webhook_id, now, payload),
+        "webhook-signature": " ".join(
+            Webhook(secret).sign(webhook_id, now, payload) for secret in ([secrets] if isinstance(secrets, str) else secrets)
+        ),
     }
 
 
@@ -123,7 +130,9 @@ class WebhookDeliverer:
         self.send = adapters.send
         self.clock = adapters.clock
         self.spread = spread
+        self.replays = adapters.replays
         self._subscriptions: dict[str, Subscription] = {}
+        self._replay_targets: dict[str, ReplayTarget | None] = {}
 
     @property
     def last_attempt(self) -> int:
@@ -171,11 +180,30 @@ class WebhookDeliverer:
             return []
         if "delivery" in body:
             return self._retry_due(record.message_id, body)
+        if "replay-name" in event:
+            return self._replayed(record.message_id, event)
         return [
             DueDelivery(record.message_id, event, subscription, 1)
             for subscription in self._subscriptions.values()
             if subscription.enabled and detail_type in subscription.events and self.log.get(subscription.id, event_id) is None
         ]
+
+    def _replayed(self, message_id: str, event: dict) -> list[DueDelivery]:
+        """A replayed event goes to the one subscription its replay names, delivered before or not."""
+        name = event["replay-name"]
+        if name not in self._replay_targets:  # one DescribeReplay per replay and process
+            self._replay_targets[name] = self.replays.target(name)
+        target = self._replay_targets[name]
+        subscription = self._subscriptions.get(target.webhook_id) if target else None
+        if (
+            target is None
+            or subscription is None
+            or not subscription.enabled
+            or event["detail-type"] not in subscription.events
+            or target.event_id not in (None, event["detail"]["event_id"])
+        ):
+            return []
+        return [DueDelivery(message_id, event, subscription, 1)]
 
     def _retry_due(self, message_id: str, body: dict) -> list[DueDelivery]:
         """The attempt a retry message asks for, if due; one not yet due is sent on (a hop)."""
@@ -213,7 +241,8 @@ class WebhookDeliverer:
         except InvalidWebhookUrl as refused:
             return Attempt(Outcome(False, f"URL refused: {refused.message}", permanent=True))
         payload = webhook_payload(delivery.event)
-        headers = signed_headers(delivery.subscription.secret.get_secret_value(), delivery.event_id, payload, self.clock())
+        now = self.clock()
+        headers = signed_headers(delivery.subscription.signing_secrets(now), delivery.event_id, payload, now)
         started = time.monotonic()
         outcome = self.send(target, payload, headers, timeout)
         return Attempt(outcome, int((time.monotonic() - started) * 1000))

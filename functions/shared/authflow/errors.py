@@ -130,6 +130,16 @@ class WebhookNotFound(NotFound):
     message = "No such webhook."
 
 
+class DeliveryNotFound(NotFound):
+    code = "DELIVERY_NOT_FOUND"
+    message = "This webhook has no delivery of that event (the log keeps 30 days)."
+
+
+class WebhookDisabled(Conflict):
+    code = "WEBHOOK_DISABLED"
+    message = "The webhook is disabled: re-enable it (PATCH with enabled true) before replaying."
+
+
 class InvalidWebhookUrl(InvalidRequest):
     code = "INVALID_WEBHOOK_URL"
     message = "The webhook URL is not allowed."

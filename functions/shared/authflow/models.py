@@ -457,6 +457,61 @@ class WebhookListResponse(Response):
     webhooks: list[WebhookResponse]
 
 
+class UpdateWebhookRequest(Request):
+    enabled: Literal[True] | None = Field(None, description="true re-enables a disabled subscription (its endpoint is back).")
+    rotate_secret: bool = Field(
+        False,
+        description="A new signing secret, returned in this answer only; for 24 hours deliveries carry "
+        "a signature with each secret (space-separated in webhook-signature), so receivers can switch.",
+    )
+
+
+class UpdateWebhookResponse(WebhookResponse):
+    secret: str | None = Field(None, description="The new signing secret, when rotate_secret was asked. Shown once.")
+
+
+class ReplayWebhookRequest(Request):
+    event_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = Field(
+        None, description="One event to deliver again (its event_id, as the delivery log lists it)."
+    )
+    since: datetime | None = Field(None, description="Every event since this time (within the archive's retention).")
+
+    @model_validator(mode="after")
+    def _one_of(self) -> "ReplayWebhookRequest":
+        if (self.event_id is None) == (self.since is None):
+            raise ValueError("give exactly one of event_id and since")
+        if self.since is not None and self.since.tzinfo is None:
+            raise ValueError("since needs a time zone (e.g. 2026-01-01T00:00:00Z)")
+        return self
+
+
+class ReplayWebhookResponse(Response):
+    webhook_id: UUID
+    replay_name: str = Field(description="The EventBridge replay of the bus archive that re-delivers the events.")
+    event_id: str | None = None
+    since: datetime
+    until: datetime
+
+
+class WebhookDeliveryResponse(Response):
+    event_id: str
+    event_type: str
+    occurred_at: str
+    attempts: int = Field(description="Attempts made so far.")
+    state: Literal["pending", "delivered", "failed"] = Field(
+        description="pending: a retry is due at next_attempt_at; delivered: a 2xx answer; failed: no more attempts."
+    )
+    last_status_code: int | None = Field(None, description="The HTTP status of the last answer (none if no answer came).")
+    last_latency_ms: int | None = Field(None, description="How long the last attempt took, in milliseconds.")
+    last_error: str | None = Field(None, description="Why the last attempt failed.")
+    next_attempt_at: datetime | None = None
+
+
+class WebhookDeliveriesResponse(Response):
+    webhook_id: UUID
+    deliveries: list[WebhookDeliveryResponse] = Field(description="The latest first (by the event's time), up to limit.")
+
+
 class DeleteWebhookResponse(Response):
     id: UUID
     status: Literal["DELETED"] = "DELETED"

@@ -42,6 +42,9 @@ class ApiSettings(CognitoSettings):
     admin_group_name: str
     admin_check_cache_seconds: int
     webhook_allow_loopback: bool
+    event_archive_arn: str
+    event_bus_arn: str
+    webhook_events_rule_arn: str
 
 
 class DeliverySettings(BaseSettings):

@@ -6,6 +6,7 @@ authflow.deliveries'. Secrets follow the Standard Webhooks format: "whsec_" + ba
 
 import base64
 import secrets
+from datetime import datetime, timedelta
 from uuid import uuid4
 
 from pydantic import SecretStr
@@ -13,11 +14,25 @@ from pydantic import SecretStr
 from authflow import errors
 from authflow.adapters import Adapters
 from authflow.callback_urls import check_callback_url
-from authflow.models import CreateWebhookRequest, CreateWebhookResponse, DeleteWebhookResponse, WebhookListResponse
+from authflow.models import (
+    CreateWebhookRequest,
+    CreateWebhookResponse,
+    DeleteWebhookResponse,
+    ReplayWebhookRequest,
+    ReplayWebhookResponse,
+    UpdateWebhookRequest,
+    UpdateWebhookResponse,
+    WebhookDeliveriesResponse,
+    WebhookDeliveryResponse,
+    WebhookListResponse,
+)
 from authflow.observability import logger
+from authflow.replays import ArchiveReplays, ReplayTarget
 from authflow.status.subscriptions import Subscription
 
 SECRET_PREFIX = "whsec_"
+ROTATION_WINDOW = timedelta(hours=24)  # deliveries carry both signatures while receivers switch secrets
+ONE_EVENT_WINDOW = timedelta(seconds=1)  # a replay of one event reads the archive around its time only
 
 
 def new_secret() -> SecretStr:
@@ -25,11 +40,13 @@ def new_secret() -> SecretStr:
 
 
 class Webhooks:
-    def __init__(self, adapters: Adapters, allow_loopback: bool):
+    def __init__(self, adapters: Adapters, allow_loopback: bool, replays: ArchiveReplays):
         self.store = adapters.subscriptions
+        self.deliveries = adapters.deliveries
         self.resolve = adapters.resolve
         self.clock = adapters.clock
         self.allow_loopback = allow_loopback
+        self.replays = replays
 
     def subscribe(self, request: CreateWebhookRequest) -> CreateWebhookResponse:
         check_callback_url(request.url, self.allow_loopback, self.resolve)
@@ -46,3 +63,47 @@ class Webhooks:
             raise errors.WebhookNotFound()
         logger.info("webhook deleted", extra={"webhook_id": webhook_id})
         return DeleteWebhookResponse(id=webhook_id)
+
+    def update(self, webhook_id: str, request: UpdateWebhookRequest) -> UpdateWebhookResponse:
+        """Re-enables a disabled subscription and/or rotates its secret (both signatures for ROTATION_WINDOW)."""
+        secret = new_secret() if request.rotate_secret else None
+        updated = self.store.update(webhook_id, enable=bool(request.enabled), secret=secret, rotation_window=ROTATION_WINDOW)
+        if updated is None:
+            raise errors.WebhookNotFound()
+        logger.info(
+            "webhook updated", extra={"webhook_id": webhook_id, "re_enabled": bool(request.enabled), "secret_rotated": secret is not None}
+        )
+        return UpdateWebhookResponse(**updated.public().model_dump(), secret=secret.get_secret_value() if secret else None)
+
+    def deliveries_of(self, webhook_id: str, limit: int) -> WebhookDeliveriesResponse:
+        """The subscription's delivery log: each event's attempts, last answer, next attempt, state."""
+        if self.store.get(webhook_id) is None:
+            raise errors.WebhookNotFound()
+        entries = self.deliveries.of_subscription(webhook_id, limit)
+        return WebhookDeliveriesResponse(
+            webhook_id=webhook_id,
+            deliveries=[
+                WebhookDeliveryResponse.model_validate(entry.model_dump(exclude={"webhook_id", "updated_at"})) for entry in entries
+            ],
+        )
+
+    def replay(self, webhook_id: str, request: ReplayWebhookRequest) -> ReplayWebhookResponse:
+        """Delivers one event, or every event since a time, again to this subscription (from the bus's archive)."""
+        subscription = self.store.get(webhook_id)
+        if subscription is None:
+            raise errors.WebhookNotFound()
+        if not subscription.enabled:
+            raise errors.WebhookDisabled()
+        now = self.clock()
+        if request.event_id is not None:
+            entry = self.deliveries.get(webhook_id, request.event_id)
+            if entry is None:
+                raise errors.DeliveryNotFound()
+            occurred = datetime.fromisoformat(entry.occurred_at)
+            start, end = occurred - ONE_EVENT_WINDOW, occurred + ONE_EVENT_WINDOW
+        else:
+            start, end = min(request.since or now, now), now
+        name = f"wh-{webhook_id}-{int(now.timestamp() * 1000)}"
+        self.replays.start(name, ReplayTarget(webhook_id, request.event_id), start, end)
+        logger.info("webhook replay started", extra={"webhook_id": webhook_id, "replay_name": name, "event_id": request.event_id})
+        return ReplayWebhookResponse(webhook_id=webhook_id, replay_name=name, event_id=request.event_id, since=start, until=end)

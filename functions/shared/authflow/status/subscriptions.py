@@ -4,7 +4,7 @@ The signing secret is kept because every delivery is signed with it; it is retur
 creation, and never listed or logged.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
@@ -25,6 +25,16 @@ class Subscription(BaseModel):
     created_at: datetime
     disabled_at: datetime | None = None
     disabled_reason: str | None = None
+    # The secret a rotation replaced, still signed with until previous_secret_until (receivers switch meanwhile).
+    previous_secret: SecretStr | None = None
+    previous_secret_until: datetime | None = None
+
+    def signing_secrets(self, now: datetime) -> list[str]:
+        """The secrets each delivery is signed with: the current one, and the previous one during its rotation window."""
+        secrets = [self.secret.get_secret_value()]
+        if self.previous_secret is not None and self.previous_secret_until is not None and now < self.previous_secret_until:
+            secrets.append(self.previous_secret.get_secret_value())
+        return secrets
 
     @property
     def enabled(self) -> bool:
@@ -49,10 +59,14 @@ class SubscriptionStore(TableStore):
     def add(self, subscription: Subscription) -> None:
         item = {
             **_key(subscription.id),
-            **subscription.model_dump(mode="json", exclude={"secret"}, exclude_none=True),
+            **subscription.model_dump(mode="json", exclude={"secret", "previous_secret"}, exclude_none=True),
             "secret": subscription.secret.get_secret_value(),
         }
         self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
+
+    def get(self, webhook_id: str) -> Subscription | None:
+        item = self._call("get_item", Key=_key(webhook_id), ConsistentRead=True).get("Item")
+        return Subscription.model_validate(item) if item else None
 
     def all(self) -> list[Subscription]:
         items: list[dict] = []
@@ -83,6 +97,32 @@ class SubscriptionStore(TableStore):
         except ClientError as error:
             if error_code(error) != "ConditionalCheckFailedException":  # deleted meanwhile: nothing to disable
                 raise
+
+    def update(self, webhook_id: str, enable: bool, secret: SecretStr | None, rotation_window: timedelta) -> Subscription | None:
+        """Re-enables the subscription and/or replaces its secret (the old one kept for rotation_window); None if there is none."""
+        sets, removes, values = [], [], {}
+        if enable:
+            removes += ["disabled_at", "disabled_reason"]
+        if secret is not None:
+            sets += ["previous_secret = secret", "secret = :secret", "previous_secret_until = :until"]
+            values.update({":secret": secret.get_secret_value(), ":until": (self.clock() + rotation_window).isoformat()})
+        if not sets and not removes:
+            return self.get(webhook_id)
+        expression = " ".join(part for part in (sets and "SET " + ", ".join(sets), removes and "REMOVE " + ", ".join(removes)) if part)
+        try:
+            item = self._call(
+                "update_item",
+                Key=_key(webhook_id),
+                UpdateExpression=expression,
+                ConditionExpression="attribute_exists(pk)",
+                ReturnValues="ALL_NEW",
+                **({"ExpressionAttributeValues": values} if values else {}),
+            )["Attributes"]
+        except ClientError as error:
+            if error_code(error) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return Subscription.model_validate(item)
 
     def remove(self, webhook_id: str) -> bool:
         try:
