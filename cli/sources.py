@@ -296,7 +296,9 @@ def read_webhook_deliveries(dynamodb, table: str, webhook_id: str, limit: int) -
         if "LastEvaluatedKey" not in page:
             break
         start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
-    if not items and "Item" not in dynamodb.get_item(TableName=table, Key={"pk": {"S": "WEBHOOKS"}, "sk": {"S": f"SUBSCRIPTION#{webhook_id}"}}):
+    if not items and "Item" not in dynamodb.get_item(
+        TableName=table, Key={"pk": {"S": "WEBHOOKS"}, "sk": {"S": f"SUBSCRIPTION#{webhook_id}"}}
+    ):
         return None
     hidden = {"pk", "sk", "expires_at", "webhook_id", "updated_at"}
     entries = [_plain({k: TypeDeserializer().deserialize(v) for k, v in item.items() if k not in hidden}) for item in items]

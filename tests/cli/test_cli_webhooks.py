@@ -12,13 +12,13 @@ from tests.support.webhook_receiver import WebhookReceiver
 pytestmark = pytest.mark.e2e
 
 
-def test_webhooks_deliveries_shows_the_attempts_of_each_event(api, local_stack) -> None:
+def test_webhooks_deliveries_shows_the_attempts_of_each_event(api, admin, local_stack) -> None:
     url = f"http://127.0.0.1:{local_stack.gateway.port}"
     runner = CliRunner(env={"COLUMNS": "220", "AUTHFLOW_URL": None, "AUTHFLOW_STACK_NAME": None})
-    with WebhookReceiver(answer=lambda n: 500 if n == 0 else 204) as receiver, subscribed(api, receiver, ["UserCreated"]) as webhook:
+    with WebhookReceiver(answer=lambda n: 500 if n == 0 else 204) as receiver, subscribed(api, admin, receiver, ["UserCreated"]) as webhook:
         create_user(api)
         event_id = receiver.wait_for(lambda ds: len(ds) >= 1)[0].headers["webhook-id"]
-        logged_when(api, webhook["id"], event_id, lambda e: e["state"] == "delivered")
+        logged_when(api, admin, webhook["id"], event_id, lambda e: e["state"] == "delivered")
         as_json = runner.invoke(app, ["webhooks", "deliveries", webhook["id"], "--json", "--url", url])
         as_table = runner.invoke(app, ["webhooks", "deliveries", webhook["id"], "--url", url])
         unknown = runner.invoke(app, ["webhooks", "deliveries", "00000000-0000-4000-8000-000000000000", "--url", url])

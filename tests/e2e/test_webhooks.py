@@ -16,7 +16,7 @@ from standardwebhooks import Webhook
 
 from infra import catalogue
 from infra.stack import LOCAL_PARAMETERS
-from tests.support.client import NEW_PASSWORD, Admin, current_otp, unique_email
+from tests.support.client import NEW_PASSWORD, Admin, current_otp, onboard, sign_in, unique_email
 from tests.support.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.e2e
@@ -48,11 +48,11 @@ def create_user(api) -> tuple[str, str]:
     return created.json()["user_id"], email
 
 
-def listed_when(api, webhook_id: str, predicate, timeout: float = 20) -> dict:
+def listed_when(api, admin: Admin, webhook_id: str, predicate, timeout: float = 20) -> dict:
     """The subscription as GET /v1/webhooks lists it, once predicate holds (the consumer writes after it posts)."""
     deadline = time.monotonic() + timeout
     while True:
-        listed = {w["id"]: w for w in api.get("/webhooks").json()["webhooks"]}[webhook_id]
+        listed = {w["id"]: w for w in api.get("/webhooks", headers=admin.headers).json()["webhooks"]}[webhook_id]
         if predicate(listed) or time.monotonic() > deadline:
             return listed
         time.sleep(0.1)
@@ -211,7 +211,7 @@ def test_one_failing_endpoint_does_not_hold_up_another(api, admin) -> None:
     assert len(working.received(of_user(user_id))) == 1  # ... and not posted again to the working one
 
 
-def test_a_slow_endpoint_does_not_delay_a_fast_one(api) -> None:
+def test_a_slow_endpoint_does_not_delay_a_fast_one(api, admin) -> None:
     """The slow receiver answers only once the fast one got the event. Posted one after the other
     (the slow one subscribed first), the slow post would time out and be retried; posted concurrently,
     it is delivered at its first attempt."""
@@ -219,8 +219,8 @@ def test_a_slow_endpoint_does_not_delay_a_fast_one(api) -> None:
     with (
         WebhookReceiver(hold=fast_got_it) as slow,
         WebhookReceiver(answer=lambda n: fast_got_it.set() or 204) as fast,
-        subscribed(api, slow, ["UserCreated"]),
-        subscribed(api, fast, ["UserCreated"]),
+        subscribed(api, admin, slow, ["UserCreated"]),
+        subscribed(api, admin, fast, ["UserCreated"]),
     ):
         user_id, _ = create_user(api)
         (slow_delivery,) = slow.wait_for(lambda ds: len(ds) >= 1)
@@ -229,27 +229,27 @@ def test_a_slow_endpoint_does_not_delay_a_fast_one(api) -> None:
     assert fast.received(of_user(user_id))[0].received_at <= slow_delivery.received_at
 
 
-def test_410_gone_disables_the_subscription(api) -> None:
+def test_410_gone_disables_the_subscription(api, admin) -> None:
     with (
         WebhookReceiver(answer=lambda n: 410) as gone,
         WebhookReceiver() as working,
-        subscribed(api, gone, ["UserCreated"]) as webhook,
-        subscribed(api, working, ["UserCreated"]),
+        subscribed(api, admin, gone, ["UserCreated"]) as webhook,
+        subscribed(api, admin, working, ["UserCreated"]),
     ):
         create_user(api)
         gone.wait_for(lambda ds: len(ds) >= 1)
         working.wait_for(lambda ds: len(ds) >= 1)
-        listed = listed_when(api, webhook["id"], lambda w: not w["enabled"])
+        listed = listed_when(api, admin, webhook["id"], lambda w: not w["enabled"])
         assert listed["enabled"] is False and "410" in listed["disabled_reason"]
         later_user, _ = create_user(api)
         working.wait_for(lambda ds: any(of_user(later_user)(d) for d in ds))
         assert len(gone.received()) == 1, "nothing is posted to a disabled subscription"
 
 
-def test_a_receivers_retry_after_is_honoured(api) -> None:
+def test_a_receivers_retry_after_is_honoured(api, admin) -> None:
     with (
         WebhookReceiver(answer=lambda n: 503 if n == 0 else 204, retry_after="3") as receiver,
-        subscribed(api, receiver, ["UserCreated"]),
+        subscribed(api, admin, receiver, ["UserCreated"]),
     ):
         create_user(api)
         first, second = receiver.wait_for(lambda ds: len(ds) >= 2)[:2]
@@ -260,11 +260,11 @@ def test_a_receivers_retry_after_is_honoured(api) -> None:
 # ------------------------------------------------------------------------------ the delivery log
 
 
-def logged_when(api, webhook_id: str, event_id: str, predicate, timeout: float = 20) -> dict:
+def logged_when(api, admin: Admin, webhook_id: str, event_id: str, predicate, timeout: float = 20) -> dict:
     """The event's entry in GET /v1/webhooks/{id}/deliveries, once predicate holds (the consumer logs after it posts)."""
     deadline = time.monotonic() + timeout
     while True:
-        answer = api.get(f"/webhooks/{webhook_id}/deliveries")
+        answer = api.get(f"/webhooks/{webhook_id}/deliveries", headers=admin.headers)
         assert answer.status == 200, answer.body
         entry = next((d for d in answer.json()["deliveries"] if d["event_id"] == event_id), None)
         if (entry is not None and predicate(entry)) or time.monotonic() > deadline:
@@ -272,42 +272,42 @@ def logged_when(api, webhook_id: str, event_id: str, predicate, timeout: float =
         time.sleep(0.1)
 
 
-def test_the_delivery_log_shows_each_attempt_of_an_event(api) -> None:
+def test_the_delivery_log_shows_each_attempt_of_an_event(api, admin) -> None:
     with (
         WebhookReceiver(answer=lambda n: 500 if n == 0 else 204) as receiver,
-        subscribed(api, receiver, ["UserCreated"]) as webhook,
+        subscribed(api, admin, receiver, ["UserCreated"]) as webhook,
     ):
         create_user(api)
         first = receiver.wait_for(lambda ds: len(ds) >= 1)[0]
         event_id = first.headers["webhook-id"]
-        pending = logged_when(api, webhook["id"], event_id, lambda e: e["attempts"] >= 1)
-        delivered = logged_when(api, webhook["id"], event_id, lambda e: e["state"] == "delivered")
+        pending = logged_when(api, admin, webhook["id"], event_id, lambda e: e["attempts"] >= 1)
+        delivered = logged_when(api, admin, webhook["id"], event_id, lambda e: e["state"] == "delivered")
     if pending["state"] == "pending":  # read before the retry: the failure and when the next attempt comes
         assert pending["last_status_code"] == 500 and pending["last_error"] == "HTTP 500" and pending["next_attempt_at"]
     assert delivered["attempts"] == 2 and delivered["last_status_code"] == 204 and delivered["event_type"] == "UserCreated"
     assert isinstance(delivered["last_latency_ms"], int) and delivered["next_attempt_at"] is None
 
 
-def test_the_delivery_log_of_an_unknown_webhook_is_a_404_and_a_bad_limit_a_400(api) -> None:
-    unknown = api.get("/webhooks/00000000-0000-4000-8000-000000000000/deliveries")
+def test_the_delivery_log_of_an_unknown_webhook_is_a_404_and_a_bad_limit_a_400(api, admin) -> None:
+    unknown = api.get("/webhooks/00000000-0000-4000-8000-000000000000/deliveries", headers=admin.headers)
     assert unknown.status == 404 and unknown.json()["error"]["code"] == "WEBHOOK_NOT_FOUND"
-    assert api.get("/webhooks/00000000-0000-4000-8000-000000000000/deliveries?limit=0").status == 400
-    assert api.get("/webhooks/not-a-uuid/deliveries").status == 400
+    assert api.get("/webhooks/00000000-0000-4000-8000-000000000000/deliveries?limit=0", headers=admin.headers).status == 400
+    assert api.get("/webhooks/not-a-uuid/deliveries", headers=admin.headers).status == 400
 
 
 # ------------------------------------------------------------------------------ re-enabling and rotation
 
 
-def test_patch_re_enables_a_gone_endpoint_and_rotates_its_secret_with_both_signatures_meanwhile(api) -> None:
-    with WebhookReceiver(answer=lambda n: 410 if n == 0 else 204) as receiver, subscribed(api, receiver, ["UserCreated"]) as webhook:
+def test_patch_re_enables_a_gone_endpoint_and_rotates_its_secret_with_both_signatures_meanwhile(api, admin) -> None:
+    with WebhookReceiver(answer=lambda n: 410 if n == 0 else 204) as receiver, subscribed(api, admin, receiver, ["UserCreated"]) as webhook:
         create_user(api)
         receiver.wait_for(lambda ds: len(ds) >= 1)
-        listed_when(api, webhook["id"], lambda w: not w["enabled"])
-        patched = api.request("PATCH", f"/webhooks/{webhook['id']}", {"enabled": True, "rotate_secret": True})
+        listed_when(api, admin, webhook["id"], lambda w: not w["enabled"])
+        patched = api.request("PATCH", f"/webhooks/{webhook['id']}", {"enabled": True, "rotate_secret": True}, headers=admin.headers)
         assert patched.status == 200, patched.body
         assert patched.json()["enabled"] is True and patched.json()["secret"].startswith("whsec_")
         new_secret = patched.json()["secret"]
-        assert new_secret != webhook["secret"] and new_secret not in api.get("/webhooks").body.decode()
+        assert new_secret != webhook["secret"] and new_secret not in api.get("/webhooks", headers=admin.headers).body.decode()
         user_id, _ = create_user(api)
         delivered = receiver.wait_for(lambda ds: any(of_user(user_id)(d) for d in ds))[-1]
     assert len(delivered.headers["webhook-signature"].split(" ")) == 2
@@ -315,31 +315,31 @@ def test_patch_re_enables_a_gone_endpoint_and_rotates_its_secret_with_both_signa
         assert Webhook(secret).verify(delivered.body, delivered.headers)["data"]["user_id"] == user_id
 
 
-def test_patch_refuses_what_it_cannot_do(api) -> None:
-    unknown = api.request("PATCH", "/webhooks/00000000-0000-4000-8000-000000000000", {"enabled": True})
+def test_patch_refuses_what_it_cannot_do(api, admin) -> None:
+    unknown = api.request("PATCH", "/webhooks/00000000-0000-4000-8000-000000000000", {"enabled": True}, headers=admin.headers)
     assert unknown.status == 404 and unknown.json()["error"]["code"] == "WEBHOOK_NOT_FOUND"
     for body in ({"enabled": False}, {"secret": "mine"}, {"rotate_secret": "yes please"}):
-        refused = api.request("PATCH", "/webhooks/00000000-0000-4000-8000-000000000000", body)
+        refused = api.request("PATCH", "/webhooks/00000000-0000-4000-8000-000000000000", body, headers=admin.headers)
         assert refused.status == 400 and refused.json()["error"]["code"] == "INVALID_REQUEST", body
 
 
 # ------------------------------------------------------------------------------ replay
 
 
-def test_replay_re_delivers_an_event_from_the_archive_with_the_same_webhook_id(api) -> None:
-    with WebhookReceiver() as receiver, subscribed(api, receiver, ["UserCreated"]) as webhook:
+def test_replay_re_delivers_an_event_from_the_archive_with_the_same_webhook_id(api, admin) -> None:
+    with WebhookReceiver() as receiver, subscribed(api, admin, receiver, ["UserCreated"]) as webhook:
         since = datetime.now(UTC)
         user_id, _ = create_user(api)
         (first,) = receiver.wait_for(lambda ds: len(ds) >= 1)
         event_id = first.headers["webhook-id"]
-        logged_when(api, webhook["id"], event_id, lambda e: e["state"] == "delivered")
+        logged_when(api, admin, webhook["id"], event_id, lambda e: e["state"] == "delivered")
 
-        one = api.post(f"/webhooks/{webhook['id']}/replay", {"event_id": event_id})
+        one = api.post(f"/webhooks/{webhook['id']}/replay", {"event_id": event_id}, headers=admin.headers)
         assert one.status == 202, one.body
         assert one.json()["event_id"] == event_id and one.json()["replay_name"]
         second = receiver.wait_for(lambda ds: len(ds) >= 2)[1]
 
-        every = api.post(f"/webhooks/{webhook['id']}/replay", {"since": since.isoformat()})
+        every = api.post(f"/webhooks/{webhook['id']}/replay", {"since": since.isoformat()}, headers=admin.headers)
         assert every.status == 202, every.body
         third = receiver.wait_for(lambda ds: len([d for d in ds if of_user(user_id)(d)]) >= 3)[-1]
     for again in (second, third):
@@ -347,17 +347,40 @@ def test_replay_re_delivers_an_event_from_the_archive_with_the_same_webhook_id(a
         assert Webhook(webhook["secret"]).verify(again.body, again.headers)["data"]["user_id"] == user_id
 
 
-def test_replay_refuses_what_it_cannot_replay(api) -> None:
-    unknown = api.post("/webhooks/00000000-0000-4000-8000-000000000000/replay", {"since": "2026-01-01T00:00:00Z"})
+def test_replay_refuses_what_it_cannot_replay(api, admin) -> None:
+    unknown = api.post("/webhooks/00000000-0000-4000-8000-000000000000/replay", {"since": "2026-01-01T00:00:00Z"}, headers=admin.headers)
     assert unknown.status == 404 and unknown.json()["error"]["code"] == "WEBHOOK_NOT_FOUND"
-    with WebhookReceiver(answer=lambda n: 410) as receiver, subscribed(api, receiver, ["UserCreated"]) as webhook:
-        never = api.post(f"/webhooks/{webhook['id']}/replay", {"event_id": "never-sent"})
+    with WebhookReceiver(answer=lambda n: 410) as receiver, subscribed(api, admin, receiver, ["UserCreated"]) as webhook:
+        never = api.post(f"/webhooks/{webhook['id']}/replay", {"event_id": "never-sent"}, headers=admin.headers)
         assert never.status == 404 and never.json()["error"]["code"] == "DELIVERY_NOT_FOUND"
         for body in ({}, {"event_id": "x", "since": "2026-01-01T00:00:00Z"}, {"since": "yesterday"}):
-            refused = api.post(f"/webhooks/{webhook['id']}/replay", body)
+            refused = api.post(f"/webhooks/{webhook['id']}/replay", body, headers=admin.headers)
             assert refused.status == 400 and refused.json()["error"]["code"] == "INVALID_REQUEST", body
         create_user(api)
         receiver.wait_for(lambda ds: len(ds) >= 1)
-        listed_when(api, webhook["id"], lambda w: not w["enabled"])
-        disabled = api.post(f"/webhooks/{webhook['id']}/replay", {"since": "2026-01-01T00:00:00Z"})
+        listed_when(api, admin, webhook["id"], lambda w: not w["enabled"])
+        disabled = api.post(f"/webhooks/{webhook['id']}/replay", {"since": "2026-01-01T00:00:00Z"}, headers=admin.headers)
         assert disabled.status == 409 and disabled.json()["error"]["code"] == "WEBHOOK_DISABLED"
+
+
+# ------------------------------------------------------------------------------ admins only
+
+
+def test_the_log_patch_and_replay_answer_only_an_admin_and_change_nothing_otherwise(api, admin) -> None:
+    """As an attacker would try it: the API key alone (401), an ordinary user's access token (403).
+    OWASP ASVS 5.0 8.2.1 (function-level access control), 8.3.1 (enforced in the service)."""
+    user = onboard(api, "hooks-not-admin")
+    ordinary = {"authorization": f"Bearer {sign_in(api, user).json()['access_token']}"}
+    with WebhookReceiver() as receiver, subscribed(api, admin, receiver, ["UserCreated"]) as webhook:
+        base = f"/webhooks/{webhook['id']}"
+        for headers, status, code in ((None, 401, "INVALID_TOKEN"), (ordinary, 403, "FORBIDDEN")):
+            answers = [
+                api.get(f"{base}/deliveries", headers=headers),
+                api.request("PATCH", base, {"rotate_secret": True}, headers=headers),
+                api.post(f"{base}/replay", {"since": "2026-01-01T00:00:00Z"}, headers=headers),
+            ]
+            assert [(a.status, a.json()["error"]["code"]) for a in answers] == [(status, code)] * 3
+        assert all("secret" not in a.json() for a in answers)
+        create_user(api)
+        (delivered,) = receiver.wait_for(lambda ds: len(ds) >= 1)
+    assert Webhook(webhook["secret"]).verify(delivered.body, delivered.headers), "the secret was not rotated"

@@ -82,6 +82,9 @@ SUCCESS = {
     ("POST", "/webhooks"): (201, CreateWebhookResponse),
     ("GET", "/webhooks"): (200, WebhookListResponse),
     ("DELETE", "/webhooks/{webhook_id}"): (200, DeleteWebhookResponse),
+    ("PATCH", "/webhooks/{webhook_id}"): (200, models.UpdateWebhookResponse),
+    ("GET", "/webhooks/{webhook_id}/deliveries"): (200, models.WebhookDeliveriesResponse),
+    ("POST", "/webhooks/{webhook_id}/replay"): (202, models.ReplayWebhookResponse),
 }
 TOKEN_ROUTES = {("POST", "/mfa-verify"), ("POST", "/refresh-token")}
 

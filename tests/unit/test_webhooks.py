@@ -14,9 +14,19 @@ from authflow.status.deliveries import DeliveryLogEntry
 from authflow.webhooks import ROTATION_WINDOW, Webhooks, new_secret
 
 
+class FakeReplays:
+    """StartReplay, recorded."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple] = []
+
+    def start(self, name, target, start, end) -> None:
+        self.started.append((name, target, start, end))
+
+
 @pytest.fixture
 def webhooks(adapters) -> Webhooks:
-    return Webhooks(adapters, allow_loopback=False, replays=None)  # type: ignore[arg-type]  (tests that replay set a fake)
+    return Webhooks(adapters, allow_loopback=False, replays=FakeReplays())  # type: ignore[arg-type]
 
 
 def public(host: str, port: int) -> list[str]:
@@ -121,19 +131,9 @@ def test_a_delivery_during_a_rotation_verifies_with_the_old_secret_and_the_new()
         assert Webhook(secret).verify(payload, headers) == {"type": "UserCreated"}
 
 
-class FakeReplays:
-    """StartReplay, recorded."""
-
-    def __init__(self) -> None:
-        self.started: list[tuple] = []
-
-    def start(self, name, target, start, end) -> None:
-        self.started.append((name, target, start, end))
-
-
 def test_replay_starts_an_archive_replay_for_one_event_or_every_event_since(webhooks, adapters):
     webhooks.resolve = public
-    webhooks.replays = replays = FakeReplays()
+    replays = webhooks.replays
     created = webhooks.subscribe(CreateWebhookRequest(url="https://hooks.example.com/in", events=["UserCreated"]))
     webhook_id = str(created.id)
     adapters.deliveries.put(
