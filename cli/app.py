@@ -149,6 +149,20 @@ def _status(text: str) -> Text:
     return Text(text.replace("_", " "), style=STATUS_STYLE.get(text, ""))
 
 
+def _read_one(target: Target, doing: str, read, missing: str, quiet: bool):
+    """What read(source) finds, with a spinner meanwhile; exits with the source's error (2), or with
+    missing (1, {label} the source's name) when there is nothing."""
+    try:
+        source = target.source()
+        with _progress(doing, quiet):
+            found = read(source)
+    except SourceError as error:
+        _fail(str(error), 2)
+    if found is None:
+        _fail(missing.format(label=source.label))
+    return found
+
+
 class _progress:
     """A spinner on stderr while the CLI waits for an answer (only on a terminal, never with --json)."""
 
@@ -239,14 +253,13 @@ def executions_show(
 ) -> None:
     """Show an execution: its status, the path it took (where it waits or failed) and its history."""
     target = _target(ctx, url=url, stack_name=stack_name, profile=profile, region=region)
-    try:
-        source = target.source()
-        with _progress(f"Reading execution {name}…", as_json):
-            view = source.execution(name, state_machine)
-    except SourceError as error:
-        _fail(str(error), 2)
-    if view is None:
-        _fail(f"No execution named {name} in {source.label}. List them with: authflow executions list")
+    view = _read_one(
+        target,
+        f"Reading execution {name}…",
+        lambda source: source.execution(name, state_machine),
+        f"No execution named {name} in {{label}}. List them with: authflow executions list",
+        as_json,
+    )
     if as_json:
         _print_json(view)
         return
@@ -556,14 +569,13 @@ def webhooks_deliveries(
 ) -> None:
     """Show a webhook's delivery log: per event, attempts, the last answer, the next attempt, the state."""
     target = _target(ctx, url=url, stack_name=stack_name, profile=profile, region=region)
-    try:
-        source = target.source()
-        with _progress(f"Reading the deliveries of webhook {webhook_id}…", as_json):
-            deliveries = source.webhook_deliveries(webhook_id, limit)
-    except SourceError as error:
-        _fail(str(error), 2)
-    if deliveries is None:
-        _fail(f"No webhook {webhook_id} in {source.label}.")
+    deliveries = _read_one(
+        target,
+        f"Reading the deliveries of webhook {webhook_id}…",
+        lambda source: source.webhook_deliveries(webhook_id, limit),
+        f"No webhook {webhook_id} in {{label}}.",
+        as_json,
+    )
     if as_json:
         _print_json(deliveries)
         return

@@ -34,7 +34,7 @@ def captured_logs():
         logger.removeHandler(capture)
 
 
-def test_no_password_code_token_or_secret_in_histories_events_or_logs(api, local_stack, captured_logs):
+def test_no_password_code_token_or_secret_in_histories_events_or_logs(api, admin, local_stack, captured_logs):
     user = onboard(api, "leak")
     secrets = {user.password, user.totp_secret, api.status_tokens[user.user_id]}
     invitation = api.mail_to(user.email)[0]["body"]
@@ -92,6 +92,13 @@ def test_no_password_code_token_or_secret_in_histories_events_or_logs(api, local
     )
     secrets.add(new_password)
     assert api.post("/resend-mfa", {"email": user.email, "password": new_password}).status == 200
+
+    # A webhook's signing secret, and the one its rotation answers (deliveries are signed with both).
+    webhook = api.post("/webhooks", {"url": "http://127.0.0.1:9/leak", "events": ["UserCreated"]}, headers=admin.headers).json()
+    rotated = api.request("PATCH", f"/webhooks/{webhook['id']}", {"rotate_secret": True}, headers=admin.headers).json()
+    secrets |= {webhook["secret"], rotated["secret"]}
+    onboard(api, "leak-hooked")  # a UserCreated for the webhook, posted with both signatures
+    api.request("DELETE", f"/webhooks/{webhook['id']}", headers=admin.headers)
 
     sfn = boto3.client("stepfunctions")
     histories = []

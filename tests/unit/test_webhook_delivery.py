@@ -23,6 +23,7 @@ from authflow.adapters import DeliveryAdapters
 from authflow.callback_urls import check_callback_url
 from authflow.clock import utc_now
 from authflow.deliveries import JITTER, MAX_DELAY_SECONDS, WebhookDeliverer, jitter, retry_after_seconds, signed_headers, webhook_payload
+from authflow.mail import Mail
 from authflow.replays import ReplayTarget
 from authflow.settings import DeliverySettings
 from authflow.status import DeliveryRecords, SubscriptionStore
@@ -58,6 +59,9 @@ def settings(in_process_aws) -> DeliverySettings:  # noqa: F811
         webhook_queue_url=sqs.create_queue(QueueName=f"unit-webhooks-{suffix}")["QueueUrl"],
         webhook_dead_letter_queue_url=sqs.create_queue(QueueName=f"unit-webhooks-dlq-{suffix}")["QueueUrl"],
         webhook_retry_schedule="5,300,1800,7200,18000,36000,36000",
+        webhook_disable_after_days=5,
+        app_name="authflow-unit",
+        mail_from_address="no-reply@example.com",
         webhook_allow_loopback=False,
     )
 
@@ -99,6 +103,16 @@ class FakeReplays:
 
     def target(self, name: str) -> ReplayTarget | None:
         return self.targets.get(name)
+
+
+class FakeMailer:
+    """SES, recorded."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, Mail]] = []
+
+    def send(self, to: str, message: Mail) -> None:
+        self.sent.append((to, message))
 
 
 class RecordingQueue:
@@ -175,6 +189,7 @@ def deliverer(
     clock=utc_now,
     queue=None,
     replays=None,
+    mailer=None,
 ) -> WebhookDeliverer:
     adapters = DeliveryAdapters(
         subscriptions=store or SubscriptionStore(settings.status_table_name, clock),
@@ -183,6 +198,7 @@ def deliverer(
         resolve=resolve,
         send=endpoints,
         replays=replays or FakeReplays(),
+        mailer=mailer or FakeMailer(),
         clock=clock,
     )
     return WebhookDeliverer(settings, adapters, spread=lambda delay: delay)  # no jitter: the schedule exactly
@@ -299,6 +315,50 @@ def test_410_gone_disables_the_subscription_and_nothing_more_is_posted_to_it(set
     assert log_entry(settings, "wh-bad.example.com").state == "failed"
     deliverer(settings, endpoints).deliver_batch([record(settings, event(event_id="ev-2"))], plenty_of_time)
     assert sorted(host for host, _, _ in endpoints.posts) == ["bad.example.com", "good.example.com", "good.example.com"]
+
+
+def test_an_endpoint_failing_every_delivery_for_five_days_is_disabled_and_its_contact_mailed(settings) -> None:
+    clock = FakeClock()
+    failing = subscription("bad.example.com", "UserCreated").model_copy(update={"contact_email": "ops@example.com"})
+    store = subscribed(settings, failing)
+    mailer = FakeMailer()
+    endpoints = FakeEndpoints(clock, bad=503)
+    worker = deliverer(settings, endpoints, clock=clock, queue=RecordingQueue(), mailer=mailer)
+    worker.deliver_batch([record(settings, event(event_id="ev-day-0"))], plenty_of_time)
+    assert store.get(failing.id).failing_since == clock.now
+    clock.now += timedelta(days=4, hours=23)
+    worker.deliver_batch([record(settings, event(event_id="ev-day-4"))], plenty_of_time)
+    assert store.get(failing.id).enabled and mailer.sent == [], "not yet five days"
+    clock.now += timedelta(hours=1)
+    worker.deliver_batch([record(settings, event(event_id="ev-day-5"))], plenty_of_time)
+    gone = store.get(failing.id)
+    assert not gone.enabled and gone.disabled_reason == "Every delivery failed for 5 days."
+    assert log_entry(settings, failing.id, "ev-day-5").state == "failed"
+    ((to, mail),) = mailer.sent
+    assert (
+        to == "ops@example.com"
+        and failing.id in mail.html
+        and "HTTP 503" in mail.html
+        and failing.secret.get_secret_value() not in mail.html
+    )
+    worker.deliver_batch([record(settings, event(event_id="ev-day-6"))], plenty_of_time)
+    assert len(endpoints.posts) == 3, "nothing more is posted to it"
+
+
+def test_one_delivery_resets_the_failing_clock(settings) -> None:
+    clock = FakeClock()
+    store = subscribed(settings, subscription("bad.example.com", "UserCreated"))
+    endpoints = FakeEndpoints(clock, bad=503)
+    worker = deliverer(settings, endpoints, clock=clock, queue=RecordingQueue())
+    worker.deliver_batch([record(settings, event(event_id="ev-1"))], plenty_of_time)
+    endpoints.statuses["bad"] = 204
+    clock.now += timedelta(days=3)
+    worker.deliver_batch([record(settings, event(event_id="ev-2"))], plenty_of_time)
+    assert store.get("wh-bad.example.com").failing_since is None
+    endpoints.statuses["bad"] = 503
+    clock.now += timedelta(days=3)
+    worker.deliver_batch([record(settings, event(event_id="ev-3"))], plenty_of_time)
+    assert store.get("wh-bad.example.com").enabled and store.get("wh-bad.example.com").failing_since == clock.now
 
 
 def test_a_retry_for_a_deleted_subscription_or_an_attempt_already_made_is_dropped(settings) -> None:

@@ -131,6 +131,17 @@ def test_a_delivery_during_a_rotation_verifies_with_the_old_secret_and_the_new()
         assert Webhook(secret).verify(payload, headers) == {"type": "UserCreated"}
 
 
+def test_a_contact_email_is_kept_and_listed_and_a_bad_one_refused(webhooks):
+    webhooks.resolve = public
+    created = webhooks.subscribe(
+        CreateWebhookRequest(url="https://hooks.example.com/in", events=["UserCreated"], contact_email="Ops@Example.com")
+    )
+    listed = next(w for w in webhooks.list_subscriptions().webhooks if w.id == created.id)
+    assert created.contact_email == listed.contact_email == "ops@example.com"
+    with pytest.raises(ValueError):
+        CreateWebhookRequest(url="https://hooks.example.com/in", events=["UserCreated"], contact_email="not an address")
+
+
 def test_replay_starts_an_archive_replay_for_one_event_or_every_event_since(webhooks, adapters):
     webhooks.resolve = public
     replays = webhooks.replays

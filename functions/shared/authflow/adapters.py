@@ -77,6 +77,7 @@ class DeliveryAdapters:
     resolve: Resolve
     send: Send
     replays: ArchiveReplays  # whom a replayed event is for
+    mailer: Mailer  # the contact of a webhook disabled for failing
     clock: Clock
 
 
@@ -137,6 +138,7 @@ def delivery_adapters(settings: DeliverySettings) -> DeliveryAdapters:
     from authflow.aws import client
     from authflow.callback_urls import resolve_host
     from authflow.clock import utc_now
+    from authflow.mail import Mailer
     from authflow.replays import ArchiveReplays
     from authflow.status import DeliveryRecords, SubscriptionStore
     from authflow.webhook_http import post
@@ -148,6 +150,7 @@ def delivery_adapters(settings: DeliverySettings) -> DeliveryAdapters:
         resolve=resolve_host,
         send=post,
         replays=ArchiveReplays(),
+        mailer=Mailer(settings.mail_from_address),
         clock=utc_now,
     )
 

@@ -20,7 +20,8 @@ A replayed event (from POST /v1/webhooks/{id}/replay: the bus archive's StartRep
 the subscription its replay names, as a new first attempt.
 
 Each attempt is written to the delivery log (authflow.status.deliveries), which also makes a retry or
-a duplicate SQS message harmless. A 2xx is a delivery; 410 Gone disables the subscription; a URL
+a duplicate SQS message harmless. A 2xx is a delivery; 410 Gone disables the subscription, and so do failures of every delivery for
+WEBHOOK_DISABLE_AFTER_DAYS (5, as Svix), with a mail to its contact; a URL
 that now resolves inside is refused at once; after the last attempt the event is parked in the
 dead-letter queue with the reason in its message attributes.
 """
@@ -33,7 +34,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from standardwebhooks import Webhook
@@ -42,6 +43,7 @@ from authflow.adapters import DeliveryAdapters
 from authflow.callback_urls import check_callback_url
 from authflow.errors import InvalidWebhookUrl
 from authflow.events import SOURCE
+from authflow.mail import webhook_disabled
 from authflow.observability import logger
 from authflow.replays import ReplayTarget
 from authflow.settings import DeliverySettings
@@ -131,6 +133,7 @@ class WebhookDeliverer:
         self.clock = adapters.clock
         self.spread = spread
         self.replays = adapters.replays
+        self.mailer = adapters.mailer
         self._subscriptions: dict[str, Subscription] = {}
         self._replay_targets: dict[str, ReplayTarget | None] = {}
 
@@ -276,10 +279,14 @@ class WebhookDeliverer:
         if outcome.delivered:
             entry = entry.model_copy(update={"state": "delivered"})
             logger.info("webhook delivered", extra=context)
+            self._failing(subscription, None)
         elif outcome.status == GONE:
             self.store.disable(subscription.id, "The endpoint answered 410 Gone.")
             entry = entry.model_copy(update={"state": "failed"})
             logger.warning("webhook endpoint gone: subscription disabled", extra=context)
+        elif self._failing(subscription, now) <= now - timedelta(days=self.settings.webhook_disable_after_days):
+            self._disable_failing(subscription, outcome.reason)
+            entry = entry.model_copy(update={"state": "failed"})
         elif outcome.permanent or delivery.attempt >= self.last_attempt:
             self._park(
                 json.dumps(delivery.event), delivery.message_id, f"{subscription.id}: {outcome.reason}", delivery.attempt, subscription.id
@@ -294,6 +301,26 @@ class WebhookDeliverer:
                 "webhook delivery failed; retry queued", extra={**context, "reason": outcome.reason, "next_attempt_at": next_at.isoformat()}
             )
         self.log.put(entry)
+
+    def _failing(self, subscription: Subscription, now: datetime | None) -> datetime:
+        """Notes a failure (now) or a delivery (None) of the subscription; since when it has been failing."""
+        current = self._subscriptions.get(subscription.id, subscription)
+        since = None if now is None else current.failing_since or now
+        if since != current.failing_since:
+            self.store.failing(subscription.id, since)
+            self._subscriptions[subscription.id] = current.model_copy(update={"failing_since": since})
+        return since or datetime.max.replace(tzinfo=UTC)
+
+    def _disable_failing(self, subscription: Subscription, reason: str) -> None:
+        """Disables an endpoint that failed every delivery for webhook_disable_after_days, and mails its contact."""
+        days = self.settings.webhook_disable_after_days
+        self.store.disable(subscription.id, f"Every delivery failed for {days} days.")
+        self._subscriptions[subscription.id] = subscription.model_copy(update={"disabled_at": self.clock()})
+        since = self._subscriptions[subscription.id].failing_since
+        logger.warning("webhook disabled after failing for days", extra={"webhook_id": subscription.id, "days": days})
+        if subscription.contact_email:
+            mail = webhook_disabled(self.settings.app_name, subscription.id, subscription.url, since.isoformat() if since else "", reason)
+            self.mailer.send(subscription.contact_email, mail)
 
     def _queue_attempt(self, delivery: DueDelivery, attempt: int, due_at: datetime) -> None:
         body = {

@@ -83,6 +83,26 @@ _RESET_CODE = Template(
 )
 
 
+_WEBHOOK_DISABLED = Template(
+    """<html><body style="font-family: sans-serif">
+<p>Every delivery of $app's webhook $webhook_id to <b>$url</b> has failed since $since, so it was
+disabled; no events are sent to it any more.</p>
+<p>Last failure: $reason</p>
+<p>Once the endpoint answers again, an admin re-enables the webhook (PATCH /v1/webhooks/$webhook_id
+with {"enabled": true}) and may replay what it missed (POST /v1/webhooks/$webhook_id/replay).</p>
+</body></html>"""
+)
+
+
+def webhook_disabled(app_name: str, webhook_id: str, url: str, since: str, reason: str) -> Mail:
+    return Mail(
+        subject=f"{app_name}: webhook disabled after failing for days",
+        html=_WEBHOOK_DISABLED.substitute(
+            app=escape(app_name), webhook_id=escape(webhook_id), url=escape(url), since=escape(since), reason=escape(reason)
+        ),
+    )
+
+
 def password_reset_code(app_name: str, given_name: str, code_placeholder: str) -> Mail:
     """The reset code mail; the placeholder is Cognito's, which it replaces with the code."""
     return Mail(

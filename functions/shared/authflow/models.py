@@ -433,6 +433,7 @@ class CreateWebhookRequest(Request):
         description="https URL that receives the events (public addresses only)."
     )
     events: list[EventTypeName] = Field(min_length=1, description="The detail-types to deliver.")
+    contact_email: Email | None = Field(None, description="Who is mailed when the webhook is disabled for failing 5 days.")
 
     @field_validator("events")
     @classmethod
@@ -445,7 +446,8 @@ class WebhookResponse(Response):
     url: str
     events: list[str]
     created_at: datetime
-    enabled: bool = Field(True, description="False once deliveries stopped (the endpoint answered 410 Gone).")
+    contact_email: str | None = None
+    enabled: bool = Field(True, description="False once deliveries stopped (410 Gone, or 5 days of failures).")
     disabled_reason: str | None = Field(None, description="Why deliveries stopped, while disabled.")
 
 

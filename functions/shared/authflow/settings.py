@@ -58,6 +58,9 @@ class DeliverySettings(BaseSettings):
     webhook_retry_schedule: str  # seconds before the 2nd, 3rd, ... attempt, comma-separated
     webhook_allow_loopback: bool = False
     webhook_request_timeout_seconds: float = 5
+    webhook_disable_after_days: int
+    app_name: str
+    mail_from_address: str
 
     @property
     def retry_delays(self) -> tuple[int, ...]:

@@ -50,7 +50,14 @@ class Webhooks:
 
     def subscribe(self, request: CreateWebhookRequest) -> CreateWebhookResponse:
         check_callback_url(request.url, self.allow_loopback, self.resolve)
-        subscription = Subscription(id=str(uuid4()), url=request.url, events=request.events, secret=new_secret(), created_at=self.clock())
+        subscription = Subscription(
+            id=str(uuid4()),
+            url=request.url,
+            events=request.events,
+            secret=new_secret(),
+            created_at=self.clock(),
+            contact_email=request.contact_email,
+        )
         self.store.add(subscription)
         logger.info("webhook subscribed", extra={"webhook_id": subscription.id, "events": subscription.events})
         return CreateWebhookResponse(**subscription.public().model_dump(), secret=subscription.secret.get_secret_value())

@@ -23,6 +23,8 @@ class Subscription(BaseModel):
     events: list[str]
     secret: SecretStr
     created_at: datetime
+    contact_email: str | None = None
+    failing_since: datetime | None = None  # the first failure since the last delivery
     disabled_at: datetime | None = None
     disabled_reason: str | None = None
     # The secret a rotation replaced, still signed with until previous_secret_until (receivers switch meanwhile).
@@ -46,6 +48,7 @@ class Subscription(BaseModel):
             url=self.url,
             events=self.events,
             created_at=self.created_at,
+            contact_email=self.contact_email,
             enabled=self.enabled,
             disabled_reason=self.disabled_reason,
         )
@@ -83,6 +86,16 @@ class SubscriptionStore(TableStore):
                 break
             start = {"ExclusiveStartKey": page["LastEvaluatedKey"]}
         return sorted((Subscription.model_validate(item) for item in items), key=lambda s: s.created_at)
+
+    def failing(self, webhook_id: str, since: datetime | None) -> None:
+        """Records since when every delivery failed (kept if already set), or, with None, that one succeeded."""
+        update = "REMOVE failing_since" if since is None else "SET failing_since = if_not_exists(failing_since, :since)"
+        values = {} if since is None else {"ExpressionAttributeValues": {":since": since.isoformat()}}
+        try:
+            self._call("update_item", Key=_key(webhook_id), UpdateExpression=update, ConditionExpression="attribute_exists(pk)", **values)
+        except ClientError as error:
+            if error_code(error) != "ConditionalCheckFailedException":  # deleted meanwhile
+                raise
 
     def disable(self, webhook_id: str, reason: str) -> None:
         """Stops deliveries to the subscription (its endpoint answered 410 Gone, say) until an admin re-enables it."""
