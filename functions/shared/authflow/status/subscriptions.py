@@ -89,26 +89,29 @@ class SubscriptionStore(TableStore):
 
     def failing(self, webhook_id: str, since: datetime | None) -> None:
         """Records since when every delivery failed (kept if already set), or, with None, that one succeeded."""
-        update = "REMOVE failing_since" if since is None else "SET failing_since = if_not_exists(failing_since, :since)"
-        values = {} if since is None else {"ExpressionAttributeValues": {":since": since.isoformat()}}
-        try:
-            self._call("update_item", Key=_key(webhook_id), UpdateExpression=update, ConditionExpression="attribute_exists(pk)", **values)
-        except ClientError as error:
-            if error_code(error) != "ConditionalCheckFailedException":  # deleted meanwhile
-                raise
+        if since is None:
+            self._update_if_present(webhook_id, "REMOVE failing_since")
+        else:
+            self._update_if_present(webhook_id, "SET failing_since = if_not_exists(failing_since, :since)", {":since": since.isoformat()})
 
     def disable(self, webhook_id: str, reason: str) -> None:
-        """Stops deliveries to the subscription (its endpoint answered 410 Gone, say) until an admin re-enables it."""
+        """Stops deliveries to the subscription (410 Gone, or days of failures) until an admin re-enables it."""
+        self._update_if_present(
+            webhook_id, "SET disabled_at = :now, disabled_reason = :reason", {":now": self.clock().isoformat(), ":reason": reason}
+        )
+
+    def _update_if_present(self, webhook_id: str, expression: str, values: dict | None = None) -> None:
+        """An update of the subscription, skipped if it was deleted meanwhile (a delivery outlived it)."""
         try:
             self._call(
                 "update_item",
                 Key=_key(webhook_id),
-                UpdateExpression="SET disabled_at = :now, disabled_reason = :reason",
+                UpdateExpression=expression,
                 ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues={":now": self.clock().isoformat(), ":reason": reason},
+                **({"ExpressionAttributeValues": values} if values else {}),
             )
         except ClientError as error:
-            if error_code(error) != "ConditionalCheckFailedException":  # deleted meanwhile: nothing to disable
+            if error_code(error) != "ConditionalCheckFailedException":
                 raise
 
     def update(self, webhook_id: str, enable: bool, secret: SecretStr | None, rotation_window: timedelta) -> Subscription | None:
