@@ -130,7 +130,7 @@ SERVICES: dict[str, set[str]] = {
     "PasswordResetTaskFunction": {"states", "dynamodb", "events"},
     "OnboardingTaskFunction": {"cognito-idp", "states", "dynamodb", "s3", "events"},
     "CognitoTriggerFunction": {"events"},
-    "WebhookDeliveryFunction": {"dynamodb", "sqs"},
+    "WebhookDeliveryFunction": {"dynamodb", "sqs", "events", "ses"},  # events: DescribeReplay; ses: a disabled webhook's contact
     "OnboardingStateMachine": {"lambda"},
     "LoginStateMachine": {"lambda", "events", "logs"},
     "PasswordResetStateMachine": {"lambda"},
