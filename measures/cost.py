@@ -620,16 +620,15 @@ def measure(users: int = 10, refreshes: int = 4, warmup: int = 2, progress=say) 
     from measures.instrument import Meter
 
     meter = Meter.install()
-    from infra.stack import LocalStack
     from measures.flows import Api, StackReader, login, onboard, refresh
+    from tests.support.stack import running_stack
 
     started = time.monotonic()
-    stack = LocalStack(api_port=0).start()
-    # The local stack turns Powertools Metrics off; in AWS each flush is an EMF log line, which is counted here.
-    os.environ["POWERTOOLS_METRICS_DISABLED"] = "false"
-    # A flush without metrics writes no line; Powertools' warning about it is not the measures' output.
-    warnings.filterwarnings("ignore", message="No application metrics to publish")
-    try:
+    with running_stack() as stack:
+        # The local stack turns Powertools Metrics off; in AWS each flush is an EMF log line, which is counted here.
+        os.environ["POWERTOOLS_METRICS_DISABLED"] = "false"
+        # A flush without metrics writes no line; Powertools' warning about it is not the measures' output.
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
         api = Api(stack.api_url, stack.api_key)
         reader = StackReader(stack)
         probe = Probe(stack, meter, api, reader)
@@ -667,8 +666,6 @@ def measure(users: int = 10, refreshes: int = 4, warmup: int = 2, progress=say) 
             "emf_metrics": sorted(emf_metrics),
             "flows": result,
         }
-    finally:
-        stack.stop()
 
 
 def machine_description() -> str:

@@ -1,7 +1,7 @@
 import pytest
 
-from infra.stack import LocalStack
 from tests.support.client import Admin, ApiClient, make_admin
+from tests.support.stack import running_stack
 
 
 def pytest_collection_modifyitems(items):
@@ -14,9 +14,8 @@ def pytest_collection_modifyitems(items):
 @pytest.fixture(scope="session")
 def local_stack():
     """The whole local stack, once per test session, on free ports of 127.0.0.1."""
-    stack = LocalStack(api_port=0).start()
-    yield stack
-    stack.stop()
+    with running_stack() as stack:
+        yield stack
 
 
 @pytest.fixture(scope="session")

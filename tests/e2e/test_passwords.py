@@ -6,24 +6,12 @@ from html import unescape
 
 import pytest
 
-from tests.support.client import onboard, sign_in, unique_email
+from tests.support.client import onboard
+from tests.support.flows import reset_code, sign_in, unique_email, wait_for
 
 pytestmark = pytest.mark.e2e
 
 NEWER_PASSWORD = "Reset-Horse-5-Battery"
-
-
-def reset_code(api, email: str) -> str:
-    import time
-
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        for message in reversed(api.mail_to(email)):
-            found = re.search(r"password reset code: <b>(\d{6})</b>", message["body"])
-            if found:
-                return found.group(1)
-        time.sleep(0.1)
-    raise AssertionError(f"no reset code reached {email}")
 
 
 def test_forgot_password_mails_a_code_that_sets_a_new_password(api):
@@ -49,12 +37,9 @@ def test_forgot_password_mails_a_code_that_sets_a_new_password(api):
 
     executions = [e for e in api.local("executions") if e["name"].startswith(f"reset-{user.user_id}")]
     assert len(executions) == 1
-    import time
-
-    deadline = time.monotonic() + 10
-    while api.local(f"executions/{executions[0]['name']}")["status"] != "SUCCEEDED":
-        assert time.monotonic() < deadline, "the password reset execution never finished"
-        time.sleep(0.1)
+    wait_for(
+        lambda: api.local(f"executions/{executions[0]['name']}")["status"] == "SUCCEEDED", 10, "the password reset execution to succeed"
+    )
 
 
 def test_forgot_password_answers_an_unknown_email_like_a_known_one_with_a_stable_pseudo_id(api):
@@ -67,7 +52,7 @@ def test_forgot_password_answers_an_unknown_email_like_a_known_one_with_a_stable
     assert set(known_answer.json()) == set(first.json())
     assert first.json()["user_id"] == second.json()["user_id"] != known.user_id
     assert first.json()["status"] == "PASSWORD_FORGOT_CONFIRMATION_SENT"
-    assert api.mail_to(unknown) == []
+    assert api.mail(unknown) == []
     leads_nowhere = api.post(
         f"/users/{first.json()['user_id']}/confirm-password",
         {"email": unknown, "new_password": NEWER_PASSWORD, "verification_code": "123456"},
@@ -81,7 +66,7 @@ def test_resend_mfa_mails_a_working_qr_link_and_never_answers_it(api):
     assert resent.status == 200, resent.body
     assert resent.json() == {"email": user.email, "status": "MFA_QR_LINK_SENT"}
     assert b"http" not in resent.body and user.totp_secret.encode() not in resent.body
-    mail = [m for m in api.mail_to(user.email) if "MFA QR code" in m["subject"]]
+    mail = [m for m in api.mail(user.email) if "MFA QR code" in m["subject"]]
     assert len(mail) == 1
     link = unescape(re.search(r'href="([^"]+)"', mail[0]["body"]).group(1))
     with urllib.request.urlopen(link) as qr:
@@ -102,7 +87,7 @@ def test_delete_user_removes_the_user_their_qr_code_and_status(api, local_stack)
     import boto3
 
     user = onboard(api, "delete")
-    tokens = sign_in(api, user).json()
+    tokens = sign_in(api, user).tokens
     other = onboard(api, "bystander")
     forbidden = api.request("DELETE", f"/users/{other.user_id}", headers={"authorization": f"Bearer {tokens['access_token']}"})
     assert forbidden.status == 403 and forbidden.json()["error"]["code"] == "FORBIDDEN"

@@ -14,7 +14,8 @@ from standardwebhooks import Webhook
 
 from infra import catalogue
 from infra.stack import LOCAL_PARAMETERS
-from tests.support.client import NEW_PASSWORD, Admin, current_otp, unique_email
+from tests.support.client import Admin
+from tests.support.flows import PASSWORD, ActiveUser, confirm, enrol_mfa, invite, unique_email
 from tests.support.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.e2e
@@ -124,13 +125,10 @@ def test_the_openapi_document_has_the_webhook_routes(api) -> None:
 
 def test_a_receiver_gets_a_users_onboarding_events_in_order_signed(api, admin) -> None:
     with WebhookReceiver() as receiver, subscribed(api, admin, receiver, ONBOARDING) as webhook:
-        user_id, email = create_user(api)
-        temporary = api.temporary_password(email)
-        api.wait_for_status(user_id, "INVITED")
-        confirmed = api.post(f"/users/{user_id}/confirm", {"email": email, "temporary_password": temporary, "new_password": NEW_PASSWORD})
-        api.wait_for_status(user_id, "MFA_PENDING")
-        otp = current_otp(confirmed.json()["qr_code_secret"])
-        assert api.post(f"/users/{user_id}/confirm-mfa", {"email": email, "otp": otp}).status == 200
+        invitation = invite(api, api, "webhooks", "Grace Hopper")
+        user_id = invitation.user_id
+        secret = confirm(api, api, invitation)["qr_code_secret"]
+        otp = enrol_mfa(api, api, ActiveUser(invitation.email, user_id, PASSWORD, secret))
         got = receiver.wait_for(lambda ds: len([d for d in ds if of_user(user_id)(d)]) >= len(ONBOARDING))
 
     mine = [d for d in got if of_user(user_id)(d)]
@@ -140,8 +138,8 @@ def test_a_receiver_gets_a_users_onboarding_events_in_order_signed(api, admin) -
         payload = verifier.verify(delivery.body, delivery.headers)
         assert delivery.headers["webhook-id"] == payload["data"]["event_id"]
         assert payload["timestamp"] == payload["data"]["occurred_at"]
-        for secret in (temporary, NEW_PASSWORD, otp, confirmed.json()["qr_code_secret"]):
-            assert secret not in delivery.body.decode()
+        for used in (invitation.temporary_password, PASSWORD, otp, secret):
+            assert used not in delivery.body.decode()
     assert len({d.headers["webhook-id"] for d in mine}) == len(mine)
 
 

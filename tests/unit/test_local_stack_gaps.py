@@ -14,7 +14,6 @@ One test (or a small group) per gap, each failing if the local stack fell back t
 """
 
 import base64
-import html
 import json
 import re
 import string
@@ -29,7 +28,8 @@ from infra.cognito import _SYMBOLS, COGNITO_DEFAULT_SENDER
 from infra.provision import Provisioner
 from infra.template import load_template
 from infra.views import LocalViews
-from tests.support.workflow import stack_client, wait_for
+from tests.support.flows import TEMPORARY_PASSWORD, in_mail, wait_for
+from tests.support.workflow import stack_client
 
 # Each gap closer is checked on the running local stack.
 pytestmark = pytest.mark.e2e
@@ -65,9 +65,9 @@ def mail_to(views: LocalViews, email: str) -> list[dict]:
 
 
 def mailed_password(message: dict) -> str:
-    found = re.search(r"temporary password: <b>(.*?)</b>", message["body"])
+    found = in_mail(TEMPORARY_PASSWORD, message)
     assert found, f"no temporary password in {message['body']!r}"
-    return html.unescape(found.group(1))
+    return found
 
 
 def attributes(user: dict) -> dict:
