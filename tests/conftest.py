@@ -8,7 +8,7 @@ def pytest_collection_modifyitems(items):
     """Unit tests on moto's in-process mock run first, before the local stack starts: the mock changes
     process-wide AWS settings (endpoint, region) that the stack's threads would otherwise pick up and
     keep in their cached clients."""
-    items.sort(key=lambda item: "in_process_aws" not in getattr(item, "fixturenames", ()))
+    items.sort(key=lambda item: not ("in_process_aws" in getattr(item, "fixturenames", ()) or item.get_closest_marker("in_process_aws")))
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,9 @@ One test (or a small group) per gap, each failing if the local stack fell back t
 - passwords of up to 256 characters, as Cognito accepts (infra/cognito.py);
 - TOTP secrets authenticator apps accept, one per AssociateSoftwareToken, each checked for its own
   user; a challenge session answered only for the user it was issued to (infra/cognito.py);
-- the bucket policy: only the TLS-only statement is left out locally (infra/provision.py).
+- the bucket policy: only the TLS-only statement is left out locally (infra/provision.py);
+- moto's CloudFormation deploys the translated template, for the CLI's tests against a deployed
+  stack (tests/support/cloudformation.py).
 """
 
 import base64
@@ -19,7 +21,9 @@ import re
 import string
 import time
 import uuid
+from pathlib import Path
 
+import boto3
 import pyotp
 import pytest
 from botocore.exceptions import ClientError
@@ -28,8 +32,9 @@ from infra.cognito import _SYMBOLS, COGNITO_DEFAULT_SENDER
 from infra.provision import Provisioner
 from infra.template import load_template
 from infra.views import LocalViews
+from tests.support.cloudformation import cloudformation_gaps_closed, deploy
 from tests.support.flows import TEMPORARY_PASSWORD, in_mail, wait_for
-from tests.support.workflow import stack_client
+from tests.support.workflow import in_process_aws, stack_client  # noqa: F401 (in_process_aws: a fixture)
 
 # Each gap closer is checked on the running local stack.
 pytestmark = pytest.mark.e2e
@@ -531,3 +536,27 @@ def test_the_provisioner_drops_only_the_tls_only_statement(local_stack):
     )
 
     assert [s["Sid"] for s in local_policy_statements(s3, bucket)] == ["DenyUnencryptedUploads"]
+
+
+# ----------------------------------------------------------------------------- CloudFormation
+
+
+@pytest.mark.usefixtures("in_process_aws")
+def test_moto_cloudformation_deploys_the_translated_template_with_the_gaps_closed():
+    with cloudformation_gaps_closed():
+        stack = deploy("authflow-gaps", "dev")
+        resources = boto3.client("cloudformation").list_stack_resources(StackName="authflow-gaps")["StackResourceSummaries"]
+        physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    # Cognito: a real pool and client in moto's backend, not a name only.
+    pool = boto3.client("cognito-idp").describe_user_pool(UserPoolId=physical["UserPool"])["UserPool"]
+    assert pool["Name"] == "authflow-dev"
+    assert boto3.client("cognito-idp").describe_user_pool_client(UserPoolId=pool["Id"], ClientId=physical["UserPoolClient"])
+    # The state machine runs the ASL file from the artifact bucket, its substitutions applied.
+    definition = json.loads(
+        boto3.client("stepfunctions").describe_state_machine(stateMachineArn=physical["OnboardingStateMachine"])["definition"]
+    )
+    assert set(definition["States"]) == set(json.loads(Path("workflows/onboarding.asl.json").read_text())["States"])
+    assert "${" not in json.dumps(definition)
+    # Ref of the bus is its name, as the rules that target it need.
+    assert physical["EventBus"] == "authflow-dev"
