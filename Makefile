@@ -32,13 +32,16 @@ lint: $(INSTALLED)
 	$(VENV)/bin/ruff format --check .
 
 # Every function's app.py is the module `app`, importing its siblings as Lambda does: each is checked
-# from its own directory, the shared package and the tools in one run.
+# from its own directory, the shared package and the tools in one run. Every run reports, then any failure fails.
 typecheck: $(INSTALLED)
-	$(VENV)/bin/mypy functions/shared/authflow infra cli measures tests
-	@for function in functions/*/app.py; do \
-		echo "mypy $$function"; \
-		(cd $$(dirname $$function) && $(CURDIR)/$(VENV)/bin/mypy --config-file $(CURDIR)/pyproject.toml app.py) || exit 1; \
-	done
+	@status=0; \
+	echo "mypy functions/shared/authflow infra cli measures tests"; \
+	$(VENV)/bin/mypy functions/shared/authflow infra cli measures tests || status=1; \
+	for function in functions/*/app.py; do \
+		echo "mypy $$function (from its directory)"; \
+		(cd $$(dirname $$function) && $(CURDIR)/$(VENV)/bin/mypy --config-file $(CURDIR)/pyproject.toml app.py) || status=1; \
+	done; \
+	exit $$status
 
 # The local console's browser test drives Debian's chromium (never a downloaded browser build). Where it
 # is missing and we are root with apt-get, install it; if that fails the test skips with its reason.

@@ -219,9 +219,8 @@ class AwsSource:
     def events(self, user_id: str | None = None, detail_type: str | None = None, since: float | None = None) -> list[dict]:
         group = self._log_group()
         logs = self.client("logs")
-        arguments = {"logGroupName": group}
         # Without a start, read the last day; CloudWatch keeps them as long as the group's retention.
-        arguments["startTime"] = int((since if since is not None else time.time() - 86400) * 1000)
+        arguments = {"logGroupName": group, "startTime": int((since if since is not None else time.time() - 86400) * 1000)}
 
         def read() -> list[dict]:
             found = []

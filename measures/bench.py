@@ -22,6 +22,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import boto3
 from botocore.config import Config
@@ -239,7 +240,7 @@ ROUTE_PHASE = {
 def summarize(api: Timings, api_phases: dict, direct: Timings, direct_phases: dict) -> list[dict]:
     rows = []
     for route in (*ROUTES, *FLOW_ROWS):
-        row = {"route": route}
+        row: dict[str, Any] = {"route": route}
         for side, timings, phases in (("api", api, api_phases), ("direct", direct, direct_phases)):
             samples = timings.samples.get(route, [])
             seconds = phases.get(ROUTE_PHASE[route], 0)

@@ -67,9 +67,9 @@ class Api:
 
     def __init__(self, api_url: str, api_key: str, timings: Timings | None = None):
         parts = urlsplit(api_url)
+        if parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError(f"the measures only drive a loopback API, not {parts.hostname}")
         self.host, self.port, self.prefix = parts.hostname, parts.port, parts.path.rstrip("/")
-        if self.host not in ("127.0.0.1", "localhost", "::1"):
-            raise ValueError(f"the measures only drive a loopback API, not {self.host}")
         self.api_key = api_key
         self.timings = timings or Timings()
         self._local = threading.local()

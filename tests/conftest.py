@@ -1,7 +1,9 @@
 import pytest
 
+from infra.views import LocalViews
 from tests.support.client import Admin, ApiClient, make_admin
 from tests.support.stack import running_stack
+from tests.support.workflow import stack_client
 
 
 def pytest_collection_modifyitems(items):
@@ -27,3 +29,26 @@ def api(local_stack) -> ApiClient:
 def admin(api) -> Admin:
     """A member of the admins group, signed in: its access token opens the admin routes."""
     return make_admin(api)
+
+
+@pytest.fixture(scope="session")
+def views(local_stack) -> LocalViews:
+    return LocalViews(local_stack.stack)
+
+
+# boto3 clients of the local stack's moto server, bound to it explicitly (see stack_client).
+
+
+@pytest.fixture(scope="session")
+def sfn(local_stack):
+    return stack_client(local_stack, "stepfunctions")
+
+
+@pytest.fixture(scope="session")
+def cognito(local_stack):
+    return stack_client(local_stack, "cognito-idp")
+
+
+@pytest.fixture(scope="session")
+def s3(local_stack):
+    return stack_client(local_stack, "s3")

@@ -8,6 +8,7 @@ record in the status table, the bus's events in the audit log group its rule fil
 import json
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -118,7 +119,7 @@ def authflow(*args: str):
     return CliRunner().invoke(app, arguments, prog_name="authflow")
 
 
-def as_json(answer) -> object:
+def as_json(answer) -> Any:
     assert answer.exit_code == 0, answer.stderr or answer.output
     return json.loads(answer.stdout)
 

@@ -68,7 +68,9 @@ def test_resend_mfa_mails_a_working_qr_link_and_never_answers_it(api):
     assert b"http" not in resent.body and user.totp_secret.encode() not in resent.body
     mail = [m for m in api.mail(user.email) if "MFA QR code" in m["subject"]]
     assert len(mail) == 1
-    link = unescape(re.search(r'href="([^"]+)"', mail[0]["body"]).group(1))
+    found = re.search(r'href="([^"]+)"', mail[0]["body"])
+    assert found, mail[0]["body"]
+    link = unescape(found.group(1))
     with urllib.request.urlopen(link) as qr:
         assert qr.read(8) == b"\x89PNG\r\n\x1a\n"
 

@@ -7,7 +7,7 @@ import time
 import jwt
 import pytest
 
-from tests.support.client import onboard
+from tests.support.client import HttpResponse, onboard
 from tests.support.flows import sign_in, unique_email
 
 pytestmark = pytest.mark.e2e
@@ -23,6 +23,7 @@ def test_login_with_mfa_returns_tokens_and_userinfo_knows_the_user(api, user):
     signed_in = sign_in(api, user)
     assert signed_in.login["email"] == user.email and signed_in.login["verification_type"] == "SOFTWARE_TOKEN_MFA"
     tokens = signed_in.answer
+    assert isinstance(tokens, HttpResponse)
     assert tokens.status == 200, tokens.body
     body = tokens.json()
     assert set(body) == {"id_token", "access_token", "refresh_token", "expires_in"}
@@ -105,7 +106,7 @@ def test_userinfo_refuses_tampered_foreign_expired_and_id_tokens(api, user):
     foreign_key = "a-key-that-is-not-cognitos-at-all-32bytes!"
     foreign = jwt.encode(claims, foreign_key, algorithm="HS256")
     expired = jwt.encode({**claims, "exp": int(time.time()) - 10}, foreign_key, algorithm="HS256")
-    unsigned = jwt.encode(claims, None, algorithm="none")
+    unsigned = jwt.encode(claims, "", algorithm="none")
     for token in (tampered(access), foreign, expired, unsigned, body["id_token"], "garbage"):
         refused = api.get("/userinfo", headers={"authorization": f"Bearer {token}"})
         assert refused.status == 401, token

@@ -27,6 +27,7 @@ import jwt
 import pytest
 
 from tests.security import _summary
+from tests.support.client import HttpResponse
 from tests.support.flows import ActiveUser, onboard, sign_in, wait_for_status
 
 pytestmark = pytest.mark.e2e
@@ -43,7 +44,7 @@ class Recorder:
     def __init__(self, api):
         self.api = api
         self.lock = threading.Lock()
-        self.answers = collections.Counter()
+        self.answers: collections.Counter[tuple[str, int]] = collections.Counter()
 
     def request(self, method: str, path: str, body=None, headers: dict | None = None):
         answer = self.api.request(method, path, body, headers=headers)
@@ -131,7 +132,7 @@ def test_parallel_onboardings_all_reach_active_as_distinct_users(onboarded, api,
 
 def _sign_in(recorder: Recorder, user: ActiveUser) -> dict:
     signed_in = sign_in(recorder, user)
-    assert signed_in.answer.headers.get("Cache-Control") == "no-store"
+    assert isinstance(signed_in.answer, HttpResponse) and signed_in.answer.headers.get("Cache-Control") == "no-store"
     tokens = signed_in.tokens
     me = recorder.request("GET", "/userinfo", headers={"authorization": f"Bearer {tokens['access_token']}"})
     assert me.status == 200, me.body

@@ -24,7 +24,7 @@ def readme_error_codes() -> set[str]:
     return {code for row in rows for code in re.findall(r"`([A-Z_]+)`", row)}
 
 
-def _subclasses(cls: type) -> list[type]:
+def _subclasses(cls: type[errors.AuthflowError]) -> list[type[errors.AuthflowError]]:
     return [sub for direct in cls.__subclasses__() for sub in (direct, *_subclasses(direct))]
 
 

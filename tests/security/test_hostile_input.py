@@ -50,7 +50,7 @@ def send(api, method: str, path: str, body: bytes | None = None, headers: dict |
     the API key is sent unless headers set it (None leaves it out)."""
     url = urlsplit(path if path.startswith("http") else api.api_url + path)
     wanted = {"x-api-key": api.api_key, **(headers or {})}
-    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=30)
     try:
         connection.putrequest(method, url.path + (f"?{url.query}" if url.query else ""), skip_accept_encoding=True)
         for name, value in wanted.items():

@@ -337,7 +337,12 @@ def _services_called(path: Path) -> set[str]:
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Call):
             name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
-            if name in ("client", "resource") and node.args and isinstance(node.args[0], ast.Constant):
+            if (
+                name in ("client", "resource")
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
                 services.add(BOTO3_TO_IAM.get(node.args[0].value, node.args[0].value))
             elif name in HELPERS_TO_IAM:
                 services.add(HELPERS_TO_IAM[name])

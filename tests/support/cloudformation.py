@@ -184,7 +184,9 @@ def _with_properties(original, fix):
 def _definition_from_s3(account_id: str, properties: dict) -> None:
     location = properties.pop("DefinitionS3Location", None)
     if location:
-        definition = s3_backends[account_id]["global"].get_object(location["Bucket"], location["Key"]).value.decode()
+        stored = s3_backends[account_id]["global"].get_object(location["Bucket"], location["Key"])
+        assert stored is not None, f"{location['Key']} is not in the artifact bucket (package() uploads it)"
+        definition = stored.value.decode()
         for name, value in properties.pop("DefinitionSubstitutions", {}).items():
             definition = definition.replace("${" + name + "}", str(value))
         properties["DefinitionString"] = definition

@@ -176,7 +176,7 @@ class ActiveUser:
         so a user has three sign-ins per 90 s."""
         step = current_step()
         with self.lock:
-            # The previous step last: it is the one MFA enrolment used (see onboard).
+            # The previous step last: it is the one MFA enrolment used (see enrol_mfa).
             free = [s for s in (step, step + 1, step - 1) if s not in self.used_steps]
             if not free:
                 raise FlowError(f"{self.email} has used its three codes of this 90 s")
@@ -194,9 +194,9 @@ class Invitation:
     temporary_password: str
 
 
-def invite(client: Client, observer: Observer, tag: str = "user", full_name: str = "Ada Lovelace", email: str | None = None) -> Invitation:
+def invite(client: Client, observer: Observer, tag: str = "user", full_name: str = "Ada Lovelace") -> Invitation:
     """POST /users, then the user's invitation mail once the workflow waits for the confirmation."""
-    email = email or unique_email(tag)
+    email = unique_email(tag)
     created = expect(client.post("/users", {"full_name": full_name, "email": email}), 201, "POST /users")
     user_id = created.json()["user_id"]
     # The newest invitation once the workflow has recorded it (a retried SendInvitation mails a new password).

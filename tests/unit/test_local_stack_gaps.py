@@ -16,6 +16,7 @@ One test (or a small group) per gap, each failing if the local stack fell back t
 """
 
 import base64
+import functools
 import json
 import re
 import string
@@ -33,7 +34,7 @@ from infra.provision import Provisioner
 from infra.template import load_template
 from infra.views import LocalViews
 from tests.support.cloudformation import cloudformation_gaps_closed, deploy
-from tests.support.flows import TEMPORARY_PASSWORD, in_mail, wait_for
+from tests.support.flows import PASSWORD, TEMPORARY_PASSWORD, in_mail, wait_for
 from tests.support.workflow import in_process_aws, stack_client  # noqa: F401 (in_process_aws: a fixture)
 
 # Each gap closer is checked on the running local stack.
@@ -42,12 +43,6 @@ pytestmark = pytest.mark.e2e
 TEMPLATE = load_template()
 MINIMUM_LENGTH = int(TEMPLATE["Parameters"]["PasswordMinimumLength"]["Default"])
 APP_NAME = TEMPLATE["Parameters"]["AppName"]["Default"]
-NEW_PASSWORD = "Correct-Horse-9-Battery"
-
-
-@pytest.fixture(scope="module")
-def cognito(local_stack):
-    return stack_client(local_stack, "cognito-idp")
 
 
 @pytest.fixture(scope="module")
@@ -58,11 +53,6 @@ def pool_id(local_stack) -> str:
 @pytest.fixture(scope="module")
 def client_id(local_stack) -> str:
     return local_stack.stack.refs["UserPoolClient"]
-
-
-@pytest.fixture(scope="module")
-def views(local_stack) -> LocalViews:
-    return LocalViews(local_stack.stack)
 
 
 def mail_to(views: LocalViews, email: str) -> list[dict]:
@@ -137,7 +127,7 @@ def test_generated_temporary_passwords_differ_between_users(cognito, pool_id, vi
     for _ in range(3):
         username, email = new_identity("distinct")
         cognito.admin_create_user(UserPoolId=pool_id, Username=username, UserAttributes=user_attributes(email))
-        (message,) = wait_for(lambda email=email: mail_to(views, email), 5, "the invitation mail")
+        (message,) = wait_for(functools.partial(mail_to, views, email), 5, "the invitation mail")
         passwords.add(mailed_password(message))
     assert len(passwords) == 3
 
@@ -177,7 +167,7 @@ def test_resend_keeps_the_user_and_mails_a_new_temporary_password(cognito, pool_
 def test_resend_is_refused_for_a_confirmed_user_and_mails_nothing(cognito, pool_id, views):
     username, email = new_identity("confirmed")
     cognito.admin_create_user(UserPoolId=pool_id, Username=username, MessageAction="SUPPRESS", UserAttributes=user_attributes(email))
-    cognito.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=NEW_PASSWORD, Permanent=True)
+    cognito.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=PASSWORD, Permanent=True)
     assert cognito.admin_get_user(UserPoolId=pool_id, Username=username)["UserStatus"] == "CONFIRMED"
 
     with pytest.raises(ClientError) as refused:
@@ -282,7 +272,7 @@ def mfa_setup_session(cognito, pool_id, client_id) -> tuple[str, str]:
         UserPoolId=pool_id,
         ClientId=client_id,
         ChallengeName="NEW_PASSWORD_REQUIRED",
-        ChallengeResponses={"USERNAME": username, "NEW_PASSWORD": NEW_PASSWORD},
+        ChallengeResponses={"USERNAME": username, "NEW_PASSWORD": PASSWORD},
         Session=auth["Session"],
     )
     assert challenge["ChallengeName"] == "MFA_SETUP", "the pool makes TOTP mandatory"
@@ -342,7 +332,7 @@ def enrolled_user(cognito, pool_id, client_id) -> tuple[str, pyotp.TOTP]:
 
 
 def mfa_challenge(cognito, pool_id, client_id, username) -> str:
-    auth = password_auth(cognito, pool_id, client_id, username, NEW_PASSWORD)
+    auth = password_auth(cognito, pool_id, client_id, username, PASSWORD)
     assert auth["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
     return auth["Session"]
 
@@ -465,7 +455,7 @@ def test_a_new_password_challenge_sets_only_its_own_users_password(cognito, pool
             UserPoolId=pool_id,
             ClientId=client_id,
             ChallengeName="NEW_PASSWORD_REQUIRED",
-            ChallengeResponses={"USERNAME": bob, "NEW_PASSWORD": NEW_PASSWORD},
+            ChallengeResponses={"USERNAME": bob, "NEW_PASSWORD": PASSWORD},
             Session=alice_session,
         )
 

@@ -1,6 +1,7 @@
 """Throttling from Cognito, DynamoDB, EventBridge, S3 and SES is retried and the flows complete;
 after a storm every execution is waiting or finished, and the status route says which."""
 
+import functools
 import time
 
 import boto3
@@ -33,14 +34,14 @@ def test_onboardings_survive_a_storm_of_throttling(api, local_stack, monkeypatch
         sfn = boto3.client("stepfunctions")
         arn = local_stack.stack.state_machines["OnboardingStateMachine"]
 
-        def settled(user_id: str):
+        def settled(user_id: str) -> bool:
             execution = sfn.describe_execution(executionArn=f"{arn.replace(':stateMachine:', ':execution:')}:{user_id}")
             history = sfn.get_execution_history(executionArn=execution["executionArn"], reverseOrder=True, maxResults=5)["events"]
             waiting = any(e.get("stateEnteredEventDetails", {}).get("name") == "WaitForConfirmation" for e in history)
             return execution["status"] != "RUNNING" or waiting
 
         for user_id in user_ids:
-            wait_for(lambda user_id=user_id: settled(user_id), 60, f"onboarding {user_id} to settle")
+            wait_for(functools.partial(settled, user_id), 60, f"onboarding {user_id} to settle")
     print(f"faults injected: {dict(storm.injected)} of {dict(storm.calls)} calls")
     assert sum(storm.injected.values()) >= 10, storm.injected
     assert set(storm.injected) == {"cognito-idp", "dynamodb", "events"}

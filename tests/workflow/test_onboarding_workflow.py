@@ -350,7 +350,7 @@ def test_no_secret_ever_enters_an_execution_history(onboarded, sfn, executions, 
             for kind, values in secrets_used.items():
                 for secret in values:
                     if kind == "otp":
-                        found = re.search(rf"(?<!\d){secret}(?!\d)", text)
+                        found = re.search(rf"(?<!\d){secret}(?!\d)", text) is not None
                     else:
                         found = any(v in text for v in _variants(secret))
                     if found:
