@@ -6,14 +6,15 @@ template the SAM translator makes of template.yaml (tests/support/sam.py).
 
 moto 5.2.5's CloudFormation falls short of AWS for this template; closed here, where the tests use it
 (the local stack provisions the template itself, infra/provision.py):
-- no model for AWS::Cognito::UserPool, UserPoolClient and UserPoolGroup: they are created in moto's
-  Cognito backend, with the ids and attributes CloudFormation gives them;
-- no model for the resources nothing here reads back (the secret, the API key, stage and usage plan,
-  the bucket and queue policies), and an AWS::ApiGateway::Deployment that fails (moto imports no
+- no model for AWS::Cognito::UserPool, UserPoolClient and UserPoolGroup, nor AWS::Lambda::Alias: they
+  are created in moto's Cognito and Lambda backends, with the ids and attributes CloudFormation gives them;
+- no model for the resources nothing here reads back (the alarms, the secret, the API key, stage and
+  usage plan, the bucket and queue policies), and an AWS::ApiGateway::Deployment that fails (moto imports no
   Swagger 2.0 Body, so the API has no method to deploy): each is recorded as a stack resource with a
   physical id, so that Ref and GetAtt resolve and ListStackResources lists it, as in AWS;
 - AWS::StepFunctions::StateMachine reads only DefinitionString: its DefinitionS3Location is read
   from moto's S3 and its DefinitionSubstitutions applied, as CloudFormation does;
+- an AWS::Lambda::Version has no GetAtt Version (the alias needs it);
 - Ref of an AWS::Events::EventBus gives moto's bus object rather than its name, and an
   AWS::Events::Archive's EventPattern must be JSON text where CloudFormation also takes an object.
 """
@@ -32,6 +33,7 @@ from typing import Any
 
 import boto3
 import pytest
+from moto.awslambda.models import LambdaVersion, lambda_backends
 from moto.cloudformation import parsing
 from moto.cognitoidp.models import cognitoidp_backends
 from moto.events.models import Archive, EventBus
@@ -128,6 +130,32 @@ class CognitoUserPoolGroup(_Resource):
         return cls(resource_name, {})
 
 
+class LambdaAlias(_Resource):
+    """Ref gives the alias ARN, as CloudFormation does (the API's invoke permission names it)."""
+
+    attribute_names = ("AliasArn",)
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Lambda::Alias"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        properties = cloudformation_json.get("Properties", {})
+        alias = lambda_backends[account_id][region_name].create_alias(
+            properties["Name"],
+            properties["FunctionName"],
+            str(properties.get("FunctionVersion", "$LATEST")),
+            properties.get("Description", ""),
+            "",
+        )
+        return cls(alias.arn, {"AliasArn": alias.arn})
+
+
 class _RecordedResource(_Resource):
     """A resource moto's CloudFormation cannot create and nothing here reads back: its physical id,
     and an ARN made from it for GetAtt."""
@@ -154,6 +182,7 @@ def _recorded(resource_type: str) -> type[_RecordedResource]:
 
 
 RECORDED_TYPES = (
+    "AWS::CloudWatch::Alarm",
     "AWS::SecretsManager::Secret",
     "AWS::ApiGateway::Deployment",
     "AWS::ApiGateway::ApiKey",
@@ -167,6 +196,7 @@ MODELS: list[Any] = [
     CognitoUserPool,
     CognitoUserPoolClient,
     CognitoUserPoolGroup,
+    LambdaAlias,
     *(_recorded(resource_type) for resource_type in RECORDED_TYPES),
 ]
 
@@ -214,6 +244,8 @@ def cloudformation_gaps_closed() -> Iterator[None]:
             Archive, "create_from_cloudformation_json", _with_properties(Archive.create_from_cloudformation_json, _event_pattern_as_text)
         )
         patch.setattr(EventBus, "physical_resource_id", property(lambda bus: bus.name), raising=False)
+        patch.setattr(LambdaVersion, "has_cfn_attr", classmethod(lambda cls, attr: attr == "Version"), raising=False)
+        patch.setattr(LambdaVersion, "get_cfn_attribute", lambda version, attr: str(version.version), raising=False)
         yield
 
 

@@ -141,10 +141,10 @@ def paused_seconds() -> float:
     return getattr(_pauses, "seconds", 0.0)
 
 
-def current_step() -> int:
-    """The current 30-s TOTP step, never in its last 3 s: the previous step's code stays valid only
-    until this step ends, and a request under load can take a second or two."""
-    while 30 - time.time() % 30 < 3:
+def current_step(margin: float = 3) -> int:
+    """The current 30-s TOTP step, never in its last `margin` seconds: the previous step's code stays
+    valid only until this step ends, and a request under load can take a second or two."""
+    while 30 - time.time() % 30 < margin:
         time.sleep(0.25)
         _pauses.seconds = paused_seconds() + 0.25
     return int(time.time() // 30)
@@ -220,8 +220,9 @@ def confirm(client: Client, observer: Observer, invitation: Invitation, password
 
 def enrol_mfa(client: Client, observer: Observer, user: ActiveUser) -> str:
     """POST /users/{id}/confirm-mfa with the first code of the authenticator app; the code, once ACTIVE."""
-    # The previous step's code, so that the current and next steps' codes stay free for the first sign-ins.
-    code = user.otp(step_offset=-1)
+    # The previous step's code, so that the current and next steps' codes stay free for the first sign-ins;
+    # sent with a third of the step left, as the workflow's own calls come first under load.
+    code = pyotp.TOTP(user.totp_secret).at((current_step(margin=10) - 1) * 30)
     expect(client.post(f"/users/{user.user_id}/confirm-mfa", {"email": user.email, "otp": code}), 200, "POST /users/{id}/confirm-mfa")
     wait_for_status(observer, user.user_id, "ACTIVE")
     return code

@@ -532,7 +532,10 @@ def test_the_provisioner_drops_only_the_tls_only_statement(local_stack):
 
 
 @pytest.mark.usefixtures("in_process_aws")
-def test_moto_cloudformation_deploys_the_translated_template_with_the_gaps_closed():
+def test_moto_cloudformation_deploys_the_translated_template_with_the_gaps_closed(monkeypatch):
+    # A region of its own: the unit tests' region already holds other tests' authflow-dev resources.
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.setenv(name, "ca-central-1")
     with cloudformation_gaps_closed():
         stack = deploy("authflow-gaps", "dev")
         resources = boto3.client("cloudformation").list_stack_resources(StackName="authflow-gaps")["StackResourceSummaries"]
