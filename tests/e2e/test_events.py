@@ -39,7 +39,7 @@ def onboarded(api) -> dict:
     return {
         "user_id": user_id,
         "email": invitation.email,
-        "execution_arn": api.onboarding(user_id)["execution"]["arn"],
+        "execution_arn": api.onboarding_record(user_id)["execution"]["arn"],
         "secrets": [invitation.temporary_password, PASSWORD, secret, otp],
         "events": events_of(api, user_id, len(expected)),
     }
