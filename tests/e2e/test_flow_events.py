@@ -1,13 +1,12 @@
 """Each sign-in and password flow emits exactly the events the catalogue's flow table promises, in order."""
 
-import re
 import time
 
 import pytest
 
 from infra import catalogue
 from tests.support.client import onboard
-from tests.support.workflow import wait_for
+from tests.support.flows import reset_password, sign_in, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -37,16 +36,6 @@ def onboarded(api, prefix: str):
     return user
 
 
-def login(api, user, otp=None) -> dict:
-    session = api.post("/login", {"email": user.email, "password": user.password}).json()["verification_session"]
-    answer = api.post(
-        "/mfa-verify",
-        {"email": user.email, "verification_type": "SOFTWARE_TOKEN_MFA", "verification_session": session, "otp_code": otp or user.otp()},
-    )
-    assert answer.status == 200, answer.body
-    return answer.json()
-
-
 def flow(name: str) -> list[str]:
     return catalogue.FLOWS[name]["events"]
 
@@ -54,7 +43,7 @@ def flow(name: str) -> list[str]:
 def test_sign_in_flows_emit_their_events_in_order(api):
     user = onboarded(api, "flows")
     seen = count(api, user.user_id)
-    tokens = login(api, user)
+    tokens = sign_in(api, user).tokens
     assert types_after(api, user.user_id, seen, flow("Login")) == flow("Login")
 
     seen = count(api, user.user_id)
@@ -81,25 +70,14 @@ def test_sign_in_flows_emit_their_events_in_order(api):
 def test_password_flows_emit_their_events_in_order(api):
     user = onboarded(api, "pwflows")
     seen = count(api, user.user_id)
-    assert api.post("/forgot-password", {"email": user.email}).status == 200
-    code = wait_for(
-        lambda: next(
-            (m.group(1) for m in (re.search(r"reset code: <b>(\d{6})</b>", x["body"]) for x in api.mail_to(user.email)) if m), None
-        ),
-        10,
-        "the reset code",
-    )
-    confirmed = api.post(
-        f"/users/{user.user_id}/confirm-password", {"email": user.email, "new_password": "Reset-Flow-Horse-8", "verification_code": code}
-    )
-    assert confirmed.status == 200
+    reset_password(api, api, user, "Reset-Flow-Horse-8")
     assert types_after(api, user.user_id, seen, flow("Password reset")) == flow("Password reset")
 
     seen = count(api, user.user_id)
-    assert api.post("/resend-mfa", {"email": user.email, "password": "Reset-Flow-Horse-8"}).status == 200
+    assert api.post("/resend-mfa", {"email": user.email, "password": user.password}).status == 200
     assert types_after(api, user.user_id, seen, flow("MFA QR code resent")) == flow("MFA QR code resent")
 
-    tokens = login(api, type(user)(user.email, user.user_id, "Reset-Flow-Horse-8", user.totp_secret))
+    tokens = sign_in(api, user).tokens
     seen = count(api, user.user_id)
     deleted = api.request("DELETE", f"/users/{user.user_id}", headers={"authorization": f"Bearer {tokens['access_token']}"})
     assert deleted.status == 200

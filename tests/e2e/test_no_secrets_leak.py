@@ -3,12 +3,12 @@ event or log line (SPEC sections 2 and 3)."""
 
 import json
 import logging
-import re
 
 import boto3
 import pytest
 
-from tests.support.client import mailed_temporary_password, onboard
+from tests.support.client import onboard
+from tests.support.flows import reset_password, sign_in, temporary_password
 
 pytestmark = pytest.mark.e2e
 
@@ -36,25 +36,15 @@ def captured_logs():
 
 def test_no_password_code_token_or_secret_in_histories_events_or_logs(api, admin, local_stack, captured_logs):
     user = onboard(api, "leak")
-    secrets = {user.password, user.totp_secret, api.status_tokens[user.user_id]}
-    invitation = api.mail_to(user.email)[0]["body"]
-    secrets.add(mailed_temporary_password(invitation))
+    secrets = {user.password, user.totp_secret, api.status_tokens[user.user_id], temporary_password(api, user.email)}
 
     wrong = api.post("/login", {"email": user.email, "password": "Wrong-Password-4711"})
     assert wrong.status == 401
     secrets.add("Wrong-Password-4711")
-    first = api.post("/login", {"email": user.email, "password": user.password}).json()
     otp = user.otp()
-    tokens = api.post(
-        "/mfa-verify",
-        {
-            "email": user.email,
-            "verification_type": "SOFTWARE_TOKEN_MFA",
-            "verification_session": first["verification_session"],
-            "otp_code": otp,
-        },
-    ).json()
-    secrets |= {first["verification_session"], tokens["access_token"], tokens["refresh_token"], tokens["id_token"]}
+    signed_in = sign_in(api, user, otp)
+    tokens = signed_in.tokens
+    secrets |= {signed_in.session, tokens["access_token"], tokens["refresh_token"], tokens["id_token"]}
     if otp != "000000":
         secrets.add(otp)
     refreshed = api.post("/refresh-token", {"email": user.email, "refresh_token": tokens["refresh_token"]}).json()
@@ -73,24 +63,8 @@ def test_no_password_code_token_or_secret_in_histories_events_or_logs(api, admin
     assert api.post("/logout", {"email": user.email, "access_token": refreshed["access_token"]}).status == 200
     assert api.get("/userinfo", headers={"authorization": f"Bearer {refreshed['id_token']}"}).status == 401
 
-    assert api.post("/forgot-password", {"email": user.email}).status == 200
-    import time
-
-    code = None
-    deadline = time.monotonic() + 10
-    while code is None and time.monotonic() < deadline:
-        found = [re.search(r"reset code: <b>(\d{6})</b>", m["body"]) for m in api.mail_to(user.email)]
-        code = next((f.group(1) for f in found if f), None)
-        time.sleep(0.05)
-    secrets.add(code)
     new_password = "Leak-Check-Horse-42"
-    assert (
-        api.post(
-            f"/users/{user.user_id}/confirm-password", {"email": user.email, "new_password": new_password, "verification_code": code}
-        ).status
-        == 200
-    )
-    secrets.add(new_password)
+    secrets |= {reset_password(api, api, user, new_password), new_password}
     assert api.post("/resend-mfa", {"email": user.email, "password": new_password}).status == 200
 
     # A webhook's signing secret, and the one its rotation answers (deliveries are signed with both).

@@ -7,7 +7,8 @@ from html import unescape
 import pytest
 
 from infra import catalogue
-from tests.support.client import make_admin, onboard, sign_in, unique_email
+from tests.support.client import make_admin, onboard
+from tests.support.flows import sign_in, unique_email, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -37,12 +38,9 @@ def test_forgot_password_mails_a_code_that_sets_a_new_password(api):
 
     executions = [e for e in api.local("executions") if e["name"].startswith(f"reset-{user.user_id}")]
     assert len(executions) == 1
-    import time
-
-    deadline = time.monotonic() + 10
-    while api.local(f"executions/{executions[0]['name']}")["status"] != "SUCCEEDED":
-        assert time.monotonic() < deadline, "the password reset execution never finished"
-        time.sleep(0.1)
+    wait_for(
+        lambda: api.local(f"executions/{executions[0]['name']}")["status"] == "SUCCEEDED", 10, "the password reset execution to succeed"
+    )
 
 
 def test_forgot_password_answers_an_unknown_email_like_a_known_one_with_a_stable_pseudo_id(api):
@@ -55,7 +53,7 @@ def test_forgot_password_answers_an_unknown_email_like_a_known_one_with_a_stable
     assert set(known_answer.json()) == set(first.json())
     assert first.json()["user_id"] == second.json()["user_id"] != known.user_id
     assert first.json()["status"] == "PASSWORD_FORGOT_CONFIRMATION_SENT"
-    assert api.mail_to(unknown) == []
+    assert api.mail(unknown) == []
     leads_nowhere = api.post(
         f"/users/{first.json()['user_id']}/confirm-password",
         {"email": unknown, "new_password": NEWER_PASSWORD, "verification_code": "123456"},
@@ -69,9 +67,11 @@ def test_resend_mfa_mails_a_working_qr_link_and_never_answers_it(api):
     assert resent.status == 200, resent.body
     assert resent.json() == {"email": user.email, "status": "MFA_QR_LINK_SENT"}
     assert b"http" not in resent.body and user.totp_secret.encode() not in resent.body
-    mail = [m for m in api.mail_to(user.email) if "MFA QR code" in m["subject"]]
+    mail = [m for m in api.mail(user.email) if "MFA QR code" in m["subject"]]
     assert len(mail) == 1
-    link = unescape(re.search(r'href="([^"]+)"', mail[0]["body"]).group(1))
+    found = re.search(r'href="([^"]+)"', mail[0]["body"])
+    assert found, mail[0]["body"]
+    link = unescape(found.group(1))
     with urllib.request.urlopen(link) as qr:
         assert qr.read(8) == b"\x89PNG\r\n\x1a\n"
 
@@ -90,7 +90,7 @@ def test_delete_user_removes_the_user_their_qr_code_and_status(api, local_stack)
     import boto3
 
     user = onboard(api, "delete")
-    tokens = sign_in(api, user).json()
+    tokens = sign_in(api, user).tokens
     other = onboard(api, "bystander")
     forbidden = api.request("DELETE", f"/users/{other.user_id}", headers={"authorization": f"Bearer {tokens['access_token']}"})
     assert forbidden.status == 403 and forbidden.json()["error"]["code"] == "FORBIDDEN"
@@ -132,7 +132,7 @@ def test_only_an_admin_may_force_a_reset_and_then_the_old_password_stops_working
     """The forced reset replayed as an API-key holder, a signed-in user and an administrator would try it."""
     user, admin = onboard(api, "forced"), make_admin(api)
     route, body = f"/users/{user.user_id}/reset-password", {"email": user.email, "force": True}
-    own_token = sign_in(api, user).json()["access_token"]
+    own_token = sign_in(api, user).tokens["access_token"]
     assert api.post(route, body).status == 401, "the API key alone may not force a reset"
     not_admin = api.post(route, body, headers={"authorization": f"Bearer {own_token}"})
     assert not_admin.status == 403 and not_admin.json()["error"]["code"] == "FORBIDDEN"

@@ -7,26 +7,10 @@ import time
 import jwt
 import pytest
 
-from tests.support.client import onboard, unique_email
+from tests.support.client import HttpResponse, onboard
+from tests.support.flows import sign_in, unique_email
 
 pytestmark = pytest.mark.e2e
-
-
-def login(api, user, otp=None):
-    first = api.post("/login", {"email": user.email, "password": user.password})
-    assert first.status == 200, first.body
-    body = first.json()
-    assert body["email"] == user.email and body["verification_type"] == "SOFTWARE_TOKEN_MFA"
-    second = api.post(
-        "/mfa-verify",
-        {
-            "email": user.email,
-            "verification_type": "SOFTWARE_TOKEN_MFA",
-            "verification_session": body["verification_session"],
-            "otp_code": otp or user.otp(),
-        },
-    )
-    return body["verification_session"], second
 
 
 @pytest.fixture
@@ -36,7 +20,10 @@ def user(api):
 
 
 def test_login_with_mfa_returns_tokens_and_userinfo_knows_the_user(api, user):
-    _, tokens = login(api, user)
+    signed_in = sign_in(api, user)
+    assert signed_in.login["email"] == user.email and signed_in.login["verification_type"] == "SOFTWARE_TOKEN_MFA"
+    tokens = signed_in.answer
+    assert isinstance(tokens, HttpResponse)
     assert tokens.status == 200, tokens.body
     body = tokens.json()
     assert set(body) == {"id_token", "access_token", "refresh_token", "expires_in"}
@@ -66,13 +53,13 @@ def test_wrong_password_and_unknown_email_get_the_same_answer(api, user):
 
 
 def test_wrong_reused_and_expired_mfa_codes_are_refused_with_their_own_codes(api, user):
-    session, wrong = login(api, user, otp="000000" if user.otp() != "000000" else "111111")
+    wrong = sign_in(api, user, otp="000000" if user.otp() != "000000" else "111111").answer
     assert wrong.status == 401 and wrong.json()["error"]["code"] == "INVALID_MFA_CODE"
 
     code = user.otp(step_offset=1)
-    _, first = login(api, user, otp=code)
+    first = sign_in(api, user, otp=code).answer
     assert first.status == 200, first.body
-    _, reused = login(api, user, otp=code)
+    reused = sign_in(api, user, otp=code).answer
     assert reused.status == 401 and reused.json()["error"]["code"] == "MFA_CODE_REUSED"
 
     for unknown_session in ("not-a-session", "AYABe" + "x" * 60):
@@ -84,7 +71,7 @@ def test_wrong_reused_and_expired_mfa_codes_are_refused_with_their_own_codes(api
 
 
 def test_refresh_token_gives_new_tokens(api, user):
-    _, tokens = login(api, user, otp=user.otp(step_offset=-1))
+    tokens = sign_in(api, user, otp=user.otp(step_offset=-1)).answer
     body = tokens.json()
     refreshed = api.post("/refresh-token", {"email": user.email, "refresh_token": body["refresh_token"]})
     assert refreshed.status == 200, refreshed.body
@@ -94,11 +81,11 @@ def test_refresh_token_gives_new_tokens(api, user):
 
 
 def test_cognito_triggers_record_the_sign_in_and_every_token_issue(api, user):
-    _, tokens = login(api, user)
+    tokens = sign_in(api, user).answer
     api.post("/refresh-token", {"email": user.email, "refresh_token": tokens.json()["refresh_token"]})
     facts = [(e["detail-type"], e["detail"].get("trigger_source")) for e in api.local(f"events?user_id={user.user_id}")]
-    sign_in = [f for f in facts if f[0] in ("UserAuthenticated", "TokensIssued", "LoginSucceeded", "TokenRefreshed")]
-    assert sign_in == [
+    recorded = [f for f in facts if f[0] in ("UserAuthenticated", "TokensIssued", "LoginSucceeded", "TokenRefreshed")]
+    assert recorded == [
         ("UserAuthenticated", None),
         ("TokensIssued", "TokenGeneration_Authentication"),
         ("LoginSucceeded", None),
@@ -116,14 +103,14 @@ def tampered(token: str, claim: str = "username") -> str:
 
 
 def test_userinfo_refuses_tampered_foreign_expired_and_unsigned_tokens(api, user):
-    _, tokens = login(api, user, otp=user.otp(step_offset=1))
+    tokens = sign_in(api, user, otp=user.otp(step_offset=1)).answer
     body = tokens.json()
     access = body["access_token"]
     claims = jwt.decode(access, options={"verify_signature": False})
     foreign_key = "a-key-that-is-not-cognitos-at-all-32bytes!"
     foreign = jwt.encode(claims, foreign_key, algorithm="HS256")
     expired = jwt.encode({**claims, "exp": int(time.time()) - 10}, foreign_key, algorithm="HS256")
-    unsigned = jwt.encode(claims, None, algorithm="none")
+    unsigned = jwt.encode(claims, "", algorithm="none")
     for token in (tampered(access), foreign, expired, unsigned, tampered(body["id_token"], "cognito:username"), "garbage"):
         refused = api.get("/userinfo", headers={"authorization": f"Bearer {token}"})
         assert refused.status == 401, token
@@ -134,7 +121,7 @@ def test_userinfo_refuses_tampered_foreign_expired_and_unsigned_tokens(api, user
 
 def test_logout_revokes_the_refresh_access_and_id_tokens_of_the_sign_in_everywhere(api):
     someone = onboard(api, "logout")
-    _, tokens = login(api, someone)
+    tokens = sign_in(api, someone).answer
     body = tokens.json()
     out = api.post("/logout", {"email": someone.email, "access_token": body["access_token"]})
     assert out.status == 200 and out.json() == {"user_status": "logout"}
@@ -150,7 +137,7 @@ def test_logout_revokes_the_refresh_access_and_id_tokens_of_the_sign_in_everywhe
 def test_change_password_makes_the_new_password_the_only_one(api):
     """CognitoApi's route and names; then the alias with the deprecated names still works."""
     someone = onboard(api, "change")
-    _, tokens = login(api, someone)
+    tokens = sign_in(api, someone).answer
     access = tokens.json()["access_token"]
     route = f"/users/{someone.user_id}/change-password"
     proposed = "Another-Horse-7-Battery"

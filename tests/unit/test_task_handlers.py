@@ -36,7 +36,8 @@ def test_an_onboarding_task_does_its_step_and_records_it_under_its_state_name(un
     assert result == {"task": "create_cognito_user", "user_id": user_id}
     user = boto3.client("cognito-idp").admin_get_user(UserPoolId=settings.user_pool_id, Username=user_id)
     assert {a["Name"]: a["Value"] for a in user["UserAttributes"]}["email"] == email
-    assert [s.name for s in StatusRecords(settings.status_table_name).get(user_id).steps] == ["RenamedState"]
+    record = StatusRecords(settings.status_table_name).get(user_id)
+    assert record is not None and [s.name for s in record.steps] == ["RenamedState"]
 
 
 def test_the_login_task_refuses_a_handoff_it_cannot_find(unit_stack):
