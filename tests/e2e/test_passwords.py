@@ -19,20 +19,22 @@ def test_forgot_password_mails_a_code_that_sets_a_new_password(api):
     user = onboard(api, "forgot")
     asked = api.post("/forgot-password", {"email": user.email})
     assert asked.status == 200, asked.body
-    assert asked.json() == {"email": user.email, "user_id": user.user_id, "status": "PASSWORD_FORGOT_CONFIRMATION_SENT"}
+    pseudo_id = asked.json()["user_id"]
+    assert asked.json() == {"email": user.email, "user_id": pseudo_id, "status": "PASSWORD_FORGOT_CONFIRMATION_SENT"}
+    assert pseudo_id != user.user_id, "the answer must not reveal the account's id"
     code = api.reset_code(user.email)
 
     wrong = "000000" if code != "000000" else "111111"
     refused = api.post(
-        f"/users/{user.user_id}/confirm-password", {"email": user.email, "new_password": NEWER_PASSWORD, "verification_code": wrong}
+        f"/users/{pseudo_id}/confirm-password", {"email": user.email, "new_password": NEWER_PASSWORD, "verification_code": wrong}
     )
     assert refused.status == 400 and refused.json()["error"]["code"] == "INVALID_VERIFICATION_CODE"
 
     done = api.post(
-        f"/users/{user.user_id}/confirm-password", {"email": user.email, "new_password": NEWER_PASSWORD, "verification_code": code}
+        f"/users/{pseudo_id}/confirm-password", {"email": user.email, "new_password": NEWER_PASSWORD, "verification_code": code}
     )
     assert done.status == 200, done.body
-    assert done.json() == {"email": user.email, "user_id": user.user_id, "status": "NEW_PASSWORD_SET_SUCCESSFULLY"}
+    assert done.json() == {"email": user.email, "user_id": pseudo_id, "status": "NEW_PASSWORD_SET_SUCCESSFULLY"}
     assert api.post("/login", {"email": user.email, "password": user.password}).status == 401
     assert api.post("/login", {"email": user.email, "password": NEWER_PASSWORD}).status == 200
 
@@ -82,8 +84,10 @@ def test_resend_mfa_refuses_a_wrong_password_and_an_unknown_email_alike_and_is_r
     unknown = api.post("/resend-mfa", {"email": unique_email("nobody"), "password": "Wrong-Password-123"})
     assert wrong.status == unknown.status == 401
     assert wrong.json()["error"]["code"] == unknown.json()["error"]["code"] == "INVALID_CREDENTIALS"
-    answers = [api.post("/resend-mfa", {"email": user.email, "password": user.password}).status for _ in range(3)]
-    assert answers == [200, 200, 429]
+    # The wrong password was not charged to the user's resends: nobody can use them up without it.
+    answers = [api.post("/resend-mfa", {"email": user.email, "password": user.password}) for _ in range(4)]
+    assert [a.status for a in answers] == [200, 200, 200, 429]
+    assert 0 < int(answers[-1].headers["Retry-After"]) <= 3600
 
 
 def test_delete_user_removes_the_user_their_qr_code_and_status(api, local_stack):

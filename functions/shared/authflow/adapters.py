@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         DeliveryRecords,
         EmailClaims,
         Handoffs,
+        Lockouts,
         MfaSessions,
         RateCounters,
         RevokedSignIns,
@@ -52,6 +53,7 @@ class Adapters:
     signals: Signals
     mfa_sessions: MfaSessions
     rate_counters: RateCounters
+    lockouts: Lockouts
     handoffs: Handoffs
     revoked_sign_ins: RevokedSignIns
     subscriptions: SubscriptionStore
@@ -96,6 +98,7 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
         DeliveryRecords,
         EmailClaims,
         Handoffs,
+        Lockouts,
         MfaSessions,
         RateCounters,
         RevokedSignIns,
@@ -103,6 +106,7 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
         StatusRecords,
         SubscriptionStore,
     )
+    from authflow.status.lockouts import LockoutPolicy
     from authflow.tokens import TokenVerifier
     from authflow.users import UserDirectory
     from authflow.workflows import Workflows
@@ -116,6 +120,15 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
         signals=Signals(table, utc_now),
         mfa_sessions=MfaSessions(table, utc_now),
         rate_counters=RateCounters(table, utc_now),
+        lockouts=Lockouts(
+            table,
+            utc_now,
+            LockoutPolicy(
+                limit=settings.failed_attempt_limit,
+                window=timedelta(seconds=settings.failed_attempt_window_seconds),
+                duration=timedelta(seconds=settings.lockout_seconds),
+            ),
+        ),
         handoffs=Handoffs(table, utc_now),
         revoked_sign_ins=revoked_sign_ins,
         subscriptions=SubscriptionStore(table, utc_now),

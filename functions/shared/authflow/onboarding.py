@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from authflow import errors, events, status_tokens
 from authflow.adapters import Adapters
+from authflow.attempts import AttemptLimits, Factor
 from authflow.aws import raise_transient
 from authflow.models import (
     ConfirmMfaRequest,
@@ -57,6 +58,7 @@ class Onboarding:
         self.qr_codes = adapters.qr_codes
         self.workflows = adapters.workflows
         self.password_policy = adapters.password_policy
+        self.attempts = AttemptLimits(adapters)
 
     @property
     def timeouts(self) -> OnboardingTimeouts:
@@ -111,7 +113,12 @@ class Onboarding:
         ):
             raise errors.WrongOnboardingStep("This user is not waiting for confirmation.")
         self.password_policy.check(request.new_password, request.email)
-        setup = self.users.start_mfa_setup(user_id, request.temporary_password, request.new_password)
+        setup = self.attempts.attempt(
+            user_id,
+            Factor.PASSWORD,
+            lambda: self.users.start_mfa_setup(user_id, request.temporary_password, request.new_password),
+            (errors.InvalidCredentials,),
+        )
         self.qr_codes.put(user_id, qr_png(setup.secret, account=request.email, issuer=self.settings.app_name))
         self.mfa_sessions.save(user_id, setup.session, timedelta(minutes=self.settings.auth_session_validity_minutes))
         self._signal(user_id, UserAction.CONFIRMATION)
@@ -130,7 +137,9 @@ class Onboarding:
         session = self.mfa_sessions.get(user_id)
         if session is None:
             raise errors.WrongOnboardingStep("Confirm the user before confirming MFA.")
-        self.users.finish_mfa_setup(user_id, session, request.otp)
+        self.attempts.attempt(
+            user_id, Factor.TOTP, lambda: self.users.finish_mfa_setup(user_id, session, request.otp), (errors.InvalidMfaCode,)
+        )
         self._signal(user_id, UserAction.MFA_CONFIRMATION)
         return ConfirmMfaResponse(email=request.email, user_id=user_id)
 

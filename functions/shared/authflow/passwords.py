@@ -13,6 +13,7 @@ from pydantic import SecretStr
 
 from authflow import errors, events, mail
 from authflow.adapters import Adapters
+from authflow.attempts import AttemptLimits, Factor
 from authflow.models import (
     ConfirmPasswordRequest,
     ConfirmPasswordResponse,
@@ -48,6 +49,7 @@ class Passwords:
         self.pseudo_ids = adapters.pseudo_ids
         self.clock = adapters.clock
         self.password_policy = adapters.password_policy
+        self.attempts = AttemptLimits(adapters)
 
     @property
     def _signal_ttl(self) -> timedelta:
@@ -61,11 +63,13 @@ class Passwords:
     # ------------------------------------------------------------------ API side
 
     def forgot(self, request: ForgotPasswordRequest, request_id: str) -> ForgotPasswordResponse:
+        """Starts a reset for an active user; every email, known or not, is answered its stable pseudo-id."""
+        answer = ForgotPasswordResponse(email=request.email, user_id=self.pseudo_ids.for_email(request.email))
         user_id = self._active_user(request.email)
         if user_id is None:
-            return ForgotPasswordResponse(email=request.email, user_id=self.pseudo_ids.for_email(request.email))
+            return answer
         self._start_reset(user_id, request_id)
-        return ForgotPasswordResponse(email=request.email, user_id=user_id)
+        return answer
 
     def operator_reset(self, user_id: str, request: ResetPasswordRequest, request_id: str) -> ResetPasswordResponse:
         """CognitoApi's POST /v1/users/{id}/reset-password with the API key alone: the same reset as
@@ -101,23 +105,48 @@ class Passwords:
         )
 
     def confirm(self, user_id: str, request: ConfirmPasswordRequest) -> ConfirmPasswordResponse:
-        if self._active_user(request.email) != user_id:
-            raise errors.InvalidVerificationCode()
+        """Sets the new password; the path's id is the one forgot-password answered (the email's pseudo-id).
+
+        Wrong codes count towards the email's lockout, known or not (an unknown email's under its pseudo-id).
+        """
+        # The policy depends on the password and the email only: checked first, it answers known and unknown emails alike.
         self.password_policy.check(request.new_password, request.email)
-        self.users.reset_password(user_id, request.verification_code, request.new_password)
-        token = self.signals.receive(user_id, UserAction.PASSWORD_RESET, self._signal_ttl)
+        pseudo_id = self.pseudo_ids.for_email(request.email)
+        active_user = self._active_user(request.email)
+
+        def reset() -> None:
+            if active_user is None or user_id not in (pseudo_id, active_user):
+                raise errors.InvalidVerificationCode()
+            self.users.reset_password(active_user, request.verification_code, request.new_password)
+
+        self.attempts.attempt(active_user or pseudo_id, Factor.RESET_CODE, reset, (errors.InvalidVerificationCode,))
+        token = self.signals.receive(str(active_user), UserAction.PASSWORD_RESET, self._signal_ttl)
         if token is not None:
             self._resume(token)
         return ConfirmPasswordResponse(email=request.email, user_id=user_id)
 
     def resend_mfa(self, request: ResendMfaRequest, request_id: str) -> ResendMfaResponse:
-        user_id = self._active_user(request.email)
-        if user_id is None:
-            raise errors.InvalidCredentials()
+        """Mails the QR link after the right password; a wrong one counts towards the lockout like at login.
+
+        The resend counter is charged only after the right password, so nobody can use up another's resends;
+        without the password a known and an unknown email answer alike (401, then 429 once locked).
+        """
+
+        user_id_or_none = self._active_user(request.email)
+
+        def authenticate() -> str:
+            if user_id_or_none is None:
+                raise errors.InvalidCredentials()
+            if self.users.authenticate(user_id_or_none, request.password).name != "SOFTWARE_TOKEN_MFA":
+                raise errors.OnboardingIncomplete()
+            return user_id_or_none
+
+        subject = user_id_or_none or self.pseudo_ids.for_email(request.email)
+        user_id = self.attempts.attempt(subject, Factor.PASSWORD, authenticate, (errors.InvalidCredentials,), request_id)
         if self.rate_counters.count(user_id, "resend-mfa", RESEND_MFA_WINDOW) > self.settings.resend_mfa_limit_per_hour:
-            raise errors.TooManyRequests("Too many QR code resends; try again in an hour.")
-        if self.users.authenticate(user_id, request.password).name != "SOFTWARE_TOKEN_MFA":
-            raise errors.OnboardingIncomplete()
+            raise errors.TooManyRequests(
+                "Too many QR code resends; try again in an hour.", retry_after=self.rate_counters.seconds_left(RESEND_MFA_WINDOW)
+            )
         message = mail.mfa_qr_link(self.settings.app_name, self.qr_codes.link(user_id), self.settings.qr_link_expiry_seconds // 60)
         self.mailer.send(request.email, message)
         self.events.publish(events.MfaQrResent(user_id=user_id, request_id=request_id))

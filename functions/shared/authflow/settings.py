@@ -20,6 +20,9 @@ class CommonSettings(BaseSettings):
     id_token_validity_minutes: int
     password_reset_code_validity_seconds: int
     resend_mfa_limit_per_hour: int
+    failed_attempt_limit: int
+    failed_attempt_window_seconds: int
+    lockout_seconds: int
     pseudo_id_secret_arn: str
     password_minimum_length: int
     password_composition_rules: bool

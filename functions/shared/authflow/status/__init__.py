@@ -11,6 +11,8 @@ Item layout, and the module that owns each kind (the only code that reads or wri
 |                       |                           | action that arrived first                             |                    |
 | USER#<id>             | MFA_SETUP                 | Cognito's MFA-enrolment session (confirm→confirm-mfa) | status.mfa_sessions|
 | USER#<id>             | RATE#<action>#<window>    | a per-user counter in a fixed window                  | status.rate_limits |
+| USER#<id>             | LOCKOUT                   | failed code/password attempts and the lock they set   | status.lockouts    |
+|                       |                           | (id: the user_id, or an unknown email's pseudo-id)    |                    |
 | HANDOFF#<id>          | request / result          | one-time secrets between the API and a workflow task  | status.handoffs    |
 | SIGN_IN#<origin_jti>  | REVOKED                   | a sign-in revoked at logout: its id tokens refused    | status.revocations |
 | WEBHOOKS              | SUBSCRIPTION#<id>         | a webhook subscription and its signing secret         | status.subscriptions|
@@ -24,6 +26,7 @@ partition is the user's: deleting a user (or finishing onboarding) queries it (s
 from authflow.status.claims import EmailClaims
 from authflow.status.deliveries import DeliveryRecords
 from authflow.status.handoffs import Handoffs
+from authflow.status.lockouts import Lockouts
 from authflow.status.mfa_sessions import MfaSessions
 from authflow.status.rate_limits import RateCounters
 from authflow.status.records import StatusRecords
@@ -35,6 +38,7 @@ __all__ = [
     "DeliveryRecords",
     "EmailClaims",
     "Handoffs",
+    "Lockouts",
     "MfaSessions",
     "RateCounters",
     "Signals",
