@@ -180,9 +180,9 @@ def test_mfa_verify_takes_the_user_id_in_email_as_cognitoapis_client_sends_it(ap
 
 def test_repeated_wrong_passwords_lock_the_account_with_a_clear_error(api):
     someone = onboard(api, "lockout")
-    answers = [api.post("/login", {"email": someone.email, "password": f"Wrong-Password-{n}"}) for n in range(6)]
-    assert [a.status for a in answers[:5]] == [401] * 5
-    assert answers[5].status == 429
-    assert answers[5].json()["error"]["code"] == "TOO_MANY_ATTEMPTS"
+    answers = [api.post("/login", {"email": someone.email, "password": f"Wrong-Password-{n}"}) for n in range(5)]
+    assert [a.status for a in answers[:4]] == [401] * 4
+    assert answers[4].status == 429, "the fifth wrong password in 15 minutes locks"
+    assert answers[4].json()["error"]["code"] == "TOO_MANY_ATTEMPTS" and int(answers[4].headers["Retry-After"]) > 0
     locked = api.post("/login", {"email": someone.email, "password": someone.password})
-    assert locked.status == 429
+    assert locked.status == 429 and int(locked.headers["Retry-After"]) > 0
