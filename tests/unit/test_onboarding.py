@@ -42,6 +42,7 @@ def test_the_same_idempotency_key_gives_the_same_user_and_another_email_is_anoth
     again = onboarding.start(request, "req-2", idempotency_key="key-1")
     other = onboarding.start(CreateUserRequest(full_name="Ada", email=new_email()), "req-3", idempotency_key="key-1")
     assert first.user_id == again.user_id != other.user_id
+    assert first.user_id.version == other.user_id.version == 4, "ids are random, never derived from the key and the email"
 
 
 def test_a_taken_email_is_refused_and_a_failed_start_frees_it(onboarding, adapters, workflows):

@@ -8,7 +8,7 @@ secret, Cognito sessions) happens here, never in the execution's input or output
 from collections.abc import Callable
 from datetime import timedelta
 from typing import ClassVar
-from uuid import UUID, uuid4, uuid5
+from uuid import uuid4
 
 from pydantic import SecretStr
 
@@ -40,7 +40,6 @@ from authflow.qr import qr_png
 from authflow.settings import CognitoSettings
 from authflow.workflows import execution_arn
 
-_IDEMPOTENT_USER_IDS = UUID("6f1c1b8e-2f4f-4c53-9a53-5d8f0f6c2a10")
 # The status an execution waiting for each action shows.
 _WAITING_STATUS = {UserAction.CONFIRMATION: OnboardingStatus.INVITED, UserAction.MFA_CONFIRMATION: OnboardingStatus.MFA_PENDING}
 
@@ -74,18 +73,19 @@ class Onboarding:
     # ------------------------------------------------------------------ API use cases
 
     def start(self, request: CreateUserRequest, request_id: str, idempotency_key: str | None = None) -> CreateUserResponse:
-        """Claims the email and starts the user's execution, named after the user_id.
+        """Claims the email and starts the user's execution, named after the user_id (a random v4).
 
-        With an idempotency key the user_id is derived from it and the email, so a retry after a
-        partial failure finds the same claim and the same execution instead of a conflict.
+        With an idempotency key the claim keeps the key's digest, so a retry after a partial failure finds
+        the same user_id, claim and execution instead of a conflict.
         """
         if not self.state_machine_arn:
             raise RuntimeError("start needs the onboarding state machine")
-        user_id = str(uuid5(_IDEMPOTENT_USER_IDS, f"{idempotency_key}#{request.email}") if idempotency_key else uuid4())
+        retried = self.claims.user_id_for_retry(request.email, idempotency_key) if idempotency_key else None
+        user_id = retried or str(uuid4())
         arn = execution_arn(self.state_machine_arn, user_id)
         status_token = status_tokens.new_status_token()
         token_digest = status_tokens.digest(status_token)
-        if self.status.create(user_id, request.email, arn, token_digest).status_token_digest != token_digest:
+        if self.status.create(user_id, request.email, arn, token_digest, idempotency_key).status_token_digest != token_digest:
             # A retry that found this user already created: only this answer's token works from now on.
             self.status.replace_status_token(user_id, token_digest)
         execution_input = OnboardingInput(
