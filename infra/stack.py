@@ -24,8 +24,9 @@ if TYPE_CHECKING:
 DEFAULT_API_KEY = "local-api-key"
 # Template parameters the local stack overrides by default: webhooks to the loopback receivers of a
 # local run, and delivery retries in seconds rather than hours. PwnedPasswordsRangeUrl points to the
-# loopback stand-in of the Pwned Passwords range API (infra/pwned_passwords.py).
-LOCAL_PARAMETERS = {"WebhookAllowLoopback": "true", "WebhookRetrySchedule": "1,2"}
+# loopback stand-in of the Pwned Passwords range API (infra/pwned_passwords.py). Every local client
+# shares the one API key, so its mail-request limit is lifted (the per-email limit stays).
+LOCAL_PARAMETERS = {"WebhookAllowLoopback": "true", "WebhookRetrySchedule": "1,2", "MailRequestsPerApiKeyPerHour": "1000000"}
 
 
 def free_port() -> int:

@@ -80,11 +80,16 @@ def _request_id() -> str:
     return app.current_event.request_context.request_id
 
 
+def _api_key() -> str | None:
+    """The API key API Gateway checked: the calling front end, which the mail routes' limits count."""
+    return app.current_event.request_context.identity.api_key
+
+
 def _idempotency_key() -> str | None:
     return app.current_event.get_header_value("idempotency-key", case_sensitive=False)
 
 
-@app.post("/users", responses=responses(CreateUserResponse, S.CONFLICT, status=S.CREATED), tags=["Onboarding"])
+@app.post("/users", responses=responses(CreateUserResponse, S.CONFLICT, S.TOO_MANY_REQUESTS, status=S.CREATED), tags=["Onboarding"])
 def create_user(request: Annotated[CreateUserRequest, Body()]) -> tuple[CreateUserResponse, int]:
     """Creates a user and starts their onboarding; the invitation mail carries a temporary password.
 
@@ -93,14 +98,14 @@ def create_user(request: Annotated[CreateUserRequest, Body()]) -> tuple[CreateUs
     """
     request_id, key = _request_id(), _idempotency_key()
     created = idempotency.run(
-        "create-user", key, request, lambda: onboarding.start(request, request_id, key), CreateUserResponse, created_users
+        "create-user", key, request, lambda: onboarding.start(request, request_id, key, _api_key()), CreateUserResponse, created_users
     )
     return created, 201
 
 
 @app.post(
     "/users/<user_id>/confirm",
-    responses=responses(ConfirmUserResponse, S.UNAUTHORIZED, S.NOT_FOUND, S.CONFLICT),
+    responses=responses(ConfirmUserResponse, S.UNAUTHORIZED, S.NOT_FOUND, S.CONFLICT, S.TOO_MANY_REQUESTS),
     tags=["Onboarding"],
 )
 def confirm_user(user_id: UserId, request: Annotated[ConfirmUserRequest, Body()]) -> ConfirmUserResponse:
@@ -110,7 +115,7 @@ def confirm_user(user_id: UserId, request: Annotated[ConfirmUserRequest, Body()]
 
 @app.post(
     "/users/<user_id>/confirm-mfa",
-    responses=responses(ConfirmMfaResponse, S.UNAUTHORIZED, S.NOT_FOUND, S.CONFLICT),
+    responses=responses(ConfirmMfaResponse, S.UNAUTHORIZED, S.NOT_FOUND, S.CONFLICT, S.TOO_MANY_REQUESTS),
     tags=["Onboarding"],
 )
 def confirm_mfa(user_id: UserId, request: Annotated[ConfirmMfaRequest, Body()]) -> ConfirmMfaResponse:
@@ -118,10 +123,10 @@ def confirm_mfa(user_id: UserId, request: Annotated[ConfirmMfaRequest, Body()]) 
     return onboarding.confirm_mfa(str(user_id), request)
 
 
-@app.post("/resend-confirmation-code", responses=responses(ResendConfirmationResponse), tags=["Onboarding"])
+@app.post("/resend-confirmation-code", responses=responses(ResendConfirmationResponse, S.TOO_MANY_REQUESTS), tags=["Onboarding"])
 def resend_confirmation_code(request: Annotated[ResendConfirmationRequest, Body()]) -> ResendConfirmationResponse:
     """Mails a new temporary password to a user who has not confirmed yet (same answer for any email)."""
-    return onboarding.resend_invitation(request, _request_id())
+    return onboarding.resend_invitation(request, _request_id(), _api_key())
 
 
 @app.get(
@@ -187,10 +192,10 @@ def change_password_alias(request: Annotated[ChangePasswordAliasRequest, Body()]
     return sessions.change_password_alias(request, _request_id())
 
 
-@app.post("/forgot-password", responses=responses(ForgotPasswordResponse), tags=["Passwords"])
+@app.post("/forgot-password", responses=responses(ForgotPasswordResponse, S.TOO_MANY_REQUESTS), tags=["Passwords"])
 def forgot_password(request: Annotated[ForgotPasswordRequest, Body()]) -> ForgotPasswordResponse:
     """Mails a reset code (same answer for any email)."""
-    return passwords.forgot(request, _request_id())
+    return passwords.forgot(request, _request_id(), _api_key())
 
 
 @app.post(
@@ -221,7 +226,7 @@ def confirm_password(user_id: UserId, request: Annotated[ConfirmPasswordRequest,
 @app.post("/resend-mfa", responses=responses(ResendMfaResponse, S.UNAUTHORIZED, S.TOO_MANY_REQUESTS), tags=["Passwords"])
 def resend_mfa(request: Annotated[ResendMfaRequest, Body()]) -> ResendMfaResponse:
     """Mails the user a short-lived link to their QR code; the link never appears in the response."""
-    return passwords.resend_mfa(request, _request_id())
+    return passwords.resend_mfa(request, _request_id(), _api_key())
 
 
 @app.delete(

@@ -85,8 +85,9 @@ def test_guessing_the_enrolment_code_locks_confirm_mfa(api):
     assert_locked(api.post(f"/users/{user_id}/confirm-mfa", {"email": email, "otp": pyotp.TOTP(secret).now()}))
 
 
-@pytest.mark.parametrize("route", ["/login", "/resend-mfa"])
-def test_a_known_and_an_unknown_email_are_locked_alike_by_wrong_passwords(api, route):
+# The sixth resend-mfa is over the 5 mail requests an email gets an hour (THROTTLED), known or not.
+@pytest.mark.parametrize("route, sixth", [("/login", "TOO_MANY_ATTEMPTS"), ("/resend-mfa", "THROTTLED")])
+def test_a_known_and_an_unknown_email_are_locked_alike_by_wrong_passwords(api, route, sixth):
     known = onboard(api, "guess-known")
     answers = {}
     for email in (known.email, unique_email("guess-unknown")):
@@ -94,4 +95,18 @@ def test_a_known_and_an_unknown_email_are_locked_alike_by_wrong_passwords(api, r
         answers[email] = [(r.status, r.json()["error"]["code"], "Retry-After" in r.headers) for r in replies]
     first, second = answers.values()
     assert first == second
-    assert first == [(401, "INVALID_CREDENTIALS", False)] * (LIMIT - 1) + [(429, "TOO_MANY_ATTEMPTS", True)] * 2
+    assert first == [(401, "INVALID_CREDENTIALS", False)] * (LIMIT - 1) + [(429, "TOO_MANY_ATTEMPTS", True), (429, sixth, True)]
+
+
+@pytest.mark.parametrize("route", ["/forgot-password", "/resend-confirmation-code"])
+def test_mail_bombing_an_address_stops_after_five_requests_an_hour_known_or_not(api, route):
+    """Before: 10 calls, 10 mails (and 10 reset executions). Now the sixth request in the hour gets 429."""
+    known = onboard(api, "bomb-known")
+    answers = {}
+    for email in (known.email, unique_email("bomb-unknown")):
+        replies = [api.post(route, {"email": email}) for _ in range(6)]
+        answers[email] = [(r.status, "Retry-After" in r.headers) for r in replies]
+        assert replies[-1].json()["error"]["code"] == "THROTTLED"
+        assert 0 < int(replies[-1].headers["Retry-After"]) <= 3600
+    first, second = answers.values()
+    assert first == second == [(200, False)] * 5 + [(429, True)]

@@ -181,7 +181,9 @@ def test_five_wrong_reset_codes_lock_a_known_and_an_unknown_email_alike(password
 
 
 @pytest.mark.parametrize("known", [True, False], ids=["known", "unknown"])
-def test_resend_mfa_counts_wrong_passwords_like_login_for_known_and_unknown_emails(passwords, driver, known):
+def test_resend_mfa_counts_wrong_passwords_like_login_for_known_and_unknown_emails(settings, adapters, driver, known):
+    # the mail limit (5 an hour) is raised to see the lockout alone
+    passwords = Passwords(settings.model_copy(update={"mail_requests_per_email_per_hour": 100}), adapters)
     email = new_email("lock-resend")
     if known:
         driver.onboard(email)

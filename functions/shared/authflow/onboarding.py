@@ -37,6 +37,7 @@ from authflow.models import (
 )
 from authflow.observability import logger
 from authflow.qr import qr_png
+from authflow.request_limits import RequestLimits
 from authflow.settings import CognitoSettings
 from authflow.workflows import execution_arn
 
@@ -58,6 +59,7 @@ class Onboarding:
         self.workflows = adapters.workflows
         self.password_policy = adapters.password_policy
         self.attempts = AttemptLimits(adapters)
+        self.limits = RequestLimits(settings, adapters)
 
     @property
     def timeouts(self) -> OnboardingTimeouts:
@@ -72,7 +74,9 @@ class Onboarding:
 
     # ------------------------------------------------------------------ API use cases
 
-    def start(self, request: CreateUserRequest, request_id: str, idempotency_key: str | None = None) -> CreateUserResponse:
+    def start(
+        self, request: CreateUserRequest, request_id: str, idempotency_key: str | None = None, api_key: str | None = None
+    ) -> CreateUserResponse:
         """Claims the email and starts the user's execution, named after the user_id (a random v4).
 
         With an idempotency key the claim keeps the key's digest, so a retry after a partial failure finds
@@ -80,6 +84,7 @@ class Onboarding:
         """
         if not self.state_machine_arn:
             raise RuntimeError("start needs the onboarding state machine")
+        self.limits.charge(request.email, api_key, purpose="create")
         retried = self.claims.user_id_for_retry(request.email, idempotency_key) if idempotency_key else None
         user_id = retried or str(uuid4())
         arn = execution_arn(self.state_machine_arn, user_id)
@@ -143,8 +148,11 @@ class Onboarding:
         self._signal(user_id, UserAction.MFA_CONFIRMATION)
         return ConfirmMfaResponse(email=request.email, user_id=user_id)
 
-    def resend_invitation(self, request: ResendConfirmationRequest, request_id: str) -> ResendConfirmationResponse:
+    def resend_invitation(
+        self, request: ResendConfirmationRequest, request_id: str, api_key: str | None = None
+    ) -> ResendConfirmationResponse:
         """Mails a new temporary password; answers an unknown or already confirmed email the same way."""
+        self.limits.charge(request.email, api_key)
         user_id = self.claims.user_id_for(request.email)
         record = self.status.get(user_id) if user_id else None
         if user_id and record and record.status == OnboardingStatus.INVITED:

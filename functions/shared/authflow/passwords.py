@@ -28,6 +28,7 @@ from authflow.models import (
     ResetPasswordResponse,
     UserAction,
 )
+from authflow.request_limits import RequestLimits
 from authflow.settings import CognitoSettings
 
 RESEND_MFA_WINDOW = timedelta(hours=1)
@@ -50,6 +51,7 @@ class Passwords:
         self.clock = adapters.clock
         self.password_policy = adapters.password_policy
         self.attempts = AttemptLimits(adapters)
+        self.limits = RequestLimits(settings, adapters)
 
     @property
     def _signal_ttl(self) -> timedelta:
@@ -62,8 +64,9 @@ class Passwords:
 
     # ------------------------------------------------------------------ API side
 
-    def forgot(self, request: ForgotPasswordRequest, request_id: str) -> ForgotPasswordResponse:
+    def forgot(self, request: ForgotPasswordRequest, request_id: str, api_key: str | None = None) -> ForgotPasswordResponse:
         """Starts a reset for an active user; every email, known or not, is answered its stable pseudo-id."""
+        self.limits.charge(request.email, api_key)
         answer = ForgotPasswordResponse(email=request.email, user_id=self.pseudo_ids.for_email(request.email))
         user_id = self._active_user(request.email)
         if user_id is None:
@@ -125,13 +128,14 @@ class Passwords:
             self._resume(token)
         return ConfirmPasswordResponse(email=request.email, user_id=user_id)
 
-    def resend_mfa(self, request: ResendMfaRequest, request_id: str) -> ResendMfaResponse:
+    def resend_mfa(self, request: ResendMfaRequest, request_id: str, api_key: str | None = None) -> ResendMfaResponse:
         """Mails the QR link after the right password; a wrong one counts towards the lockout like at login.
 
         The resend counter is charged only after the right password, so nobody can use up another's resends;
         without the password a known and an unknown email answer alike (401, then 429 once locked).
         """
 
+        self.limits.charge(request.email, api_key)
         user_id_or_none = self._active_user(request.email)
 
         def authenticate() -> str:

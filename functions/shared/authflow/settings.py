@@ -20,6 +20,8 @@ class CommonSettings(BaseSettings):
     id_token_validity_minutes: int
     password_reset_code_validity_seconds: int
     resend_mfa_limit_per_hour: int
+    mail_requests_per_email_per_hour: int
+    mail_requests_per_api_key_per_hour: int
     failed_attempt_limit: int
     failed_attempt_window_seconds: int
     lockout_seconds: int

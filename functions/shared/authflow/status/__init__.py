@@ -10,7 +10,8 @@ Item layout, and the module that owns each kind (the only code that reads or wri
 | USER#<id>             | SIGNAL#<action>           | a waiting execution's task token, or the user's       | status.signals     |
 |                       |                           | action that arrived first                             |                    |
 | USER#<id>             | MFA_SETUP                 | Cognito's MFA-enrolment session (confirm→confirm-mfa) | status.mfa_sessions|
-| USER#<id>             | RATE#<action>#<window>    | a per-user counter in a fixed window                  | status.rate_limits |
+| USER#<id>             | RATE#<action>#<window>    | a counter in a fixed window (id: a user_id, an        | status.rate_limits |
+|                       |                           | email's pseudo-id, or "apikey-" + a key's digest)     |                    |
 | USER#<id>             | LOCKOUT                   | failed code/password attempts and the lock they set   | status.lockouts    |
 |                       |                           | (id: the user_id, or an unknown email's pseudo-id)    |                    |
 | HANDOFF#<id>          | request / result          | one-time secrets between the API and a workflow task  | status.handoffs    |
