@@ -78,6 +78,7 @@ def start_onboarding(
     *,
     confirmation_seconds: int,
     mfa_seconds: int,
+    confirmation_limit_seconds: int | None = None,
     full_name: str = "Ada Lovelace",
     email: str | None = None,
     user_id: str | None = None,
@@ -95,7 +96,11 @@ def start_onboarding(
         email=email,
         full_name=full_name,
         request_id=request_id,
-        timeouts=OnboardingTimeouts(confirmation_seconds=confirmation_seconds, mfa_seconds=mfa_seconds),
+        timeouts=OnboardingTimeouts(
+            confirmation_seconds=confirmation_seconds,
+            confirmation_limit_seconds=confirmation_limit_seconds or 3 * confirmation_seconds,
+            mfa_seconds=mfa_seconds,
+        ),
     )
     started = sfn.start_execution(stateMachineArn=state_machine_arn, name=user_id, input=execution_input.model_dump_json(exclude_none=True))
     assert started["executionArn"] == arn

@@ -32,7 +32,11 @@ def test_start_claims_the_email_writes_the_record_and_starts_the_execution_named
     ((machine, name, execution_input),) = workflows.started
     assert (machine, name) == (settings.onboarding_state_machine_arn, user_id)
     assert record.execution_arn.endswith(f":execution:{machine.rsplit(':', 1)[1]}:{user_id}")
-    assert execution_input["timeouts"] == {"confirmation_seconds": 7 * 86400, "mfa_seconds": 15 * 60}
+    assert execution_input["timeouts"] == {
+        "confirmation_seconds": 7 * 86400,
+        "confirmation_limit_seconds": 21 * 86400,
+        "mfa_seconds": 15 * 60,
+    }
     assert "password" not in str(execution_input).lower()
 
 

@@ -24,7 +24,7 @@ def test_an_onboarding_task_does_its_step_and_records_it_under_its_state_name(un
         "email": email,
         "full_name": "Ada Lovelace",
         "request_id": "r",
-        "timeouts": {"confirmation_seconds": 60, "mfa_seconds": 60},
+        "timeouts": {"confirmation_seconds": 60, "confirmation_limit_seconds": 180, "mfa_seconds": 60},
     }
 
     result = invoke(
@@ -71,7 +71,8 @@ def test_the_custom_message_trigger_writes_the_invitation(unit_stack):
         "response": {"smsMessage": None, "emailMessage": None, "emailSubject": None},
     }
     response = invoke(unit_stack, "CognitoTriggerFunction", event)["response"]
-    assert "{####}" in response["emailMessage"] and "&lt;Ada&gt;" in response["emailMessage"]
+    assert "{####}" in response["emailMessage"] and "Hello there," in response["emailMessage"]
+    assert "Ada" not in response["emailMessage"], "a name with markup is left out of the greeting"
     assert response["emailSubject"] == "Your authflow account"
 
 

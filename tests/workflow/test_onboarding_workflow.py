@@ -252,6 +252,29 @@ def test_a_resent_invitation_is_honoured_for_its_full_validity(start, sfn, api, 
             sfn.stop_execution(executionArn=run.execution_arn)
 
 
+def test_resends_cannot_hold_the_email_claim_past_the_overall_limit(start, sfn, stores):
+    """Each resend's heartbeat restarts the wait; before, that went on without end, so anyone resending
+    could hold an email's claim forever. The overall limit (OnboardingConfirmationLimitDays) ends it."""
+    run = start(confirmation_seconds=2, confirmation_limit_seconds=4, mfa_seconds=LONG_ENOUGH)
+    wait_until_entered(sfn, run.execution_arn, "WaitForConfirmation")
+    heartbeats = 0
+    while sfn.describe_execution(executionArn=run.execution_arn)["status"] == "RUNNING":
+        token = stores.signals.waiting_token(run.user_id, UserAction.CONFIRMATION)
+        if token is not None:
+            try:
+                sfn.send_task_heartbeat(taskToken=token.get_secret_value())
+                heartbeats += 1
+            except sfn.exceptions.TaskTimedOut:
+                pass
+        assert heartbeats < 200, "the wait never ended"
+        time.sleep(0.5)
+
+    events = history(sfn, run.execution_arn)
+    assert heartbeats > 4, "the heartbeats kept the wait alive past one heartbeat period"
+    assert state_path(events) == ["CreateCognitoUser", "SendInvitation", "WaitForConfirmation", "ExpireOnboarding", "OnboardingExpired"]
+    assert any(e["type"] == "TaskTimedOut" and event_details(e)["error"] == "States.Timeout" for e in events)
+
+
 # ----------------------------------------------------------------------------- c. failing tasks
 
 

@@ -65,6 +65,8 @@ class Onboarding:
     def timeouts(self) -> OnboardingTimeouts:
         return OnboardingTimeouts(
             confirmation_seconds=self.settings.temporary_password_validity_days * 86400,
+            confirmation_limit_seconds=max(self.settings.onboarding_confirmation_limit_days, self.settings.temporary_password_validity_days)
+            * 86400,
             mfa_seconds=self.settings.auth_session_validity_minutes * 60,
         )
 

@@ -16,6 +16,7 @@ class CommonSettings(BaseSettings):
     qr_link_expiry_seconds: int
     mail_from_address: str
     temporary_password_validity_days: int
+    onboarding_confirmation_limit_days: int
     auth_session_validity_minutes: int
     id_token_validity_minutes: int
     password_reset_code_validity_seconds: int
