@@ -66,6 +66,12 @@ def test_no_password_code_token_or_secret_in_histories_events_or_logs(api, admin
     new_password = "Leak-Check-Horse-42"
     secrets |= {reset_password(api, api, user, new_password), new_password}
     assert api.post("/resend-mfa", {"email": user.email, "password": new_password}).status == 200
+    # A lockout: with the wrong password above, five in 15 minutes; the AccountLocked and LoginFailed
+    # events name none of them.
+    guesses = [f"Leak-Lockout-Guess-{n}" for n in range(4)]
+    answers = [api.post("/login", {"email": user.email, "password": guess}).status for guess in guesses]
+    assert answers == [401] * 3 + [429]
+    secrets.update(guesses)
 
     # A webhook's signing secret, and the one its rotation answers (deliveries are signed with both).
     webhook = api.post("/webhooks", {"url": "http://127.0.0.1:9/leak", "events": ["UserCreated"]}, headers=admin.headers).json()
