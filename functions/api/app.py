@@ -200,7 +200,7 @@ def forgot_password(request: Annotated[ForgotPasswordRequest, Body()]) -> Forgot
 
 @app.post(
     "/users/<user_id>/reset-password",
-    responses=responses(ResetPasswordResponse, S.UNAUTHORIZED, S.NOT_FOUND),
+    responses=responses(ResetPasswordResponse, S.UNAUTHORIZED, S.NOT_FOUND, S.TOO_MANY_REQUESTS),
     tags=["Passwords"],
     security=[{"apiKey": []}, *BEARER],
 )
@@ -212,7 +212,7 @@ def reset_password(user_id: UserId, request: Annotated[ResetPasswordRequest, Bod
     if request.force:
         callers.require_admin(required_bearer_token(app.current_event))
         return passwords.force_reset(str(user_id), request, _request_id())
-    return passwords.operator_reset(str(user_id), request, _request_id())
+    return passwords.operator_reset(str(user_id), request, _request_id(), _api_key())
 
 
 @app.post(

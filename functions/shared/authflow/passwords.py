@@ -74,10 +74,14 @@ class Passwords:
         self._start_reset(user_id, request_id)
         return answer
 
-    def operator_reset(self, user_id: str, request: ResetPasswordRequest, request_id: str) -> ResetPasswordResponse:
+    def operator_reset(
+        self, user_id: str, request: ResetPasswordRequest, request_id: str, api_key: str | None = None
+    ) -> ResetPasswordResponse:
         """CognitoApi's POST /v1/users/{id}/reset-password with the API key alone: the same reset as
         forgot-password (the current password keeps working until it completes), started only when the
-        id and the email name the same active user, and answered alike when they do not."""
+        id and the email name the same active user, and answered alike when they do not. It shares
+        forgot-password's mail limits, charged first."""
+        self.limits.charge(request.email, api_key)
         if self._active_user(request.email) == user_id:
             self._start_reset(user_id, request_id)
         return ResetPasswordResponse(email=request.email, user_id=user_id)
