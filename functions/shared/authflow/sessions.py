@@ -210,7 +210,8 @@ class Sessions:
 
     def _verify_mfa_code(self, user_id: str | None, secrets: dict) -> StepResult:
         if user_id is None:
-            raise errors.SessionExpired()
+            # An unknown email or user id is refused like an unknown email at the password step.
+            raise errors.InvalidCredentials()
         tokens = self.users.answer_mfa(user_id, SecretStr(secrets["session"]), SecretStr(secrets["code"]))
         result = TokensResponse(
             id_token=tokens.id_token,
