@@ -68,7 +68,7 @@ def aws(tmp_path_factory) -> Iterator[dict]:
 
 def _first_steps_of_a_user(outputs: dict[str, str]) -> str:
     """An onboarding execution, its status record and three events in the audit log group; the execution's ARN."""
-    timeouts = OnboardingTimeouts(confirmation_seconds=3600, mfa_seconds=3600)
+    timeouts = OnboardingTimeouts(confirmation_seconds=3600, confirmation_limit_seconds=3 * 3600, mfa_seconds=3600)
     execution_input = OnboardingInput(
         user_id=USER_ID, email="ada@example.com", full_name="Ada Lovelace", request_id="r-1", timeouts=timeouts
     )

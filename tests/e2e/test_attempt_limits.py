@@ -11,7 +11,8 @@ import pytest
 from infra import catalogue
 from tests.e2e.test_flow_events import types_after
 from tests.e2e.test_passwords import NEWER_PASSWORD
-from tests.support.client import onboard, unique_email, wrong_otp
+from tests.support.client import onboard, wrong_otp
+from tests.support.flows import unique_email
 from tests.support.workflow import wait_for
 
 pytestmark = pytest.mark.e2e
