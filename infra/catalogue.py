@@ -74,7 +74,11 @@ FLOWS: dict[str, dict[str, Any]] = {
         "when": "POST /v1/users/{user_id}/reset-password with force and an admin's token",
         "events": ["CustomMessagePrepared", "PasswordResetForced"],
     },
-    "MFA QR code resent": {"when": "POST /v1/resend-mfa with the right password", "events": ["MfaQrResent"]},
+    "New authenticator enrolled": {
+        "when": "POST /v1/resend-mfa with the password and a current code or a recovery code, then POST /v1/users/{user_id}/confirm-mfa",
+        "events": ["MfaEnrolmentStarted", "MfaReplaced"],
+    },
+    "Recovery codes regenerated": {"when": "POST /v1/recovery-codes with the password and a current code", "events": ["RecoveryCodesRegenerated"]},
     "User deleted": {"when": "DELETE /v1/users/{user_id}", "events": ["UserDeleted"]},
 }
 

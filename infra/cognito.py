@@ -29,6 +29,8 @@
 - Challenge sessions: moto answers a challenge for whatever USERNAME the answer names (looked up by
   username only); Cognito binds the session to the user it was issued for and refuses another
   (NotAuthorizedException), and takes an alias (the email here) as well as the username.
+- Disabling TOTP (AdminSetUserMFAPreference) in a pool that requires MFA: Cognito's next sign-in asks
+  for a new enrolment (MFA_SETUP); moto keeps the verified token and asks for its codes.
 """
 
 import base64
@@ -409,4 +411,17 @@ def install(runtime: LocalLambdaRuntime) -> None:
 
     CognitoIdpBackend.admin_reset_user_password = admin_reset_user_password
     CognitoIdpBackend.forgot_password = forgot_password
+
+    original_set_mfa_preference = CognitoIdpBackend.admin_set_user_mfa_preference
+
+    def admin_set_user_mfa_preference(self, user_pool_id, username, software_token_mfa_settings, sms_mfa_settings):
+        """Disabling a user's TOTP in a pool that requires MFA: Cognito's next sign-in answers MFA_SETUP
+        (enrol again); moto keeps the verified token and still asks for its codes."""
+        original_set_mfa_preference(self, user_pool_id, username, software_token_mfa_settings, sms_mfa_settings)
+        if software_token_mfa_settings and not software_token_mfa_settings.get("Enabled"):
+            user = self.admin_get_user(user_pool_id, username)
+            user.token_verified = False
+            user.totp_secret = None
+
+    CognitoIdpBackend.admin_set_user_mfa_preference = admin_set_user_mfa_preference
     CognitoIdpBackend.confirm_forgot_password = confirm_forgot_password

@@ -18,6 +18,7 @@ from authflow.adapters import archive_replays, lifecycle_adapters
 from authflow.admins import Callers
 from authflow.http import build_resolver, refuse_unreadable_body, responses
 from authflow.idempotency import Idempotency
+from authflow.mfa import Mfa
 from authflow.models import (
     ChangePasswordAliasRequest,
     ChangePasswordRequest,
@@ -39,6 +40,8 @@ from authflow.models import (
     LogoutResponse,
     MfaVerifyRequest,
     OnboardingStatusResponse,
+    RecoveryCodesRequest,
+    RecoveryCodesResponse,
     RefreshTokenRequest,
     RefreshTokenResponse,
     ResendConfirmationRequest,
@@ -62,6 +65,7 @@ settings = ApiSettings()
 adapters = lifecycle_adapters(settings)
 onboarding = Onboarding(settings, adapters, state_machine_arn=settings.onboarding_state_machine_arn)
 sessions = Sessions(adapters, login_state_machine_arn=settings.login_state_machine_arn)
+mfa = Mfa(settings, adapters, onboarding)
 passwords = Passwords(settings, adapters, reset_state_machine_arn=settings.password_reset_state_machine_arn)
 callers = Callers(adapters.verifier, settings.user_pool_id, settings.admin_group_name, ttl_seconds=settings.admin_check_cache_seconds)
 accounts = Accounts(adapters, callers)
@@ -114,8 +118,11 @@ def confirm_user(user_id: UserId, request: Annotated[ConfirmUserRequest, Body()]
     tags=["Onboarding"],
 )
 def confirm_mfa(user_id: UserId, request: Annotated[ConfirmMfaRequest, Body()]) -> ConfirmMfaResponse:
-    """Verifies the first code of the authenticator app; the account becomes ACTIVE."""
-    return onboarding.confirm_mfa(str(user_id), request)
+    """Verifies the first code of a new authenticator app and answers ten single-use recovery codes.
+
+    At onboarding the account becomes ACTIVE; for an active user (after POST /v1/resend-mfa) the new
+    authenticator replaces the old one and every other session is revoked."""
+    return mfa.confirm_mfa(str(user_id), request, _request_id())
 
 
 @app.post("/resend-confirmation-code", responses=responses(ResendConfirmationResponse), tags=["Onboarding"])
@@ -218,10 +225,21 @@ def confirm_password(user_id: UserId, request: Annotated[ConfirmPasswordRequest,
     return passwords.confirm(str(user_id), request)
 
 
-@app.post("/resend-mfa", responses=responses(ResendMfaResponse, S.UNAUTHORIZED, S.TOO_MANY_REQUESTS), tags=["Passwords"])
+@app.post(
+    "/resend-mfa", responses=responses(ResendMfaResponse, S.UNAUTHORIZED, S.CONFLICT, S.TOO_MANY_REQUESTS), tags=["MFA"]
+)
 def resend_mfa(request: Annotated[ResendMfaRequest, Body()]) -> ResendMfaResponse:
-    """Mails the user a short-lived link to their QR code; the link never appears in the response."""
-    return passwords.resend_mfa(request, _request_id())
+    """Enrols a new authenticator: needs the password and otp_code (adding a device) or recovery_code (lost device).
+
+    Mails the user a short-lived link to the new seed's QR code (never in the response); confirm it with
+    POST /v1/users/{user_id}/confirm-mfa. Without a second factor: 400 MFA_PROOF_REQUIRED, no mail."""
+    return mfa.enrol_new_authenticator(request, _request_id())
+
+
+@app.post("/recovery-codes", responses=responses(RecoveryCodesResponse, S.UNAUTHORIZED, S.CONFLICT, S.TOO_MANY_REQUESTS), tags=["MFA"])
+def recovery_codes(request: Annotated[RecoveryCodesRequest, Body()]) -> RecoveryCodesResponse:
+    """Issues ten new recovery codes (password and a current code); the previous set stops working."""
+    return mfa.new_recovery_codes(request, _request_id())
 
 
 @app.delete(

@@ -10,6 +10,7 @@ One test (or a small group) per gap, each failing if the local stack fell back t
 - passwords of up to 256 characters, as Cognito accepts (infra/cognito.py);
 - TOTP secrets authenticator apps accept, one per AssociateSoftwareToken, each checked for its own
   user; a challenge session answered only for the user it was issued to (infra/cognito.py);
+- disabling a user's TOTP makes the next sign-in ask for a new enrolment (infra/cognito.py);
 - the bucket policy: only the TLS-only statement is left out locally (infra/provision.py).
 """
 
@@ -467,6 +468,23 @@ def test_a_new_password_challenge_sets_only_its_own_users_password(cognito, pool
     assert refused.value.response["Error"]["Code"] == "NotAuthorizedException"
     assert cognito.admin_get_user(UserPoolId=pool_id, Username=bob)["UserStatus"] == "FORCE_CHANGE_PASSWORD"
     assert password_auth(cognito, pool_id, client_id, bob, temporary)["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
+
+
+def test_disabling_a_users_totp_makes_the_next_sign_in_ask_for_a_new_enrolment(cognito, pool_id, client_id):
+    username, session = mfa_setup_session(cognito, pool_id, client_id)
+    associated = cognito.associate_software_token(Session=session)
+    away_from_a_step_boundary()
+    cognito.verify_software_token(Session=associated["Session"], UserCode=pyotp.TOTP(associated["SecretCode"]).now())
+    cognito.admin_set_user_mfa_preference(
+        UserPoolId=pool_id, Username=username, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True}
+    )
+    assert password_auth(cognito, pool_id, client_id, username, NEW_PASSWORD)["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
+
+    cognito.admin_set_user_mfa_preference(
+        UserPoolId=pool_id, Username=username, SoftwareTokenMfaSettings={"Enabled": False, "PreferredMfa": False}
+    )
+
+    assert password_auth(cognito, pool_id, client_id, username, NEW_PASSWORD)["ChallengeName"] == "MFA_SETUP"
 
 
 # ----------------------------------------------------------------------------- bucket policy

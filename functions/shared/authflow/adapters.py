@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         Handoffs,
         MfaSessions,
         RateCounters,
+        RecoveryCodes,
         RevokedSignIns,
         Signals,
         StatusRecords,
@@ -52,6 +53,7 @@ class Adapters:
     signals: Signals
     mfa_sessions: MfaSessions
     rate_counters: RateCounters
+    recovery_codes: RecoveryCodes
     handoffs: Handoffs
     revoked_sign_ins: RevokedSignIns
     subscriptions: SubscriptionStore
@@ -98,6 +100,7 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
         Handoffs,
         MfaSessions,
         RateCounters,
+        RecoveryCodes,
         RevokedSignIns,
         Signals,
         StatusRecords,
@@ -116,6 +119,7 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
         signals=Signals(table, utc_now),
         mfa_sessions=MfaSessions(table, utc_now),
         rate_counters=RateCounters(table, utc_now),
+        recovery_codes=RecoveryCodes(table, utc_now),
         handoffs=Handoffs(table, utc_now),
         revoked_sign_ins=revoked_sign_ins,
         subscriptions=SubscriptionStore(table, utc_now),

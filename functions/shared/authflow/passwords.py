@@ -1,8 +1,7 @@
-"""The password lifecycle: reset by mailed code (a Standard workflow per request) and MFA QR resend.
+"""The password lifecycle: reset by mailed code (a Standard workflow per request).
 
-Unknown emails get the same answers as known ones: forgot-password returns a stable pseudo-id, the
-operator reset answers a mismatched id and email as a matching pair, and resend-mfa refuses an
-unknown email exactly like a wrong password.
+Unknown emails get the same answers as known ones: forgot-password returns a stable pseudo-id, and the
+operator reset answers a mismatched id and email as a matching pair.
 """
 
 from collections.abc import Callable
@@ -11,7 +10,7 @@ from typing import ClassVar
 
 from pydantic import SecretStr
 
-from authflow import errors, events, mail
+from authflow import errors, events
 from authflow.adapters import Adapters
 from authflow.models import (
     ConfirmPasswordRequest,
@@ -21,16 +20,11 @@ from authflow.models import (
     OnboardingStatus,
     PasswordResetInput,
     PasswordResetTask,
-    ResendMfaRequest,
-    ResendMfaResponse,
     ResetPasswordRequest,
     ResetPasswordResponse,
     UserAction,
 )
 from authflow.settings import CognitoSettings
-
-RESEND_MFA_WINDOW = timedelta(hours=1)
-
 
 class Passwords:
     def __init__(self, settings: CognitoSettings, adapters: Adapters, reset_state_machine_arn: str | None = None):
@@ -40,11 +34,8 @@ class Passwords:
         self.status = adapters.status
         self.claims = adapters.claims
         self.signals = adapters.signals
-        self.rate_counters = adapters.rate_counters
         self.events = adapters.events
-        self.qr_codes = adapters.qr_codes
         self.workflows = adapters.workflows
-        self.mailer = adapters.mailer
         self.pseudo_ids = adapters.pseudo_ids
         self.clock = adapters.clock
         self.password_policy = adapters.password_policy
@@ -105,23 +96,12 @@ class Passwords:
             raise errors.InvalidVerificationCode()
         self.password_policy.check(request.new_password, request.email)
         self.users.reset_password(user_id, request.verification_code, request.new_password)
+        # Whoever held a session before the reset holds it no longer (ASVS 5.0 7.4.3).
+        self.users.sign_out_user(user_id)
         token = self.signals.receive(user_id, UserAction.PASSWORD_RESET, self._signal_ttl)
         if token is not None:
             self._resume(token)
-        return ConfirmPasswordResponse(email=request.email, user_id=user_id)
-
-    def resend_mfa(self, request: ResendMfaRequest, request_id: str) -> ResendMfaResponse:
-        user_id = self._active_user(request.email)
-        if user_id is None:
-            raise errors.InvalidCredentials()
-        if self.rate_counters.count(user_id, "resend-mfa", RESEND_MFA_WINDOW) > self.settings.resend_mfa_limit_per_hour:
-            raise errors.TooManyRequests("Too many QR code resends; try again in an hour.")
-        if self.users.authenticate(user_id, request.password).name != "SOFTWARE_TOKEN_MFA":
-            raise errors.OnboardingIncomplete()
-        message = mail.mfa_qr_link(self.settings.app_name, self.qr_codes.link(user_id), self.settings.qr_link_expiry_seconds // 60)
-        self.mailer.send(request.email, message)
-        self.events.publish(events.MfaQrResent(user_id=user_id, request_id=request_id))
-        return ResendMfaResponse(email=request.email)
+        return ConfirmPasswordResponse(email=request.email, user_id=user_id, other_sessions_revoked=True)
 
     # ------------------------------------------------------------------ password reset workflow tasks
 

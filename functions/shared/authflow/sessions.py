@@ -48,6 +48,7 @@ class Sessions:
         self.status = adapters.status
         self.claims = adapters.claims
         self.handoffs = adapters.handoffs
+        self.recovery_codes = adapters.recovery_codes
         self.events = adapters.events
         self.workflows = adapters.workflows
         self.verifier = adapters.verifier
@@ -119,6 +120,7 @@ class Sessions:
         return UserInfoResponse(
             # Users created before authflow stored `name` have only its two halves.
             name=attributes.get("name") or f"{given_name} {family_name}".strip(),
+            recovery_codes_left=self.recovery_codes.left(claims.user_id),
             user_id=claims.user_id,
             email=attributes.get("email", ""),
             phone_number=attributes.get("phone_number"),
@@ -153,8 +155,10 @@ class Sessions:
         record = self.status.get(claims.user_id)
         self.password_policy.check(new, record.email if record else "")
         self.users.change_password(access_token, old, new)
+        # Cognito cannot revoke all refresh tokens but one: every session ends, this one too (ASVS 5.0 7.4.3).
+        self.users.sign_out_user(claims.user_id)
         self.events.publish(events.PasswordChanged(user_id=claims.user_id, request_id=request_id))
-        return ChangePasswordResponse()
+        return ChangePasswordResponse(other_sessions_revoked=True)
 
     # ------------------------------------------------------------------ login workflow tasks
 

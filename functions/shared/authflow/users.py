@@ -229,12 +229,63 @@ class UserDirectory:
         )
         if result.get("Status") != "SUCCESS":
             raise errors.InvalidMfaCode()
+        self._enable_totp(user_id)
+
+    def _enable_totp(self, user_id: str) -> None:
         self._call(
             "admin_set_user_mfa_preference",
             _ADMIN_ERRORS,
             Username=user_id,
             SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True},
         )
+
+    # ------------------------------------------------------------------ a new authenticator for an active user
+
+    def prove_totp(self, user_id: str, password: SecretStr, otp: SecretStr) -> Tokens:
+        """Both factors, as a sign-in checks them; the tokens authorise replacing the authenticator."""
+        challenge = self.authenticate(user_id, password)
+        if challenge.name != "SOFTWARE_TOKEN_MFA":
+            raise errors.OnboardingIncomplete()
+        return self.answer_mfa(user_id, challenge.session, otp)
+
+    def associate_new_token(self, access_token: SecretStr) -> SecretStr:
+        """A new TOTP seed for the signed-in user; the current one keeps working until the new one is verified."""
+        token = self._call("associate_software_token", _TOKEN_ERRORS, pool=False, AccessToken=access_token.get_secret_value())
+        return SecretStr(token["SecretCode"])
+
+    def verify_new_token(self, user_id: str, access_token: SecretStr, otp: SecretStr) -> None:
+        """Verifies the new seed's first code: Cognito replaces the old seed with it."""
+        result = self._call(
+            "verify_software_token",
+            _ENROLMENT_ERRORS,
+            pool=False,
+            AccessToken=access_token.get_secret_value(),
+            UserCode=otp.get_secret_value(),
+        )
+        if result.get("Status") != "SUCCESS":
+            raise errors.InvalidMfaCode()
+        self._enable_totp(user_id)
+
+    def clear_totp(self, user_id: str) -> None:
+        """Removes the user's TOTP: their next sign-in is asked to enrol one (MFA_SETUP), as the pool requires MFA."""
+        self._call(
+            "admin_set_user_mfa_preference",
+            _LOOKUP_ERRORS,
+            Username=user_id,
+            SoftwareTokenMfaSettings={"Enabled": False, "PreferredMfa": False},
+        )
+
+    def start_new_enrolment(self, user_id: str, password: SecretStr) -> MfaSetup:
+        """For a user without TOTP (cleared): the password step answers MFA_SETUP, whose session enrols a new seed."""
+        challenge = self.authenticate(user_id, password)
+        if challenge.name != "MFA_SETUP":
+            raise errors.WrongOnboardingStep("The user pool did not ask for MFA enrolment.")
+        token = self._call("associate_software_token", _ENROLMENT_ERRORS, pool=False, Session=challenge.session.get_secret_value())
+        return MfaSetup(secret=SecretStr(token["SecretCode"]), session=SecretStr(token["Session"]))
+
+    def sign_out_user(self, user_id: str) -> None:
+        """Revokes every refresh token of the user (AdminUserGlobalSignOut); their access tokens stop working too."""
+        self._call("admin_user_global_sign_out", _LOOKUP_ERRORS, Username=user_id)
 
     # ------------------------------------------------------------------ sign-in
 

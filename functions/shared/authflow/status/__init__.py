@@ -10,6 +10,7 @@ Item layout, and the module that owns each kind (the only code that reads or wri
 | USER#<id>             | SIGNAL#<action>           | a waiting execution's task token, or the user's       | status.signals     |
 |                       |                           | action that arrived first                             |                    |
 | USER#<id>             | MFA_SETUP                 | Cognito's MFA-enrolment session (confirm→confirm-mfa) | status.mfa_sessions|
+| USER#<id>             | RECOVERY#<sha256 of code> | one unused MFA recovery code (hashed; ASVS 6.5.2)     | status.recovery_codes|
 | USER#<id>             | RATE#<action>#<window>    | a per-user counter in a fixed window                  | status.rate_limits |
 | HANDOFF#<id>          | request / result          | one-time secrets between the API and a workflow task  | status.handoffs    |
 | SIGN_IN#<origin_jti>  | REVOKED                   | a sign-in revoked at logout: its id tokens refused    | status.revocations |
@@ -27,6 +28,7 @@ from authflow.status.handoffs import Handoffs
 from authflow.status.mfa_sessions import MfaSessions
 from authflow.status.rate_limits import RateCounters
 from authflow.status.records import StatusRecords
+from authflow.status.recovery_codes import RecoveryCodes
 from authflow.status.revocations import RevokedSignIns
 from authflow.status.signals import Signals
 from authflow.status.subscriptions import SubscriptionStore
@@ -37,6 +39,7 @@ __all__ = [
     "Handoffs",
     "MfaSessions",
     "RateCounters",
+    "RecoveryCodes",
     "Signals",
     "RevokedSignIns",
     "StatusRecords",
