@@ -3,10 +3,12 @@
 import re
 import time
 
+import pyotp
 import pytest
 
 from infra import catalogue
-from tests.support.client import onboard
+from tests.e2e.test_mfa import pending_seed
+from tests.support.client import current_otp, onboard
 from tests.support.workflow import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -78,7 +80,7 @@ def test_sign_in_flows_emit_their_events_in_order(api):
     assert types_after(api, user.user_id, seen, flow("Logout")) == flow("Logout")
 
 
-def test_password_flows_emit_their_events_in_order(api):
+def test_password_flows_emit_their_events_in_order(api, local_stack):
     user = onboarded(api, "pwflows")
     seen = count(api, user.user_id)
     assert api.post("/forgot-password", {"email": user.email}).status == 200
@@ -96,10 +98,18 @@ def test_password_flows_emit_their_events_in_order(api):
     assert types_after(api, user.user_id, seen, flow("Password reset")) == flow("Password reset")
 
     seen = count(api, user.user_id)
-    assert api.post("/resend-mfa", {"email": user.email, "password": "Reset-Flow-Horse-8"}).status == 200
-    assert types_after(api, user.user_id, seen, flow("MFA QR code resent")) == flow("MFA QR code resent")
+    regenerate = {"email": user.email, "password": "Reset-Flow-Horse-8", "otp_code": user.otp(step_offset=1)}
+    assert api.post("/recovery-codes", regenerate).status == 200
+    assert types_after(api, user.user_id, seen, flow("Recovery codes regenerated")) == flow("Recovery codes regenerated")
 
-    tokens = login(api, type(user)(user.email, user.user_id, "Reset-Flow-Horse-8", user.totp_secret))
+    seen = count(api, user.user_id)
+    enrol = {"email": user.email, "password": "Reset-Flow-Horse-8", "otp_code": user.otp(step_offset=-1)}
+    assert api.post("/resend-mfa", enrol).status == 200
+    new_seed = pending_seed(local_stack, user.user_id)
+    assert api.post(f"/users/{user.user_id}/confirm-mfa", {"email": user.email, "otp": current_otp(new_seed)}).status == 200
+    assert types_after(api, user.user_id, seen, flow("New authenticator enrolled")) == flow("New authenticator enrolled")
+
+    tokens = login(api, type(user)(user.email, user.user_id, "Reset-Flow-Horse-8", new_seed), otp=pyotp.TOTP(new_seed).at(time.time() + 30))
     seen = count(api, user.user_id)
     deleted = api.request("DELETE", f"/users/{user.user_id}", headers={"authorization": f"Bearer {tokens['access_token']}"})
     assert deleted.status == 200

@@ -1,14 +1,18 @@
 """A full lifecycle with every secret it uses recorded, then no secret in any execution history,
-event or log line (SPEC sections 2 and 3)."""
+event or log line (SPEC sections 2 and 3); no TOTP seed or recovery code in any mail either (the new
+seed reaches the user only as the QR code behind a mailed link, recovery codes only in answers)."""
 
 import json
 import logging
 import re
+import time
 
 import boto3
+import pyotp
 import pytest
 
-from tests.support.client import mailed_temporary_password, onboard
+from tests.e2e.test_mfa import pending_seed
+from tests.support.client import current_otp, mailed_temporary_password, onboard
 
 pytestmark = pytest.mark.e2e
 
@@ -74,8 +78,6 @@ def test_no_password_code_token_or_secret_in_histories_events_or_logs(api, admin
     assert api.get("/userinfo", headers={"authorization": f"Bearer {refreshed['id_token']}"}).status == 401
 
     assert api.post("/forgot-password", {"email": user.email}).status == 200
-    import time
-
     code = None
     deadline = time.monotonic() + 10
     while code is None and time.monotonic() < deadline:
@@ -91,7 +93,22 @@ def test_no_password_code_token_or_secret_in_histories_events_or_logs(api, admin
         == 200
     )
     secrets.add(new_password)
-    assert api.post("/resend-mfa", {"email": user.email, "password": new_password}).status == 200
+    assert api.post("/resend-mfa", {"email": user.email, "password": new_password}).status == 400
+    mfa_secrets = set(user.recovery_codes)
+    enrol = {"email": user.email, "password": new_password, "recovery_code": user.recovery_codes[0]}
+    assert api.post("/resend-mfa", enrol).status == 200
+    new_seed = pending_seed(local_stack, user.user_id)
+    confirmed = api.post(f"/users/{user.user_id}/confirm-mfa", {"email": user.email, "otp": current_otp(new_seed)})
+    assert confirmed.status == 200, confirmed.body
+    mfa_secrets |= {new_seed, *confirmed.json()["recovery_codes"]}
+    regenerate = {"email": user.email, "password": new_password, "otp_code": pyotp.TOTP(new_seed).at(time.time() + 30)}
+    regenerated = api.post("/recovery-codes", regenerate)
+    assert regenerated.status == 200, regenerated.body
+    mfa_secrets |= set(regenerated.json()["recovery_codes"])
+    mails_text = json.dumps(api.local("mail"))
+    for secret in mfa_secrets:
+        assert secret not in mails_text, "a seed or a recovery code was mailed"
+    secrets |= mfa_secrets
 
     # A webhook's signing secret, and the one its rotation answers (deliveries are signed with both).
     webhook = api.post("/webhooks", {"url": "http://127.0.0.1:9/leak", "events": ["UserCreated"]}, headers=admin.headers).json()

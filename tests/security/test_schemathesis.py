@@ -78,6 +78,7 @@ SUCCESS = {
     ("POST", "/forgot-password"): (200, models.ForgotPasswordResponse),
     ("POST", "/users/{user_id}/confirm-password"): (200, models.ConfirmPasswordResponse),
     ("POST", "/resend-mfa"): (200, models.ResendMfaResponse),
+    ("POST", "/recovery-codes"): (200, models.RecoveryCodesResponse),
     ("DELETE", "/users/{user_id}"): (200, models.DeleteUserResponse),
     ("POST", "/webhooks"): (201, CreateWebhookResponse),
     ("GET", "/webhooks"): (200, WebhookListResponse),

@@ -146,6 +146,7 @@ class ActiveUser:
     user_id: str
     password: str
     totp_secret: str
+    recovery_codes: list[str] = field(default_factory=list)
 
     def otp(self, step_offset: int = 0) -> str:
         """A valid code: the current step's, or a neighbouring step's (Cognito accepts one step of skew)."""
@@ -188,7 +189,7 @@ def onboard(api: ApiClient, tag: str = "active", full_name: str = "Ada Lovelace"
     enrolled = api.post(f"/users/{user_id}/confirm-mfa", {"email": email, "otp": pyotp.TOTP(secret).at(time.time() - 30)})
     assert enrolled.status == 200, enrolled.body
     api.wait_for_status(user_id, "ACTIVE")
-    return ActiveUser(email, user_id, NEW_PASSWORD, secret)
+    return ActiveUser(email, user_id, NEW_PASSWORD, secret, enrolled.json()["recovery_codes"])
 
 
 @dataclass
