@@ -75,6 +75,10 @@ def test_the_mailbox_attack_fails_at_re_enrolment_and_mails_nothing(api):
     guessed = api.post("/resend-mfa", {"email": victim.email, "password": RESET_PASSWORD, "recovery_code": "aaaa-bbbb-cccc-dddd-eeee-ffff"})
     assert guessed.status == 401 and guessed.json()["error"]["code"] == "INVALID_RECOVERY_CODE"
     assert len(api.mail_to(victim.email)) == mails_before
+    # Even a current code (shoulder-surfed, say) does not replace the authenticator within a day of a reset.
+    with_code = api.post("/resend-mfa", {"email": victim.email, "password": RESET_PASSWORD, "otp_code": victim.otp(step_offset=1)})
+    assert with_code.status == 403 and with_code.json()["error"]["code"] == "RECOVERY_CODE_REQUIRED"
+    assert len(api.mail_to(victim.email)) == mails_before
     login = api.post("/login", {"email": victim.email, "password": RESET_PASSWORD})
     assert login.json()["verification_type"] == "SOFTWARE_TOKEN_MFA", "the reset left the authenticator in place"
     assert sign_in(api, victim.email, RESET_PASSWORD, victim.otp()).status == 200

@@ -4,6 +4,7 @@ link only mailed, its confirmation revoking the user's sessions. moto gives ever
 in-process, so the seed replacement itself is shown on the local stack (tests/e2e/test_mfa.py)."""
 
 import base64
+from datetime import timedelta
 
 import boto3
 import pytest
@@ -146,3 +147,19 @@ def test_adding_a_device_mails_the_new_qr_link_and_its_confirmation_revokes_ever
     assert "A new authenticator app replaced your previous one" in mails_to(email)[-1]
     with pytest.raises(errors.WrongOnboardingStep):
         mfa.confirm_mfa(user_id, ConfirmMfaRequest(email=email, otp=driver.otp()), "req")
+
+
+def test_within_a_day_of_a_password_reset_only_a_recovery_code_enrols_a_new_authenticator(driver, mfa, adapters):
+    email = new_email("afterreset")
+    user_id, _ = onboard(driver, mfa, email)
+    adapters.recent_resets.record(user_id, timedelta(hours=24))
+    mailed = len(mails_to(email))
+
+    with pytest.raises(errors.RecoveryCodeRequired):
+        mfa.enrol_new_authenticator(ResendMfaRequest(email=email, password=PASSWORD, otp_code=driver.otp()), "req")
+    with pytest.raises(errors.InvalidMfaCode):
+        mfa.enrol_new_authenticator(ResendMfaRequest(email=email, password=PASSWORD, otp_code="000000"), "req")
+
+    assert len(mails_to(email)) == mailed and adapters.mfa_sessions.get(user_id) is None
+    adapters.recent_resets.record(user_id, timedelta(seconds=-1))
+    assert mfa.enrol_new_authenticator(ResendMfaRequest(email=email, password=PASSWORD, otp_code=driver.otp()), "r").status

@@ -62,6 +62,7 @@ def test_the_reset_tasks_wait_for_the_new_password_and_record_it(passwords, work
     )
 
     assert str(confirmed.user_id) == user_id and confirmed.other_sessions_revoked
+    assert adapters.recent_resets.recent(user_id), "for a day, a new authenticator needs a recovery code"
     assert workflows.resumed[-1] == ("token-reset", {"action": "PASSWORD_RESET", "received": True})
     run(passwords, workflows, user_id, "record_password_reset", "RecordPasswordReset")
     assert adapters.signals.waiting_token(user_id, UserAction.PASSWORD_RESET) is None

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         Handoffs,
         MfaSessions,
         RateCounters,
+        RecentResets,
         RecoveryCodes,
         RevokedSignIns,
         Signals,
@@ -54,6 +55,7 @@ class Adapters:
     mfa_sessions: MfaSessions
     rate_counters: RateCounters
     recovery_codes: RecoveryCodes
+    recent_resets: RecentResets
     handoffs: Handoffs
     revoked_sign_ins: RevokedSignIns
     subscriptions: SubscriptionStore
@@ -100,6 +102,7 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
         Handoffs,
         MfaSessions,
         RateCounters,
+        RecentResets,
         RecoveryCodes,
         RevokedSignIns,
         Signals,
@@ -120,6 +123,7 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
         mfa_sessions=MfaSessions(table, utc_now),
         rate_counters=RateCounters(table, utc_now),
         recovery_codes=RecoveryCodes(table, utc_now),
+        recent_resets=RecentResets(table, utc_now),
         handoffs=Handoffs(table, utc_now),
         revoked_sign_ins=revoked_sign_ins,
         subscriptions=SubscriptionStore(table, utc_now),

@@ -2,7 +2,8 @@
 
 A new authenticator needs the password and a second factor (ASVS 5.0 6.4.3, NIST SP 800-63B-4
 4.2.1): a current code from the enrolled one (adding a device), or a recovery code (lost device).
-Control of the mailbox alone, which a password reset gives, is never enough. The new seed's QR code
+Control of the mailbox alone, which a password reset gives, is never enough; for 24 hours after a
+reset only a recovery code will do, so that a reset is never a step towards replacing the factor. The new seed's QR code
 is mailed as a short-lived link, never answered, and deleted once the seed is verified.
 """
 
@@ -38,6 +39,7 @@ class Mfa:
         self.claims = adapters.claims
         self.mfa_sessions = adapters.mfa_sessions
         self.recovery_codes = adapters.recovery_codes
+        self.recent_resets = adapters.recent_resets
         self.rate_counters = adapters.rate_counters
         self.events = adapters.events
         self.qr_codes = adapters.qr_codes
@@ -64,6 +66,9 @@ class Mfa:
             raise errors.TooManyRequests("Too many QR code resends; try again in an hour.")
         if request.otp_code is not None:
             tokens = self.users.prove_totp(user_id, request.password, request.otp_code)
+            # Checked after both factors, so that the answer tells no one without them about a reset.
+            if self.recent_resets.recent(user_id):
+                raise errors.RecoveryCodeRequired()
             access_token = SecretStr(tokens.access_token)
             secret = self.users.associate_new_token(access_token)
             self.mfa_sessions.save(user_id, access_token, self._enrolment_ttl, by_access_token=True)

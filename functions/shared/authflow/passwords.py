@@ -26,6 +26,9 @@ from authflow.models import (
 )
 from authflow.settings import CognitoSettings
 
+# For this long after a reset, a new authenticator needs a recovery code (authflow.mfa).
+RESET_WEAKENS_NO_FACTOR_FOR = timedelta(hours=24)
+
 class Passwords:
     def __init__(self, settings: CognitoSettings, adapters: Adapters, reset_state_machine_arn: str | None = None):
         self.settings = settings
@@ -37,6 +40,7 @@ class Passwords:
         self.events = adapters.events
         self.workflows = adapters.workflows
         self.pseudo_ids = adapters.pseudo_ids
+        self.recent_resets = adapters.recent_resets
         self.clock = adapters.clock
         self.password_policy = adapters.password_policy
 
@@ -98,6 +102,7 @@ class Passwords:
         self.users.reset_password(user_id, request.verification_code, request.new_password)
         # Whoever held a session before the reset holds it no longer (ASVS 5.0 7.4.3).
         self.users.sign_out_user(user_id)
+        self.recent_resets.record(user_id, RESET_WEAKENS_NO_FACTOR_FOR)
         token = self.signals.receive(user_id, UserAction.PASSWORD_RESET, self._signal_ttl)
         if token is not None:
             self._resume(token)

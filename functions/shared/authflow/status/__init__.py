@@ -11,6 +11,8 @@ Item layout, and the module that owns each kind (the only code that reads or wri
 |                       |                           | action that arrived first                             |                    |
 | USER#<id>             | MFA_SETUP                 | Cognito's MFA-enrolment session (confirm→confirm-mfa) | status.mfa_sessions|
 | USER#<id>             | RECOVERY#<sha256 of code> | one unused MFA recovery code (hashed; ASVS 6.5.2)     | status.recovery_codes|
+| USER#<id>             | PASSWORD_RESET            | a password reset in the last 24 h (re-enrolment then  | status.recent_resets|
+|                       |                           | needs a recovery code)                                |                    |
 | USER#<id>             | RATE#<action>#<window>    | a per-user counter in a fixed window                  | status.rate_limits |
 | HANDOFF#<id>          | request / result          | one-time secrets between the API and a workflow task  | status.handoffs    |
 | SIGN_IN#<origin_jti>  | REVOKED                   | a sign-in revoked at logout: its id tokens refused    | status.revocations |
@@ -27,6 +29,7 @@ from authflow.status.deliveries import DeliveryRecords
 from authflow.status.handoffs import Handoffs
 from authflow.status.mfa_sessions import MfaSessions
 from authflow.status.rate_limits import RateCounters
+from authflow.status.recent_resets import RecentResets
 from authflow.status.records import StatusRecords
 from authflow.status.recovery_codes import RecoveryCodes
 from authflow.status.revocations import RevokedSignIns
@@ -39,6 +42,7 @@ __all__ = [
     "Handoffs",
     "MfaSessions",
     "RateCounters",
+    "RecentResets",
     "RecoveryCodes",
     "Signals",
     "RevokedSignIns",
