@@ -40,6 +40,8 @@ from authflow.models import (
     LogoutResponse,
     MfaVerifyRequest,
     OnboardingStatusResponse,
+    OperatorMfaResetResponse,
+    OperatorSignOutResponse,
     RecoveryCodesRequest,
     RecoveryCodesResponse,
     RefreshTokenRequest,
@@ -64,8 +66,8 @@ from authflow.webhooks import Webhooks
 settings = ApiSettings()
 adapters = lifecycle_adapters(settings)
 onboarding = Onboarding(settings, adapters, state_machine_arn=settings.onboarding_state_machine_arn)
-sessions = Sessions(adapters, login_state_machine_arn=settings.login_state_machine_arn)
 mfa = Mfa(settings, adapters, onboarding)
+sessions = Sessions(adapters, settings.login_state_machine_arn, enrol_after_operator_reset=mfa.enrol_after_operator_reset)
 passwords = Passwords(settings, adapters, reset_state_machine_arn=settings.password_reset_state_machine_arn)
 callers = Callers(adapters.verifier, settings.user_pool_id, settings.admin_group_name, ttl_seconds=settings.admin_check_cache_seconds)
 accounts = Accounts(adapters, callers)
@@ -150,7 +152,10 @@ def onboarding_status(user_id: UserId) -> OnboardingStatusResponse:
 
 @app.post("/login", responses=responses(LoginResponse, S.UNAUTHORIZED, S.CONFLICT, S.TOO_MANY_REQUESTS), tags=["Sign-in"])
 def login(request: Annotated[LoginRequest, Body()]) -> LoginResponse:
-    """The password step; answers an MFA session for the authenticator code (unknown emails look like wrong passwords)."""
+    """The password step; answers an MFA session for the authenticator code (unknown emails look like wrong passwords).
+
+    After an operator's MFA reset: 409 MFA_ENROLMENT_REQUIRED, and the user is mailed a link to a new
+    authenticator's QR code, to confirm with POST /v1/users/{user_id}/confirm-mfa."""
     return sessions.login(request, _request_id())
 
 
@@ -252,6 +257,38 @@ def delete_user(user_id: UserId) -> DeleteUserResponse:
     """Deletes the user (their own access or id token, or an admin's, checked live with Cognito): Cognito
     user, QR code, status records. A revoked token is 401; another user's token 403."""
     return accounts.delete(str(user_id), required_bearer_token(app.current_event), _request_id())
+
+
+def _require_admin() -> None:
+    """401 without a valid access token, 403 for a token of anyone outside the admin group."""
+    if settings.admin_group_name not in adapters.verifier.verify(_bearer_token()).groups:
+        raise errors.Forbidden("This route needs the access token of an administrator.")
+
+
+@app.post(
+    "/users/<user_id>/mfa-reset",
+    responses=responses(OperatorMfaResetResponse, S.BAD_REQUEST, S.UNAUTHORIZED, S.NOT_FOUND, body=False),
+    tags=["MFA"],
+    security=BEARER,
+)
+def operator_mfa_reset(user_id: UserId) -> OperatorMfaResetResponse:
+    """Removes the user's authenticator and recovery codes and ends their sessions (admin token).
+
+    The user's next sign-in answers 409 MFA_ENROLMENT_REQUIRED and mails them a new QR code's link."""
+    _require_admin()
+    return mfa.reset_by_operator(str(user_id), _request_id())
+
+
+@app.post(
+    "/users/<user_id>/sign-out",
+    responses=responses(OperatorSignOutResponse, S.BAD_REQUEST, S.UNAUTHORIZED, S.NOT_FOUND, body=False),
+    tags=["MFA"],
+    security=BEARER,
+)
+def operator_sign_out(user_id: UserId) -> OperatorSignOutResponse:
+    """Ends every session of the user: all their refresh tokens are revoked (admin token)."""
+    _require_admin()
+    return mfa.sign_out_by_operator(str(user_id), _request_id())
 
 
 @app.get("/openapi.json", include_in_schema=False)

@@ -79,6 +79,8 @@ SUCCESS = {
     ("POST", "/users/{user_id}/confirm-password"): (200, models.ConfirmPasswordResponse),
     ("POST", "/resend-mfa"): (200, models.ResendMfaResponse),
     ("POST", "/recovery-codes"): (200, models.RecoveryCodesResponse),
+    ("POST", "/users/{user_id}/mfa-reset"): (200, models.OperatorMfaResetResponse),
+    ("POST", "/users/{user_id}/sign-out"): (200, models.OperatorSignOutResponse),
     ("DELETE", "/users/{user_id}"): (200, models.DeleteUserResponse),
     ("POST", "/webhooks"): (201, CreateWebhookResponse),
     ("GET", "/webhooks"): (200, WebhookListResponse),

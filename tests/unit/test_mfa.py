@@ -163,3 +163,34 @@ def test_within_a_day_of_a_password_reset_only_a_recovery_code_enrols_a_new_auth
     assert len(mails_to(email)) == mailed and adapters.mfa_sessions.get(user_id) is None
     adapters.recent_resets.record(user_id, timedelta(seconds=-1))
     assert mfa.enrol_new_authenticator(ResendMfaRequest(email=email, password=PASSWORD, otp_code=driver.otp()), "r").status
+
+
+def test_an_operator_mfa_reset_clears_the_authenticator_and_codes_ends_sessions_and_tells_the_user(driver, mfa, adapters, settings, tap):
+    email = new_email("opreset")
+    user_id, codes = onboard(driver, mfa, email)
+    earlier = adapters.users.prove_totp(user_id, SecretStr(PASSWORD), SecretStr(driver.otp()))
+
+    answer = mfa.reset_by_operator(user_id, "req")
+
+    assert answer.status == "MFA_RESET" and answer.other_sessions_revoked
+    user = boto3.client("cognito-idp").admin_get_user(UserPoolId=settings.user_pool_id, Username=user_id)
+    assert "SOFTWARE_TOKEN_MFA" not in user.get("UserMFASettingList", [])
+    assert adapters.recovery_codes.left(user_id) == 0 and not adapters.recovery_codes.use(user_id, codes[0])
+    with pytest.raises(errors.InvalidToken):
+        Sessions(adapters, settings.login_state_machine_arn).refresh(RefreshTokenRequest(email=email, refresh_token=earlier.refresh_token), "r")
+    assert "An administrator removed your authenticator app" in mails_to(email)[-1]
+    assert tap.types(user_id)[-1] == "MfaResetByOperator"
+    with pytest.raises(errors.UserNotFound):
+        mfa.reset_by_operator("6b3e1c9a-0000-4000-8000-000000000000", "req")
+
+
+def test_an_operator_sign_out_revokes_every_refresh_token(driver, mfa, adapters, settings, tap):
+    email = new_email("opsignout")
+    user_id, _ = onboard(driver, mfa, email)
+    earlier = adapters.users.prove_totp(user_id, SecretStr(PASSWORD), SecretStr(driver.otp()))
+
+    assert mfa.sign_out_by_operator(user_id, "req").status == "SIGNED_OUT"
+
+    with pytest.raises(errors.InvalidToken):
+        Sessions(adapters, settings.login_state_machine_arn).refresh(RefreshTokenRequest(email=email, refresh_token=earlier.refresh_token), "r")
+    assert tap.types(user_id)[-1] == "SignedOutByOperator"

@@ -119,6 +119,15 @@ class InvalidVerificationCode(AuthflowError):
     message = "The verification code is incorrect or has expired; request a new one."
 
 
+class MfaEnrolmentRequired(AuthflowError):
+    status = HTTPStatus.CONFLICT
+    code = "MFA_ENROLMENT_REQUIRED"
+    message = (
+        "An administrator reset this account's authenticator: a link to a new one's QR code was mailed; "
+        "scan it and confirm its first code with POST /v1/users/{user_id}/confirm-mfa."
+    )
+
+
 class MfaProofRequired(AuthflowError):
     code = "MFA_PROOF_REQUIRED"
     message = "Enrolling a new authenticator needs the password and a second factor: otp_code or recovery_code."

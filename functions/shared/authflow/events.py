@@ -108,11 +108,19 @@ class PasswordChanged(EventDetail):
 class MfaEnrolmentStarted(EventDetail):
     """An active user proved the password and a second factor (proof) and got a new TOTP seed to verify; the QR link was mailed."""
 
-    proof: Literal["otp_code", "recovery_code"] = Field(examples=["recovery_code"])
+    proof: Literal["otp_code", "recovery_code", "operator_reset"] = Field(examples=["recovery_code"])
 
 
 class MfaReplaced(EventDetail):
     """The new authenticator's first code was verified: the old seed no longer works and the user's other sessions were revoked."""
+
+
+class MfaResetByOperator(EventDetail):
+    """An administrator removed the user's TOTP and recovery codes and ended their sessions; the next sign-in enrols anew."""
+
+
+class SignedOutByOperator(EventDetail):
+    """An administrator ended every session of the user (all refresh tokens revoked)."""
 
 
 class RecoveryCodesRegenerated(EventDetail):
@@ -161,6 +169,8 @@ EVENT_TYPES: tuple[type[EventDetail], ...] = (
     MfaEnrolmentStarted,
     MfaReplaced,
     RecoveryCodesRegenerated,
+    MfaResetByOperator,
+    SignedOutByOperator,
     UserDeleted,
     CustomMessagePrepared,
     UserAuthenticated,

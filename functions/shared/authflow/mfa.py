@@ -17,6 +17,8 @@ from authflow.models import (
     ConfirmMfaRequest,
     ConfirmMfaResponse,
     OnboardingStatus,
+    OperatorMfaResetResponse,
+    OperatorSignOutResponse,
     RecoveryCodesRequest,
     RecoveryCodesResponse,
     ResendMfaRequest,
@@ -78,11 +80,14 @@ class Mfa:
             secret = setup.secret
             self.mfa_sessions.save(user_id, setup.session, self._enrolment_ttl)
             proof = "recovery_code"
-        self.qr_codes.put(user_id, qr_png(secret, account=request.email, issuer=self.settings.app_name))
-        link = self.qr_codes.link(user_id)
-        self.mailer.send(request.email, mail.mfa_enrolment_link(self.settings.app_name, link, self.settings.qr_link_expiry_seconds // 60))
+        self._mail_enrolment_link(user_id, request.email, secret)
         self.events.publish(events.MfaEnrolmentStarted(user_id=user_id, proof=proof, request_id=request_id))
         return ResendMfaResponse(email=request.email)
+
+    def _mail_enrolment_link(self, user_id: str, email: str, secret: SecretStr) -> None:
+        self.qr_codes.put(user_id, qr_png(secret, account=email, issuer=self.settings.app_name))
+        link = self.qr_codes.link(user_id)
+        self.mailer.send(email, mail.mfa_enrolment_link(self.settings.app_name, link, self.settings.qr_link_expiry_seconds // 60))
 
     def _enrol_with_recovery_code(self, user_id: str, password: SecretStr, recovery_code: SecretStr | None) -> MfaSetup:
         """Lost device: the password is checked first (a wrong one spends no code), then the code is spent,
@@ -118,6 +123,42 @@ class Mfa:
         self.mailer.send(request.email, mail.mfa_changed(self.settings.app_name, "A new authenticator app replaced your previous one."))
         self.events.publish(events.MfaReplaced(user_id=user_id, request_id=request_id))
         return ConfirmMfaResponse(email=request.email, user_id=user_id, recovery_codes=recovery_codes, other_sessions_revoked=True)
+
+    # ------------------------------------------------------------------ operators (admin routes and CLI)
+
+    def reset_by_operator(self, user_id: str, request_id: str) -> OperatorMfaResetResponse:
+        """Clears the user's TOTP, recovery codes and any enrolment under way, and ends their sessions:
+        their next sign-in enrols a new authenticator (POST /v1/login answers MFA_ENROLMENT_REQUIRED)."""
+        record = self.status.get(user_id)
+        if record is None or record.status != OnboardingStatus.ACTIVE:
+            raise errors.UserNotFound()
+        self.users.clear_totp(user_id)
+        self.recovery_codes.void(user_id)
+        self.mfa_sessions.discard(user_id)
+        self.qr_codes.delete(user_id)
+        self.users.sign_out_user(user_id)
+        self.mailer.send(
+            record.email,
+            mail.mfa_changed(self.settings.app_name, "An administrator removed your authenticator app; you will enrol a new one at your next sign-in."),
+        )
+        self.events.publish(events.MfaResetByOperator(user_id=user_id, request_id=request_id))
+        return OperatorMfaResetResponse(user_id=user_id, other_sessions_revoked=True)
+
+    def sign_out_by_operator(self, user_id: str, request_id: str) -> OperatorSignOutResponse:
+        """Ends every session of the user (AdminUserGlobalSignOut)."""
+        if self.status.get(user_id) is None:
+            raise errors.UserNotFound()
+        self.users.sign_out_user(user_id)
+        self.events.publish(events.SignedOutByOperator(user_id=user_id, request_id=request_id))
+        return OperatorSignOutResponse(user_id=user_id)
+
+    def enrol_after_operator_reset(self, user_id: str, email: str, password: SecretStr, request_id: str) -> None:
+        """The sign-in of a user whose authenticator an operator removed: a new seed, its QR link mailed
+        (the password and the mailbox, as the operator's reset intends), confirmed with confirm-mfa."""
+        setup = self.users.start_new_enrolment(user_id, password)
+        self.mfa_sessions.save(user_id, setup.session, self._enrolment_ttl)
+        self._mail_enrolment_link(user_id, email, setup.secret)
+        self.events.publish(events.MfaEnrolmentStarted(user_id=user_id, proof="operator_reset", request_id=request_id))
 
     def new_recovery_codes(self, request: RecoveryCodesRequest, request_id: str) -> RecoveryCodesResponse:
         """POST /v1/recovery-codes: a new set, proven by the password and a current code; the old set stops working."""

@@ -388,6 +388,17 @@ class RecoveryCodesResponse(Response):
     recovery_codes: RecoveryCodeList
 
 
+class OperatorMfaResetResponse(Response):
+    user_id: UUID
+    status: Literal["MFA_RESET"] = "MFA_RESET"
+    other_sessions_revoked: OtherSessionsRevoked = False
+
+
+class OperatorSignOutResponse(Response):
+    user_id: UUID
+    status: Literal["SIGNED_OUT"] = "SIGNED_OUT"
+
+
 class DeleteUserResponse(Response):
     user_id: UUID
     status: Literal["DELETED"] = "DELETED"

@@ -28,6 +28,7 @@ from authflow.models import (
     LogoutRequest,
     LogoutResponse,
     MfaVerifyRequest,
+    OnboardingStatus,
     RefreshTokenRequest,
     RefreshTokenResponse,
     TokensResponse,
@@ -41,9 +42,17 @@ HANDOFF_TTL = timedelta(minutes=2)
 StepResult = tuple[LoginOutcome, dict]
 
 
+# An active user whose authenticator an operator removed signs in: (user_id, email, password, request_id).
+EnrolAfterOperatorReset = Callable[[str, str, SecretStr, str], None]
+
+
 class Sessions:
-    def __init__(self, adapters: Adapters, login_state_machine_arn: str | None = None):
+    def __init__(
+        self, adapters: Adapters, login_state_machine_arn: str | None = None, enrol_after_operator_reset: EnrolAfterOperatorReset | None = None
+    ):
         self.login_state_machine_arn = login_state_machine_arn
+        self.enrol_after_operator_reset = enrol_after_operator_reset
+        self.status = adapters.status
         self.users = adapters.users
         self.status = adapters.status
         self.claims = adapters.claims
@@ -61,6 +70,9 @@ class Sessions:
     def login(self, request: LoginRequest, request_id: str) -> LoginResponse:
         secrets = {"email": request.email, "password": request.password.get_secret_value()}
         result, handoff_id = self._run_login(LoginStep.PASSWORD, secrets, request_id)
+        if result.reason == errors.MfaEnrolmentRequired.code and self.enrol_after_operator_reset:
+            # The password was right and the pool asks for a new authenticator: its QR link is mailed.
+            self.enrol_after_operator_reset(result.user_id, request.email, request.password, request_id)
         if result.outcome != LoginOutcome.MFA_REQUIRED:
             raise errors.by_code(result.reason)()
         session = self._take_result(handoff_id)["session"]
@@ -192,9 +204,15 @@ class Sessions:
 
     def _verify_password(self, user_id: str, secrets: dict) -> StepResult:
         challenge = self.users.authenticate(user_id, SecretStr(secrets["password"]))
+        if challenge.name == "MFA_SETUP" and self._is_active(user_id):
+            raise errors.MfaEnrolmentRequired()
         if challenge.name != "SOFTWARE_TOKEN_MFA":
             raise errors.OnboardingIncomplete()
         return LoginOutcome.MFA_REQUIRED, {"session": challenge.session.get_secret_value()}
+
+    def _is_active(self, user_id: str) -> bool:
+        record = self.status.get(user_id)
+        return record is not None and record.status == OnboardingStatus.ACTIVE
 
     def _verify_mfa_code(self, user_id: str, secrets: dict) -> StepResult:
         tokens = self.users.answer_mfa(user_id, SecretStr(secrets["session"]), SecretStr(secrets["code"]))

@@ -59,6 +59,11 @@ class RecoveryCodes(TableStore):
             raise
         return codes
 
+    def void(self, user_id: str) -> None:
+        """Deletes every unused code of the user (an operator's MFA reset)."""
+        for sk in self._digests(user_id):
+            self._call("delete_item", Key=user_key(user_id, sk))
+
     def use(self, user_id: str, code: str) -> bool:
         """Spends the code if it is one of the user's unused ones; False otherwise."""
         try:
