@@ -53,7 +53,7 @@ def flow(name: str) -> list[str]:
     return catalogue.FLOWS[name]["events"]
 
 
-def test_sign_in_flows_emit_their_events_in_order(api):
+def test_sign_in_flows_emit_their_events_in_order(api, local_stack):
     user = onboarded(api, "flows")
     seen = count(api, user.user_id)
     tokens = login(api, user)
@@ -75,9 +75,18 @@ def test_sign_in_flows_emit_their_events_in_order(api):
     assert changed.status == 200
     assert types_after(api, user.user_id, seen, flow("Password change")) == flow("Password change")
 
+    # The change revoked every session: a new sign-in's tokens log out.
+    tokens = login(api, type(user)(user.email, user.user_id, "Changed-Horse-3-Battery", user.totp_secret), otp=user.otp(step_offset=1))
     seen = count(api, user.user_id)
     assert api.post("/logout", {"email": user.email, "access_token": tokens["access_token"]}).status == 200
     assert types_after(api, user.user_id, seen, flow("Logout")) == flow("Logout")
+
+    seen = count(api, user.user_id)
+    enrol = {"email": user.email, "password": "Changed-Horse-3-Battery", "otp_code": user.otp(step_offset=-1)}
+    assert api.post("/resend-mfa", enrol).status == 200
+    new_seed = pending_seed(local_stack, user.user_id)
+    assert api.post(f"/users/{user.user_id}/confirm-mfa", {"email": user.email, "otp": current_otp(new_seed)}).status == 200
+    assert types_after(api, user.user_id, seen, flow("New authenticator added")) == flow("New authenticator added")
 
 
 def test_password_flows_emit_their_events_in_order(api, local_stack):
@@ -99,15 +108,16 @@ def test_password_flows_emit_their_events_in_order(api, local_stack):
 
     seen = count(api, user.user_id)
     regenerate = {"email": user.email, "password": "Reset-Flow-Horse-8", "otp_code": user.otp(step_offset=1)}
-    assert api.post("/recovery-codes", regenerate).status == 200
+    regenerated = api.post("/recovery-codes", regenerate)
+    assert regenerated.status == 200
     assert types_after(api, user.user_id, seen, flow("Recovery codes regenerated")) == flow("Recovery codes regenerated")
 
     seen = count(api, user.user_id)
-    enrol = {"email": user.email, "password": "Reset-Flow-Horse-8", "otp_code": user.otp(step_offset=-1)}
+    enrol = {"email": user.email, "password": "Reset-Flow-Horse-8", "recovery_code": regenerated.json()["recovery_codes"][0]}
     assert api.post("/resend-mfa", enrol).status == 200
     new_seed = pending_seed(local_stack, user.user_id)
     assert api.post(f"/users/{user.user_id}/confirm-mfa", {"email": user.email, "otp": current_otp(new_seed)}).status == 200
-    assert types_after(api, user.user_id, seen, flow("New authenticator enrolled")) == flow("New authenticator enrolled")
+    assert types_after(api, user.user_id, seen, flow("Lost authenticator replaced")) == flow("Lost authenticator replaced")
 
     tokens = login(api, type(user)(user.email, user.user_id, "Reset-Flow-Horse-8", new_seed), otp=pyotp.TOTP(new_seed).at(time.time() + 30))
     seen = count(api, user.user_id)
