@@ -260,14 +260,13 @@ def delete_user(user_id: UserId) -> DeleteUserResponse:
 
 
 def _require_admin() -> None:
-    """401 without a valid access token, 403 for a token of anyone outside the admin group."""
-    if settings.admin_group_name not in adapters.verifier.verify(_bearer_token()).groups:
-        raise errors.Forbidden("This route needs the access token of an administrator.")
+    """401 without a token Cognito accepts, 403 for a token of anyone outside the admin group (checked live)."""
+    callers.require_admin(required_bearer_token(app.current_event))
 
 
 @app.post(
     "/users/<user_id>/mfa-reset",
-    responses=responses(OperatorMfaResetResponse, S.BAD_REQUEST, S.UNAUTHORIZED, S.NOT_FOUND, body=False),
+    responses=responses(OperatorMfaResetResponse, S.BAD_REQUEST, S.UNAUTHORIZED, S.FORBIDDEN, S.NOT_FOUND, body=False),
     tags=["MFA"],
     security=BEARER,
 )
@@ -281,7 +280,7 @@ def operator_mfa_reset(user_id: UserId) -> OperatorMfaResetResponse:
 
 @app.post(
     "/users/<user_id>/sign-out",
-    responses=responses(OperatorSignOutResponse, S.BAD_REQUEST, S.UNAUTHORIZED, S.NOT_FOUND, body=False),
+    responses=responses(OperatorSignOutResponse, S.BAD_REQUEST, S.UNAUTHORIZED, S.FORBIDDEN, S.NOT_FOUND, body=False),
     tags=["MFA"],
     security=BEARER,
 )

@@ -23,7 +23,7 @@ from authflow.qr import qr_png
 from infra.template import load_template
 
 from tests.e2e.test_passwords import reset_code
-from tests.support.client import ApiClient, ActiveUser, current_otp, onboard
+from tests.support.client import ActiveUser, ApiClient, current_otp, make_admin, onboard
 
 pytestmark = pytest.mark.e2e
 
@@ -145,3 +145,39 @@ def test_new_recovery_codes_need_a_current_code_void_the_old_set_and_userinfo_co
     stale = api.post("/resend-mfa", {"email": user.email, "password": user.password, "recovery_code": user.recovery_codes[1]})
     assert stale.status == 401 and stale.json()["error"]["code"] == "INVALID_RECOVERY_CODE"
     assert not any(code in m["body"] for m in api.mail_to(user.email) for code in codes), "recovery codes are never mailed"
+
+
+def test_an_operator_mfa_reset_leads_to_a_new_enrolment_at_the_next_sign_in(api, local_stack):
+    admin, user = make_admin(api, "mfaadmin"), onboard(api, "opreset")
+    before = sign_in(api, user.email, user.password, user.otp()).json()
+    bystander = onboard(api, "opbystander")
+    bystander_token = sign_in(api, bystander.email, bystander.password, bystander.otp()).json()["access_token"]
+
+    assert api.post(f"/users/{user.user_id}/mfa-reset").status == 401
+    refused = api.post(f"/users/{user.user_id}/mfa-reset", headers={"authorization": f"Bearer {bystander_token}"})
+    assert refused.status == 403 and refused.json()["error"]["code"] == "FORBIDDEN"
+    reset = api.post(f"/users/{user.user_id}/mfa-reset", headers=admin.headers)
+
+    assert reset.status == 200 and reset.json() == {"user_id": user.user_id, "status": "MFA_RESET", "other_sessions_revoked": True}
+    assert api.post("/refresh-token", {"email": user.email, "refresh_token": before["refresh_token"]}).status == 401
+    login = api.post("/login", {"email": user.email, "password": user.password})
+    assert login.status == 409 and login.json()["error"]["code"] == "MFA_ENROLMENT_REQUIRED"
+    assert b"http" not in login.body, "the QR link is only mailed"
+    new_seed = new_seed_from_mail(api, local_stack, user)
+    confirmed = api.post(f"/users/{user.user_id}/confirm-mfa", {"email": user.email, "otp": current_otp(new_seed)})
+    assert confirmed.status == 200, confirmed.body
+    assert sign_in(api, user.email, user.password, pyotp.TOTP(new_seed).at(time.time() + 30)).status == 200
+    types = [e["detail-type"] for e in api.local(f"events?user_id={user.user_id}")]
+    assert {"MfaResetByOperator", "MfaEnrolmentStarted", "MfaReplaced"} <= set(types)
+
+
+def test_an_operator_sign_out_ends_every_session_of_the_user(api):
+    admin, user = make_admin(api, "signoutadmin"), onboard(api, "opsignout")
+    tokens = sign_in(api, user.email, user.password, user.otp()).json()
+
+    assert api.post(f"/users/{user.user_id}/sign-out").status == 401
+    signed_out = api.post(f"/users/{user.user_id}/sign-out", headers=admin.headers)
+
+    assert signed_out.status == 200 and signed_out.json() == {"user_id": user.user_id, "status": "SIGNED_OUT"}
+    assert api.post("/refresh-token", {"email": user.email, "refresh_token": tokens["refresh_token"]}).status == 401
+    assert api.get("/userinfo", headers={"authorization": f"Bearer {tokens['access_token']}"}).status == 401
