@@ -570,7 +570,9 @@ def users_mfa_reset(
     """Remove a user's authenticator and recovery codes and end their sessions (POST /v1/users/{id}/mfa-reset).
 
     Their next sign-in mails them a link to a new authenticator's QR code."""
-    answer, label = _operate(ctx, f"/users/{user_id}/mfa-reset", admin_token, url=url, stack_name=stack_name, profile=profile, region=region)
+    answer, label = _operate(
+        ctx, f"/users/{user_id}/mfa-reset", admin_token, url=url, stack_name=stack_name, profile=profile, region=region
+    )
     if as_json:
         _print_json(answer)
         return

@@ -230,9 +230,7 @@ def confirm_password(user_id: UserId, request: Annotated[ConfirmPasswordRequest,
     return passwords.confirm(str(user_id), request)
 
 
-@app.post(
-    "/resend-mfa", responses=responses(ResendMfaResponse, S.UNAUTHORIZED, S.CONFLICT, S.TOO_MANY_REQUESTS), tags=["MFA"]
-)
+@app.post("/resend-mfa", responses=responses(ResendMfaResponse, S.UNAUTHORIZED, S.CONFLICT, S.TOO_MANY_REQUESTS), tags=["MFA"])
 def resend_mfa(request: Annotated[ResendMfaRequest, Body()]) -> ResendMfaResponse:
     """Enrols a new authenticator: needs the password and otp_code (adding a device) or recovery_code (lost device).
 

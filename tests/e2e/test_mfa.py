@@ -21,7 +21,6 @@ from pydantic import SecretStr
 
 from authflow.qr import qr_png
 from infra.template import load_template
-
 from tests.e2e.test_passwords import reset_code
 from tests.support.client import ActiveUser, ApiClient, current_otp, make_admin, onboard
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 
 import boto3
 import pytest
-from pydantic import SecretStr
 from moto.ses.models import ses_backends
+from pydantic import SecretStr
 
 from authflow import errors
 from authflow.mfa import Mfa
@@ -124,9 +124,7 @@ def test_a_wrong_recovery_code_is_refused_after_the_password_and_mails_nothing(d
     assert len(mails_to(email)) == mailed
 
 
-def test_adding_a_device_mails_the_new_qr_link_and_its_confirmation_revokes_every_session(
-    driver, mfa, adapters, settings, tap
-):
+def test_adding_a_device_mails_the_new_qr_link_and_its_confirmation_revokes_every_session(driver, mfa, adapters, settings, tap):
     email = new_email("adddevice")
     user_id, old_codes = onboard(driver, mfa, email)
     earlier = adapters.users.prove_totp(user_id, SecretStr(PASSWORD), SecretStr(driver.otp()))
@@ -140,7 +138,9 @@ def test_adding_a_device_mails_the_new_qr_link_and_its_confirmation_revokes_ever
     assert confirmed.other_sessions_revoked and len(confirmed.recovery_codes) == CODES_PER_SET
     assert not adapters.recovery_codes.use(user_id, old_codes[0]), "a new authenticator comes with a new set"
     with pytest.raises(errors.InvalidToken):
-        Sessions(adapters, settings.login_state_machine_arn).refresh(RefreshTokenRequest(email=email, refresh_token=earlier.refresh_token), "r")
+        Sessions(adapters, settings.login_state_machine_arn).refresh(
+            RefreshTokenRequest(email=email, refresh_token=earlier.refresh_token), "r"
+        )
     listed = boto3.client("s3").list_objects_v2(Bucket=adapters.qr_codes.bucket, Prefix=adapters.qr_codes.key(user_id))
     assert listed.get("KeyCount", 0) == 0, "the new seed's QR code is deleted once verified"
     assert tap.types(user_id)[-2:] == ["MfaEnrolmentStarted", "MfaReplaced"]
@@ -177,7 +177,9 @@ def test_an_operator_mfa_reset_clears_the_authenticator_and_codes_ends_sessions_
     assert "SOFTWARE_TOKEN_MFA" not in user.get("UserMFASettingList", [])
     assert adapters.recovery_codes.left(user_id) == 0 and not adapters.recovery_codes.use(user_id, codes[0])
     with pytest.raises(errors.InvalidToken):
-        Sessions(adapters, settings.login_state_machine_arn).refresh(RefreshTokenRequest(email=email, refresh_token=earlier.refresh_token), "r")
+        Sessions(adapters, settings.login_state_machine_arn).refresh(
+            RefreshTokenRequest(email=email, refresh_token=earlier.refresh_token), "r"
+        )
     assert "An administrator removed your authenticator app" in mails_to(email)[-1]
     assert tap.types(user_id)[-1] == "MfaResetByOperator"
     with pytest.raises(errors.UserNotFound):
@@ -192,5 +194,7 @@ def test_an_operator_sign_out_revokes_every_refresh_token(driver, mfa, adapters,
     assert mfa.sign_out_by_operator(user_id, "req").status == "SIGNED_OUT"
 
     with pytest.raises(errors.InvalidToken):
-        Sessions(adapters, settings.login_state_machine_arn).refresh(RefreshTokenRequest(email=email, refresh_token=earlier.refresh_token), "r")
+        Sessions(adapters, settings.login_state_machine_arn).refresh(
+            RefreshTokenRequest(email=email, refresh_token=earlier.refresh_token), "r"
+        )
     assert tap.types(user_id)[-1] == "SignedOutByOperator"

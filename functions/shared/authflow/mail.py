@@ -84,7 +84,9 @@ _MFA_CHANGED = Template(
 
 def mfa_changed(app_name: str, what: str) -> Mail:
     """The notice every MFA change sends; it never carries a code or a seed."""
-    return Mail(subject=f"Your {app_name} sign-in protection changed", html=_MFA_CHANGED.substitute(app=escape(app_name), what=escape(what)))
+    return Mail(
+        subject=f"Your {app_name} sign-in protection changed", html=_MFA_CHANGED.substitute(app=escape(app_name), what=escape(what))
+    )
 
 
 _RESET_CODE = Template(

@@ -139,7 +139,9 @@ class Mfa:
         self.users.sign_out_user(user_id)
         self.mailer.send(
             record.email,
-            mail.mfa_changed(self.settings.app_name, "An administrator removed your authenticator app; you will enrol a new one at your next sign-in."),
+            mail.mfa_changed(
+                self.settings.app_name, "An administrator removed your authenticator app; you will enrol a new one at your next sign-in."
+            ),
         )
         self.events.publish(events.MfaResetByOperator(user_id=user_id, request_id=request_id))
         return OperatorMfaResetResponse(user_id=user_id, other_sessions_revoked=True)

@@ -29,6 +29,7 @@ from authflow.settings import CognitoSettings
 # For this long after a reset, a new authenticator needs a recovery code (authflow.mfa).
 RESET_WEAKENS_NO_FACTOR_FOR = timedelta(hours=24)
 
+
 class Passwords:
     def __init__(self, settings: CognitoSettings, adapters: Adapters, reset_state_machine_arn: str | None = None):
         self.settings = settings

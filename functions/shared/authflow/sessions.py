@@ -48,7 +48,10 @@ EnrolAfterOperatorReset = Callable[[str, str, SecretStr, str], None]
 
 class Sessions:
     def __init__(
-        self, adapters: Adapters, login_state_machine_arn: str | None = None, enrol_after_operator_reset: EnrolAfterOperatorReset | None = None
+        self,
+        adapters: Adapters,
+        login_state_machine_arn: str | None = None,
+        enrol_after_operator_reset: EnrolAfterOperatorReset | None = None,
     ):
         self.login_state_machine_arn = login_state_machine_arn
         self.enrol_after_operator_reset = enrol_after_operator_reset

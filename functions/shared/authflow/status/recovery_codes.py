@@ -80,4 +80,3 @@ class RecoveryCodes(TableStore):
 
     def left(self, user_id: str) -> int:
         return len(self._digests(user_id))
-
