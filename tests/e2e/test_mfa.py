@@ -21,7 +21,6 @@ from pydantic import SecretStr
 
 from authflow.qr import qr_png
 from infra.template import load_template
-from tests.e2e.test_passwords import reset_code
 from tests.support.client import ActiveUser, ApiClient, current_otp, make_admin, onboard
 
 pytestmark = pytest.mark.e2e
@@ -60,7 +59,7 @@ def pending_seed(local_stack, user_id: str) -> str:
 def test_the_mailbox_attack_fails_at_re_enrolment_and_mails_nothing(api):
     victim = onboard(api, "victim")
     assert api.post("/forgot-password", {"email": victim.email}).status == 200
-    code = reset_code(api, victim.email)
+    code = api.reset_code(victim.email)
     reset = api.post(
         f"/users/{victim.user_id}/confirm-password", {"email": victim.email, "new_password": RESET_PASSWORD, "verification_code": code}
     )

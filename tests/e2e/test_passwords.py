@@ -1,7 +1,5 @@
 """Password reset and user deletion over HTTP against the local stack."""
 
-import re
-
 import pytest
 
 from infra import catalogue
