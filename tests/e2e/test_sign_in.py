@@ -166,6 +166,9 @@ def test_change_password_makes_the_new_password_the_only_one(api):
     assert api.post("/login", {"email": someone.email, "password": someone.password}).status == 401
     assert api.post("/login", {"email": someone.email, "password": proposed}).status == 200
 
+    # The change ended every session: the deprecated names are tried with a new sign-in's token.
+    again = type(someone)(someone.email, someone.user_id, proposed, someone.totp_secret)
+    access = login(api, again, otp=someone.otp(step_offset=1))[1].json()["access_token"]
     deprecated = api.post(
         "/change-password", {"access_token": access, "previous_password": proposed, "proposed_password": someone.password}
     )

@@ -567,7 +567,8 @@ def test_admin_reset_mails_a_code_and_refuses_the_old_password_until_it_is_used(
         password_auth(cognito, pool_id, client_id, username, "Before-Horse-4-Battery")
     assert refused.value.response["Error"]["Code"] == "PasswordResetRequiredException"
     cognito.confirm_forgot_password(ClientId=client_id, Username=username, ConfirmationCode=code, Password="After-Horse-4-Battery")
-    assert "AuthenticationResult" in password_auth(cognito, pool_id, client_id, username, "After-Horse-4-Battery")
+    # The new password is accepted: this user has no TOTP, so the pool (MFA required) asks for an enrolment.
+    assert password_auth(cognito, pool_id, client_id, username, "After-Horse-4-Battery")["ChallengeName"] == "MFA_SETUP"
 
 
 def test_a_replay_sends_only_its_time_window_and_only_to_its_filter_rules(local_stack):
