@@ -1,23 +1,47 @@
-# The two commands of the README: `make run` starts the local stack, `make test` runs the whole suite.
+# The two commands of the README: `make run` starts the local stack, `make test` checks and tests everything.
 # Both create .venv with the pinned dependencies (constraints.txt) on first use.
 PYTHON ?= python3
 VENV := .venv
 INSTALLED := $(VENV)/.installed
+# checkov's own pins conflict with the project's (boto3, packaging, networkx): it lives apart, in
+# $(CHECKOV_DIR), and tests/security/test_template_security.py runs it from there.
+CHECKOV_DIR := $(VENV)/checkov
+# What pytest runs (make test PYTEST_ARGS=tests/unit); a selection that collects no test fails (exit 5).
+PYTEST_ARGS ?=
+COVERAGE := --cov=functions --cov=infra --cov=cli --cov=measures --cov-report=term-missing:skip-covered
 
-.PHONY: run test browser lock clean
+.PHONY: run test lint typecheck browser lock clean
 
-$(INSTALLED): requirements-dev.txt constraints.txt functions/shared/requirements.txt pyproject.toml
+$(INSTALLED): requirements-dev.txt constraints.txt functions/shared/requirements.txt pyproject.toml tests/security/checkov-requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(VENV)/bin/python -m pip install --quiet -r requirements-dev.txt -c constraints.txt
 	$(VENV)/bin/python -m pip install --quiet --no-deps -e .
+	rm -rf $(CHECKOV_DIR)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --target $(CHECKOV_DIR) -r tests/security/checkov-requirements.txt
 	touch $@
 
 run: $(INSTALLED)
 	$(VENV)/bin/python -m infra
 
-test: $(INSTALLED) browser
-	$(VENV)/bin/python -m pytest
+test: lint typecheck browser
+	$(VENV)/bin/python -m pytest $(COVERAGE) $(PYTEST_ARGS)
+
+lint: $(INSTALLED)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# Every function's app.py is the module `app`, importing its siblings as Lambda does: each is checked
+# from its own directory, the shared package and the tools in one run. Every run reports, then any failure fails.
+typecheck: $(INSTALLED)
+	@status=0; \
+	echo "mypy functions/shared/authflow infra cli measures tests"; \
+	$(VENV)/bin/mypy functions/shared/authflow infra cli measures tests || status=1; \
+	for function in functions/*/app.py; do \
+		echo "mypy $$function (from its directory)"; \
+		(cd $$(dirname $$function) && $(CURDIR)/$(VENV)/bin/mypy --config-file $(CURDIR)/pyproject.toml app.py) || status=1; \
+	done; \
+	exit $$status
 
 # The local console's browser test drives Debian's chromium (never a downloaded browser build). Where it
 # is missing and we are root with apt-get, install it; if that fails the test skips with its reason.
@@ -33,7 +57,7 @@ lock: $(INSTALLED)
 	$(VENV)/bin/python -m pip freeze --exclude-editable > constraints.txt
 
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage
 
 # The measures of the README (SPEC section 7): the cost per user from what a local run does, load and
 # latency through the local API against Cognito alone, and each handler's cold start and package size.

@@ -195,30 +195,41 @@ class AwsSource:
         )
 
     def _log_group(self) -> str:
+        """The stack's log group that a rule on the stack's bus sends events to (the audit log group)."""
         if self.log_group:
             return self.log_group
-        groups = self._of_type("AWS::Logs::LogGroup")
-        preferred = [name for logical, name in groups.items() if "event" in logical.lower()]
-        if len(preferred) == 1 or len(groups) == 1:
-            return (preferred or list(groups.values()))[0]
-        buses = [
-            r.get("PhysicalResourceId") or r["LogicalResourceId"] for r in self.resources() if r["ResourceType"] == "AWS::Events::EventBus"
-        ]
+        groups = set(self._of_type("AWS::Logs::LogGroup").values())
+        buses = list(self._of_type("AWS::Events::EventBus").values())
+        events = self.client("events")
+
+        def targeted() -> set[str]:
+            found = set()
+            for bus in buses:
+                for page in events.get_paginator("list_rules").paginate(EventBusName=bus):
+                    for rule in page["Rules"]:
+                        for targets in events.get_paginator("list_targets_by_rule").paginate(Rule=rule["Name"], EventBusName=bus):
+                            found |= {_log_group_name(t["Arn"]) for t in targets["Targets"]} & groups
+            return found
+
+        found = self._call(f"Reading the rules of {', '.join(buses) or 'the stack'}", targeted)
+        if len(found) == 1:
+            return found.pop()
+        if found:
+            raise SourceError(
+                f"Rules of stack {self.stack_name} send its events to {len(found)} log groups ({', '.join(sorted(found))}): pass --log-group."
+            )
         raise SourceError(
-            f"Stack {self.stack_name} has no CloudWatch log group of its events"
-            + (f" ({len(groups)} log groups: pass --log-group)" if groups else "")
-            + ". EventBridge cannot be read back: events on "
+            f"Stack {self.stack_name} has no CloudWatch log group of its events. EventBridge cannot be read back: events on "
             + (", ".join(buses) or "the stack's bus")
             + " go to their rules' targets and the bus archive, which can only be replayed. "
-            "Add a rule that sends the bus's events to a log group (AWS::Logs::LogGroup) to tail them here."
+            "Add a rule that sends the bus's events to a log group (AWS::Logs::LogGroup) to tail them here, or pass --log-group."
         )
 
     def events(self, user_id: str | None = None, detail_type: str | None = None, since: float | None = None) -> list[dict]:
         group = self._log_group()
         logs = self.client("logs")
-        arguments = {"logGroupName": group}
         # Without a start, read the last day; CloudWatch keeps them as long as the group's retention.
-        arguments["startTime"] = int((since if since is not None else time.time() - 86400) * 1000)
+        arguments = {"logGroupName": group, "startTime": int((since if since is not None else time.time() - 86400) * 1000)}
 
         def read() -> list[dict]:
             found = []
@@ -354,6 +365,12 @@ def add_to_admin_group(cognito, user_pool_id: str, group: str, email: str) -> st
     user_id = users[0]["Username"]
     cognito.admin_add_user_to_group(UserPoolId=user_pool_id, Username=user_id, GroupName=group)
     return user_id
+
+
+def _log_group_name(arn: str) -> str:
+    """arn:aws:logs:REGION:ACCOUNT:log-group:NAME[:*] -> NAME ("" for any other ARN)."""
+    _, found, name = arn.partition(":log-group:")
+    return name.removesuffix(":*") if found else ""
 
 
 def _plain(value):

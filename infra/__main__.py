@@ -26,7 +26,7 @@ def main() -> None:
         f"  executions {stack.local_url}/executions\n"
         f"  AWS (moto) http://127.0.0.1:{stack.moto_port}\n"
         f"Admin routes (webhooks, any user's onboarding or deletion) need an admin's access token:\n"
-        f"  .venv/bin/authflow admins add <email of an onboarded user> --url http://127.0.0.1:{stack.gateway.port}\n"
+        f"  .venv/bin/authflow admins add <email of an onboarded user> --url {stack.local_url.removesuffix('/_local')}\n"
         f"  then sign in as them (POST /v1/login, /v1/mfa-verify) and send Authorization: Bearer <access token>\n"
         f"Ctrl-C stops it.",
         flush=True,

@@ -56,6 +56,10 @@ FLOWS: dict[str, dict[str, Any]] = {
         "when": "POST /v1/login with a wrong password (or an unknown email, under a pseudo-id)",
         "events": ["LoginFailed"],
     },
+    "Login locked": {
+        "when": "POST /v1/mfa-verify with the fifth wrong code within FailedAttemptWindowSeconds (also wrong passwords and reset codes)",
+        "events": ["AccountLocked", "LoginFailed"],
+    },
     "Token refresh": {
         "when": "POST /v1/refresh-token",
         "events": ["TokensIssued", "TokenRefreshed"],

@@ -32,7 +32,7 @@ def replay_events(self: Replay, archive: Archive) -> None:
         if not start <= _epoch(event["time"]) < end:
             continue
         for rule in rules:
-            rule.send_to_targets(dict(event, **{"id": str(uuid.uuid4()), "replay-name": self.name}), transform_input=False)
+            rule.send_to_targets({**event, "id": str(uuid.uuid4()), "replay-name": self.name}, transform_input=False)
     self.state = ReplayState.COMPLETED
     self.end_time = unix_time()
 

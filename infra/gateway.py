@@ -11,7 +11,7 @@ import time
 import uuid
 from collections.abc import Callable
 
-from werkzeug.serving import make_server
+from werkzeug.serving import BaseWSGIServer, make_server
 from werkzeug.wrappers import Request, Response
 
 from infra.lambda_runtime import InvocationError, LocalLambdaRuntime
@@ -42,7 +42,7 @@ class LocalApiGateway:
         self.runtime = runtime
         self.api_key = api_key
         self.views = views
-        self._server = None
+        self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ API Gateway behaviour
@@ -113,9 +113,9 @@ class LocalApiGateway:
         path = request.path[len(prefix) :] or "/"
         match = next(
             (
-                (pattern, resource, function)
+                (found, resource, function)
                 for pattern, resource, method, function in self.routes
-                if (_m := pattern.match(path)) and method in ("ANY", request.method)
+                if (found := pattern.match(path)) and method in ("ANY", request.method)
             ),
             None,
         )
@@ -127,13 +127,13 @@ class LocalApiGateway:
             return self._gateway_response("INVALID_API_KEY", request_id, 403)
         if (request.content_length or 0) > API_GATEWAY_MAX_BODY:
             return self._gateway_response("REQUEST_TOO_LARGE", request_id, 413)
-        pattern, resource, function = match
+        found, resource, function = match
         raw = request.get_data(cache=False)
         try:
             body = raw.decode("utf-8")
         except UnicodeDecodeError:
             return self._gateway_response("BAD_REQUEST_BODY", request_id, 400)
-        event = self._proxy_event(request, resource, path, pattern.match(path).groupdict(), body)
+        event = self._proxy_event(request, resource, path, found.groupdict(), body)
         try:
             result = self.runtime.invoke(function, event)
         except InvocationError:
@@ -153,16 +153,19 @@ class LocalApiGateway:
         return self.handle(Request(environ))(environ, start_response)
 
     def start(self, port: int) -> None:
-        self._server = make_server("127.0.0.1", port, self.wsgi, threaded=True)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="local-api-gateway", daemon=True)
+        self._server = server = make_server("127.0.0.1", port, self.wsgi, threaded=True)
+        self._thread = threading.Thread(target=server.serve_forever, name="local-api-gateway", daemon=True)
         self._thread.start()
 
     @property
     def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the local API gateway is not started")
         return self._server.server_port
 
     def stop(self) -> None:
         if self._server:
             self._server.shutdown()
             self._server.server_close()
+        if self._thread:
             self._thread.join(timeout=5)

@@ -29,7 +29,7 @@ def _is_shared(module_name: str) -> bool:
 
 def _is_in(module: ModuleType, directory: Path) -> bool:
     file = getattr(module, "__file__", None)
-    return bool(file) and Path(file).resolve().is_relative_to(directory.resolve())
+    return file is not None and Path(file).resolve().is_relative_to(directory.resolve())
 
 
 @dataclass
@@ -110,13 +110,16 @@ class LocalLambdaRuntime:
             module_name, _ = function.handler.rsplit(".", 1)
             path = function.code_dir / f"{module_name.replace('.', '/')}.py"
             spec = importlib.util.spec_from_file_location(f"authflow_fn_{function.logical_id}", path)
+            if spec is None or spec.loader is None:
+                raise ImportError(f"{function.logical_id}: no handler module at {path}")
+            loader = spec.loader
             module = importlib.util.module_from_spec(spec)
             saved_environment = dict(os.environ)
             saved_modules = {name: sys.modules.pop(name) for name in list(sys.modules) if _is_shared(name)}
             os.environ.update(function.environment)
             sys.path.insert(0, str(function.code_dir))  # Lambda's code root is on sys.path: sibling modules import
             try:
-                spec.loader.exec_module(module)
+                loader.exec_module(module)
             finally:
                 sys.path.remove(str(function.code_dir))
                 for name in [n for n, m in list(sys.modules.items()) if _is_in(m, function.code_dir)]:

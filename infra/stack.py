@@ -5,6 +5,7 @@ import logging
 import os
 import socket
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import boto3
 
@@ -17,11 +18,15 @@ from infra.pwned_passwords import PwnedPasswordsRange
 from infra.template import load_template
 from infra.views import LocalViews
 
+if TYPE_CHECKING:
+    from moto.server import ThreadedMotoServer
+
 DEFAULT_API_KEY = "local-api-key"
 # Template parameters the local stack overrides by default: webhooks to the loopback receivers of a
 # local run, and delivery retries in seconds rather than hours. PwnedPasswordsRangeUrl points to the
-# loopback stand-in of the Pwned Passwords range API (infra/pwned_passwords.py).
-LOCAL_PARAMETERS = {"WebhookAllowLoopback": "true", "WebhookRetrySchedule": "1,2"}
+# loopback stand-in of the Pwned Passwords range API (infra/pwned_passwords.py). Every local client
+# shares the one API key, so its mail-request limit is lifted (the per-email limit stays).
+LOCAL_PARAMETERS = {"WebhookAllowLoopback": "true", "WebhookRetrySchedule": "1,2", "MailRequestsPerApiKeyPerHour": "1000000"}
 
 
 def free_port() -> int:
@@ -57,20 +62,32 @@ class LocalStack:
 
     def __post_init__(self) -> None:
         self.runtime = LocalLambdaRuntime()
-        self.stack: Stack | None = None
+        self._stack: Stack | None = None
         self.gateway: LocalApiGateway | None = None
-        self._moto = None
-        self._poller = None
+        self._moto: ThreadedMotoServer | None = None
+        self._poller: SqsPoller | None = None
         self.pwned_passwords = PwnedPasswordsRange()
         self.parameters = {**LOCAL_PARAMETERS, **self.parameters}
 
     @property
+    def stack(self) -> Stack:
+        """The resources made from template.yaml (once started)."""
+        if self._stack is None:
+            raise RuntimeError("the local stack is not started")
+        return self._stack
+
+    @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.gateway.port}/v1"
+        return f"http://127.0.0.1:{self._gateway_port()}/v1"
 
     @property
     def local_url(self) -> str:
-        return f"http://127.0.0.1:{self.gateway.port}/_local"
+        return f"http://127.0.0.1:{self._gateway_port()}/_local"
+
+    def _gateway_port(self) -> int:
+        if self.gateway is None:
+            raise RuntimeError("the local stack runs without its API gateway")
+        return self.gateway.port
 
     def start(self) -> "LocalStack":
         from moto.core.config import default_user_config
@@ -88,7 +105,7 @@ class LocalStack:
         eventbridge.install()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         self._moto.start()
-        self.stack = Provisioner(load_template(), self.parameters, self.runtime, self.stack_name).provision()
+        self._stack = Provisioner(load_template(), self.parameters, self.runtime, self.stack_name).provision()
         # A deploy prerequisite in AWS (README, Deploy): the sender of authflow's own mail is a verified SES identity.
         boto3.client("ses").verify_email_identity(EmailAddress=self.stack.parameters["MailFromAddress"])
         if self.with_gateway:

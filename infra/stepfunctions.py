@@ -57,7 +57,7 @@ def install() -> None:
             response["cause"] = execution.cause
         return ActionResult(response)
 
-    StepFunctionResponse.start_sync_execution = start_sync_execution
+    StepFunctionResponse.start_sync_execution = start_sync_execution  # type: ignore[attr-defined]  # moto has none: the gap it closes
     StateTaskServiceCallback._wait_for_task_token_heartbeat = _wait_for_task_token_heartbeat
 
 

@@ -18,6 +18,7 @@ JSON views (tests and the `authflow` CLI read them; fields may be added, never r
 
 import json
 from pathlib import Path
+from typing import Any
 
 import boto3
 from moto.events.models import events_backends
@@ -73,6 +74,7 @@ class LocalViews:
             return self._json(
                 {"views": ["/_local/executions", "/_local/state-machines", "/_local/mail", "/_local/events", "/_local/stack"]}
             )
+        data: Any
         try:
             if parts == ["mail"]:
                 data = self.mail(request.args.get("to") or None)
@@ -192,7 +194,7 @@ class LocalViews:
 
     def events(self, user_id: str | None = None, detail_type: str | None = None) -> list[dict]:
         backend = events_backends[self.account][self.region]
-        found = []
+        found: list[dict] = []
         for archive in list(backend.archives.values()):
             for event in list(archive.events):
                 detail = event.get("detail", {})
@@ -200,7 +202,7 @@ class LocalViews:
                     continue
                 if detail_type and event.get("detail-type") != detail_type:
                     continue
-                found.append(event)
+                found.append(dict(event))
         return found
 
     def resources(self) -> dict:

@@ -22,24 +22,14 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import boto3
 from botocore.config import Config
 
-from measures.flows import (
-    PASSWORD,
-    Api,
-    FlowError,
-    StackReader,
-    Timings,
-    User,
-    enrolment_code,
-    login,
-    onboard,
-    paused_seconds,
-    refresh,
-)
+from measures.flows import Api, StackReader, Timings, login, onboard, refresh
 from measures.report import print_table, quiet_handlers, say
+from tests.support.flows import PASSWORD, ActiveUser, FlowError, paused_seconds
 
 ROUTES = (
     "POST /users",
@@ -110,7 +100,7 @@ class DirectCognito:
         self.timings.add(route, time.perf_counter() - started)
         return result
 
-    def onboard(self) -> User:
+    def onboard(self) -> ActiveUser:
         c = self.cognito
         user_id, email = str(uuid.uuid4()), f"direct-{uuid.uuid4().hex[:12]}@example.com"
         temporary = "Temporary-Pass-1-" + uuid.uuid4().hex[:6]
@@ -144,7 +134,9 @@ class DirectCognito:
         token = self._timed("POST /users/{id}/confirm", confirm)
         secret = token["SecretCode"]
 
-        code = enrolment_code(secret)
+        user = ActiveUser(email, user_id, PASSWORD, secret)
+        # The code the API's enrolment sends too (tests/support/flows.py, enrol_mfa).
+        code = user.otp(step_offset=-1)
 
         def confirm_mfa():
             c.verify_software_token(Session=token["Session"], UserCode=code)
@@ -153,9 +145,9 @@ class DirectCognito:
             )
 
         self._timed("POST /users/{id}/confirm-mfa", confirm_mfa)
-        return User(email, user_id, PASSWORD, secret)
+        return user
 
-    def login(self, user: User) -> None:
+    def login(self, user: ActiveUser) -> None:
         c = self.cognito
         challenge = self._timed(
             "POST /login",
@@ -181,7 +173,7 @@ class DirectCognito:
         )
         user.refresh_token = tokens["AuthenticationResult"]["RefreshToken"]
 
-    def refresh(self, user: User) -> None:
+    def refresh(self, user: ActiveUser) -> None:
         c = self.cognito
         self._timed(
             "POST /refresh-token",
@@ -248,7 +240,7 @@ ROUTE_PHASE = {
 def summarize(api: Timings, api_phases: dict, direct: Timings, direct_phases: dict) -> list[dict]:
     rows = []
     for route in (*ROUTES, *FLOW_ROWS):
-        row = {"route": route}
+        row: dict[str, Any] = {"route": route}
         for side, timings, phases in (("api", api, api_phases), ("direct", direct, direct_phases)):
             samples = timings.samples.get(route, [])
             seconds = phases.get(ROUTE_PHASE[route], 0)
@@ -299,11 +291,10 @@ def print_summary(rows: list[dict], threads: int) -> None:
 
 
 def bench(users: int = 20, refreshes: int = 3, threads: int = 4, max_seconds: float = 120, progress=say) -> dict:
-    from infra.stack import LocalStack
+    from tests.support.stack import running_stack
 
     started = time.monotonic()
-    stack = LocalStack(api_port=0).start()
-    try:
+    with running_stack() as stack:
         deadline = Deadline(max_seconds)
         progress(f"local stack up in {time.monotonic() - started:.1f} s on {stack.api_url}")
         reader = StackReader(stack)
@@ -347,8 +338,6 @@ def bench(users: int = 20, refreshes: int = 3, threads: int = 4, max_seconds: fl
             "routes": rows,
             "invocations": {f.logical_id: stack.runtime.invocations[f.name] for f in stack.runtime.functions.values()},
         }
-    finally:
-        stack.stop()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -45,11 +45,15 @@ import time
 import uuid
 import warnings
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from measures.report import money, per_user, print_table, quantity, say, unit_price
+
+if TYPE_CHECKING:  # imported where used: measures.instrument must be installed before the stack's modules load
+    from tests.support.flows import ActiveUser
 
 ROOT = Path(__file__).resolve().parent.parent
 PRICES_PATH = Path(__file__).with_name("prices.json")
@@ -163,7 +167,7 @@ def tiered_cost(amount: float, tiers: list) -> float:
     return cost
 
 
-def monthly_per_mau(per_flow: dict[str, dict[str, float]], usage: Usage) -> dict[str, float]:
+def monthly_per_mau(per_flow: Mapping[str, Mapping[str, float]], usage: Usage) -> dict[str, float]:
     """Each metric per monthly active user and month: the flows' counts times how often each runs."""
     flows = usage.flows_per_mau()
     metrics = sorted({m for counts in per_flow.values() for m in counts})
@@ -262,7 +266,7 @@ def _line(item: str, amount: float, prices: dict, label: str | None = None) -> L
 
 
 def price_month(
-    per_mau: dict[str, float], mau: int, prices: dict, usage: Usage, fixed: dict[str, float], sampling: Sampling = Sampling()
+    per_mau: Mapping[str, float], mau: int, prices: dict, usage: Usage, fixed: Mapping[str, float], sampling: Sampling = Sampling()
 ) -> list[Line]:
     """The month's bill of the AWS services (Cognito aside) for `mau` monthly active users."""
     lines = []
@@ -620,16 +624,15 @@ def measure(users: int = 10, refreshes: int = 4, warmup: int = 2, progress=say) 
     from measures.instrument import Meter
 
     meter = Meter.install()
-    from infra.stack import LocalStack
     from measures.flows import Api, StackReader, login, onboard, refresh
+    from tests.support.stack import running_stack
 
     started = time.monotonic()
-    stack = LocalStack(api_port=0).start()
-    # The local stack turns Powertools Metrics off; in AWS each flush is an EMF log line, which is counted here.
-    os.environ["POWERTOOLS_METRICS_DISABLED"] = "false"
-    # A flush without metrics writes no line; Powertools' warning about it is not the measures' output.
-    warnings.filterwarnings("ignore", message="No application metrics to publish")
-    try:
+    with running_stack() as stack:
+        # The local stack turns Powertools Metrics off; in AWS each flush is an EMF log line, which is counted here.
+        os.environ["POWERTOOLS_METRICS_DISABLED"] = "false"
+        # A flush without metrics writes no line; Powertools' warning about it is not the measures' output.
+        warnings.filterwarnings("ignore", message="No application metrics to publish")
         api = Api(stack.api_url, stack.api_key)
         reader = StackReader(stack)
         probe = Probe(stack, meter, api, reader)
@@ -643,7 +646,7 @@ def measure(users: int = 10, refreshes: int = 4, warmup: int = 2, progress=say) 
         # Every custom metric the warm-up and the phases defined (EMF); each is billed once a month.
         emf_metrics = set((meter.snapshot() - warm).emf_metrics)
         result = {}
-        people = []
+        people: list[ActiveUser] = []
 
         def phase(name: str, flows: int, run) -> None:
             before = probe.snapshot()
@@ -654,8 +657,18 @@ def measure(users: int = 10, refreshes: int = 4, warmup: int = 2, progress=say) 
             progress(f"{name}: {flows} flows in {result[name]['seconds']:.1f} s")
 
         phase("onboarding", users, lambda: people.extend(onboard(api, reader) for _ in range(users)))
-        phase("login", users, lambda: [login(api, user) for user in people])
-        phase("refresh", users * refreshes, lambda: [refresh(api, user) for user in people for _ in range(refreshes)])
+
+        def sign_in_everyone() -> None:
+            for user in people:
+                login(api, user)
+
+        def refresh_everyone() -> None:
+            for user in people:
+                for _ in range(refreshes):
+                    refresh(api, user)
+
+        phase("login", users, sign_in_everyone)
+        phase("refresh", users * refreshes, refresh_everyone)
         facts = probe.facts
         return {
             "measured_on": datetime.date.today().isoformat(),
@@ -667,8 +680,6 @@ def measure(users: int = 10, refreshes: int = 4, warmup: int = 2, progress=say) 
             "emf_metrics": sorted(emf_metrics),
             "flows": result,
         }
-    finally:
-        stack.stop()
 
 
 def machine_description() -> str:

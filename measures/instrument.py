@@ -102,7 +102,7 @@ class _CountingStdout(io.TextIOBase):
         return False
 
     @property
-    def encoding(self):
+    def encoding(self):  # type: ignore[override]  # the wrapped stream's, read-only as sys.stdout's
         return getattr(self.inner, "encoding", "utf-8")
 
 

@@ -4,11 +4,8 @@ import io
 import sys
 from collections.abc import Sequence
 
-try:
-    from rich.console import Console
-    from rich.table import Table
-except ImportError:  # pragma: no cover - rich is in requirements-dev.txt
-    Console = Table = None
+from rich.console import Console
+from rich.table import Table
 
 
 class _Sink(io.TextIOBase):
@@ -26,37 +23,23 @@ def quiet_handlers() -> None:
         sys.stdout = _Sink(sys.stdout)
 
 
-def _console():
+def _console() -> Console:
     # Measures print to the real stdout even when the instrumented one wraps it.
     stream = getattr(sys.stdout, "inner", sys.stdout)
-    return Console(file=stream, width=max(132, Console(file=stream).width), highlight=False) if Console else None
+    return Console(file=stream, width=max(132, Console(file=stream).width), highlight=False)
 
 
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]], notes: Sequence[str] = ()) -> None:
-    cells = [[str(c) for c in row] for row in rows]
     console = _console()
-    if console is not None:
-        table = Table(title=title, title_justify="left", show_lines=False)
-        for i, column in enumerate(columns):
-            table.add_column(column, justify="left" if i == 0 else "right", overflow="fold")
-        for row in cells:
-            table.add_row(*row)
-        console.print(table)
-        for note in notes:
-            console.print(f"  {note}", highlight=False, markup=False)
-        console.print()
-        return
-    stream = getattr(sys.stdout, "inner", sys.stdout)
-    widths = [max(len(columns[i]), *(len(r[i]) for r in cells)) if cells else len(columns[i]) for i in range(len(columns))]
-    print(title, file=stream)
-    line = "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(columns, widths, strict=False)))
-    print(line, file=stream)
-    print("-" * len(line), file=stream)
-    for row in cells:
-        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=False))), file=stream)
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for i, column in enumerate(columns):
+        table.add_column(column, justify="left" if i == 0 else "right", overflow="fold")
+    for row in rows:
+        table.add_row(*(str(c) for c in row))
+    console.print(table)
     for note in notes:
-        print(f"  {note}", file=stream)
-    print(file=stream)
+        console.print(f"  {note}", highlight=False, markup=False)
+    console.print()
 
 
 def say(text: str = "") -> None:

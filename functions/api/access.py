@@ -13,7 +13,7 @@ from authflow import errors
 # OpenAPI security requirements: the API key and an access token (an admin's where the route says so).
 BEARER: list[dict[str, list[str]]] = [{"apiKey": [], "bearerAuth": []}]
 # GET /v1/users/{id}/onboarding: the status token of the user's creator, or an admin's access token.
-STATUS_TOKEN_OR_BEARER = [{"apiKey": [], "statusToken": []}, *BEARER]
+STATUS_TOKEN_OR_BEARER: list[dict[str, list[str]]] = [{"apiKey": [], "statusToken": []}, *BEARER]
 
 
 def bearer_token(event: BaseProxyEvent) -> SecretStr | None:

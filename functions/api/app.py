@@ -86,11 +86,16 @@ def _request_id() -> str:
     return app.current_event.request_context.request_id
 
 
+def _api_key() -> str | None:
+    """The API key API Gateway checked: the calling front end, which the mail routes' limits count."""
+    return app.current_event.request_context.identity.api_key
+
+
 def _idempotency_key() -> str | None:
     return app.current_event.get_header_value("idempotency-key", case_sensitive=False)
 
 
-@app.post("/users", responses=responses(CreateUserResponse, S.CONFLICT, status=S.CREATED), tags=["Onboarding"])
+@app.post("/users", responses=responses(CreateUserResponse, S.CONFLICT, S.TOO_MANY_REQUESTS, status=S.CREATED), tags=["Onboarding"])
 def create_user(request: Annotated[CreateUserRequest, Body()]) -> tuple[CreateUserResponse, int]:
     """Creates a user and starts their onboarding; the invitation mail carries a temporary password.
 
@@ -99,14 +104,14 @@ def create_user(request: Annotated[CreateUserRequest, Body()]) -> tuple[CreateUs
     """
     request_id, key = _request_id(), _idempotency_key()
     created = idempotency.run(
-        "create-user", key, request, lambda: onboarding.start(request, request_id, key), CreateUserResponse, created_users
+        "create-user", key, request, lambda: onboarding.start(request, request_id, key, _api_key()), CreateUserResponse, created_users
     )
     return created, 201
 
 
 @app.post(
     "/users/<user_id>/confirm",
-    responses=responses(ConfirmUserResponse, S.UNAUTHORIZED, S.NOT_FOUND, S.CONFLICT),
+    responses=responses(ConfirmUserResponse, S.UNAUTHORIZED, S.NOT_FOUND, S.CONFLICT, S.TOO_MANY_REQUESTS),
     tags=["Onboarding"],
 )
 def confirm_user(user_id: UserId, request: Annotated[ConfirmUserRequest, Body()]) -> ConfirmUserResponse:
@@ -116,7 +121,7 @@ def confirm_user(user_id: UserId, request: Annotated[ConfirmUserRequest, Body()]
 
 @app.post(
     "/users/<user_id>/confirm-mfa",
-    responses=responses(ConfirmMfaResponse, S.UNAUTHORIZED, S.NOT_FOUND, S.CONFLICT),
+    responses=responses(ConfirmMfaResponse, S.UNAUTHORIZED, S.NOT_FOUND, S.CONFLICT, S.TOO_MANY_REQUESTS),
     tags=["Onboarding"],
 )
 def confirm_mfa(user_id: UserId, request: Annotated[ConfirmMfaRequest, Body()]) -> ConfirmMfaResponse:
@@ -127,10 +132,10 @@ def confirm_mfa(user_id: UserId, request: Annotated[ConfirmMfaRequest, Body()]) 
     return mfa.confirm_mfa(str(user_id), request, _request_id())
 
 
-@app.post("/resend-confirmation-code", responses=responses(ResendConfirmationResponse), tags=["Onboarding"])
+@app.post("/resend-confirmation-code", responses=responses(ResendConfirmationResponse, S.TOO_MANY_REQUESTS), tags=["Onboarding"])
 def resend_confirmation_code(request: Annotated[ResendConfirmationRequest, Body()]) -> ResendConfirmationResponse:
     """Mails a new temporary password to a user who has not confirmed yet (same answer for any email)."""
-    return onboarding.resend_invitation(request, _request_id())
+    return onboarding.resend_invitation(request, _request_id(), _api_key())
 
 
 @app.get(
@@ -199,15 +204,15 @@ def change_password_alias(request: Annotated[ChangePasswordAliasRequest, Body()]
     return sessions.change_password_alias(request, _request_id())
 
 
-@app.post("/forgot-password", responses=responses(ForgotPasswordResponse), tags=["Passwords"])
+@app.post("/forgot-password", responses=responses(ForgotPasswordResponse, S.TOO_MANY_REQUESTS), tags=["Passwords"])
 def forgot_password(request: Annotated[ForgotPasswordRequest, Body()]) -> ForgotPasswordResponse:
     """Mails a reset code (same answer for any email)."""
-    return passwords.forgot(request, _request_id())
+    return passwords.forgot(request, _request_id(), _api_key())
 
 
 @app.post(
     "/users/<user_id>/reset-password",
-    responses=responses(ResetPasswordResponse, S.UNAUTHORIZED, S.NOT_FOUND),
+    responses=responses(ResetPasswordResponse, S.UNAUTHORIZED, S.NOT_FOUND, S.TOO_MANY_REQUESTS),
     tags=["Passwords"],
     security=[{"apiKey": []}, *BEARER],
 )
@@ -219,7 +224,7 @@ def reset_password(user_id: UserId, request: Annotated[ResetPasswordRequest, Bod
     if request.force:
         callers.require_admin(required_bearer_token(app.current_event))
         return passwords.force_reset(str(user_id), request, _request_id())
-    return passwords.operator_reset(str(user_id), request, _request_id())
+    return passwords.operator_reset(str(user_id), request, _request_id(), _api_key())
 
 
 @app.post(
@@ -236,7 +241,7 @@ def resend_mfa(request: Annotated[ResendMfaRequest, Body()]) -> ResendMfaRespons
 
     Mails the user a short-lived link to the new seed's QR code (never in the response); confirm it with
     POST /v1/users/{user_id}/confirm-mfa. Without a second factor: 400 MFA_PROOF_REQUIRED, no mail."""
-    return mfa.enrol_new_authenticator(request, _request_id())
+    return mfa.enrol_new_authenticator(request, _request_id(), _api_key())
 
 
 @app.post("/recovery-codes", responses=responses(RecoveryCodesResponse, S.UNAUTHORIZED, S.CONFLICT, S.TOO_MANY_REQUESTS), tags=["MFA"])

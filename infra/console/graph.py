@@ -172,14 +172,14 @@ def _back_edges(graph: Graph) -> set[int]:
         state[root] = 1
         while stack:
             key, children = stack[-1]
-            index = next(children, None)
-            if index is None:
+            edge_index = next(children, None)
+            if edge_index is None:
                 state[key] = 2
                 stack.pop()
                 continue
-            target = graph.edges[index].target
+            target = graph.edges[edge_index].target
             if state.get(target) == 1:
-                back.add(index)
+                back.add(edge_index)
             elif target not in state:
                 state[target] = 1
                 stack.append((target, iter(out[target])))
@@ -235,10 +235,10 @@ def layout(graph: Graph) -> Layout:
     for index, edge in forward:
         top, bottom = layer_of[edge.source], layer_of[edge.target]
         chain = [edge.source]
-        for layer in range(top + 1, bottom):
-            dummy = f"dummy:{edge.target}:{layer}"
+        for level in range(top + 1, bottom):
+            dummy = f"dummy:{edge.target}:{level}"
             if dummy not in placed:
-                placed[dummy] = Placed(dummy, layer, DUMMY_WIDTH, 0, dummy=True)
+                placed[dummy] = Placed(dummy, level, DUMMY_WIDTH, 0, dummy=True)
             chain.append(dummy)
         chain.append(edge.target)
         chains[index] = chain
@@ -357,9 +357,9 @@ def layout(graph: Graph) -> Layout:
             place(layer, desired)
 
     # y: one row per layer, each as tall as its tallest node.
-    y = MARGIN
+    y = float(MARGIN)
     for layer in layers:
-        height = max((placed[key].height for key in layer), default=0) or PILL_HEIGHT
+        height = max((placed[key].height for key in layer), default=0.0) or PILL_HEIGHT
         for key in layer:
             placed[key].y = y + height / 2
         y += height + LAYER_GAP

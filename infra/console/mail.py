@@ -45,7 +45,8 @@ def parse_raw(raw: str | bytes) -> dict:
     for part in message.walk():
         content_id = part.get("Content-ID")
         if content_id and part.get_content_maintype() == "image":
-            data = base64.b64encode(part.get_payload(decode=True) or b"").decode()
+            payload = part.get_payload(decode=True)
+            data = base64.b64encode(payload if isinstance(payload, bytes) else b"").decode()
             inline[content_id.strip("<>")] = f"data:{part.get_content_type()};base64,{data}"
     if html_part is not None:
         body = html_part.get_content()

@@ -136,13 +136,13 @@ def walk(history: list[dict], execution_status: str) -> tuple[list[dict], list[d
             state = step["state"]
         elif kind.endswith("StateExited"):
             state = details.get("name")
-            step = next((s for s in reversed(open_steps) if s["state"] == state), None)
-            if step is not None:
-                open_steps.remove(step)
-                step["exited"] = iso(event["timestamp"])
-                step["duration_ms"] = _ms(step["entered"], step["exited"])
-                step["output"] = masked_data(details.get("output"))
-                step["status"] = "caught" if step["_failed"] else "succeeded"
+            exited = next((s for s in reversed(open_steps) if s["state"] == state), None)
+            if exited is not None:
+                open_steps.remove(exited)
+                exited["exited"] = iso(event["timestamp"])
+                exited["duration_ms"] = _ms(exited["entered"], exited["exited"])
+                exited["output"] = masked_data(details.get("output"))
+                exited["status"] = "caught" if exited["_failed"] else "succeeded"
         elif open_steps:
             step = open_steps[-1]
             if kind in _SCHEDULED:

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.console.scenario import failed_login, invite, onboard
-from tests.support.client import NEW_PASSWORD
+from tests.support.flows import PASSWORD
+from tests.support.workflow import HAPPY_PATH
 
 pytestmark = pytest.mark.e2e
 
@@ -102,17 +103,7 @@ def test_an_operator_finds_the_onboarding_and_the_failed_login_and_sees_their_pa
     page.wait_for_selector("#graph svg")
     assert page.inner_text("#execution-status") == "SUCCEEDED"
     graph = statuses(page)
-    for state in (
-        "Start",
-        "CreateCognitoUser",
-        "SendInvitation",
-        "WaitForConfirmation",
-        "RecordConfirmation",
-        "WaitForMfaConfirmation",
-        "ActivateAccount",
-        "OnboardingComplete",
-        "End",
-    ):
+    for state in ("Start", *HAPPY_PATH, "End"):
         assert graph[state] == "succeeded", (state, graph)
     assert graph["CompensateFailedOnboarding"] == "not-run" and graph["ExpireOnboarding"] == "not-run"
     box = page.locator("#graph svg").bounding_box()
@@ -150,7 +141,7 @@ def test_an_operator_finds_the_onboarding_and_the_failed_login_and_sees_their_pa
 
 def test_the_mail_page_shows_mail_as_the_user_sees_it_with_the_qr_code(page, api, operator_user):
     _, email = operator_user
-    resent = api.post("/resend-mfa", {"email": email, "password": NEW_PASSWORD})
+    resent = api.post("/resend-mfa", {"email": email, "password": PASSWORD})
     page.goto(f"{api.local_url}/mail")
     page.fill("#filter-to", email)
     page.click("form.filters button[type=submit]")

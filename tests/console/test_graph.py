@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from infra.console.graph import END, START, layout, render_svg, state_graph, state_key
+from tests.support.workflow import HAPPY_PATH
 
 WORKFLOWS = sorted((Path(__file__).parents[2] / "workflows").glob("*.asl.json"))
 ONBOARDING = json.loads((Path(__file__).parents[2] / "workflows" / "onboarding.asl.json").read_text())
@@ -71,18 +72,9 @@ def test_choice_rules_default_and_loops_become_edges():
 
 def test_the_layout_runs_top_down_and_keeps_the_main_path_on_one_line():
     placed = layout(state_graph(ONBOARDING)).placed
-    main = [
-        "CreateCognitoUser",
-        "SendInvitation",
-        "WaitForConfirmation",
-        "RecordConfirmation",
-        "WaitForMfaConfirmation",
-        "ActivateAccount",
-        "OnboardingComplete",
-    ]
-    ys = [placed[state_key(name)].y for name in main]
+    ys = [placed[state_key(name)].y for name in HAPPY_PATH]
     assert ys == sorted(ys) and len(set(ys)) == len(ys)
-    assert {round(placed[state_key(name)].x) for name in main} == {round(placed[START].x)}
+    assert {round(placed[state_key(name)].x) for name in HAPPY_PATH} == {round(placed[START].x)}
     assert placed[END].y > max(p.y for key, p in placed.items() if key != END)
     # Compensation comes after every state whose Catch leads to it.
     assert placed[state_key("CompensateFailedOnboarding")].y > placed[state_key("ActivateAccount")].y
@@ -104,7 +96,7 @@ def test_every_workflow_renders_as_well_formed_svg_with_a_node_per_state(path):
     root = ET.fromstring(render_svg(state_graph(definition)))
     names = {g.get("data-state") for g in root.iter(f"{SVG}g") if g.get("data-state")}
     assert names == set(definition["States"]) | {"Start", "End"}
-    assert float(root.get("width")) > 0 and float(root.get("height")) > 0
+    assert float(root.get("width", "0")) > 0 and float(root.get("height", "0")) > 0
 
 
 def test_names_and_labels_from_the_definition_are_escaped():
@@ -135,7 +127,7 @@ def test_statuses_and_the_path_taken_become_css_classes():
     for edge in graph.edges:
         edge.taken = edge.source == state_key("CreateCognitoUser") and edge.target == state_key("SendInvitation")
     root = ET.fromstring(render_svg(graph))
-    status = {g.get("data-state"): g.get("class") for g in root.iter(f"{SVG}g") if g.get("data-state")}
+    status = {g.get("data-state"): g.get("class", "") for g in root.iter(f"{SVG}g") if g.get("data-state")}
     assert "state--succeeded" in status["CreateCognitoUser"]
     assert "state--waiting" in status["SendInvitation"]
     assert "state--not-run" in status["ActivateAccount"]

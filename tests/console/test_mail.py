@@ -15,7 +15,9 @@ def test_a_raw_mail_shows_its_html_with_inline_images_as_data_urls():
     message["To"] = "ada@example.com"
     message.set_content("Scan the attached code.")
     message.add_alternative('<p>Scan this:</p><img src="cid:qr@authflow">', subtype="html")
-    message.get_payload()[1].add_related(PNG, "image", "png", cid="<qr@authflow>")
+    html_part = message.get_body(preferencelist=("html",))
+    assert isinstance(html_part, EmailMessage)
+    html_part.add_related(PNG, "image", "png", cid="<qr@authflow>")
     parsed = parse_raw(message.as_bytes())
     assert parsed["subject"] == "Your QR code" and parsed["to"] == ["ada@example.com"] and parsed["format"] == "html"
     data_url = "data:image/png;base64," + base64.b64encode(PNG).decode()

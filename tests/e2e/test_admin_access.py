@@ -14,7 +14,8 @@ import uuid
 
 import pytest
 
-from tests.support.client import ApiClient, make_admin, onboard, sign_in, unique_email
+from tests.support.client import ApiClient, make_admin, onboard
+from tests.support.flows import sign_in, unique_email
 from tests.support.workflow import stack_client
 
 pytestmark = pytest.mark.e2e
@@ -42,7 +43,7 @@ def error_code(answer) -> str:
 def user_tokens(api) -> tuple:
     """An ordinary active user, signed in: (user, tokens)."""
     user = onboard(api, "not-admin")
-    return user, sign_in(api, user).json()
+    return user, sign_in(api, user).tokens
 
 
 @pytest.fixture
@@ -75,7 +76,7 @@ def test_an_ordinary_users_token_gets_403_on_every_webhook_route(api, webhook, u
 
 def test_the_id_token_of_an_admin_is_not_an_access_token(api, admin, webhook):
     """The id token carries the groups claim too, but only an access token is accepted."""
-    tokens = sign_in(api, admin.user, step_offset=1).json()
+    tokens = sign_in(api, admin.user, otp=admin.user.otp(step_offset=1)).tokens
     assert api.get("/webhooks", headers=bearer(tokens["id_token"])).status == 401
 
 
@@ -122,7 +123,7 @@ def test_the_openapi_document_says_what_each_guarded_route_needs(api):
 
 def test_a_token_revoked_by_logout_cannot_delete_its_own_user(api, local_stack):
     user = onboard(api, "revoked")
-    tokens = sign_in(api, user).json()
+    tokens = sign_in(api, user).tokens
     assert api.post("/logout", {"email": user.email, "access_token": tokens["access_token"]}).status == 200
     refused = api.request("DELETE", f"/users/{user.user_id}", headers=bearer(tokens["access_token"]))
     assert refused.status == 401 and error_code(refused) == "INVALID_TOKEN"
@@ -250,8 +251,8 @@ def test_a_browser_may_send_the_status_token_and_the_bearer_token(api, created):
 def test_an_id_token_deletes_its_own_user_but_an_admins_id_token_no_other(api):
     """CognitoApi's clients send the id token: it deletes its own user, and carries no admin right."""
     victim, admin = onboard(api, "id-victim"), make_admin(api, "id-admin")
-    admin_id_token = sign_in(api, admin.user, step_offset=1).json()["id_token"]
+    admin_id_token = sign_in(api, admin.user).tokens["id_token"]
     refused = api.request("DELETE", f"/users/{victim.user_id}", headers=bearer(admin_id_token))
     assert error_code(refused) == "FORBIDDEN"
-    own_id_token = sign_in(api, victim).json()["id_token"]
+    own_id_token = sign_in(api, victim).tokens["id_token"]
     assert api.request("DELETE", f"/users/{victim.user_id}", headers=bearer(own_id_token)).status == 200

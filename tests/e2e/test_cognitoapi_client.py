@@ -9,7 +9,7 @@ import time
 import pyotp
 import pytest
 
-from tests.support.client import unique_email
+from tests.support.flows import unique_email
 
 pytestmark = pytest.mark.e2e
 

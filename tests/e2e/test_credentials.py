@@ -4,13 +4,12 @@ send them: look-alike emails (issue 15 item 7) and the password policy (issue 15
 The rules themselves: tests/unit/test_email_policy.py and tests/unit/test_password_policy.py."""
 
 import hashlib
-import re
-import time
 
 import pytest
 
 from infra.pwned_passwords import BREACHED_PASSWORDS
-from tests.support.client import mail_text, onboard, sign_in, unique_email
+from tests.support.client import onboard
+from tests.support.flows import reset_code, sign_in, unique_email
 
 pytestmark = pytest.mark.e2e
 
@@ -41,17 +40,6 @@ def invited(api) -> tuple[str, str, str]:
     user_id = created.json()["user_id"]
     api.wait_for_status(user_id, "INVITED")
     return email, user_id, api.temporary_password(email)
-
-
-def reset_code(api, email: str) -> str:
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        for message in reversed(api.mail_to(email)):
-            found = re.search(r"password reset code: (\d{6})", mail_text(message["body"]))
-            if found:
-                return found.group(1)
-        time.sleep(0.1)
-    raise AssertionError(f"no reset code reached {email}")
 
 
 # ----------------------------------------------------------------------------- emails (issue 15 item 7)
@@ -128,7 +116,7 @@ def test_confirm_refuses_short_common_and_breached_passwords_and_changes_nothing
 
 def test_change_password_refuses_a_common_one_and_accepts_128_characters(api):
     user = onboard(api, "change")
-    token = sign_in(api, user).json()["access_token"]
+    token = sign_in(api, user).tokens["access_token"]
 
     common = api.post("/change-password", {"access_token": token, "previous_password": user.password, "proposed_password": COMMON})
     assert (common.status, error_code(common)) == (400, "PASSWORD_TOO_COMMON")

@@ -13,8 +13,8 @@ import boto3
 import pytest
 
 from infra import catalogue
-from tests.support.client import NEW_PASSWORD, current_otp, unique_email
 from tests.support.event_schemas import schema_problems
+from tests.support.flows import PASSWORD, ActiveUser, confirm, enrol_mfa, invite
 
 pytestmark = pytest.mark.e2e
 
@@ -31,23 +31,16 @@ def events_of(api, user_id: str, count: int, timeout: float = 10) -> list[dict]:
 @pytest.fixture(scope="module")
 def onboarded(api) -> dict:
     """A user taken through onboarding over HTTP, with every secret the flow used."""
-    email = unique_email("events")
-    user_id = api.post("/users", {"full_name": "Ada Lovelace", "email": email}).json()["user_id"]
-    temporary = api.temporary_password(email)
-    api.wait_for_status(user_id, "INVITED")
-    confirmed = api.post(f"/users/{user_id}/confirm", {"email": email, "temporary_password": temporary, "new_password": NEW_PASSWORD})
-    assert confirmed.status == 200, confirmed.body
-    secret = confirmed.json()["qr_code_secret"]
-    api.wait_for_status(user_id, "MFA_PENDING")
-    otp = current_otp(secret)
-    assert api.post(f"/users/{user_id}/confirm-mfa", {"email": email, "otp": otp}).status == 200
-    status = api.wait_for_status(user_id, "ACTIVE")
+    invitation = invite(api, api, "events")
+    secret = confirm(api, api, invitation)["qr_code_secret"]
+    user_id = invitation.user_id
+    otp = enrol_mfa(api, api, ActiveUser(invitation.email, user_id, PASSWORD, secret))
     expected = catalogue.FLOWS["Onboarding"]["events"]
     return {
         "user_id": user_id,
-        "email": email,
-        "execution_arn": status["execution"]["arn"],
-        "secrets": [temporary, NEW_PASSWORD, secret, otp],
+        "email": invitation.email,
+        "execution_arn": api.onboarding_record(user_id)["execution"]["arn"],
+        "secrets": [invitation.temporary_password, PASSWORD, secret, otp],
         "events": events_of(api, user_id, len(expected)),
     }
 
@@ -76,13 +69,11 @@ def test_onboarding_events_carry_the_common_fields_and_no_secret(onboarded) -> N
 
 
 def test_resending_the_invitation_emits_its_flow(api) -> None:
-    email = unique_email("resend-events")
-    user_id = api.post("/users", {"full_name": "Alan Turing", "email": email}).json()["user_id"]
-    first = api.temporary_password(email)
-    api.wait_for_status(user_id, "INVITED")
+    invitation = invite(api, api, "resend-events", "Alan Turing")
+    user_id, email = invitation.user_id, invitation.email
     before = len(events_of(api, user_id, 3))
     assert api.post("/resend-confirmation-code", {"email": email}).status == 200
-    api.temporary_password(email, previous=first)
+    api.temporary_password(email, previous=invitation.temporary_password)
     resent = events_of(api, user_id, before + 2)[before:]
     assert [e["detail-type"] for e in resent] == catalogue.FLOWS["Invitation resent"]["events"]
     assert resent[-1]["detail"]["resend"] is True

@@ -1,6 +1,5 @@
 """Each sign-in and password flow emits exactly the events the catalogue's flow table promises, in order."""
 
-import re
 import time
 
 import pyotp
@@ -8,8 +7,8 @@ import pytest
 
 from infra import catalogue
 from tests.e2e.test_mfa import pending_seed
-from tests.support.client import current_otp, onboard
-from tests.support.workflow import wait_for
+from tests.support.client import onboard
+from tests.support.flows import current_otp, reset_password, sign_in, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -39,16 +38,6 @@ def onboarded(api, prefix: str):
     return user
 
 
-def login(api, user, otp=None) -> dict:
-    session = api.post("/login", {"email": user.email, "password": user.password}).json()["verification_session"]
-    answer = api.post(
-        "/mfa-verify",
-        {"email": user.email, "verification_type": "SOFTWARE_TOKEN_MFA", "verification_session": session, "otp_code": otp or user.otp()},
-    )
-    assert answer.status == 200, answer.body
-    return answer.json()
-
-
 def flow(name: str) -> list[str]:
     return catalogue.FLOWS[name]["events"]
 
@@ -56,7 +45,7 @@ def flow(name: str) -> list[str]:
 def test_sign_in_flows_emit_their_events_in_order(api, local_stack):
     user = onboarded(api, "flows")
     seen = count(api, user.user_id)
-    tokens = login(api, user)
+    tokens = sign_in(api, user).tokens
     assert types_after(api, user.user_id, seen, flow("Login")) == flow("Login")
 
     seen = count(api, user.user_id)
@@ -76,13 +65,14 @@ def test_sign_in_flows_emit_their_events_in_order(api, local_stack):
     assert types_after(api, user.user_id, seen, flow("Password change")) == flow("Password change")
 
     # The change revoked every session: a new sign-in's tokens log out.
-    tokens = login(api, type(user)(user.email, user.user_id, "Changed-Horse-3-Battery", user.totp_secret), otp=user.otp(step_offset=1))
+    user.password = "Changed-Horse-3-Battery"
+    tokens = sign_in(api, user).tokens
     seen = count(api, user.user_id)
     assert api.post("/logout", {"email": user.email, "access_token": tokens["access_token"]}).status == 200
     assert types_after(api, user.user_id, seen, flow("Logout")) == flow("Logout")
 
     seen = count(api, user.user_id)
-    enrol = {"email": user.email, "password": "Changed-Horse-3-Battery", "otp_code": user.otp(step_offset=-1)}
+    enrol = {"email": user.email, "password": "Changed-Horse-3-Battery", "otp_code": user.next_code()}
     assert api.post("/resend-mfa", enrol).status == 200
     new_seed = pending_seed(local_stack, user.user_id)
     assert api.post(f"/users/{user.user_id}/confirm-mfa", {"email": user.email, "otp": current_otp(new_seed)}).status == 200
@@ -92,18 +82,7 @@ def test_sign_in_flows_emit_their_events_in_order(api, local_stack):
 def test_password_flows_emit_their_events_in_order(api, local_stack):
     user = onboarded(api, "pwflows")
     seen = count(api, user.user_id)
-    assert api.post("/forgot-password", {"email": user.email}).status == 200
-    code = wait_for(
-        lambda: next(
-            (m.group(1) for m in (re.search(r"reset code: <b>(\d{6})</b>", x["body"]) for x in api.mail_to(user.email)) if m), None
-        ),
-        10,
-        "the reset code",
-    )
-    confirmed = api.post(
-        f"/users/{user.user_id}/confirm-password", {"email": user.email, "new_password": "Reset-Flow-Horse-8", "verification_code": code}
-    )
-    assert confirmed.status == 200
+    reset_password(api, api, user, "Reset-Flow-Horse-8")
     assert types_after(api, user.user_id, seen, flow("Password reset")) == flow("Password reset")
 
     seen = count(api, user.user_id)
@@ -119,7 +98,9 @@ def test_password_flows_emit_their_events_in_order(api, local_stack):
     assert api.post(f"/users/{user.user_id}/confirm-mfa", {"email": user.email, "otp": current_otp(new_seed)}).status == 200
     assert types_after(api, user.user_id, seen, flow("Lost authenticator replaced")) == flow("Lost authenticator replaced")
 
-    tokens = login(api, type(user)(user.email, user.user_id, "Reset-Flow-Horse-8", new_seed), otp=pyotp.TOTP(new_seed).at(time.time() + 30))
+    tokens = sign_in(
+        api, type(user)(user.email, user.user_id, "Reset-Flow-Horse-8", new_seed), otp=pyotp.TOTP(new_seed).at(time.time() + 30)
+    ).tokens
     seen = count(api, user.user_id)
     deleted = api.request("DELETE", f"/users/{user.user_id}", headers={"authorization": f"Bearer {tokens['access_token']}"})
     assert deleted.status == 200

@@ -3,7 +3,7 @@
 Cognito pastes the temporary password unescaped into the HTML mail; one it generates may hold < or &,
 which a mail client renders as something else (a password with `<b` in it loses its tail to a tag).
 authflow draws the password itself (authflow.password_policy) from characters HTML leaves alone.
-Each mail here is read as a mail client shows it (tests.support.client.mail_text), and what the user
+Each mail here is read as a mail client shows it (tests.support.flows.mail_text), and what the user
 reads is what signs in.
 """
 
@@ -14,7 +14,7 @@ import pytest
 
 from authflow.adapters import lifecycle_adapters
 from authflow.settings import CognitoSettings
-from tests.support.client import NEW_PASSWORD, mailed_temporary_password, unique_email
+from tests.support.flows import PASSWORD, TEMPORARY_PASSWORD, in_mail, unique_email
 from tests.support.workflow import wait_for
 
 pytestmark = pytest.mark.e2e
@@ -45,7 +45,7 @@ def test_200_invitations_read_in_a_mail_client_give_the_password_that_signs_in(a
     cognito = boto3.client("cognito-idp")
     for mail in mails:
         (email,) = mail["to"]
-        read = mailed_temporary_password(mail["body"])
+        read = in_mail(TEMPORARY_PASSWORD, mail)
         assert read and len(read) >= settings.password_minimum_length, mail["body"]
         signed_in = cognito.admin_initiate_auth(
             UserPoolId=settings.user_pool_id,
@@ -62,10 +62,10 @@ def test_the_password_read_in_the_invitation_confirms_the_account_over_http(api)
     assert created.status == 201, created.body
     user_id = created.json()["user_id"]
     api.wait_for_status(user_id, "INVITED")
-    (mail,) = api.mail_to(email)
+    (mail,) = api.mail(email)
 
-    read = mailed_temporary_password(mail["body"])
+    read = in_mail(TEMPORARY_PASSWORD, mail)
 
     assert f"<b>{read}</b>" in mail["body"], "the password stands in the HTML exactly as it reads"
-    confirmed = api.post(f"/users/{user_id}/confirm", {"email": email, "temporary_password": read, "new_password": NEW_PASSWORD})
+    confirmed = api.post(f"/users/{user_id}/confirm", {"email": email, "temporary_password": read, "new_password": PASSWORD})
     assert confirmed.status == 200, confirmed.body

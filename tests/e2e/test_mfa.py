@@ -21,7 +21,8 @@ from pydantic import SecretStr
 
 from authflow.qr import qr_png
 from infra.template import load_template
-from tests.support.client import ActiveUser, ApiClient, current_otp, make_admin, onboard
+from tests.support.client import ActiveUser, ApiClient, make_admin, onboard
+from tests.support.flows import current_otp
 
 pytestmark = pytest.mark.e2e
 
@@ -37,13 +38,15 @@ def sign_in(api: ApiClient, email: str, password: str, otp: str):
 
 
 def enrolment_mails(api: ApiClient, email: str) -> list[dict]:
-    return [m for m in api.mail_to(email) if "authenticator" in m["subject"]]
+    return [m for m in api.mail(email) if "authenticator" in m["subject"]]
 
 
 def new_seed_from_mail(api: ApiClient, local_stack, user: ActiveUser) -> str:
     """Follows the mailed link to the new QR code, as the user's phone would; the seed it encodes is
     the one the local stack's Cognito handed out (read there: no QR decoder is installed)."""
-    link = unescape(re.search(r'href="([^"]+)"', enrolment_mails(api, user.email)[-1]["body"]).group(1))
+    found = re.search(r'href="([^"]+)"', enrolment_mails(api, user.email)[-1]["body"])
+    assert found, "the enrolment mail has a link"
+    link = unescape(found.group(1))
     with urllib.request.urlopen(link) as qr:
         png = qr.read()
     seed = pending_seed(local_stack, user.user_id)
@@ -53,7 +56,8 @@ def new_seed_from_mail(api: ApiClient, local_stack, user: ActiveUser) -> str:
 
 def pending_seed(local_stack, user_id: str) -> str:
     pool = cognitoidp_backends[DEFAULT_ACCOUNT_ID][local_stack.region].user_pools[local_stack.stack.refs["UserPool"]]
-    return pool._get_user(user_id).totp_pending_secret
+    # totp_pending_secret is the local stack's own attribute (infra/cognito.py), unknown to moto's types.
+    return pool._get_user(user_id).totp_pending_secret  # type: ignore[attr-defined]
 
 
 def test_the_mailbox_attack_fails_at_re_enrolment_and_mails_nothing(api):
@@ -103,9 +107,10 @@ def test_a_lost_device_is_replaced_with_a_recovery_code_once_and_the_old_seed_st
 
     again = api.post("/resend-mfa", {"email": user.email, "password": user.password, "recovery_code": user.recovery_codes[0]})
     assert again.status == 401 and again.json()["error"]["code"] == "INVALID_RECOVERY_CODE", "a recovery code works once"
-    link = re.search(r'href="([^"]+)"', enrolment_mails(api, user.email)[-1]["body"]).group(1)
+    found = re.search(r'href="([^"]+)"', enrolment_mails(api, user.email)[-1]["body"])
+    assert found, "the enrolment mail has a link"
     with pytest.raises(urllib.error.HTTPError):
-        urllib.request.urlopen(unescape(link))  # the verified seed's QR code is gone
+        urllib.request.urlopen(unescape(found.group(1)))  # the verified seed's QR code is gone
 
 
 def test_adding_a_device_keeps_the_old_seed_until_the_new_one_is_verified(api, local_stack):

@@ -1,27 +1,15 @@
 """Onboarding over HTTP against the local stack, as CognitoApi's README shows it, with real TOTP codes."""
 
 import urllib.request
+from dataclasses import astuple
 
 import pytest
 
-from tests.support.client import NEW_PASSWORD, current_otp, unique_email, wrong_otp
+from tests.support.client import wrong_otp
+from tests.support.flows import PASSWORD, current_otp, invite, unique_email
 from tests.support.workflow import HAPPY_PATH
 
 pytestmark = pytest.mark.e2e
-
-
-def create_and_confirm(api, email: str) -> tuple[str, dict]:
-    created = api.post("/users", {"full_name": "Ada Lovelace", "email": email})
-    assert created.status == 201, created.body
-    user_id = created.json()["user_id"]
-    temporary = api.temporary_password(email)
-    api.wait_for_status(user_id, "INVITED")
-    confirmed = api.post(
-        f"/users/{user_id}/confirm",
-        {"email": email, "temporary_password": temporary, "new_password": NEW_PASSWORD},
-    )
-    assert confirmed.status == 200, confirmed.body
-    return user_id, confirmed.json()
 
 
 def test_a_new_user_is_onboarded_to_an_active_mfa_account(api):
@@ -32,14 +20,14 @@ def test_a_new_user_is_onboarded_to_an_active_mfa_account(api):
     assert body["email"] == email and body["status"] == "CREATED"
     user_id = body["user_id"]
 
-    invitation = api.mail_to(email)
+    invitation = api.mail(email)
     temporary = api.temporary_password(email)
-    assert user_id in api.mail_to(email)[-1]["body"]
+    assert user_id in api.mail(email)[-1]["body"]
     status = api.wait_for_status(user_id, "INVITED")
     assert [s["name"] for s in status["steps"]][:2] == ["CreateCognitoUser", "SendInvitation"]
     assert status["execution"]["name"] == user_id
 
-    confirmed = api.post(f"/users/{user_id}/confirm", {"email": email, "temporary_password": temporary, "new_password": NEW_PASSWORD})
+    confirmed = api.post(f"/users/{user_id}/confirm", {"email": email, "temporary_password": temporary, "new_password": PASSWORD})
     assert confirmed.status == 200, confirmed.body
     confirmation = confirmed.json()
     assert confirmation["status"] == "ACTIVE" and confirmation["user_id"] == user_id
@@ -79,13 +67,10 @@ def test_the_same_email_twice_is_a_conflict(api):
 
 
 def test_a_wrong_temporary_password_is_refused_and_changes_nothing(api):
-    email = unique_email("wrongtmp")
-    user_id = api.post("/users", {"full_name": "Grace Hopper", "email": email}).json()["user_id"]
-    api.temporary_password(email)
-    api.wait_for_status(user_id, "INVITED")
+    user_id, email, _ = astuple(invite(api, api, "wrongtmp", "Grace Hopper"))
     refused = api.post(
         f"/users/{user_id}/confirm",
-        {"email": email, "temporary_password": "Not-The-Password-1", "new_password": NEW_PASSWORD},
+        {"email": email, "temporary_password": "Not-The-Password-1", "new_password": PASSWORD},
     )
     assert refused.status == 401
     assert refused.json()["error"]["code"] == "INVALID_CREDENTIALS"
@@ -93,19 +78,16 @@ def test_a_wrong_temporary_password_is_refused_and_changes_nothing(api):
 
 
 def test_resend_confirmation_code_mails_a_new_temporary_password_that_works(api):
-    email = unique_email("resend")
-    user_id = api.post("/users", {"full_name": "Alan Turing", "email": email}).json()["user_id"]
-    first = api.temporary_password(email)
-    api.wait_for_status(user_id, "INVITED")
+    user_id, email, first = astuple(invite(api, api, "resend", "Alan Turing"))
 
     resent = api.post("/resend-confirmation-code", {"email": email})
     assert resent.status == 200
     assert resent.json() == {"email": email, "status": "CONFIRMATION_CODE_RESENT"}
     second = api.temporary_password(email, previous=first)
 
-    stale = api.post(f"/users/{user_id}/confirm", {"email": email, "temporary_password": first, "new_password": NEW_PASSWORD})
+    stale = api.post(f"/users/{user_id}/confirm", {"email": email, "temporary_password": first, "new_password": PASSWORD})
     assert stale.status == 401
-    fresh = api.post(f"/users/{user_id}/confirm", {"email": email, "temporary_password": second, "new_password": NEW_PASSWORD})
+    fresh = api.post(f"/users/{user_id}/confirm", {"email": email, "temporary_password": second, "new_password": PASSWORD})
     assert fresh.status == 200, fresh.body
 
 
@@ -114,14 +96,11 @@ def test_resend_confirmation_code_answers_an_unknown_email_like_a_known_one(api)
     answer = api.post("/resend-confirmation-code", {"email": email})
     assert answer.status == 200
     assert answer.json() == {"email": email, "status": "CONFIRMATION_CODE_RESENT"}
-    assert api.mail_to(email) == []
+    assert api.mail(email) == []
 
 
 def test_a_weak_new_password_is_refused_with_its_own_code(api):
-    email = unique_email("weak")
-    user_id = api.post("/users", {"full_name": "Weak Password", "email": email}).json()["user_id"]
-    temporary = api.temporary_password(email)
-    api.wait_for_status(user_id, "INVITED")
+    user_id, email, temporary = astuple(invite(api, api, "weak", "Weak Password"))
     refused = api.post(f"/users/{user_id}/confirm", {"email": email, "temporary_password": temporary, "new_password": "short"})
     assert refused.status == 400
     assert refused.json()["error"]["code"] == "INVALID_PASSWORD"

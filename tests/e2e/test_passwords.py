@@ -3,7 +3,8 @@
 import pytest
 
 from infra import catalogue
-from tests.support.client import make_admin, onboard, sign_in, unique_email
+from tests.support.client import make_admin, onboard
+from tests.support.flows import sign_in, unique_email, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -14,22 +15,24 @@ def test_forgot_password_mails_a_code_that_sets_a_new_password(api):
     user = onboard(api, "forgot")
     asked = api.post("/forgot-password", {"email": user.email})
     assert asked.status == 200, asked.body
-    assert asked.json() == {"email": user.email, "user_id": user.user_id, "status": "PASSWORD_FORGOT_CONFIRMATION_SENT"}
+    pseudo_id = asked.json()["user_id"]
+    assert asked.json() == {"email": user.email, "user_id": pseudo_id, "status": "PASSWORD_FORGOT_CONFIRMATION_SENT"}
+    assert pseudo_id != user.user_id, "the answer must not reveal the account's id"
     code = api.reset_code(user.email)
 
     wrong = "000000" if code != "000000" else "111111"
     refused = api.post(
-        f"/users/{user.user_id}/confirm-password", {"email": user.email, "new_password": NEWER_PASSWORD, "verification_code": wrong}
+        f"/users/{pseudo_id}/confirm-password", {"email": user.email, "new_password": NEWER_PASSWORD, "verification_code": wrong}
     )
     assert refused.status == 400 and refused.json()["error"]["code"] == "INVALID_VERIFICATION_CODE"
 
     done = api.post(
-        f"/users/{user.user_id}/confirm-password", {"email": user.email, "new_password": NEWER_PASSWORD, "verification_code": code}
+        f"/users/{pseudo_id}/confirm-password", {"email": user.email, "new_password": NEWER_PASSWORD, "verification_code": code}
     )
     assert done.status == 200, done.body
     assert done.json() == {
         "email": user.email,
-        "user_id": user.user_id,
+        "user_id": pseudo_id,
         "status": "NEW_PASSWORD_SET_SUCCESSFULLY",
         "other_sessions_revoked": True,
     }
@@ -41,12 +44,9 @@ def test_forgot_password_mails_a_code_that_sets_a_new_password(api):
 
     executions = [e for e in api.local("executions") if e["name"].startswith(f"reset-{user.user_id}")]
     assert len(executions) == 1
-    import time
-
-    deadline = time.monotonic() + 10
-    while api.local(f"executions/{executions[0]['name']}")["status"] != "SUCCEEDED":
-        assert time.monotonic() < deadline, "the password reset execution never finished"
-        time.sleep(0.1)
+    wait_for(
+        lambda: api.local(f"executions/{executions[0]['name']}")["status"] == "SUCCEEDED", 10, "the password reset execution to succeed"
+    )
 
 
 def test_forgot_password_answers_an_unknown_email_like_a_known_one_with_a_stable_pseudo_id(api):
@@ -59,7 +59,7 @@ def test_forgot_password_answers_an_unknown_email_like_a_known_one_with_a_stable
     assert set(known_answer.json()) == set(first.json())
     assert first.json()["user_id"] == second.json()["user_id"] != known.user_id
     assert first.json()["status"] == "PASSWORD_FORGOT_CONFIRMATION_SENT"
-    assert api.mail_to(unknown) == []
+    assert api.mail(unknown) == []
     leads_nowhere = api.post(
         f"/users/{first.json()['user_id']}/confirm-password",
         {"email": unknown, "new_password": NEWER_PASSWORD, "verification_code": "123456"},
@@ -71,7 +71,7 @@ def test_delete_user_removes_the_user_their_qr_code_and_status(api, local_stack)
     import boto3
 
     user = onboard(api, "delete")
-    tokens = sign_in(api, user).json()
+    tokens = sign_in(api, user).tokens
     other = onboard(api, "bystander")
     forbidden = api.request("DELETE", f"/users/{other.user_id}", headers={"authorization": f"Bearer {tokens['access_token']}"})
     assert forbidden.status == 403 and forbidden.json()["error"]["code"] == "FORBIDDEN"
@@ -99,7 +99,7 @@ def test_the_operator_reset_with_the_api_key_mails_a_code_and_locks_nobody_out(a
     assert mismatched.json() == {"email": user.email, "user_id": bystander.user_id, "status": "PASSWORD_FORGOT_CONFIRMATION_SENT"}
     assert matched.json() == {"email": user.email, "user_id": user.user_id, "status": "PASSWORD_FORGOT_CONFIRMATION_SENT"}
     code = api.reset_code(user.email)
-    assert not [m for m in api.mail_to(bystander.email) if "reset code" in m["body"]], "a mismatched pair mails nobody"
+    assert not [m for m in api.mail(bystander.email) if "reset code" in m["body"]], "a mismatched pair mails nobody"
     assert api.post("/login", {"email": user.email, "password": user.password}).status == 200, "the password still works"
     confirmed = api.post(
         f"/users/{user.user_id}/confirm-password", {"email": user.email, "new_password": NEWER_PASSWORD, "verification_code": code}
@@ -112,7 +112,7 @@ def test_only_an_admin_may_force_a_reset_and_then_the_old_password_stops_working
     """The forced reset replayed as an API-key holder, a signed-in user and an administrator would try it."""
     user, admin = onboard(api, "forced"), make_admin(api)
     route, body = f"/users/{user.user_id}/reset-password", {"email": user.email, "force": True}
-    own_token = sign_in(api, user).json()["access_token"]
+    own_token = sign_in(api, user).tokens["access_token"]
     assert api.post(route, body).status == 401, "the API key alone may not force a reset"
     not_admin = api.post(route, body, headers={"authorization": f"Bearer {own_token}"})
     assert not_admin.status == 403 and not_admin.json()["error"]["code"] == "FORBIDDEN"

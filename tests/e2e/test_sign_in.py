@@ -7,26 +7,10 @@ import time
 import jwt
 import pytest
 
-from tests.support.client import onboard, unique_email
+from tests.support.client import HttpResponse, onboard
+from tests.support.flows import sign_in, unique_email
 
 pytestmark = pytest.mark.e2e
-
-
-def login(api, user, otp=None):
-    first = api.post("/login", {"email": user.email, "password": user.password})
-    assert first.status == 200, first.body
-    body = first.json()
-    assert body["email"] == user.email and body["verification_type"] == "SOFTWARE_TOKEN_MFA"
-    second = api.post(
-        "/mfa-verify",
-        {
-            "email": user.email,
-            "verification_type": "SOFTWARE_TOKEN_MFA",
-            "verification_session": body["verification_session"],
-            "otp_code": otp or user.otp(),
-        },
-    )
-    return body["verification_session"], second
 
 
 @pytest.fixture
@@ -36,7 +20,10 @@ def user(api):
 
 
 def test_login_with_mfa_returns_tokens_and_userinfo_knows_the_user(api, user):
-    _, tokens = login(api, user)
+    signed_in = sign_in(api, user)
+    assert signed_in.login["email"] == user.email and signed_in.login["verification_type"] == "SOFTWARE_TOKEN_MFA"
+    tokens = signed_in.answer
+    assert isinstance(tokens, HttpResponse)
     assert tokens.status == 200, tokens.body
     body = tokens.json()
     assert set(body) == {"id_token", "access_token", "refresh_token", "expires_in"}
@@ -67,13 +54,13 @@ def test_wrong_password_and_unknown_email_get_the_same_answer(api, user):
 
 
 def test_wrong_reused_and_expired_mfa_codes_are_refused_with_their_own_codes(api, user):
-    session, wrong = login(api, user, otp="000000" if user.otp() != "000000" else "111111")
+    wrong = sign_in(api, user, otp="000000" if user.otp() != "000000" else "111111").answer
     assert wrong.status == 401 and wrong.json()["error"]["code"] == "INVALID_MFA_CODE"
 
     code = user.otp(step_offset=1)
-    _, first = login(api, user, otp=code)
+    first = sign_in(api, user, otp=code).answer
     assert first.status == 200, first.body
-    _, reused = login(api, user, otp=code)
+    reused = sign_in(api, user, otp=code).answer
     assert reused.status == 401 and reused.json()["error"]["code"] == "MFA_CODE_REUSED"
 
     for unknown_session in ("not-a-session", "AYABe" + "x" * 60):
@@ -85,7 +72,7 @@ def test_wrong_reused_and_expired_mfa_codes_are_refused_with_their_own_codes(api
 
 
 def test_refresh_token_gives_new_tokens(api, user):
-    _, tokens = login(api, user, otp=user.otp(step_offset=-1))
+    tokens = sign_in(api, user, otp=user.otp(step_offset=-1)).answer
     body = tokens.json()
     refreshed = api.post("/refresh-token", {"email": user.email, "refresh_token": body["refresh_token"]})
     assert refreshed.status == 200, refreshed.body
@@ -95,11 +82,11 @@ def test_refresh_token_gives_new_tokens(api, user):
 
 
 def test_cognito_triggers_record_the_sign_in_and_every_token_issue(api, user):
-    _, tokens = login(api, user)
+    tokens = sign_in(api, user).answer
     api.post("/refresh-token", {"email": user.email, "refresh_token": tokens.json()["refresh_token"]})
     facts = [(e["detail-type"], e["detail"].get("trigger_source")) for e in api.local(f"events?user_id={user.user_id}")]
-    sign_in = [f for f in facts if f[0] in ("UserAuthenticated", "TokensIssued", "LoginSucceeded", "TokenRefreshed")]
-    assert sign_in == [
+    recorded = [f for f in facts if f[0] in ("UserAuthenticated", "TokensIssued", "LoginSucceeded", "TokenRefreshed")]
+    assert recorded == [
         ("UserAuthenticated", None),
         ("TokensIssued", "TokenGeneration_Authentication"),
         ("LoginSucceeded", None),
@@ -117,14 +104,14 @@ def tampered(token: str, claim: str = "username") -> str:
 
 
 def test_userinfo_refuses_tampered_foreign_expired_and_unsigned_tokens(api, user):
-    _, tokens = login(api, user, otp=user.otp(step_offset=1))
+    tokens = sign_in(api, user, otp=user.otp(step_offset=1)).answer
     body = tokens.json()
     access = body["access_token"]
     claims = jwt.decode(access, options={"verify_signature": False})
     foreign_key = "a-key-that-is-not-cognitos-at-all-32bytes!"
     foreign = jwt.encode(claims, foreign_key, algorithm="HS256")
     expired = jwt.encode({**claims, "exp": int(time.time()) - 10}, foreign_key, algorithm="HS256")
-    unsigned = jwt.encode(claims, None, algorithm="none")
+    unsigned = jwt.encode(claims, "", algorithm="none")
     for token in (tampered(access), foreign, expired, unsigned, tampered(body["id_token"], "cognito:username"), "garbage"):
         refused = api.get("/userinfo", headers={"authorization": f"Bearer {token}"})
         assert refused.status == 401, token
@@ -135,7 +122,7 @@ def test_userinfo_refuses_tampered_foreign_expired_and_unsigned_tokens(api, user
 
 def test_logout_revokes_the_refresh_access_and_id_tokens_of_the_sign_in_everywhere(api):
     someone = onboard(api, "logout")
-    _, tokens = login(api, someone)
+    tokens = sign_in(api, someone).answer
     body = tokens.json()
     out = api.post("/logout", {"email": someone.email, "access_token": body["access_token"]})
     assert out.status == 200 and out.json() == {"user_status": "logout"}
@@ -151,7 +138,7 @@ def test_logout_revokes_the_refresh_access_and_id_tokens_of_the_sign_in_everywhe
 def test_change_password_makes_the_new_password_the_only_one(api):
     """CognitoApi's route and names; then the alias with the deprecated names still works."""
     someone = onboard(api, "change")
-    _, tokens = login(api, someone)
+    tokens = sign_in(api, someone).answer
     access = tokens.json()["access_token"]
     route = f"/users/{someone.user_id}/change-password"
     proposed = "Another-Horse-7-Battery"
@@ -168,7 +155,7 @@ def test_change_password_makes_the_new_password_the_only_one(api):
 
     # The change ended every session: the deprecated names are tried with a new sign-in's token.
     again = type(someone)(someone.email, someone.user_id, proposed, someone.totp_secret)
-    access = login(api, again, otp=someone.otp(step_offset=1))[1].json()["access_token"]
+    access = sign_in(api, again, otp=someone.otp(step_offset=1)).tokens["access_token"]
     deprecated = api.post(
         "/change-password", {"access_token": access, "previous_password": proposed, "proposed_password": someone.password}
     )
@@ -199,9 +186,9 @@ def test_mfa_verify_takes_the_user_id_in_email_as_cognitoapis_client_sends_it(ap
 
 def test_repeated_wrong_passwords_lock_the_account_with_a_clear_error(api):
     someone = onboard(api, "lockout")
-    answers = [api.post("/login", {"email": someone.email, "password": f"Wrong-Password-{n}"}) for n in range(6)]
-    assert [a.status for a in answers[:5]] == [401] * 5
-    assert answers[5].status == 429
-    assert answers[5].json()["error"]["code"] == "TOO_MANY_ATTEMPTS"
+    answers = [api.post("/login", {"email": someone.email, "password": f"Wrong-Password-{n}"}) for n in range(5)]
+    assert [a.status for a in answers[:4]] == [401] * 4
+    assert answers[4].status == 429, "the fifth wrong password in 15 minutes locks"
+    assert answers[4].json()["error"]["code"] == "TOO_MANY_ATTEMPTS" and int(answers[4].headers["Retry-After"]) > 0
     locked = api.post("/login", {"email": someone.email, "password": someone.password})
-    assert locked.status == 429
+    assert locked.status == 429 and int(locked.headers["Retry-After"]) > 0

@@ -16,7 +16,8 @@ from standardwebhooks import Webhook
 
 from infra import catalogue
 from infra.stack import LOCAL_PARAMETERS
-from tests.support.client import NEW_PASSWORD, Admin, current_otp, onboard, sign_in, unique_email
+from tests.support.client import Admin, onboard
+from tests.support.flows import PASSWORD, ActiveUser, confirm, enrol_mfa, invite, sign_in, unique_email
 from tests.support.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.e2e
@@ -136,13 +137,10 @@ def test_the_openapi_document_has_the_webhook_routes(api) -> None:
 
 def test_a_receiver_gets_a_users_onboarding_events_in_order_signed(api, admin) -> None:
     with WebhookReceiver() as receiver, subscribed(api, admin, receiver, ONBOARDING) as webhook:
-        user_id, email = create_user(api)
-        temporary = api.temporary_password(email)
-        api.wait_for_status(user_id, "INVITED")
-        confirmed = api.post(f"/users/{user_id}/confirm", {"email": email, "temporary_password": temporary, "new_password": NEW_PASSWORD})
-        api.wait_for_status(user_id, "MFA_PENDING")
-        otp = current_otp(confirmed.json()["qr_code_secret"])
-        assert api.post(f"/users/{user_id}/confirm-mfa", {"email": email, "otp": otp}).status == 200
+        invitation = invite(api, api, "webhooks", "Grace Hopper")
+        user_id = invitation.user_id
+        secret = confirm(api, api, invitation)["qr_code_secret"]
+        otp = enrol_mfa(api, api, ActiveUser(invitation.email, user_id, PASSWORD, secret))
         got = receiver.wait_for(lambda ds: len([d for d in ds if of_user(user_id)(d)]) >= len(ONBOARDING))
 
     mine = [d for d in got if of_user(user_id)(d)]
@@ -152,8 +150,8 @@ def test_a_receiver_gets_a_users_onboarding_events_in_order_signed(api, admin) -
         payload = verifier.verify(delivery.body, delivery.headers)
         assert delivery.headers["webhook-id"] == payload["data"]["event_id"]
         assert payload["timestamp"] == payload["data"]["occurred_at"]
-        for secret in (temporary, NEW_PASSWORD, otp, confirmed.json()["qr_code_secret"]):
-            assert secret not in delivery.body.decode()
+        for used in (invitation.temporary_password, PASSWORD, otp, secret):
+            assert used not in delivery.body.decode()
     assert len({d.headers["webhook-id"] for d in mine}) == len(mine)
 
 
@@ -216,9 +214,14 @@ def test_a_slow_endpoint_does_not_delay_a_fast_one(api, admin) -> None:
     (the slow one subscribed first), the slow post would time out and be retried; posted concurrently,
     it is delivered at its first attempt."""
     fast_got_it = threading.Event()
+
+    def fast_answers(_: int) -> int:
+        fast_got_it.set()
+        return 204
+
     with (
         WebhookReceiver(hold=fast_got_it) as slow,
-        WebhookReceiver(answer=lambda n: fast_got_it.set() or 204) as fast,
+        WebhookReceiver(answer=fast_answers) as fast,
         subscribed(api, admin, slow, ["UserCreated"]),
         subscribed(api, admin, fast, ["UserCreated"]),
     ):
@@ -267,8 +270,9 @@ def logged_when(api, admin: Admin, webhook_id: str, event_id: str, predicate, ti
         answer = api.get(f"/webhooks/{webhook_id}/deliveries", headers=admin.headers)
         assert answer.status == 200, answer.body
         entry = next((d for d in answer.json()["deliveries"] if d["event_id"] == event_id), None)
-        if (entry is not None and predicate(entry)) or time.monotonic() > deadline:
+        if entry is not None and (predicate(entry) or time.monotonic() > deadline):
             return entry
+        assert time.monotonic() < deadline, f"event {event_id} never reached the log of {webhook_id}"
         time.sleep(0.1)
 
 
@@ -370,7 +374,7 @@ def test_the_log_patch_and_replay_answer_only_an_admin_and_change_nothing_otherw
     """As an attacker would try it: the API key alone (401), an ordinary user's access token (403).
     OWASP ASVS 5.0 8.2.1 (function-level access control), 8.3.1 (enforced in the service)."""
     user = onboard(api, "hooks-not-admin")
-    ordinary = {"authorization": f"Bearer {sign_in(api, user).json()['access_token']}"}
+    ordinary = {"authorization": f"Bearer {sign_in(api, user).tokens['access_token']}"}
     with WebhookReceiver() as receiver, subscribed(api, admin, receiver, ["UserCreated"]) as webhook:
         base = f"/webhooks/{webhook['id']}"
         for headers, status, code in ((None, 401, "INVALID_TOKEN"), (ordinary, 403, "FORBIDDEN")):

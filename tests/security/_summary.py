@@ -34,8 +34,8 @@ class timed:
 def lines() -> list[str]:
     out = []
     if fuzz_cases:
-        by_test = collections.Counter()
-        by_status = collections.Counter()
+        by_test: collections.Counter[str] = collections.Counter()
+        by_status: collections.Counter[int] = collections.Counter()
         for (test, _, status), n in fuzz_cases.items():
             by_test[test] += n
             by_status[status] += n

@@ -6,7 +6,8 @@ wrong types, JSON nested thousands deep and numbers past the parser's limits, co
 and markup in names (and the invitation mail that shows them), long and internationalised emails,
 user ids that are not uuids, API key variants, and forged, expired and foreign tokens.
 
-Every error must be in the one error shape and carry nosniff; token answers carry no-store.
+Every error must be in the one error shape and carry nosniff and no-store, the gateway's own answers
+included (OWASP ASVS 5.0 3.4.4, 14.3.2); token answers carry no-store.
 """
 
 import base64
@@ -27,7 +28,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from moto.cognitoidp.models import cognitoidp_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 
-from tests.support.client import HttpResponse, onboard, sign_in, unique_email
+from tests.support.client import HttpResponse, onboard
+from tests.support.flows import sign_in, unique_email
 
 pytestmark = pytest.mark.e2e
 
@@ -41,6 +43,7 @@ def assert_error(response, status: int, code: str) -> None:
     assert all(isinstance(v, str) and v for v in body["error"].values()), body
     assert body["error"]["code"] == code, body
     assert response.headers.get("X-Content-Type-Options") == "nosniff", response.headers
+    assert response.headers.get("Cache-Control") == "no-store", response.headers
 
 
 def send(api, method: str, path: str, body: bytes | None = None, headers: dict | None = None) -> HttpResponse:
@@ -48,7 +51,7 @@ def send(api, method: str, path: str, body: bytes | None = None, headers: dict |
     the API key is sent unless headers set it (None leaves it out)."""
     url = urlsplit(path if path.startswith("http") else api.api_url + path)
     wanted = {"x-api-key": api.api_key, **(headers or {})}
-    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=30)
+    connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=30)
     try:
         connection.putrequest(method, url.path + (f"?{url.query}" if url.query else ""), skip_accept_encoding=True)
         for name, value in wanted.items():
@@ -135,10 +138,8 @@ BODY_CASES = [
 
 @pytest.mark.parametrize("raw, content_type, status, code", BODY_CASES)
 def test_hostile_body_gets_its_status_and_code(api, raw, content_type, status, code):
-    started = time.monotonic()
     answer = send(api, "POST", "/login", raw, {"content-type": content_type})
     assert_error(answer, status, code)
-    assert time.monotonic() - started < 10, "a hostile body must be refused promptly, not hang"
 
 
 # ----------------------------------------------------------------------------------- names and mail
@@ -163,7 +164,7 @@ def test_control_characters_in_full_name_are_refused(api, full_name):
 def _invitation(api, email: str, timeout: float = 15) -> str:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        messages = api.mail_to(email)
+        messages = api.mail(email)
         if messages:
             return messages[-1]["body"]
         time.sleep(0.1)
@@ -171,22 +172,30 @@ def _invitation(api, email: str, timeout: float = 15) -> str:
 
 
 @pytest.mark.parametrize(
-    "full_name, shown, raw",
+    "full_name, raw",
     [
-        pytest.param("<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;", "<script>", id="script-tag"),
-        pytest.param('"><img/src=x/onerror=alert(1)>', "&quot;&gt;&lt;img/src=x/onerror=alert(1)&gt;", "<img", id="attribute-breakout"),
-        pytest.param("{{7*7}}", "Hello {{7*7}},", "Hello 49,", id="template-expression"),
-        pytest.param("${jndi:ldap://127.0.0.1:1/a}", "Hello ${jndi:ldap://127.0.0.1:1/a},", "Hello ,", id="jndi-lookup"),
-        pytest.param("$name", "Hello $name,", "Hello Hello", id="python-template-placeholder"),
+        pytest.param("<script>alert(1)</script>", "<script>", id="script-tag"),
+        pytest.param('"><img/src=x/onerror=alert(1)>', "<img", id="attribute-breakout"),
+        pytest.param("{{7*7}}", "Hello 49,", id="template-expression"),
+        pytest.param("${jndi:ldap://127.0.0.1:1/a}", "ldap:", id="jndi-lookup"),
+        pytest.param("$name", "Hello Hello", id="python-template-placeholder"),
+        pytest.param("https://evil.example/login Support", "evil.example", id="phishing-link"),
     ],
 )
-def test_markup_in_full_name_is_accepted_and_escaped_in_the_invitation(api, full_name, shown, raw):
+def test_anything_but_a_plain_name_in_full_name_is_accepted_and_left_out_of_the_invitation(api, full_name, raw):
+    """The greeting shows only letters, spaces and '-. (a phishing line with a URL once went out)."""
     email = unique_email("markup")
     created = api.post("/users", {"full_name": full_name, "email": email})
     assert created.status == 201, created.body
     body = _invitation(api, email)
-    assert shown in body, body
+    assert "Hello there," in body, body
     assert raw not in body, body
+
+
+def test_a_plain_name_is_greeted_in_the_invitation(api):
+    email = unique_email("plain-name")
+    assert api.post("/users", {"full_name": "Anne-Marie O'Neil", "email": email}).status == 201
+    assert "Hello Anne-Marie," in _invitation(api, email)
 
 
 # ----------------------------------------------------------------------------------- emails
@@ -304,7 +313,7 @@ def _gateway_request(api, method, path, raw, headers):
 
 
 @pytest.mark.parametrize("method, path, raw, headers, status, code", GATEWAY_ANSWERS)
-def test_gateway_answers_are_in_the_error_shape_and_carry_nosniff(api, method, path, raw, headers, status, code):
+def test_gateway_answers_are_in_the_error_shape_and_carry_nosniff_and_no_store(api, method, path, raw, headers, status, code):
     assert_error(_gateway_request(api, method, path, raw, headers), status, code)
 
 
@@ -324,7 +333,9 @@ def _segments(token: str) -> tuple[dict, dict]:
 def signed_in(api, local_stack):
     """An active user signed in through the API: (user, tokens answer)."""
     user = onboard(api, "hostile-tokens")
-    return user, sign_in(api, user)
+    tokens = sign_in(api, user).answer
+    assert tokens.status == 200, tokens.body
+    return user, tokens
 
 
 @pytest.fixture(scope="module")

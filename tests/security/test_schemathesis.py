@@ -27,7 +27,7 @@ import time
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from schemathesis.checks import not_a_server_error
 from schemathesis.config import SchemathesisConfig
 from schemathesis.generation import GenerationMode
@@ -61,7 +61,7 @@ FUZZ_SETTINGS = settings(
 UNREACHABLE_WEBHOOK_URL = "https://10.255.255.1/fuzzed"
 
 # Each route's success status and response model (authflow.models and authflow.webhooks).
-SUCCESS = {
+SUCCESS: dict[tuple[str, str], tuple[int, type[BaseModel]]] = {
     ("POST", "/users"): (201, models.CreateUserResponse),
     ("POST", "/users/{user_id}/confirm"): (200, models.ConfirmUserResponse),
     ("POST", "/users/{user_id}/confirm-mfa"): (200, models.ConfirmMfaResponse),

@@ -14,39 +14,35 @@
 
 checkov cannot share .venv: checkov 3.3.30 pins boto3==1.35.49, packaging<24 and networkx<2.7, which
 the project's pins (boto3 1.44.8, pytest 9's packaging>=24, cfn-lint's networkx) exclude. It is
-installed once per machine, with --no-deps from its full pinned list, into a cache directory keyed by
-that list (AUTHFLOW_TOOLS_DIR, default ~/.cache/authflow) and run as a subprocess with that directory
-first on PYTHONPATH.
+installed by the Makefile's install step, with --no-deps from its full pinned list, into .venv/checkov,
+and run as a subprocess with that directory first on PYTHONPATH.
 """
 
 from __future__ import annotations
 
 import ast
-import copy
-import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pytest
-from samtranslator.translator.transform import transform
 
 from infra.template import load_template
 from tests.security import _summary
+from tests.support.sam import translated_template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 FUNCTIONS = ROOT / "functions"
 SHARED = FUNCTIONS / "shared" / "authflow"
 CHECKOV_REQUIREMENTS = Path(__file__).with_name("checkov-requirements.txt")
-CHECKOV_BUDGET_SECONDS = 60
+# Where the Makefile's install step puts checkov: beside the packages of the venv running the tests.
+CHECKOV_DIR = Path(sys.prefix) / "checkov"
 
 # Failing checkov checks accepted for every resource of a kind: check id -> justification. A finding
 # about one resource is justified beside it in template.yaml (Metadata: checkov: skip: with a comment).
@@ -144,24 +140,6 @@ HELPERS_TO_IAM = {"get_secret": "secretsmanager", "DynamoDBPersistenceLayer": "d
 # ------------------------------------------------------------------------------------- helpers
 
 
-def _translated() -> dict[str, Any]:
-    """template.yaml as CloudFormation, through the SAM translator (artifacts as S3 locations, as
-    `sam package` leaves them; managed policy loader stubbed: no AWS call)."""
-    template = copy.deepcopy(load_template())
-    for resource in template["Resources"].values():
-        props = resource.get("Properties") or {}
-        if resource["Type"] == "AWS::Serverless::Function":
-            props["CodeUri"] = f"s3://artifacts/{props['CodeUri'].strip('/')}.zip"
-        elif resource["Type"] == "AWS::Serverless::LayerVersion":
-            props["ContentUri"] = f"s3://artifacts/{props['ContentUri'].strip('/')}.zip"
-        elif resource["Type"] == "AWS::Serverless::StateMachine":
-            props["DefinitionUri"] = {"Bucket": "artifacts", "Key": props["DefinitionUri"]}
-    loader = mock.Mock()
-    loader.load.return_value = {}
-    with mock.patch.dict(os.environ, {"AWS_DEFAULT_REGION": "eu-west-1"}):
-        return transform(template, {}, loader)
-
-
 def _listed(value: Any) -> list:
     return value if isinstance(value, list) else [value]
 
@@ -181,43 +159,18 @@ def _statements(role: dict) -> list[dict]:
 
 
 def _checkov_environment() -> Path:
-    """checkov-requirements.txt installed apart (once per machine and version of that list)."""
-    requirements = CHECKOV_REQUIREMENTS.read_bytes()
-    key = hashlib.sha256(requirements + sys.version.encode()).hexdigest()[:16]
-    base = Path(os.environ.get("AUTHFLOW_TOOLS_DIR") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "authflow")
-    target = base / f"checkov-{key}"
-    if (target / ".installed").exists():
-        return target
-    partial = base / f"checkov-{key}.partial-{os.getpid()}"
-    shutil.rmtree(partial, ignore_errors=True)
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-deps",
-            "--target",
-            str(partial),
-            "-r",
-            str(CHECKOV_REQUIREMENTS),
-        ],
-        check=True,
-        timeout=900,
-    )
-    (partial / ".installed").touch()
-    try:
-        partial.rename(target)
-    except OSError:  # installed meanwhile by another process
-        shutil.rmtree(partial, ignore_errors=True)
-    return target
+    """checkov-requirements.txt as the Makefile's install step put it, beside the venv's own packages."""
+    installed = [line.strip() for line in CHECKOV_REQUIREMENTS.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    pinned = next(line for line in installed if line.startswith("checkov=="))
+    found = list(CHECKOV_DIR.glob(f"checkov-{pinned.split('==')[1]}.dist-info"))
+    if not found:
+        pytest.fail(f"{pinned} is not installed in {CHECKOV_DIR}: run `make .venv/.installed` (it installs {CHECKOV_REQUIREMENTS.name})")
+    return CHECKOV_DIR
 
 
 @pytest.fixture(scope="module")
 def cfn() -> dict:
-    return _translated()
+    return translated_template()
 
 
 @pytest.fixture(scope="module")
@@ -261,7 +214,7 @@ def checkov_report(cfn, tmp_path_factory) -> dict:
     assert run.returncode in (0, 1), f"checkov did not run:\n{run.stderr[-3000:]}"
     report = json.loads(run.stdout)
     reports = report if isinstance(report, list) else [report]
-    results = {"seconds": seconds, "failed": [], "passed": [], "skipped": []}
+    results: dict[str, Any] = {"failed": [], "passed": [], "skipped": []}
     for one in reports:
         results["version"] = one["summary"]["checkov_version"]
         results["parsing_errors"] = one["summary"]["parsing_errors"]
@@ -278,10 +231,9 @@ def checkov_report(cfn, tmp_path_factory) -> dict:
 # ------------------------------------------------------------------------------------- checkov
 
 
-def test_checkov_runs_offline_within_its_budget(checkov_report):
+def test_checkov_runs_offline(checkov_report):
     assert checkov_report["parsing_errors"] == 0
     assert checkov_report["passed"], "checkov ran no check"
-    assert checkov_report["seconds"] < CHECKOV_BUDGET_SECONDS
 
 
 def test_every_failing_checkov_check_is_justified(checkov_report):
@@ -385,7 +337,12 @@ def _services_called(path: Path) -> set[str]:
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Call):
             name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
-            if name in ("client", "resource") and node.args and isinstance(node.args[0], ast.Constant):
+            if (
+                name in ("client", "resource")
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+            ):
                 services.add(BOTO3_TO_IAM.get(node.args[0].value, node.args[0].value))
             elif name in HELPERS_TO_IAM:
                 services.add(HELPERS_TO_IAM[name])
@@ -480,3 +437,17 @@ def test_no_function_environment_variable_holds_a_secret():
             pattern = parameter.get("AllowedPattern")
             is_plain_url = bool(pattern) and re.fullmatch(pattern, "https://user:password@example.com/range") is None
             assert (is_resource and name.endswith("_ARN")) or is_number or is_switch or is_plain_url, f"{name} looks like a secret: {value}"
+
+
+# ------------------------------------------------------------------------------------- gateway answers
+
+
+def test_every_gateway_response_sends_nosniff_and_no_store():
+    """API Gateway's own answers (bad key, unknown route, throttling, ...) carry the headers the
+    function sends with each of its answers (OWASP ASVS 5.0 3.4.4 nosniff, 14.3.2 anti-caching)."""
+    responses = load_template()["Resources"]["Api"]["Properties"]["GatewayResponses"]
+    assert responses
+    for kind, response in responses.items():
+        headers = response["ResponseParameters"]["Headers"]
+        assert headers.get("X-Content-Type-Options") == "'nosniff'", kind
+        assert headers.get("Cache-Control") == "'no-store'", kind

@@ -28,7 +28,7 @@ def schema_problems(events: list[dict]) -> list[str]:
     """Every way these events (as the archive holds them) break their schemas; empty if none."""
     problems = []
     for event in events:
-        validator = VALIDATORS.get(event.get("detail-type"))
+        validator = VALIDATORS.get(event.get("detail-type", ""))
         if validator is None:
             problems.append(f"{event.get('detail-type')}: no schema in events/ (run python -m infra.catalogue)")
             continue

@@ -2,7 +2,7 @@
 
 - start_onboarding() does what the API's Onboarding.start does (status record + email claim, then
   StartExecution named after the user_id), with the timeouts a test chooses;
-- polling helpers that wait with a deadline (never a fixed long sleep);
+- waits with a deadline (never a fixed long sleep), through the flows' wait_for;
 - readers of an execution's history (the state path, the events' text);
 - in_process_aws: moto's in-process mock for domain unit tests, made safe to run in the same pytest
   process as the session-wide local stack (see its docstring).
@@ -10,11 +10,9 @@
 
 from __future__ import annotations
 
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import boto3
 import pytest
@@ -23,6 +21,7 @@ import authflow.aws
 from authflow import status_tokens
 from authflow.models import OnboardingInput, OnboardingTimeouts, StepStatus
 from authflow.status import EmailClaims, Handoffs, MfaSessions, Signals, StatusRecords
+from tests.support.flows import wait_for
 
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
 # The states a completed onboarding passes through, in order.
@@ -55,21 +54,6 @@ ONBOARDING_EVENT_TYPES = (
 )
 
 
-# ----------------------------------------------------------------------------- polling
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:
-    """Polls predicate until it returns something truthy, or fails after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value {last!r}")
-
-
 # ----------------------------------------------------------------------------- executions
 
 
@@ -94,6 +78,7 @@ def start_onboarding(
     *,
     confirmation_seconds: int,
     mfa_seconds: int,
+    confirmation_limit_seconds: int | None = None,
     full_name: str = "Ada Lovelace",
     email: str | None = None,
     user_id: str | None = None,
@@ -111,7 +96,11 @@ def start_onboarding(
         email=email,
         full_name=full_name,
         request_id=request_id,
-        timeouts=OnboardingTimeouts(confirmation_seconds=confirmation_seconds, mfa_seconds=mfa_seconds),
+        timeouts=OnboardingTimeouts(
+            confirmation_seconds=confirmation_seconds,
+            confirmation_limit_seconds=confirmation_limit_seconds or 3 * confirmation_seconds,
+            mfa_seconds=mfa_seconds,
+        ),
     )
     started = sfn.start_execution(stateMachineArn=state_machine_arn, name=user_id, input=execution_input.model_dump_json(exclude_none=True))
     assert started["executionArn"] == arn

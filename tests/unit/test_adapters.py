@@ -23,7 +23,7 @@ from tests.unit.conftest import new_email
 
 
 def onboarding_input(user_id: str) -> OnboardingInput:
-    timeouts = OnboardingTimeouts(confirmation_seconds=60, mfa_seconds=60)
+    timeouts = OnboardingTimeouts(confirmation_seconds=60, confirmation_limit_seconds=180, mfa_seconds=60)
     return OnboardingInput(user_id=user_id, email=new_email(), full_name="Ada", request_id="r", timeouts=timeouts)
 
 

@@ -150,7 +150,11 @@ def test_the_cache_may_not_outlive_a_minute(pool):
 def test_the_cache_answers_within_its_ttl_and_asks_again_after():
     clock, loads = Clock(), []
     cache: ExpiringCache[int] = ExpiringCache(ttl_seconds=60, clock=clock)
-    load = lambda: loads.append(1) or len(loads)  # noqa: E731
+
+    def load() -> int:
+        loads.append(1)
+        return len(loads)
+
     assert cache.get("k", load) == 1
     clock.now += 59
     assert cache.get("k", load) == 1

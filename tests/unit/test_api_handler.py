@@ -40,7 +40,9 @@ def test_create_user_answers_201_stores_the_record_and_starts_the_execution(api,
     assert status == 201 and body["email"] == email and body["status"] == "CREATED"
     assert headers["Cache-Control"] == "no-store" and headers["X-Content-Type-Options"] == "nosniff"
     record = StatusRecords(settings.status_table_name).get(body["user_id"])
-    assert record.status == "CREATED" and EmailClaims(settings.status_table_name).user_id_for(email) == body["user_id"]
+    assert (
+        record is not None and record.status == "CREATED" and EmailClaims(settings.status_table_name).user_id_for(email) == body["user_id"]
+    )
     execution = boto3.client("stepfunctions").describe_execution(executionArn=record.execution_arn)
     assert execution["status"] == "RUNNING" and execution["name"] == body["user_id"]
 

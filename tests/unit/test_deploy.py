@@ -115,7 +115,7 @@ def test_every_aws_and_sam_command_of_the_deploy_section_names_its_region_or_env
     section = readme[readme.index("\n## Deploy") :]
     section = section[: section.find("\n## ", 1)] if "\n## " in section[1:] else section
     commands = [line.strip() for line in re.findall(r"```sh\n(.*?)```", section, re.S) for line in line.split("\n") if line.strip()]
-    joined = []
+    joined: list[str] = []
     for line in commands:  # continuation lines belong to the command before
         if joined and joined[-1].endswith("\\"):
             joined[-1] = joined[-1][:-1] + " " + line

@@ -139,7 +139,7 @@ def test_the_workflow_input_holds_nothing_secret_and_the_task_token_is_hidden():
                 "email": "a@example.com",
                 "full_name": "Ada",
                 "request_id": "r",
-                "timeouts": {"confirmation_seconds": 60, "mfa_seconds": 60},
+                "timeouts": {"confirmation_seconds": 60, "confirmation_limit_seconds": 180, "mfa_seconds": 60},
             },
         }
     )
@@ -150,4 +150,4 @@ def test_the_workflow_input_holds_nothing_secret_and_the_task_token_is_hidden():
 def test_the_workflow_refuses_non_positive_timeouts():
     for bad in (0, -1):
         with pytest.raises(ValidationError):
-            OnboardingTimeouts(confirmation_seconds=bad, mfa_seconds=60)
+            OnboardingTimeouts(confirmation_seconds=bad, confirmation_limit_seconds=180, mfa_seconds=60)

@@ -56,7 +56,8 @@ def test_qr_png_is_a_png_image_of_the_provisioning_uri():
     assert query["issuer"] == ["authflow"] and query["secret"] == [SECRET]
     assert urllib.parse.unquote(parsed.path) == "/authflow:ada@example.com"
     # what the user's app will then generate is the code Cognito expects
-    assert pyotp.parse_uri(uri).now() == pyotp.TOTP(SECRET).now()
+    scanned = pyotp.parse_uri(uri)
+    assert isinstance(scanned, pyotp.TOTP) and scanned.now() == pyotp.TOTP(SECRET).now()
 
 
 def test_qr_png_differs_for_another_account_or_issuer():

@@ -194,6 +194,7 @@ def test_signal_items_expire_through_the_tables_ttl_attribute(store, stores):
     user_id, _ = new_user(store)
     stores.signals.arm(user_id, UserAction.CONFIRMATION, SecretStr("t"), timedelta(hours=2))
     item = raw_item(store, f"USER#{user_id}", "SIGNAL#CONFIRMATION")
+    assert item is not None
     # template.yaml's TimeToLiveSpecification names the attribute: the item must carry it in epoch seconds.
     from infra.template import load_template
 

@@ -11,17 +11,21 @@ One test (or a small group) per gap, each failing if the local stack fell back t
 - TOTP secrets authenticator apps accept, one per AssociateSoftwareToken, each checked for its own
   user; a challenge session answered only for the user it was issued to (infra/cognito.py);
 - disabling a user's TOTP makes the next sign-in ask for a new enrolment (infra/cognito.py);
-- the bucket policy: only the TLS-only statement is left out locally (infra/provision.py).
+- the bucket policy: only the TLS-only statement is left out locally (infra/provision.py);
+- moto's CloudFormation deploys the translated template, for the CLI's tests against a deployed
+  stack (tests/support/cloudformation.py).
 """
 
 import base64
-import html
+import functools
 import json
 import re
 import string
 import time
 import uuid
+from pathlib import Path
 
+import boto3
 import pyotp
 import pytest
 from botocore.exceptions import ClientError
@@ -30,7 +34,9 @@ from infra.cognito import _SYMBOLS, COGNITO_DEFAULT_SENDER
 from infra.provision import Provisioner
 from infra.template import load_template
 from infra.views import LocalViews
-from tests.support.workflow import stack_client, wait_for
+from tests.support.cloudformation import cloudformation_gaps_closed, deploy
+from tests.support.flows import PASSWORD, TEMPORARY_PASSWORD, in_mail, wait_for
+from tests.support.workflow import in_process_aws, stack_client  # noqa: F401 (in_process_aws: a fixture)
 
 # Each gap closer is checked on the running local stack.
 pytestmark = pytest.mark.e2e
@@ -38,12 +44,6 @@ pytestmark = pytest.mark.e2e
 TEMPLATE = load_template()
 MINIMUM_LENGTH = int(TEMPLATE["Parameters"]["PasswordMinimumLength"]["Default"])
 APP_NAME = TEMPLATE["Parameters"]["AppName"]["Default"]
-NEW_PASSWORD = "Correct-Horse-9-Battery"
-
-
-@pytest.fixture(scope="module")
-def cognito(local_stack):
-    return stack_client(local_stack, "cognito-idp")
 
 
 @pytest.fixture(scope="module")
@@ -56,19 +56,14 @@ def client_id(local_stack) -> str:
     return local_stack.stack.refs["UserPoolClient"]
 
 
-@pytest.fixture(scope="module")
-def views(local_stack) -> LocalViews:
-    return LocalViews(local_stack.stack)
-
-
 def mail_to(views: LocalViews, email: str) -> list[dict]:
     return [m for m in views.mail() if email in m["to"]]
 
 
 def mailed_password(message: dict) -> str:
-    found = re.search(r"temporary password: <b>(.*?)</b>", message["body"])
+    found = in_mail(TEMPORARY_PASSWORD, message)
     assert found, f"no temporary password in {message['body']!r}"
-    return html.unescape(found.group(1))
+    return found
 
 
 def attributes(user: dict) -> dict:
@@ -133,7 +128,7 @@ def test_generated_temporary_passwords_differ_between_users(cognito, pool_id, vi
     for _ in range(3):
         username, email = new_identity("distinct")
         cognito.admin_create_user(UserPoolId=pool_id, Username=username, UserAttributes=user_attributes(email))
-        (message,) = wait_for(lambda email=email: mail_to(views, email), 5, "the invitation mail")
+        (message,) = wait_for(functools.partial(mail_to, views, email), 5, "the invitation mail")
         passwords.add(mailed_password(message))
     assert len(passwords) == 3
 
@@ -173,7 +168,7 @@ def test_resend_keeps_the_user_and_mails_a_new_temporary_password(cognito, pool_
 def test_resend_is_refused_for_a_confirmed_user_and_mails_nothing(cognito, pool_id, views):
     username, email = new_identity("confirmed")
     cognito.admin_create_user(UserPoolId=pool_id, Username=username, MessageAction="SUPPRESS", UserAttributes=user_attributes(email))
-    cognito.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=NEW_PASSWORD, Permanent=True)
+    cognito.admin_set_user_password(UserPoolId=pool_id, Username=username, Password=PASSWORD, Permanent=True)
     assert cognito.admin_get_user(UserPoolId=pool_id, Username=username)["UserStatus"] == "CONFIRMED"
 
     with pytest.raises(ClientError) as refused:
@@ -278,7 +273,7 @@ def mfa_setup_session(cognito, pool_id, client_id) -> tuple[str, str]:
         UserPoolId=pool_id,
         ClientId=client_id,
         ChallengeName="NEW_PASSWORD_REQUIRED",
-        ChallengeResponses={"USERNAME": username, "NEW_PASSWORD": NEW_PASSWORD},
+        ChallengeResponses={"USERNAME": username, "NEW_PASSWORD": PASSWORD},
         Session=auth["Session"],
     )
     assert challenge["ChallengeName"] == "MFA_SETUP", "the pool makes TOTP mandatory"
@@ -338,7 +333,7 @@ def enrolled_user(cognito, pool_id, client_id) -> tuple[str, pyotp.TOTP]:
 
 
 def mfa_challenge(cognito, pool_id, client_id, username) -> str:
-    auth = password_auth(cognito, pool_id, client_id, username, NEW_PASSWORD)
+    auth = password_auth(cognito, pool_id, client_id, username, PASSWORD)
     assert auth["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
     return auth["Session"]
 
@@ -461,7 +456,7 @@ def test_a_new_password_challenge_sets_only_its_own_users_password(cognito, pool
             UserPoolId=pool_id,
             ClientId=client_id,
             ChallengeName="NEW_PASSWORD_REQUIRED",
-            ChallengeResponses={"USERNAME": bob, "NEW_PASSWORD": NEW_PASSWORD},
+            ChallengeResponses={"USERNAME": bob, "NEW_PASSWORD": PASSWORD},
             Session=alice_session,
         )
 
@@ -478,13 +473,13 @@ def test_disabling_a_users_totp_makes_the_next_sign_in_ask_for_a_new_enrolment(c
     cognito.admin_set_user_mfa_preference(
         UserPoolId=pool_id, Username=username, SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True}
     )
-    assert password_auth(cognito, pool_id, client_id, username, NEW_PASSWORD)["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
+    assert password_auth(cognito, pool_id, client_id, username, PASSWORD)["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
 
     cognito.admin_set_user_mfa_preference(
         UserPoolId=pool_id, Username=username, SoftwareTokenMfaSettings={"Enabled": False, "PreferredMfa": False}
     )
 
-    assert password_auth(cognito, pool_id, client_id, username, NEW_PASSWORD)["ChallengeName"] == "MFA_SETUP"
+    assert password_auth(cognito, pool_id, client_id, username, PASSWORD)["ChallengeName"] == "MFA_SETUP"
 
 
 # ----------------------------------------------------------------------------- bucket policy
@@ -562,7 +557,9 @@ def test_admin_reset_mails_a_code_and_refuses_the_old_password_until_it_is_used(
     cognito.admin_reset_user_password(UserPoolId=pool_id, Username=username)
 
     (message,) = wait_for(lambda: mail_to(views, email), 5, "the reset code mail")
-    code = re.search(r"password reset code: <b>(\d{6})</b>", message["body"]).group(1)
+    found = re.search(r"password reset code: <b>(\d{6})</b>", message["body"])
+    assert found, "the mail carries the code"
+    code = found.group(1)
     with pytest.raises(ClientError) as refused:
         password_auth(cognito, pool_id, client_id, username, "Before-Horse-4-Battery")
     assert refused.value.response["Error"]["Code"] == "PasswordResetRequiredException"
@@ -615,3 +612,30 @@ def test_a_replay_sends_only_its_time_window_and_only_to_its_filter_rules(local_
     replayed = drained(queues["chosen"])
     assert [(e["detail"]["n"], e["replay-name"]) for e in replayed] == [("recent", f"gap-{suffix}")]
     assert drained(queues["other"]) == []
+
+
+# ----------------------------------------------------------------------------- CloudFormation
+
+
+@pytest.mark.usefixtures("in_process_aws")
+def test_moto_cloudformation_deploys_the_translated_template_with_the_gaps_closed(monkeypatch):
+    # A region of its own: the unit tests' region already holds other tests' authflow-dev resources.
+    for name in ("AWS_DEFAULT_REGION", "AWS_REGION"):
+        monkeypatch.setenv(name, "ca-central-1")
+    with cloudformation_gaps_closed():
+        stack = deploy("authflow-gaps", "dev")
+        resources = boto3.client("cloudformation").list_stack_resources(StackName="authflow-gaps")["StackResourceSummaries"]
+        physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    # Cognito: a real pool and client in moto's backend, not a name only.
+    pool = boto3.client("cognito-idp").describe_user_pool(UserPoolId=physical["UserPool"])["UserPool"]
+    assert pool["Name"] == "authflow-dev"
+    assert boto3.client("cognito-idp").describe_user_pool_client(UserPoolId=pool["Id"], ClientId=physical["UserPoolClient"])
+    # The state machine runs the ASL file from the artifact bucket, its substitutions applied.
+    definition = json.loads(
+        boto3.client("stepfunctions").describe_state_machine(stateMachineArn=physical["OnboardingStateMachine"])["definition"]
+    )
+    assert set(definition["States"]) == set(json.loads(Path("workflows/onboarding.asl.json").read_text())["States"])
+    assert "${" not in json.dumps(definition)
+    # Ref of the bus is its name, as the rules that target it need.
+    assert physical["EventBus"] == "authflow-dev"

@@ -32,7 +32,11 @@ def test_start_claims_the_email_writes_the_record_and_starts_the_execution_named
     ((machine, name, execution_input),) = workflows.started
     assert (machine, name) == (settings.onboarding_state_machine_arn, user_id)
     assert record.execution_arn.endswith(f":execution:{machine.rsplit(':', 1)[1]}:{user_id}")
-    assert execution_input["timeouts"] == {"confirmation_seconds": 7 * 86400, "mfa_seconds": 15 * 60}
+    assert execution_input["timeouts"] == {
+        "confirmation_seconds": 7 * 86400,
+        "confirmation_limit_seconds": 21 * 86400,
+        "mfa_seconds": 15 * 60,
+    }
     assert "password" not in str(execution_input).lower()
 
 
@@ -42,6 +46,7 @@ def test_the_same_idempotency_key_gives_the_same_user_and_another_email_is_anoth
     again = onboarding.start(request, "req-2", idempotency_key="key-1")
     other = onboarding.start(CreateUserRequest(full_name="Ada", email=new_email()), "req-3", idempotency_key="key-1")
     assert first.user_id == again.user_id != other.user_id
+    assert first.user_id.version == other.user_id.version == 4, "ids are random, never derived from the key and the email"
 
 
 def test_a_taken_email_is_refused_and_a_failed_start_frees_it(onboarding, adapters, workflows):
@@ -53,7 +58,7 @@ def test_a_taken_email_is_refused_and_a_failed_start_frees_it(onboarding, adapte
     def refuse(*args):
         raise RuntimeError("StartExecution failed")
 
-    workflows.start = refuse  # type: ignore[method-assign]
+    workflows.start = refuse
     free = new_email()
     with pytest.raises(RuntimeError):
         onboarding.start(CreateUserRequest(full_name="Ada", email=free), "req-3")

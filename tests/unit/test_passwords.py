@@ -37,18 +37,19 @@ def run(passwords, workflows, user_id: str, task: str, state: str, token: str | 
     return passwords.run_reset_task(PasswordResetTask(task=task, state=state, reset=reset, execution_arn=f"{arn}:{name}", task_token=token))
 
 
-def test_forgot_password_starts_a_reset_and_unknown_emails_get_a_stable_pseudo_id(passwords, workflows, user, settings):
+def test_forgot_password_starts_a_reset_and_answers_every_email_its_stable_pseudo_id(passwords, workflows, user, settings, adapters):
     user_id, email = user
     known = passwords.forgot(ForgotPasswordRequest(email=email), "req")
     stranger = new_email()
     unknown = [passwords.forgot(ForgotPasswordRequest(email=stranger), "req") for _ in range(2)]
 
-    assert str(known.user_id) == user_id
+    assert str(known.user_id) == adapters.pseudo_ids.for_email(email) != user_id, "the answer tells no one the user exists"
+    assert known.user_id == passwords.forgot(ForgotPasswordRequest(email=email), "req").user_id
     machine, name, execution_input = workflows.started[-1]
     assert machine == settings.password_reset_state_machine_arn and name.startswith(f"reset-{user_id}-")
     assert execution_input == {"user_id": user_id, "request_id": "req", "code_validity_seconds": 3600}
     assert unknown[0].user_id == unknown[1].user_id != known.user_id
-    assert sum(1 for s in workflows.started if s[1].startswith("reset-")) == 1, "no execution for an unknown email"
+    assert sum(1 for s in workflows.started if s[1].startswith("reset-")) == 2, "no execution for an unknown email"
 
 
 def test_the_reset_tasks_wait_for_the_new_password_and_record_it(passwords, workflows, user, tap, adapters):

@@ -24,7 +24,7 @@ def test_an_onboarding_task_does_its_step_and_records_it_under_its_state_name(un
         "email": email,
         "full_name": "Ada Lovelace",
         "request_id": "r",
-        "timeouts": {"confirmation_seconds": 60, "mfa_seconds": 60},
+        "timeouts": {"confirmation_seconds": 60, "confirmation_limit_seconds": 180, "mfa_seconds": 60},
     }
 
     result = invoke(
@@ -36,7 +36,8 @@ def test_an_onboarding_task_does_its_step_and_records_it_under_its_state_name(un
     assert result == {"task": "create_cognito_user", "user_id": user_id}
     user = boto3.client("cognito-idp").admin_get_user(UserPoolId=settings.user_pool_id, Username=user_id)
     assert {a["Name"]: a["Value"] for a in user["UserAttributes"]}["email"] == email
-    assert [s.name for s in StatusRecords(settings.status_table_name).get(user_id).steps] == ["RenamedState"]
+    record = StatusRecords(settings.status_table_name).get(user_id)
+    assert record is not None and [s.name for s in record.steps] == ["RenamedState"]
 
 
 def test_the_login_task_refuses_a_handoff_it_cannot_find(unit_stack):
@@ -70,7 +71,8 @@ def test_the_custom_message_trigger_writes_the_invitation(unit_stack):
         "response": {"smsMessage": None, "emailMessage": None, "emailSubject": None},
     }
     response = invoke(unit_stack, "CognitoTriggerFunction", event)["response"]
-    assert "{####}" in response["emailMessage"] and "&lt;Ada&gt;" in response["emailMessage"]
+    assert "{####}" in response["emailMessage"] and "Hello there," in response["emailMessage"]
+    assert "Ada" not in response["emailMessage"], "a name with markup is left out of the greeting"
     assert response["emailSubject"] == "Your authflow account"
 
 

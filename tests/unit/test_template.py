@@ -339,6 +339,20 @@ def test_every_api_method_but_cors_preflight_requires_the_api_key(cfn: dict[str,
             assert {"api_key": []} in op.get("security", []), f"{verb} {path} lacks the API key"
 
 
+def test_the_abuse_limits_default_to_the_documented_figures(template: dict[str, Any]) -> None:
+    defaults = {name: template["Parameters"][name]["Default"] for name in template["Parameters"]}
+    assert defaults["MailRequestsPerEmailPerHour"] == 5 and defaults["MailRequestsPerApiKeyPerHour"] == 1000
+    assert (defaults["FailedAttemptLimit"], defaults["FailedAttemptWindowSeconds"], defaults["LockoutSeconds"]) == (5, 900, 900)
+
+
+def test_every_429_the_gateway_answers_itself_carries_retry_after(template: dict[str, Any]) -> None:
+    answers = template["Resources"]["Api"]["Properties"]["GatewayResponses"]
+    throttling = {name: answer for name, answer in answers.items() if answer.get("StatusCode") == 429}
+    assert "THROTTLED" in throttling
+    for name, answer in throttling.items():
+        assert answer["ResponseParameters"]["Headers"]["Retry-After"] == "'1'", name
+
+
 def test_every_function_runs_python_3_13(template: dict[str, Any], cfn: dict[str, Any]) -> None:
     functions = _resources_of(cfn, "AWS::Lambda::Function")
     assert functions

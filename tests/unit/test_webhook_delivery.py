@@ -11,6 +11,7 @@ import json
 import threading
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import boto3
 import pytest
@@ -197,8 +198,8 @@ def deliverer(
         queue=queue or boto3.client("sqs"),
         resolve=resolve,
         send=endpoints,
-        replays=replays or FakeReplays(),
-        mailer=mailer or FakeMailer(),
+        replays=replays or cast(Any, FakeReplays()),
+        mailer=mailer or cast(Any, FakeMailer()),
         clock=clock,
     )
     return WebhookDeliverer(settings, adapters, spread=lambda delay: delay)  # no jitter: the schedule exactly
@@ -206,6 +207,12 @@ def deliverer(
 
 def plenty_of_time() -> float:
     return 30.0
+
+
+def stored(store: SubscriptionStore, webhook_id: str) -> Subscription:
+    found = store.get(webhook_id)
+    assert found is not None, f"no subscription {webhook_id}"
+    return found
 
 
 def log_entry(settings: DeliverySettings, webhook_id: str, event_id: str = "ev-1"):
@@ -325,13 +332,13 @@ def test_an_endpoint_failing_every_delivery_for_five_days_is_disabled_and_its_co
     endpoints = FakeEndpoints(clock, bad=503)
     worker = deliverer(settings, endpoints, clock=clock, queue=RecordingQueue(), mailer=mailer)
     worker.deliver_batch([record(settings, event(event_id="ev-day-0"))], plenty_of_time)
-    assert store.get(failing.id).failing_since == clock.now
+    assert stored(store, failing.id).failing_since == clock.now
     clock.now += timedelta(days=4, hours=23)
     worker.deliver_batch([record(settings, event(event_id="ev-day-4"))], plenty_of_time)
-    assert store.get(failing.id).enabled and mailer.sent == [], "not yet five days"
+    assert stored(store, failing.id).enabled and mailer.sent == [], "not yet five days"
     clock.now += timedelta(hours=1)
     worker.deliver_batch([record(settings, event(event_id="ev-day-5"))], plenty_of_time)
-    gone = store.get(failing.id)
+    gone = stored(store, failing.id)
     assert not gone.enabled and gone.disabled_reason == "Every delivery failed for 5 days."
     assert log_entry(settings, failing.id, "ev-day-5").state == "failed"
     ((to, mail),) = mailer.sent
@@ -354,11 +361,11 @@ def test_one_delivery_resets_the_failing_clock(settings) -> None:
     endpoints.statuses["bad"] = 204
     clock.now += timedelta(days=3)
     worker.deliver_batch([record(settings, event(event_id="ev-2"))], plenty_of_time)
-    assert store.get("wh-bad.example.com").failing_since is None
+    assert stored(store, "wh-bad.example.com").failing_since is None
     endpoints.statuses["bad"] = 503
     clock.now += timedelta(days=3)
     worker.deliver_batch([record(settings, event(event_id="ev-3"))], plenty_of_time)
-    assert store.get("wh-bad.example.com").enabled and store.get("wh-bad.example.com").failing_since == clock.now
+    assert stored(store, "wh-bad.example.com").enabled and stored(store, "wh-bad.example.com").failing_since == clock.now
 
 
 def test_a_retry_for_a_deleted_subscription_or_an_attempt_already_made_is_dropped(settings) -> None:

@@ -6,9 +6,11 @@ Every task name a state machine sends is one its use case dispatches (one mappin
 every dispatched name is sent by some state, and the payload model accepts exactly these names.
 """
 
-from typing import get_args
+from collections.abc import Mapping
+from typing import Any, get_args
 
 import pytest
+from pydantic import BaseModel
 
 from authflow.models import LoginTask, OnboardingTask, PasswordResetTask
 from authflow.onboarding import Onboarding
@@ -16,7 +18,7 @@ from authflow.passwords import Passwords
 from authflow.sessions import Sessions
 from tests.support import asl
 
-TASK_FUNCTIONS = {
+TASK_FUNCTIONS: dict[str, tuple[Mapping[str, Any], type[BaseModel]]] = {
     "onboarding": (Onboarding.TASKS, OnboardingTask),
     "login": (Sessions.TASKS, LoginTask),
     "password_reset": (Passwords.TASKS, PasswordResetTask),

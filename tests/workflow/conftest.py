@@ -11,28 +11,7 @@ import pytest
 
 import authflow.aws
 from authflow.status import StatusRecords
-from infra.views import LocalViews
-from tests.support.workflow import OnboardingRun, TableStores, stack_client, start_onboarding
-
-
-@pytest.fixture(scope="module")
-def sfn(local_stack):
-    return stack_client(local_stack, "stepfunctions")
-
-
-@pytest.fixture(scope="module")
-def cognito(local_stack):
-    return stack_client(local_stack, "cognito-idp")
-
-
-@pytest.fixture(scope="module")
-def s3(local_stack):
-    return stack_client(local_stack, "s3")
-
-
-@pytest.fixture(scope="module")
-def views(local_stack) -> LocalViews:
-    return LocalViews(local_stack.stack)
+from tests.support.workflow import OnboardingRun, TableStores, start_onboarding
 
 
 @pytest.fixture(scope="module")

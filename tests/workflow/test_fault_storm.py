@@ -1,13 +1,14 @@
 """Throttling from Cognito, DynamoDB, EventBridge, S3 and SES is retried and the flows complete;
 after a storm every execution is waiting or finished, and the status route says which."""
 
+import functools
 import time
 
 import boto3
 
-from tests.support.client import NEW_PASSWORD, current_otp, onboard, unique_email
+from tests.support.client import onboard
 from tests.support.faults import fault_storm
-from tests.support.workflow import wait_for
+from tests.support.flows import PASSWORD, ActiveUser, Invitation, confirm, enrol_mfa, unique_email, wait_for
 
 ONBOARDINGS = 8
 
@@ -33,14 +34,14 @@ def test_onboardings_survive_a_storm_of_throttling(api, local_stack, monkeypatch
         sfn = boto3.client("stepfunctions")
         arn = local_stack.stack.state_machines["OnboardingStateMachine"]
 
-        def settled(user_id: str):
+        def settled(user_id: str) -> bool:
             execution = sfn.describe_execution(executionArn=f"{arn.replace(':stateMachine:', ':execution:')}:{user_id}")
             history = sfn.get_execution_history(executionArn=execution["executionArn"], reverseOrder=True, maxResults=5)["events"]
             waiting = any(e.get("stateEnteredEventDetails", {}).get("name") == "WaitForConfirmation" for e in history)
             return execution["status"] != "RUNNING" or waiting
 
         for user_id in user_ids:
-            wait_for(lambda user_id=user_id: settled(user_id), 60, f"onboarding {user_id} to settle")
+            wait_for(functools.partial(settled, user_id), 60, f"onboarding {user_id} to settle")
     print(f"faults injected: {dict(storm.injected)} of {dict(storm.calls)} calls")
     assert sum(storm.injected.values()) >= 10, storm.injected
     assert set(storm.injected) == {"cognito-idp", "dynamodb", "events"}
@@ -50,14 +51,9 @@ def test_onboardings_survive_a_storm_of_throttling(api, local_stack, monkeypatch
         if status != "INVITED":
             failures = [e for e in api.local(f"executions/{user_id}")["history"] if "Failed" in e["type"]]
             raise AssertionError(f"{user_id} is {status}: {failures}")
-    email = emails[0]
-    temporary = api.temporary_password(email)
-    confirmed = api.post(f"/users/{user_ids[0]}/confirm", {"email": email, "temporary_password": temporary, "new_password": NEW_PASSWORD})
-    assert confirmed.status == 200, confirmed.body
-    api.wait_for_status(user_ids[0], "MFA_PENDING")
-    mfa = api.post(f"/users/{user_ids[0]}/confirm-mfa", {"email": email, "otp": current_otp(confirmed.json()["qr_code_secret"])})
-    assert mfa.status == 200
-    api.wait_for_status(user_ids[0], "ACTIVE")
+    invitation = Invitation(user_ids[0], emails[0], api.temporary_password(emails[0]))
+    secret = confirm(api, api, invitation)["qr_code_secret"]
+    enrol_mfa(api, api, ActiveUser(invitation.email, invitation.user_id, PASSWORD, secret))
 
 
 def test_mail_and_qr_storage_throttling_is_retried(api, monkeypatch):
@@ -69,5 +65,5 @@ def test_mail_and_qr_storage_throttling_is_retried(api, monkeypatch):
         ]
     assert answers == [200, 200]
     assert storm.injected["ses"] >= 1
-    links = [m for m in api.mail_to(user.email) if "authenticator" in m["subject"]]
+    links = [m for m in api.mail(user.email) if "authenticator" in m["subject"]]
     assert len(links) == 2

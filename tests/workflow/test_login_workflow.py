@@ -12,7 +12,8 @@ import pytest
 from moto.cognitoidp.exceptions import ResourceNotFoundError
 from moto.cognitoidp.models import CognitoIdpBackend
 
-from tests.support.client import onboard, unique_email
+from tests.support.client import onboard
+from tests.support.flows import unique_email
 
 
 @pytest.fixture(scope="module")

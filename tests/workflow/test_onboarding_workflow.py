@@ -20,7 +20,8 @@ from moto.cognitoidp.exceptions import InvalidParameterException
 from moto.core.exceptions import JsonRESTError
 
 from authflow.models import OnboardingStatus, UserAction
-from tests.support.client import NEW_PASSWORD, current_otp, wrong_otp
+from tests.support.client import wrong_otp
+from tests.support.flows import PASSWORD, Invitation, confirm, current_otp
 from tests.support.workflow import (
     HAPPY_PATH,
     HAPPY_PATH_STEPS,
@@ -61,15 +62,10 @@ def events_of(views, user_id: str, detail_type: str) -> list[dict]:
 
 def confirm_through_the_api(api, run, secrets_used) -> dict:
     """The user's first action: the temporary password from the mail, a new password; returns the answer."""
-    temporary = api.temporary_password(run.email)
-    secrets_used["password"].update({temporary, NEW_PASSWORD})
     api.wait_for_status(run.user_id, "INVITED")
-    confirmed = api.post(
-        f"/users/{run.user_id}/confirm",
-        {"email": run.email, "temporary_password": temporary, "new_password": NEW_PASSWORD},
-    )
-    assert confirmed.status == 200, confirmed.body
-    answer = confirmed.json()
+    invitation = Invitation(run.user_id, run.email, api.temporary_password(run.email))
+    secrets_used["password"].update({invitation.temporary_password, PASSWORD})
+    answer = confirm(api, api, invitation)
     secrets_used["totp_secret"].add(answer["qr_code_secret"])
     return answer
 
@@ -185,7 +181,7 @@ def test_confirmation_timeout_expires_and_removes_the_user(start, sfn, store, st
     assert failed["error"] == "OnboardingExpired"
     assert described.get("error", failed["error"]) == "OnboardingExpired"
 
-    assert api.mail_to(run.email), "the user had been invited"
+    assert api.mail(run.email), "the user had been invited"
     assert_user_removed(cognito, local_stack.stack.refs["UserPool"], run.user_id)
     assert stores.claims.user_id_for(run.email) is None, "the email can be used for a new onboarding"
     record = store.get(run.user_id)
@@ -241,12 +237,12 @@ def test_a_resent_invitation_is_honoured_for_its_full_validity(start, sfn, api, 
         time.sleep(max(0.0, waiting_since + validity / 2 - time.monotonic()))
         assert api.post("/resend-confirmation-code", {"email": run.email}).status == 200
         second = api.temporary_password(run.email, previous=first)
-        secrets_used["password"].update({first, second, NEW_PASSWORD})
+        secrets_used["password"].update({first, second, PASSWORD})
         time.sleep(max(0.0, waiting_since + validity + 1 - time.monotonic()))  # first validity over, second not
 
         confirmed = api.post(
             f"/users/{run.user_id}/confirm",
-            {"email": run.email, "temporary_password": second, "new_password": NEW_PASSWORD},
+            {"email": run.email, "temporary_password": second, "new_password": PASSWORD},
         )
 
         assert confirmed.status == 200, confirmed.body
@@ -254,6 +250,29 @@ def test_a_resent_invitation_is_honoured_for_its_full_validity(start, sfn, api, 
     finally:
         if sfn.describe_execution(executionArn=run.execution_arn)["status"] == "RUNNING":
             sfn.stop_execution(executionArn=run.execution_arn)
+
+
+def test_resends_cannot_hold_the_email_claim_past_the_overall_limit(start, sfn, stores):
+    """Each resend's heartbeat restarts the wait; before, that went on without end, so anyone resending
+    could hold an email's claim forever. The overall limit (OnboardingConfirmationLimitDays) ends it."""
+    run = start(confirmation_seconds=2, confirmation_limit_seconds=4, mfa_seconds=LONG_ENOUGH)
+    wait_until_entered(sfn, run.execution_arn, "WaitForConfirmation")
+    heartbeats = 0
+    while sfn.describe_execution(executionArn=run.execution_arn)["status"] == "RUNNING":
+        token = stores.signals.waiting_token(run.user_id, UserAction.CONFIRMATION)
+        if token is not None:
+            try:
+                sfn.send_task_heartbeat(taskToken=token.get_secret_value())
+                heartbeats += 1
+            except sfn.exceptions.TaskTimedOut:
+                pass
+        assert heartbeats < 200, "the wait never ended"
+        time.sleep(0.5)
+
+    events = history(sfn, run.execution_arn)
+    assert heartbeats > 4, "the heartbeats kept the wait alive past one heartbeat period"
+    assert state_path(events) == ["CreateCognitoUser", "SendInvitation", "WaitForConfirmation", "ExpireOnboarding", "OnboardingExpired"]
+    assert any(e["type"] == "TaskTimedOut" and event_details(e)["error"] == "States.Timeout" for e in events)
 
 
 # ----------------------------------------------------------------------------- c. failing tasks
@@ -281,7 +300,7 @@ def test_a_permanently_failing_invitation_is_compensated(start, sfn, store, stor
     assert onboarding_event_types(views, run.user_id) == ["UserCreated", "OnboardingFailed"]
     (event,) = events_of(views, run.user_id, "OnboardingFailed")
     assert event["error"] == "InvalidParameterException"
-    assert api.mail_to(run.email) == [], "no invitation went out"
+    assert api.mail(run.email) == [], "no invitation went out"
 
 
 @pytest.mark.parametrize("throttles", [2, 4], ids=["absorbed-by-sdk-retries", "retried-by-the-state-machine"])
@@ -308,7 +327,7 @@ def test_throttled_invitation_is_retried_and_the_user_is_invited_once(throttles,
             assert task_failures == [], "the SDK's own retries absorbed the throttling"
         assert "CompensateFailedOnboarding" not in state_path(events)
         wait_for(lambda: store.get(run.user_id).status == OnboardingStatus.INVITED, 5, "status INVITED")
-        assert len(api.mail_to(run.email)) == 1, "exactly one invitation"
+        assert len(api.mail(run.email)) == 1, "exactly one invitation"
         assert onboarding_event_types(views, run.user_id) == ["UserCreated", "InvitationSent"]
     finally:
         sfn.stop_execution(executionArn=run.execution_arn)
@@ -354,7 +373,7 @@ def test_no_secret_ever_enters_an_execution_history(onboarded, sfn, executions, 
             for kind, values in secrets_used.items():
                 for secret in values:
                     if kind == "otp":
-                        found = re.search(rf"(?<!\d){secret}(?!\d)", text)
+                        found = re.search(rf"(?<!\d){secret}(?!\d)", text) is not None
                     else:
                         found = any(v in text for v in _variants(secret))
                     if found:

@@ -10,7 +10,7 @@ from moto.cognitoidp.models import CognitoIdpBackend
 
 from authflow.models import UserAction
 from tests.support.client import onboard
-from tests.support.workflow import wait_for
+from tests.support.flows import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +41,7 @@ def types(views, user_id: str) -> list[str]:
 
 def latest_code(api, email: str) -> str:
     def find():
-        codes = [re.search(r"reset code: <b>(\d{6})</b>", m["body"]) for m in api.mail_to(email)]
+        codes = [re.search(r"reset code: <b>(\d{6})</b>", m["body"]) for m in api.mail(email)]
         return [c.group(1) for c in codes if c]
 
     return wait_for(find, 10, "a reset code")[-1]

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         DeliveryRecords,
         EmailClaims,
         Handoffs,
+        Lockouts,
         MfaSessions,
         RateCounters,
         RecentResets,
@@ -56,6 +57,7 @@ class Adapters:
     rate_counters: RateCounters
     recovery_codes: RecoveryCodes
     recent_resets: RecentResets
+    lockouts: Lockouts
     handoffs: Handoffs
     revoked_sign_ins: RevokedSignIns
     subscriptions: SubscriptionStore
@@ -100,6 +102,7 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
         DeliveryRecords,
         EmailClaims,
         Handoffs,
+        Lockouts,
         MfaSessions,
         RateCounters,
         RecentResets,
@@ -109,6 +112,7 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
         StatusRecords,
         SubscriptionStore,
     )
+    from authflow.status.lockouts import LockoutPolicy
     from authflow.tokens import TokenVerifier
     from authflow.users import UserDirectory
     from authflow.workflows import Workflows
@@ -124,6 +128,15 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
         rate_counters=RateCounters(table, utc_now),
         recovery_codes=RecoveryCodes(table, utc_now),
         recent_resets=RecentResets(table, utc_now),
+        lockouts=Lockouts(
+            table,
+            utc_now,
+            LockoutPolicy(
+                limit=settings.failed_attempt_limit,
+                window=timedelta(seconds=settings.failed_attempt_window_seconds),
+                duration=timedelta(seconds=settings.lockout_seconds),
+            ),
+        ),
         handoffs=Handoffs(table, utc_now),
         revoked_sign_ins=revoked_sign_ins,
         subscriptions=SubscriptionStore(table, utc_now),

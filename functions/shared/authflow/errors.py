@@ -11,8 +11,12 @@ class AuthflowError(Exception):
     code: str = "BAD_REQUEST"
     message: str = "The request was refused."
 
-    def __init__(self, message: str | None = None):
+    # Seconds after which a retry may succeed: every 429 answers it as Retry-After (RFC 9110 §10.2.3).
+    retry_after: int | None = None
+
+    def __init__(self, message: str | None = None, retry_after: int | None = None):
         self.message = message or self.message
+        self.retry_after = retry_after if retry_after is not None else self.retry_after
         super().__init__(self.message)
 
 
@@ -80,6 +84,8 @@ class TooManyRequests(AuthflowError):
     status = HTTPStatus.TOO_MANY_REQUESTS
     code = "THROTTLED"
     message = "Too many requests; retry later."
+    # Cognito's own throttling does not say for how long; a minute is its usual quota window.
+    retry_after = 60
 
 
 class TransientError(AuthflowError):
@@ -106,6 +112,8 @@ class TooManyAttempts(AuthflowError):
     status = HTTPStatus.TOO_MANY_REQUESTS
     code = "TOO_MANY_ATTEMPTS"
     message = "Too many failed attempts; the account is temporarily locked."
+    # Cognito's own password lockout does not say for how long; authflow's lockout always does.
+    retry_after = 60
 
 
 class OnboardingIncomplete(AuthflowError):

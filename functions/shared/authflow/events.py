@@ -77,6 +77,17 @@ class LoginFailed(EventDetail):
     reason: str
 
 
+class AccountLocked(EventDetail):
+    """Too many wrong codes or passwords in the window: the user (or, under its pseudo-id, an unknown email) is locked until locked_until.
+
+    factor is what was guessed: PASSWORD, TOTP, RECOVERY_CODE or RESET_CODE.
+    """
+
+    factor: str = Field(examples=["TOTP"])
+    failures: int = Field(examples=[5])
+    locked_until: datetime = Field(examples=["2026-01-01T12:15:00Z"])
+
+
 class TokenRefreshed(EventDetail):
     """New access and id tokens were issued from a refresh token."""
 
@@ -159,6 +170,7 @@ EVENT_TYPES: tuple[type[EventDetail], ...] = (
     OnboardingFailed,
     LoginSucceeded,
     LoginFailed,
+    AccountLocked,
     TokenRefreshed,
     LoggedOut,
     PasswordResetRequested,

@@ -21,9 +21,10 @@ def _error_body(status: int, code: str, message: str, request_id: str) -> dict:
     return {"error": {"code": code, "message": message, "request_id": request_id}}
 
 
-def error_response(app: APIGatewayRestResolver, status: int, code: str, message: str) -> Response:
+def error_response(app: APIGatewayRestResolver, status: int, code: str, message: str, retry_after: int | None = None) -> Response:
     body = _error_body(status, code, message, app.current_event.request_context.request_id or "")
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=SECURITY_HEADERS)
+    headers = SECURITY_HEADERS if retry_after is None else {**SECURITY_HEADERS, "Retry-After": str(max(1, retry_after))}
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
 
 
 def _parses(body: str) -> bool:
@@ -111,7 +112,7 @@ def build_resolver() -> APIGatewayRestResolver:
 
     @app.exception_handler(errors.AuthflowError)
     def domain_error(error: errors.AuthflowError) -> Response:
-        return error_response(app, error.status, error.code, error.message)
+        return error_response(app, error.status, error.code, error.message, error.retry_after)
 
     @app.exception_handler(RequestValidationError)
     def invalid_request(error: RequestValidationError) -> Response:

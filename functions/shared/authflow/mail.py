@@ -1,6 +1,7 @@
 """The mail users receive. Every user-supplied value in a body is HTML-escaped (subjects are plain
 text); Cognito fills its own placeholders."""
 
+import re
 from dataclasses import dataclass
 from html import escape
 from string import Template
@@ -32,6 +33,19 @@ class Mailer:
             raise
 
 
+# A name in a greeting: letters (any script), spaces and '-. only, so nobody can write a sentence, a
+# link or an address into a mail that authflow sends to someone else (a phishing line went out once).
+# A dot only ends a word ("St. John"), so no host name ("evil.example") passes.
+_GREETING_NAME = re.compile(r"[^\W\d_]+\.?(?:[ '\-]+[^\W\d_]+\.?)*")
+_GREETING_NAME_MAX = 40
+
+
+def greeting_name(user_supplied: str) -> str:
+    """The user-supplied name if it is a plain name, otherwise a neutral greeting (it is left out)."""
+    name = user_supplied.strip()
+    return name if len(name) <= _GREETING_NAME_MAX and _GREETING_NAME.fullmatch(name) else "there"
+
+
 _INVITATION = Template(
     """<html><body style="font-family: sans-serif">
 <p>Hello $name,</p>
@@ -48,7 +62,7 @@ def invitation(app_name: str, given_name: str, username_placeholder: str, code_p
     return Mail(
         subject=f"Your {app_name} account",
         html=_INVITATION.substitute(
-            name=escape(given_name or "there"),
+            name=escape(greeting_name(given_name)),
             app=escape(app_name),
             username=username_placeholder,
             code=code_placeholder,
@@ -122,5 +136,5 @@ def password_reset_code(app_name: str, given_name: str, code_placeholder: str) -
     """The reset code mail; the placeholder is Cognito's, which it replaces with the code."""
     return Mail(
         subject=f"Reset your {app_name} password",
-        html=_RESET_CODE.substitute(name=escape(given_name or "there"), app=escape(app_name), code=code_placeholder),
+        html=_RESET_CODE.substitute(name=escape(greeting_name(given_name)), app=escape(app_name), code=code_placeholder),
     )

@@ -13,6 +13,7 @@ from pydantic import SecretStr
 
 from authflow import errors, events, mail
 from authflow.adapters import Adapters
+from authflow.attempts import AttemptLimits, Factor
 from authflow.models import (
     ConfirmMfaRequest,
     ConfirmMfaResponse,
@@ -26,6 +27,7 @@ from authflow.models import (
 )
 from authflow.onboarding import Onboarding
 from authflow.qr import qr_png
+from authflow.request_limits import RequestLimits
 from authflow.settings import CognitoSettings
 from authflow.users import MfaSetup
 
@@ -46,12 +48,21 @@ class Mfa:
         self.events = adapters.events
         self.qr_codes = adapters.qr_codes
         self.mailer = adapters.mailer
+        self.pseudo_ids = adapters.pseudo_ids
+        self.attempts = AttemptLimits(adapters)
+        self.limits = RequestLimits(settings, adapters)
 
-    def _active_user(self, email: str) -> str:
-        """The active user with this email; an unknown email is refused exactly like a wrong password."""
+    def _active_user_or_none(self, email: str) -> str | None:
         user_id = self.claims.user_id_for(email)
         record = self.status.get(user_id) if user_id else None
         if user_id is None or record is None or record.status != OnboardingStatus.ACTIVE:
+            return None
+        return user_id
+
+    def _active_user(self, email: str) -> str:
+        """The active user with this email; an unknown email is refused exactly like a wrong password."""
+        user_id = self._active_user_or_none(email)
+        if user_id is None:
             raise errors.InvalidCredentials()
         return user_id
 
@@ -59,15 +70,40 @@ class Mfa:
     def _enrolment_ttl(self) -> timedelta:
         return timedelta(seconds=self.settings.qr_link_expiry_seconds)
 
-    def enrol_new_authenticator(self, request: ResendMfaRequest, request_id: str) -> ResendMfaResponse:
-        """POST /v1/resend-mfa: a new seed, proven by the password and a second factor; its QR link is mailed."""
+    def enrol_new_authenticator(self, request: ResendMfaRequest, request_id: str, api_key: str | None = None) -> ResendMfaResponse:
+        """POST /v1/resend-mfa: a new seed, proven by the password and a second factor; its QR link is mailed.
+
+        A wrong password counts towards the lockout as at login, and without it a known and an unknown email
+        answer alike (401, then 429 once locked). The resend counter is charged only after the right password,
+        so nobody can use up another's resends; a wrong current code or recovery code counts as a guess too.
+        """
         if request.otp_code is None and request.recovery_code is None:
             raise errors.MfaProofRequired()
-        user_id = self._active_user(request.email)
+        self.limits.charge(request.email, api_key)
+        known_user = self._active_user_or_none(request.email)
+
+        def authenticate() -> str:
+            if known_user is None:
+                raise errors.InvalidCredentials()
+            if self.users.authenticate(known_user, request.password).name != "SOFTWARE_TOKEN_MFA":
+                raise errors.OnboardingIncomplete()
+            return known_user
+
+        subject = known_user or self.pseudo_ids.for_email(request.email)
+        user_id = self.attempts.attempt(subject, Factor.PASSWORD, authenticate, (errors.InvalidCredentials,), request_id)
         if self.rate_counters.count(user_id, "resend-mfa", RESEND_MFA_WINDOW) > self.settings.resend_mfa_limit_per_hour:
-            raise errors.TooManyRequests("Too many QR code resends; try again in an hour.")
+            raise errors.TooManyRequests(
+                "Too many QR code resends; try again in an hour.", retry_after=self.rate_counters.seconds_left(RESEND_MFA_WINDOW)
+            )
         if request.otp_code is not None:
-            tokens = self.users.prove_totp(user_id, request.password, request.otp_code)
+            otp_code = request.otp_code
+            tokens = self.attempts.attempt(
+                user_id,
+                Factor.TOTP,
+                lambda: self.users.prove_totp(user_id, request.password, otp_code),
+                (errors.InvalidMfaCode,),
+                request_id,
+            )
             # Checked after both factors, so that the answer tells no one without them about a reset.
             if self.recent_resets.recent(user_id):
                 raise errors.RecoveryCodeRequired()
@@ -76,7 +112,7 @@ class Mfa:
             self.mfa_sessions.save(user_id, access_token, self._enrolment_ttl, by_access_token=True)
             proof = "otp_code"
         else:
-            setup = self._enrol_with_recovery_code(user_id, request.password, request.recovery_code)
+            setup = self._enrol_with_recovery_code(user_id, request.password, request.recovery_code, request_id)
             secret = setup.secret
             self.mfa_sessions.save(user_id, setup.session, self._enrolment_ttl)
             proof = "recovery_code"
@@ -89,15 +125,18 @@ class Mfa:
         link = self.qr_codes.link(user_id)
         self.mailer.send(email, mail.mfa_enrolment_link(self.settings.app_name, link, self.settings.qr_link_expiry_seconds // 60))
 
-    def _enrol_with_recovery_code(self, user_id: str, password: SecretStr, recovery_code: SecretStr | None) -> MfaSetup:
-        """Lost device: the password is checked first (a wrong one spends no code), then the code is spent,
-        then the lost seed is cleared so that the password step answers MFA_SETUP for the new one."""
+    def _enrol_with_recovery_code(self, user_id: str, password: SecretStr, recovery_code: SecretStr | None, request_id: str) -> MfaSetup:
+        """Lost device, after the password was checked (a wrong one spends no code): the code is spent, then
+        the lost seed is cleared so that the password step answers MFA_SETUP for the new one."""
         if recovery_code is None:
             raise errors.MfaProofRequired()
-        if self.users.authenticate(user_id, password).name != "SOFTWARE_TOKEN_MFA":
-            raise errors.OnboardingIncomplete()
-        if not self.recovery_codes.use(user_id, recovery_code.get_secret_value()):
-            raise errors.InvalidRecoveryCode()
+        code = recovery_code.get_secret_value()
+
+        def spend() -> None:
+            if not self.recovery_codes.use(user_id, code):
+                raise errors.InvalidRecoveryCode()
+
+        self.attempts.attempt(user_id, Factor.RECOVERY_CODE, spend, (errors.InvalidRecoveryCode,), request_id)
         self.users.clear_totp(user_id)
         return self.users.start_new_enrolment(user_id, password)
 

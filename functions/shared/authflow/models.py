@@ -168,7 +168,9 @@ class ErrorResponse(Response):
 
 
 class OnboardingTimeouts(BaseModel):
+    # The wait for confirmation: each resend's heartbeat restarts confirmation_seconds, never past the limit.
     confirmation_seconds: int = Field(gt=0)
+    confirmation_limit_seconds: int = Field(gt=0)
     mfa_seconds: int = Field(gt=0)
 
 

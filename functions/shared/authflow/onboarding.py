@@ -8,12 +8,13 @@ secret, Cognito sessions) happens here, never in the execution's input or output
 from collections.abc import Callable
 from datetime import timedelta
 from typing import ClassVar
-from uuid import UUID, uuid4, uuid5
+from uuid import uuid4
 
 from pydantic import SecretStr
 
 from authflow import errors, events, status_tokens
 from authflow.adapters import Adapters
+from authflow.attempts import AttemptLimits, Factor
 from authflow.aws import raise_transient
 from authflow.models import (
     ConfirmMfaRequest,
@@ -36,10 +37,10 @@ from authflow.models import (
 )
 from authflow.observability import logger
 from authflow.qr import qr_png
+from authflow.request_limits import RequestLimits
 from authflow.settings import CognitoSettings
 from authflow.workflows import execution_arn
 
-_IDEMPOTENT_USER_IDS = UUID("6f1c1b8e-2f4f-4c53-9a53-5d8f0f6c2a10")
 # The status an execution waiting for each action shows.
 _WAITING_STATUS = {UserAction.CONFIRMATION: OnboardingStatus.INVITED, UserAction.MFA_CONFIRMATION: OnboardingStatus.MFA_PENDING}
 
@@ -58,11 +59,15 @@ class Onboarding:
         self.qr_codes = adapters.qr_codes
         self.workflows = adapters.workflows
         self.password_policy = adapters.password_policy
+        self.attempts = AttemptLimits(adapters)
+        self.limits = RequestLimits(settings, adapters)
 
     @property
     def timeouts(self) -> OnboardingTimeouts:
         return OnboardingTimeouts(
             confirmation_seconds=self.settings.temporary_password_validity_days * 86400,
+            confirmation_limit_seconds=max(self.settings.onboarding_confirmation_limit_days, self.settings.temporary_password_validity_days)
+            * 86400,
             mfa_seconds=self.settings.auth_session_validity_minutes * 60,
         )
 
@@ -72,19 +77,23 @@ class Onboarding:
 
     # ------------------------------------------------------------------ API use cases
 
-    def start(self, request: CreateUserRequest, request_id: str, idempotency_key: str | None = None) -> CreateUserResponse:
-        """Claims the email and starts the user's execution, named after the user_id.
+    def start(
+        self, request: CreateUserRequest, request_id: str, idempotency_key: str | None = None, api_key: str | None = None
+    ) -> CreateUserResponse:
+        """Claims the email and starts the user's execution, named after the user_id (a random v4).
 
-        With an idempotency key the user_id is derived from it and the email, so a retry after a
-        partial failure finds the same claim and the same execution instead of a conflict.
+        With an idempotency key the claim keeps the key's digest, so a retry after a partial failure finds
+        the same user_id, claim and execution instead of a conflict.
         """
         if not self.state_machine_arn:
             raise RuntimeError("start needs the onboarding state machine")
-        user_id = str(uuid5(_IDEMPOTENT_USER_IDS, f"{idempotency_key}#{request.email}") if idempotency_key else uuid4())
+        self.limits.charge(request.email, api_key, purpose="create")
+        retried = self.claims.user_id_for_retry(request.email, idempotency_key) if idempotency_key else None
+        user_id = retried or str(uuid4())
         arn = execution_arn(self.state_machine_arn, user_id)
         status_token = status_tokens.new_status_token()
         token_digest = status_tokens.digest(status_token)
-        if self.status.create(user_id, request.email, arn, token_digest).status_token_digest != token_digest:
+        if self.status.create(user_id, request.email, arn, token_digest, idempotency_key).status_token_digest != token_digest:
             # A retry that found this user already created: only this answer's token works from now on.
             self.status.replace_status_token(user_id, token_digest)
         execution_input = OnboardingInput(
@@ -112,7 +121,12 @@ class Onboarding:
         ):
             raise errors.WrongOnboardingStep("This user is not waiting for confirmation.")
         self.password_policy.check(request.new_password, request.email)
-        setup = self.users.start_mfa_setup(user_id, request.temporary_password, request.new_password)
+        setup = self.attempts.attempt(
+            user_id,
+            Factor.PASSWORD,
+            lambda: self.users.start_mfa_setup(user_id, request.temporary_password, request.new_password),
+            (errors.InvalidCredentials,),
+        )
         self.qr_codes.put(user_id, qr_png(setup.secret, account=request.email, issuer=self.settings.app_name))
         self.mfa_sessions.save(user_id, setup.session, timedelta(minutes=self.settings.auth_session_validity_minutes))
         self._signal(user_id, UserAction.CONFIRMATION)
@@ -131,14 +145,19 @@ class Onboarding:
         pending = self.mfa_sessions.get(user_id)
         if pending is None:
             raise errors.WrongOnboardingStep("Confirm the user before confirming MFA.")
-        self.users.finish_mfa_setup(user_id, pending.credential, request.otp)
+        self.attempts.attempt(
+            user_id, Factor.TOTP, lambda: self.users.finish_mfa_setup(user_id, pending.credential, request.otp), (errors.InvalidMfaCode,)
+        )
         # Handed out here only: never mailed, logged, or put in an execution or an event.
         recovery_codes = self.recovery_codes.replace(user_id)
         self._signal(user_id, UserAction.MFA_CONFIRMATION)
         return ConfirmMfaResponse(email=request.email, user_id=user_id, recovery_codes=recovery_codes)
 
-    def resend_invitation(self, request: ResendConfirmationRequest, request_id: str) -> ResendConfirmationResponse:
+    def resend_invitation(
+        self, request: ResendConfirmationRequest, request_id: str, api_key: str | None = None
+    ) -> ResendConfirmationResponse:
         """Mails a new temporary password; answers an unknown or already confirmed email the same way."""
+        self.limits.charge(request.email, api_key)
         user_id = self.claims.user_id_for(request.email)
         record = self.status.get(user_id) if user_id else None
         if user_id and record and record.status == OnboardingStatus.INVITED:

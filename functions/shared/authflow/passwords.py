@@ -12,6 +12,7 @@ from pydantic import SecretStr
 
 from authflow import errors, events
 from authflow.adapters import Adapters
+from authflow.attempts import AttemptLimits, Factor
 from authflow.models import (
     ConfirmPasswordRequest,
     ConfirmPasswordResponse,
@@ -24,6 +25,7 @@ from authflow.models import (
     ResetPasswordResponse,
     UserAction,
 )
+from authflow.request_limits import RequestLimits
 from authflow.settings import CognitoSettings
 
 # For this long after a reset, a new authenticator needs a recovery code (authflow.mfa).
@@ -44,6 +46,8 @@ class Passwords:
         self.recent_resets = adapters.recent_resets
         self.clock = adapters.clock
         self.password_policy = adapters.password_policy
+        self.attempts = AttemptLimits(adapters)
+        self.limits = RequestLimits(settings, adapters)
 
     @property
     def _signal_ttl(self) -> timedelta:
@@ -56,17 +60,24 @@ class Passwords:
 
     # ------------------------------------------------------------------ API side
 
-    def forgot(self, request: ForgotPasswordRequest, request_id: str) -> ForgotPasswordResponse:
+    def forgot(self, request: ForgotPasswordRequest, request_id: str, api_key: str | None = None) -> ForgotPasswordResponse:
+        """Starts a reset for an active user; every email, known or not, is answered its stable pseudo-id."""
+        self.limits.charge(request.email, api_key)
+        answer = ForgotPasswordResponse(email=request.email, user_id=self.pseudo_ids.for_email(request.email))
         user_id = self._active_user(request.email)
         if user_id is None:
-            return ForgotPasswordResponse(email=request.email, user_id=self.pseudo_ids.for_email(request.email))
+            return answer
         self._start_reset(user_id, request_id)
-        return ForgotPasswordResponse(email=request.email, user_id=user_id)
+        return answer
 
-    def operator_reset(self, user_id: str, request: ResetPasswordRequest, request_id: str) -> ResetPasswordResponse:
+    def operator_reset(
+        self, user_id: str, request: ResetPasswordRequest, request_id: str, api_key: str | None = None
+    ) -> ResetPasswordResponse:
         """CognitoApi's POST /v1/users/{id}/reset-password with the API key alone: the same reset as
         forgot-password (the current password keeps working until it completes), started only when the
-        id and the email name the same active user, and answered alike when they do not."""
+        id and the email name the same active user, and answered alike when they do not. It shares
+        forgot-password's mail limits, charged first."""
+        self.limits.charge(request.email, api_key)
         if self._active_user(request.email) == user_id:
             self._start_reset(user_id, request_id)
         return ResetPasswordResponse(email=request.email, user_id=user_id)
@@ -97,14 +108,26 @@ class Passwords:
         )
 
     def confirm(self, user_id: str, request: ConfirmPasswordRequest) -> ConfirmPasswordResponse:
-        if self._active_user(request.email) != user_id:
-            raise errors.InvalidVerificationCode()
+        """Sets the new password; the path's id is the one forgot-password answered (the email's pseudo-id).
+
+        Wrong codes count towards the email's lockout, known or not (an unknown email's under its pseudo-id).
+        """
+        # The policy depends on the password and the email only: checked first, it answers known and unknown emails alike.
         self.password_policy.check(request.new_password, request.email)
-        self.users.reset_password(user_id, request.verification_code, request.new_password)
+        pseudo_id = self.pseudo_ids.for_email(request.email)
+        active_user = self._active_user(request.email)
+
+        def reset() -> str:
+            if active_user is None or user_id not in (pseudo_id, active_user):
+                raise errors.InvalidVerificationCode()
+            self.users.reset_password(active_user, request.verification_code, request.new_password)
+            return active_user
+
+        reset_user = self.attempts.attempt(active_user or pseudo_id, Factor.RESET_CODE, reset, (errors.InvalidVerificationCode,))
         # Whoever held a session before the reset holds it no longer (ASVS 5.0 7.4.3).
-        self.users.sign_out_user(user_id)
-        self.recent_resets.record(user_id, RESET_WEAKENS_NO_FACTOR_FOR)
-        token = self.signals.receive(user_id, UserAction.PASSWORD_RESET, self._signal_ttl)
+        self.users.sign_out_user(reset_user)
+        self.recent_resets.record(reset_user, RESET_WEAKENS_NO_FACTOR_FOR)
+        token = self.signals.receive(reset_user, UserAction.PASSWORD_RESET, self._signal_ttl)
         if token is not None:
             self._resume(token)
         return ConfirmPasswordResponse(email=request.email, user_id=user_id, other_sessions_revoked=True)

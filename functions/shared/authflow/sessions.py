@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from authflow import errors, events
 from authflow.adapters import Adapters
+from authflow.attempts import AttemptLimits, Factor
 from authflow.models import (
     ChangePasswordAliasRequest,
     ChangePasswordRequest,
@@ -40,6 +41,11 @@ from authflow.tokens import TokenUse
 HANDOFF_TTL = timedelta(minutes=2)
 # What a login step task returns: its outcome and the secrets the API takes from the result handoff.
 StepResult = tuple[LoginOutcome, dict]
+# What each login task lets a caller guess, and the refusals that mean a wrong guess.
+_GUESSES: dict[str, tuple[Factor, tuple[type[errors.AuthflowError], ...]]] = {
+    "verify_password": (Factor.PASSWORD, (errors.InvalidCredentials,)),
+    "verify_mfa_code": (Factor.TOTP, (errors.InvalidMfaCode,)),
+}
 
 
 # An active user whose authenticator an operator removed signs in: (user_id, email, password, request_id).
@@ -55,7 +61,6 @@ class Sessions:
     ):
         self.login_state_machine_arn = login_state_machine_arn
         self.enrol_after_operator_reset = enrol_after_operator_reset
-        self.status = adapters.status
         self.users = adapters.users
         self.status = adapters.status
         self.claims = adapters.claims
@@ -67,6 +72,7 @@ class Sessions:
         self.revoked_sign_ins = adapters.revoked_sign_ins
         self.pseudo_ids = adapters.pseudo_ids
         self.password_policy = adapters.password_policy
+        self.attempts = AttemptLimits(adapters)
 
     # ------------------------------------------------------------------ API side
 
@@ -77,7 +83,7 @@ class Sessions:
             # The password was right and the pool asks for a new authenticator: its QR link is mailed.
             self.enrol_after_operator_reset(result.user_id, request.email, request.password, request_id)
         if result.outcome != LoginOutcome.MFA_REQUIRED:
-            raise errors.by_code(result.reason)()
+            raise self._refusal(result)
         session = self._take_result(handoff_id)["session"]
         return LoginResponse(email=request.email, verification_session=session)
 
@@ -89,7 +95,7 @@ class Sessions:
         }
         result, handoff_id = self._run_login(LoginStep.MFA, secrets, request_id)
         if result.outcome != LoginOutcome.SIGNED_IN:
-            raise errors.by_code(result.reason)()
+            raise self._refusal(result)
         return TokensResponse(**self._take_result(handoff_id))
 
     def _run_login(self, step: LoginStep, secrets: dict, request_id: str) -> tuple[LoginResult, str]:
@@ -103,6 +109,13 @@ class Sessions:
             logger.error("login workflow did not succeed", extra={"status": execution["status"], "error": execution.get("error")})
             raise errors.TransientError("Sign-in is temporarily unavailable.")
         return LoginResult.model_validate_json(execution["output"]), handoff_id
+
+    def _refusal(self, result: LoginResult) -> errors.AuthflowError:
+        """The error a refused login step answers; a lockout says when it ends."""
+        refusal = errors.by_code(result.reason)
+        if issubclass(refusal, errors.TooManyAttempts):
+            return refusal(retry_after=self.attempts.retry_after(result.user_id))
+        return refusal()
 
     def _take_result(self, handoff_id: str) -> dict:
         result = self.handoffs.take(handoff_id, "result")
@@ -183,19 +196,19 @@ class Sessions:
             return LoginResult(outcome=LoginOutcome.REFUSED, user_id="unknown", reason=errors.SessionExpired.code)
         identifier = secrets["email"]
         user_id = self._user_id_for(identifier)
-        if user_id is None:
-            # An unknown email or user id is refused exactly like a wrong password, with a stable pseudo-id.
-            return LoginResult(
-                outcome=LoginOutcome.REFUSED, user_id=self.pseudo_ids.for_email(identifier), reason=errors.InvalidCredentials.code
-            )
+        # An unknown email or user id is refused exactly like a wrong password, and locked alike, under its stable pseudo-id.
+        subject = user_id or self.pseudo_ids.for_email(identifier)
+        factor, wrong = _GUESSES[task.task]
         try:
-            outcome, result = self.TASKS[task.task](self, user_id, secrets)
+            outcome, result = self.attempts.attempt(
+                subject, factor, lambda: self.TASKS[task.task](self, user_id, secrets), wrong, task.request_id
+            )
         except errors.AuthflowError as refusal:
             if isinstance(refusal, errors.TransientError):
                 raise
-            return LoginResult(outcome=LoginOutcome.REFUSED, user_id=user_id, reason=refusal.code)
+            return LoginResult(outcome=LoginOutcome.REFUSED, user_id=subject, reason=refusal.code)
         self.handoffs.put(task.handoff_id, "result", result, HANDOFF_TTL)
-        return LoginResult(outcome=outcome, user_id=user_id)
+        return LoginResult(outcome=outcome, user_id=subject)
 
     def _user_id_for(self, identifier: str) -> str | None:
         """The user an email or a user id names (CognitoApi's client sends the user id to mfa-verify), or None."""
@@ -205,7 +218,9 @@ class Sessions:
             return self.claims.user_id_for(identifier)
         return user_id if self.status.get(user_id) is not None else None
 
-    def _verify_password(self, user_id: str, secrets: dict) -> StepResult:
+    def _verify_password(self, user_id: str | None, secrets: dict) -> StepResult:
+        if user_id is None:
+            raise errors.InvalidCredentials()
         challenge = self.users.authenticate(user_id, SecretStr(secrets["password"]))
         if challenge.name == "MFA_SETUP" and self._is_active(user_id):
             raise errors.MfaEnrolmentRequired()
@@ -217,7 +232,10 @@ class Sessions:
         record = self.status.get(user_id)
         return record is not None and record.status == OnboardingStatus.ACTIVE
 
-    def _verify_mfa_code(self, user_id: str, secrets: dict) -> StepResult:
+    def _verify_mfa_code(self, user_id: str | None, secrets: dict) -> StepResult:
+        if user_id is None:
+            # An unknown email or user id is refused like an unknown email at the password step.
+            raise errors.InvalidCredentials()
         tokens = self.users.answer_mfa(user_id, SecretStr(secrets["session"]), SecretStr(secrets["code"]))
         result = TokensResponse(
             id_token=tokens.id_token,
@@ -227,7 +245,7 @@ class Sessions:
         )
         return LoginOutcome.SIGNED_IN, result.model_dump()
 
-    TASKS: ClassVar[dict[str, Callable[["Sessions", str, dict], StepResult]]] = {
+    TASKS: ClassVar[dict[str, Callable[["Sessions", str | None, dict], StepResult]]] = {
         "verify_password": _verify_password,
         "verify_mfa_code": _verify_mfa_code,
     }

@@ -16,10 +16,16 @@ class CommonSettings(BaseSettings):
     qr_link_expiry_seconds: int
     mail_from_address: str
     temporary_password_validity_days: int
+    onboarding_confirmation_limit_days: int
     auth_session_validity_minutes: int
     id_token_validity_minutes: int
     password_reset_code_validity_seconds: int
     resend_mfa_limit_per_hour: int
+    mail_requests_per_email_per_hour: int
+    mail_requests_per_api_key_per_hour: int
+    failed_attempt_limit: int
+    failed_attempt_window_seconds: int
+    lockout_seconds: int
     pseudo_id_secret_arn: str
     password_minimum_length: int
     password_composition_rules: bool

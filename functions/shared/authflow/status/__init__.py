@@ -13,7 +13,10 @@ Item layout, and the module that owns each kind (the only code that reads or wri
 | USER#<id>             | RECOVERY#<sha256 of code> | one unused MFA recovery code (hashed; ASVS 6.5.2)     | status.recovery_codes|
 | USER#<id>             | PASSWORD_RESET            | a password reset in the last 24 h (re-enrolment then  | status.recent_resets|
 |                       |                           | needs a recovery code)                                |                    |
-| USER#<id>             | RATE#<action>#<window>    | a per-user counter in a fixed window                  | status.rate_limits |
+| USER#<id>             | RATE#<action>#<window>    | a counter in a fixed window (id: a user_id, an        | status.rate_limits |
+|                       |                           | email's pseudo-id, or "apikey-" + a key's digest)     |                    |
+| USER#<id>             | LOCKOUT                   | failed code/password attempts and the lock they set   | status.lockouts    |
+|                       |                           | (id: the user_id, or an unknown email's pseudo-id)    |                    |
 | HANDOFF#<id>          | request / result          | one-time secrets between the API and a workflow task  | status.handoffs    |
 | SIGN_IN#<origin_jti>  | REVOKED                   | a sign-in revoked at logout: its id tokens refused    | status.revocations |
 | WEBHOOKS              | SUBSCRIPTION#<id>         | a webhook subscription and its signing secret         | status.subscriptions|
@@ -27,6 +30,7 @@ partition is the user's: deleting a user (or finishing onboarding) queries it (s
 from authflow.status.claims import EmailClaims
 from authflow.status.deliveries import DeliveryRecords
 from authflow.status.handoffs import Handoffs
+from authflow.status.lockouts import Lockouts
 from authflow.status.mfa_sessions import MfaSessions
 from authflow.status.rate_limits import RateCounters
 from authflow.status.recent_resets import RecentResets
@@ -40,6 +44,7 @@ __all__ = [
     "DeliveryRecords",
     "EmailClaims",
     "Handoffs",
+    "Lockouts",
     "MfaSessions",
     "RateCounters",
     "RecentResets",

@@ -1,15 +1,27 @@
 """EMAIL#<email>, CLAIM: the one user an email belongs to (claimed with the status record, see records)."""
 
+import hashlib
+
 from botocore.exceptions import ClientError
 
 from authflow.aws import error_code
 from authflow.status.table import TableStore, email_key
 
 
+def idempotency_digest(idempotency_key: str) -> str:
+    """What a claim keeps of the Idempotency-Key that created it."""
+    return hashlib.sha256(idempotency_key.encode()).hexdigest()
+
+
 class EmailClaims(TableStore):
     def user_id_for(self, email: str) -> str | None:
         item = self._call("get_item", Key=email_key(email), ConsistentRead=True).get("Item")
         return item["user_id"] if item else None
+
+    def user_id_for_retry(self, email: str, idempotency_key: str) -> str | None:
+        """The user a request with this Idempotency-Key already claimed the email for, if any."""
+        item = self._call("get_item", Key=email_key(email), ConsistentRead=True).get("Item")
+        return item["user_id"] if item and item.get("idempotency_key") == idempotency_digest(idempotency_key) else None
 
     def release(self, email: str, user_id: str) -> None:
         """Frees the email for a new onboarding, only if this user still holds it."""

@@ -17,3 +17,8 @@ class RateCounters(TableStore):
             ReturnValues="ALL_NEW",
         )["Attributes"]
         return int(item["uses"])
+
+    def seconds_left(self, window: timedelta) -> int:
+        """Seconds until the current fixed window ends (when a counter of it starts again)."""
+        length = int(window.total_seconds())
+        return length - int(self.clock().timestamp()) % length

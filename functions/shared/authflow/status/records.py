@@ -6,15 +6,20 @@ from botocore.exceptions import ClientError
 from authflow import errors
 from authflow.aws import error_code, raise_transient
 from authflow.models import OnboardingStatus, StatusRecord, Step, StepStatus
-from authflow.status.claims import EmailClaims
+from authflow.status.claims import EmailClaims, idempotency_digest
 from authflow.status.recovery_codes import RECOVERY_CODE_PREFIX
 from authflow.status.table import TableStore, email_key, user_key
 
 
 class StatusRecords(TableStore):
-    def create(self, user_id: str, email: str, execution_arn: str, status_token_digest: str | None = None) -> StatusRecord:
+    def create(
+        self, user_id: str, email: str, execution_arn: str, status_token_digest: str | None = None, idempotency_key: str | None = None
+    ) -> StatusRecord:
         """Claims the email and writes the CREATED record in one transaction; EmailAlreadyExists if another
-        user holds the email. Creating the same user_id with the same email again returns its record."""
+        user holds the email. Creating the same user_id with the same email again returns its record.
+
+        The claim keeps a digest of the request's Idempotency-Key, so a retry finds this user_id
+        (EmailClaims.user_id_for_retry) though ids are random."""
         now = self.clock()
         record = StatusRecord(
             user_id=user_id,
@@ -30,7 +35,12 @@ class StatusRecords(TableStore):
                     {
                         "Put": {
                             "TableName": self.table.name,
-                            "Item": {**email_key(email), "user_id": user_id, "created_at": now.isoformat()},
+                            "Item": {
+                                **email_key(email),
+                                "user_id": user_id,
+                                "created_at": now.isoformat(),
+                                **({"idempotency_key": idempotency_digest(idempotency_key)} if idempotency_key else {}),
+                            },
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
