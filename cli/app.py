@@ -4,6 +4,8 @@
     authflow executions show NAME
     authflow events tail [--user-id ID] [--type LoginFailed] [--follow]
     authflow users status USER_ID
+    authflow users mfa-reset USER_ID --admin-token TOKEN
+    authflow users sign-out USER_ID --admin-token TOKEN
     authflow admins add EMAIL
     authflow webhooks deliveries WEBHOOK_ID [--limit 50]
 
@@ -58,7 +60,7 @@ app = typer.Typer(
 )
 executions_app = typer.Typer(help="Step Functions executions: list them, show one's path and history.", no_args_is_help=True)
 events_app = typer.Typer(help="Lifecycle events put on the event bus.", no_args_is_help=True)
-users_app = typer.Typer(help="Users' onboarding status.", no_args_is_help=True)
+users_app = typer.Typer(help="Users: onboarding status; an operator's MFA reset and sign-out.", no_args_is_help=True)
 webhooks_app = typer.Typer(help="Webhook deliveries, read from the status table.", no_args_is_help=True)
 app.add_typer(executions_app, name="executions")
 app.add_typer(events_app, name="events")
@@ -528,6 +530,73 @@ def users_status(
     out.print(steps)
     if status.get("execution"):
         out.print(Text(f"Its path and history: authflow executions show {status['execution']['name']}", style="dim"))
+
+
+AdminToken = Annotated[
+    str,
+    typer.Option(
+        "--admin-token",
+        envvar="AUTHFLOW_ADMIN_TOKEN",
+        help="An admin's access token (POST /v1/login, then /v1/mfa-verify). \\[env: AUTHFLOW_ADMIN_TOKEN]",
+        show_default=False,
+    ),
+]
+
+
+def _operate(ctx: typer.Context, path: str, admin_token: str, **given) -> tuple[dict, str]:
+    """Calls an admin route of the target's API; its answer and the target's label."""
+    target = _target(ctx, **given)
+    try:
+        source = target.source()
+        return source.operate(path, admin_token), source.label
+    except NoSuchUser as missing:
+        _fail(str(missing))
+    except SourceError as error:
+        _fail(str(error), 2)
+    raise AssertionError("unreachable: _fail exits")
+
+
+@users_app.command("mfa-reset")
+def users_mfa_reset(
+    ctx: typer.Context,
+    user_id: Annotated[str, typer.Argument(help="The user's id.")],
+    admin_token: AdminToken,
+    as_json: Json = False,
+    url: Url = None,
+    stack_name: StackName = None,
+    profile: Profile = None,
+    region: Region = None,
+) -> None:
+    """Remove a user's authenticator and recovery codes and end their sessions (POST /v1/users/{id}/mfa-reset).
+
+    Their next sign-in mails them a link to a new authenticator's QR code."""
+    answer, label = _operate(
+        ctx, f"/users/{user_id}/mfa-reset", admin_token, url=url, stack_name=stack_name, profile=profile, region=region
+    )
+    if as_json:
+        _print_json(answer)
+        return
+    out.print(f"User {escape(user_id)}'s authenticator was removed in {label}; every session ended.")
+    out.print(Text("Their next sign-in answers MFA_ENROLMENT_REQUIRED and mails them a new QR code's link.", style="dim"))
+
+
+@users_app.command("sign-out")
+def users_sign_out(
+    ctx: typer.Context,
+    user_id: Annotated[str, typer.Argument(help="The user's id.")],
+    admin_token: AdminToken,
+    as_json: Json = False,
+    url: Url = None,
+    stack_name: StackName = None,
+    profile: Profile = None,
+    region: Region = None,
+) -> None:
+    """End every session of a user: all their refresh tokens are revoked (POST /v1/users/{id}/sign-out)."""
+    answer, label = _operate(ctx, f"/users/{user_id}/sign-out", admin_token, url=url, stack_name=stack_name, profile=profile, region=region)
+    if as_json:
+        _print_json(answer)
+        return
+    out.print(f"Every session of user {escape(user_id)} ended in {label}.")
 
 
 @admins_app.command("add")

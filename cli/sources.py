@@ -11,6 +11,7 @@ import urllib.request
 from dataclasses import dataclass, field
 
 DEFAULT_PORT = "3000"
+LOCAL_API_KEY = "local-api-key"  # the local stack's (infra/stack.py); AUTHFLOW_API_KEY overrides it
 
 
 class SourceError(Exception):
@@ -113,6 +114,10 @@ class LocalSource:
         resources = self._resources()["resources"]
         pool, group = resources["UserPool"], resources["AdminGroup"]
         return self._aws(f"Adding {email} to {group}", add_to_admin_group, self.client("cognito-idp"), pool, group, email)
+
+    def operate(self, path: str, admin_token: str) -> dict:
+        api_key = os.environ.get("AUTHFLOW_API_KEY") or LOCAL_API_KEY
+        return call_admin_route(f"{self.url.rstrip('/')}/v1{path}", api_key, admin_token, self.timeout)
 
 
 @dataclass
@@ -268,6 +273,32 @@ class AwsSource:
         pool = self._the("AWS::Cognito::UserPool", "UserPool")
         group = self._the("AWS::Cognito::UserPoolGroup", "AdminGroup")
         return self._call(f"Adding {email} to {group}", add_to_admin_group, self.client("cognito-idp"), pool, group, email)
+
+    def operate(self, path: str, admin_token: str) -> dict:
+        """The stack's admin route, found from its outputs (ApiUrl, ApiKeyId), with the operator's AWS credentials."""
+        stack = self._call("Reading the stack", self.client("cloudformation").describe_stacks, StackName=self.stack_name)["Stacks"][0]
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        key = self._call("Reading the API key", self.client("apigateway").get_api_key, apiKey=outputs["ApiKeyId"], includeValue=True)
+        return call_admin_route(f"{outputs['ApiUrl']}{path}", key["value"], admin_token, 30.0)
+
+
+def call_admin_route(url: str, api_key: str, admin_token: str, timeout: float) -> dict:
+    """POSTs to an admin route of the v1 API: the same checks, mail and events as any admin's call."""
+    headers = {"x-api-key": api_key, "authorization": f"Bearer {admin_token}", "content-type": "application/json"}
+    request = urllib.request.Request(url, data=b"", method="POST", headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        try:
+            refusal = json.loads(error.read() or b"null")["error"]
+        except (ValueError, KeyError, TypeError):
+            refusal = {"code": str(error.code), "message": ""}
+        if refusal.get("code") == "USER_NOT_FOUND":
+            raise NoSuchUser(f"No such active user ({url.rsplit('/', 2)[-2]}).") from None
+        raise SourceError(f"The API answered {error.code} {refusal.get('code')}: {refusal.get('message')}") from None
+    except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
+        raise SourceError(f"No API answers at {url} ({getattr(error, 'reason', error)}).") from None
 
 
 def read_user_status(dynamodb, table: str, user_id: str) -> dict | None:

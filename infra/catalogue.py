@@ -78,7 +78,23 @@ FLOWS: dict[str, dict[str, Any]] = {
         "when": "POST /v1/users/{user_id}/reset-password with force and an admin's token",
         "events": ["CustomMessagePrepared", "PasswordResetForced"],
     },
-    "MFA QR code resent": {"when": "POST /v1/resend-mfa with the right password", "events": ["MfaQrResent"]},
+    "New authenticator added": {
+        "when": "POST /v1/resend-mfa with the password and a current code (a sign-in), then POST /v1/users/{user_id}/confirm-mfa",
+        "events": ["UserAuthenticated", "TokensIssued", "MfaEnrolmentStarted", "MfaReplaced"],
+    },
+    "Lost authenticator replaced": {
+        "when": "POST /v1/resend-mfa with the password and a recovery code, then POST /v1/users/{user_id}/confirm-mfa",
+        "events": ["MfaEnrolmentStarted", "MfaReplaced"],
+    },
+    "MFA reset by an operator": {
+        "when": "POST /v1/users/{user_id}/mfa-reset (admin), then the user's next POST /v1/login and POST /v1/users/{user_id}/confirm-mfa",
+        "events": ["MfaResetByOperator", "MfaEnrolmentStarted", "MfaReplaced"],
+    },
+    "Signed out by an operator": {"when": "POST /v1/users/{user_id}/sign-out (admin)", "events": ["SignedOutByOperator"]},
+    "Recovery codes regenerated": {
+        "when": "POST /v1/recovery-codes with the password and a current code (a sign-in)",
+        "events": ["UserAuthenticated", "TokensIssued", "RecoveryCodesRegenerated"],
+    },
     "User deleted": {"when": "DELETE /v1/users/{user_id}", "events": ["UserDeleted"]},
 }
 

@@ -29,6 +29,9 @@
 - Challenge sessions: moto answers a challenge for whatever USERNAME the answer names (looked up by
   username only); Cognito binds the session to the user it was issued for and refuses another
   (NotAuthorizedException), and takes an alias (the email here) as well as the username.
+- A user without TOTP (disabled with AdminSetUserMFAPreference) in a pool that requires MFA:
+  Cognito's next sign-in asks for a new enrolment (MFA_SETUP); moto keeps the verified token, and its
+  password sign-in of a user without MFA hands out tokens.
 """
 
 import base64
@@ -37,6 +40,7 @@ import secrets
 import string
 import threading
 import time
+import uuid
 
 from cryptography.hazmat.primitives.twofactor import InvalidToken
 from moto.cognitoidp import models as cognito_models
@@ -409,4 +413,43 @@ def install(runtime: LocalLambdaRuntime) -> None:
 
     CognitoIdpBackend.admin_reset_user_password = admin_reset_user_password
     CognitoIdpBackend.forgot_password = forgot_password
+
+    original_set_mfa_preference = CognitoIdpBackend.admin_set_user_mfa_preference
+
+    def admin_set_user_mfa_preference(self, user_pool_id, username, software_token_mfa_settings, sms_mfa_settings):
+        """Disabling a user's TOTP in a pool that requires MFA: Cognito's next sign-in answers MFA_SETUP
+        (enrol again); moto keeps the verified token and still asks for its codes."""
+        original_set_mfa_preference(self, user_pool_id, username, software_token_mfa_settings, sms_mfa_settings)
+        if software_token_mfa_settings and not software_token_mfa_settings.get("Enabled"):
+            user = self.admin_get_user(user_pool_id, username)
+            user.token_verified = False
+            user.totp_secret = None
+
+    CognitoIdpBackend.admin_set_user_mfa_preference = admin_set_user_mfa_preference
+
+    checked_initiate = CognitoIdpBackend.admin_initiate_auth
+
+    def initiate_auth_asking_for_enrolment(self, user_pool_id, client_id, auth_flow, auth_parameters):
+        """A confirmed user without TOTP in a pool that requires MFA: Cognito answers MFA_SETUP to the
+        right password; moto signs them in without MFA."""
+        parameters = auth_parameters or {}
+        pool = self.describe_user_pool(user_pool_id)
+        user = _user_named(pool, parameters.get("USERNAME", ""))
+        enrolment_due = (
+            auth_flow == "ADMIN_USER_PASSWORD_AUTH"
+            and pool.mfa_config == "ON"
+            and user is not None
+            and user.status == UserStatus.CONFIRMED
+            and not user.software_token_mfa_enabled
+            and not user.sms_mfa_enabled
+            and user.password == parameters.get("PASSWORD")
+            and not ledger.locked((user_pool_id, parameters["USERNAME"].lower()))
+        )
+        if not enrolment_due:
+            return checked_initiate(self, user_pool_id, client_id, auth_flow, auth_parameters)
+        session = str(uuid.uuid4())
+        self.sessions[session] = (user.username, pool)
+        return {"ChallengeName": "MFA_SETUP", "ChallengeParameters": {"MFAS_CAN_SETUP": ["SOFTWARE_TOKEN_MFA"]}, "Session": session}
+
+    CognitoIdpBackend.admin_initiate_auth = initiate_auth_asking_for_enrolment
     CognitoIdpBackend.confirm_forgot_password = confirm_forgot_password

@@ -18,6 +18,7 @@ from authflow.adapters import archive_replays, lifecycle_adapters
 from authflow.admins import Callers
 from authflow.http import build_resolver, refuse_unreadable_body, responses
 from authflow.idempotency import Idempotency
+from authflow.mfa import Mfa
 from authflow.models import (
     ChangePasswordAliasRequest,
     ChangePasswordRequest,
@@ -39,6 +40,10 @@ from authflow.models import (
     LogoutResponse,
     MfaVerifyRequest,
     OnboardingStatusResponse,
+    OperatorMfaResetResponse,
+    OperatorSignOutResponse,
+    RecoveryCodesRequest,
+    RecoveryCodesResponse,
     RefreshTokenRequest,
     RefreshTokenResponse,
     ResendConfirmationRequest,
@@ -61,7 +66,8 @@ from authflow.webhooks import Webhooks
 settings = ApiSettings()
 adapters = lifecycle_adapters(settings)
 onboarding = Onboarding(settings, adapters, state_machine_arn=settings.onboarding_state_machine_arn)
-sessions = Sessions(adapters, login_state_machine_arn=settings.login_state_machine_arn)
+mfa = Mfa(settings, adapters, onboarding)
+sessions = Sessions(adapters, settings.login_state_machine_arn, enrol_after_operator_reset=mfa.enrol_after_operator_reset)
 passwords = Passwords(settings, adapters, reset_state_machine_arn=settings.password_reset_state_machine_arn)
 callers = Callers(adapters.verifier, settings.user_pool_id, settings.admin_group_name, ttl_seconds=settings.admin_check_cache_seconds)
 accounts = Accounts(adapters, callers)
@@ -119,8 +125,11 @@ def confirm_user(user_id: UserId, request: Annotated[ConfirmUserRequest, Body()]
     tags=["Onboarding"],
 )
 def confirm_mfa(user_id: UserId, request: Annotated[ConfirmMfaRequest, Body()]) -> ConfirmMfaResponse:
-    """Verifies the first code of the authenticator app; the account becomes ACTIVE."""
-    return onboarding.confirm_mfa(str(user_id), request)
+    """Verifies the first code of a new authenticator app and answers ten single-use recovery codes.
+
+    At onboarding the account becomes ACTIVE; for an active user (after POST /v1/resend-mfa) the new
+    authenticator replaces the old one and every other session is revoked."""
+    return mfa.confirm_mfa(str(user_id), request, _request_id())
 
 
 @app.post("/resend-confirmation-code", responses=responses(ResendConfirmationResponse, S.TOO_MANY_REQUESTS), tags=["Onboarding"])
@@ -148,7 +157,10 @@ def onboarding_status(user_id: UserId) -> OnboardingStatusResponse:
 
 @app.post("/login", responses=responses(LoginResponse, S.UNAUTHORIZED, S.CONFLICT, S.TOO_MANY_REQUESTS), tags=["Sign-in"])
 def login(request: Annotated[LoginRequest, Body()]) -> LoginResponse:
-    """The password step; answers an MFA session for the authenticator code (unknown emails look like wrong passwords)."""
+    """The password step; answers an MFA session for the authenticator code (unknown emails look like wrong passwords).
+
+    After an operator's MFA reset: 409 MFA_ENROLMENT_REQUIRED, and the user is mailed a link to a new
+    authenticator's QR code, to confirm with POST /v1/users/{user_id}/confirm-mfa."""
     return sessions.login(request, _request_id())
 
 
@@ -223,10 +235,19 @@ def confirm_password(user_id: UserId, request: Annotated[ConfirmPasswordRequest,
     return passwords.confirm(str(user_id), request)
 
 
-@app.post("/resend-mfa", responses=responses(ResendMfaResponse, S.UNAUTHORIZED, S.TOO_MANY_REQUESTS), tags=["Passwords"])
+@app.post("/resend-mfa", responses=responses(ResendMfaResponse, S.UNAUTHORIZED, S.CONFLICT, S.TOO_MANY_REQUESTS), tags=["MFA"])
 def resend_mfa(request: Annotated[ResendMfaRequest, Body()]) -> ResendMfaResponse:
-    """Mails the user a short-lived link to their QR code; the link never appears in the response."""
-    return passwords.resend_mfa(request, _request_id(), _api_key())
+    """Enrols a new authenticator: needs the password and otp_code (adding a device) or recovery_code (lost device).
+
+    Mails the user a short-lived link to the new seed's QR code (never in the response); confirm it with
+    POST /v1/users/{user_id}/confirm-mfa. Without a second factor: 400 MFA_PROOF_REQUIRED, no mail."""
+    return mfa.enrol_new_authenticator(request, _request_id(), _api_key())
+
+
+@app.post("/recovery-codes", responses=responses(RecoveryCodesResponse, S.UNAUTHORIZED, S.CONFLICT, S.TOO_MANY_REQUESTS), tags=["MFA"])
+def recovery_codes(request: Annotated[RecoveryCodesRequest, Body()]) -> RecoveryCodesResponse:
+    """Issues ten new recovery codes (password and a current code); the previous set stops working."""
+    return mfa.new_recovery_codes(request, _request_id())
 
 
 @app.delete(
@@ -239,6 +260,37 @@ def delete_user(user_id: UserId) -> DeleteUserResponse:
     """Deletes the user (their own access or id token, or an admin's, checked live with Cognito): Cognito
     user, QR code, status records. A revoked token is 401; another user's token 403."""
     return accounts.delete(str(user_id), required_bearer_token(app.current_event), _request_id())
+
+
+def _require_admin() -> None:
+    """401 without a token Cognito accepts, 403 for a token of anyone outside the admin group (checked live)."""
+    callers.require_admin(required_bearer_token(app.current_event))
+
+
+@app.post(
+    "/users/<user_id>/mfa-reset",
+    responses=responses(OperatorMfaResetResponse, S.BAD_REQUEST, S.UNAUTHORIZED, S.FORBIDDEN, S.NOT_FOUND, body=False),
+    tags=["MFA"],
+    security=BEARER,
+)
+def operator_mfa_reset(user_id: UserId) -> OperatorMfaResetResponse:
+    """Removes the user's authenticator and recovery codes and ends their sessions (admin token).
+
+    The user's next sign-in answers 409 MFA_ENROLMENT_REQUIRED and mails them a new QR code's link."""
+    _require_admin()
+    return mfa.reset_by_operator(str(user_id), _request_id())
+
+
+@app.post(
+    "/users/<user_id>/sign-out",
+    responses=responses(OperatorSignOutResponse, S.BAD_REQUEST, S.UNAUTHORIZED, S.FORBIDDEN, S.NOT_FOUND, body=False),
+    tags=["MFA"],
+    security=BEARER,
+)
+def operator_sign_out(user_id: UserId) -> OperatorSignOutResponse:
+    """Ends every session of the user: all their refresh tokens are revoked (admin token)."""
+    _require_admin()
+    return mfa.sign_out_by_operator(str(user_id), _request_id())
 
 
 @app.get("/openapi.json", include_in_schema=False)

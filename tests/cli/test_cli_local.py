@@ -187,3 +187,26 @@ def test_the_project_installs_the_authflow_command(url):
         env={"COLUMNS": "120", "PATH": "/usr/bin:/bin"},
     )
     assert help_text.returncode == 0 and "executions" in help_text.stdout and "events" in help_text.stdout and "users" in help_text.stdout
+
+
+def test_users_mfa_reset_and_sign_out_call_the_admin_routes_with_the_operators_token(run, api):
+    from tests.support.client import make_admin
+    from tests.support.client import onboard as onboard_active
+
+    admin, user = make_admin(api, "cliadmin"), onboard_active(api, "climfa")
+    signed_in = api.post("/login", {"email": user.email, "password": user.password}).json()
+    verify = {"email": user.email, "verification_type": "SOFTWARE_TOKEN_MFA", "verification_session": signed_in["verification_session"]}
+    tokens = api.post("/mfa-verify", {**verify, "otp_code": user.otp()}).json()
+
+    signed_out = parsed(run("users", "sign-out", user.user_id, "--admin-token", admin.access_token, "--json"))
+    assert signed_out == {"user_id": user.user_id, "status": "SIGNED_OUT"}
+    assert api.post("/refresh-token", {"email": user.email, "refresh_token": tokens["refresh_token"]}).status == 401
+
+    reset = run("users", "mfa-reset", user.user_id, "--admin-token", admin.access_token)
+    assert reset.exit_code == 0, reset.output
+    assert "authenticator was removed" in reset.stdout
+    login = api.post("/login", {"email": user.email, "password": user.password})
+    assert login.status == 409 and login.json()["error"]["code"] == "MFA_ENROLMENT_REQUIRED"
+
+    not_admin = run("users", "sign-out", user.user_id, "--admin-token", tokens["access_token"])
+    assert not_admin.exit_code == 2 and "401" in not_admin.output

@@ -92,7 +92,9 @@ def test_a_known_and_an_unknown_email_are_locked_alike_by_wrong_passwords(api, r
     known = onboard(api, "guess-known")
     answers = {}
     for email in (known.email, unique_email("guess-unknown")):
-        replies = [api.post(route, {"email": email, "password": WRONG_PASSWORD}) for _ in range(LIMIT + 1)]
+        # resend-mfa asks for a second factor too (issue 11): a code is claimed, the password is what is wrong.
+        proof = {"otp_code": "123456"} if route == "/resend-mfa" else {}
+        replies = [api.post(route, {"email": email, "password": WRONG_PASSWORD, **proof}) for _ in range(LIMIT + 1)]
         answers[email] = [(r.status, r.json()["error"]["code"], "Retry-After" in r.headers) for r in replies]
     first, second = answers.values()
     assert first == second

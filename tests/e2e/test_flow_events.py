@@ -2,11 +2,13 @@
 
 import time
 
+import pyotp
 import pytest
 
 from infra import catalogue
+from tests.e2e.test_mfa import pending_seed
 from tests.support.client import onboard
-from tests.support.flows import reset_password, sign_in, wait_for
+from tests.support.flows import current_otp, reset_password, sign_in, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -40,7 +42,7 @@ def flow(name: str) -> list[str]:
     return catalogue.FLOWS[name]["events"]
 
 
-def test_sign_in_flows_emit_their_events_in_order(api):
+def test_sign_in_flows_emit_their_events_in_order(api, local_stack):
     user = onboarded(api, "flows")
     seen = count(api, user.user_id)
     tokens = sign_in(api, user).tokens
@@ -62,22 +64,43 @@ def test_sign_in_flows_emit_their_events_in_order(api):
     assert changed.status == 200
     assert types_after(api, user.user_id, seen, flow("Password change")) == flow("Password change")
 
+    # The change revoked every session: a new sign-in's tokens log out.
+    user.password = "Changed-Horse-3-Battery"
+    tokens = sign_in(api, user).tokens
     seen = count(api, user.user_id)
     assert api.post("/logout", {"email": user.email, "access_token": tokens["access_token"]}).status == 200
     assert types_after(api, user.user_id, seen, flow("Logout")) == flow("Logout")
 
+    seen = count(api, user.user_id)
+    enrol = {"email": user.email, "password": "Changed-Horse-3-Battery", "otp_code": user.next_code()}
+    assert api.post("/resend-mfa", enrol).status == 200
+    new_seed = pending_seed(local_stack, user.user_id)
+    assert api.post(f"/users/{user.user_id}/confirm-mfa", {"email": user.email, "otp": current_otp(new_seed)}).status == 200
+    assert types_after(api, user.user_id, seen, flow("New authenticator added")) == flow("New authenticator added")
 
-def test_password_flows_emit_their_events_in_order(api):
+
+def test_password_flows_emit_their_events_in_order(api, local_stack):
     user = onboarded(api, "pwflows")
     seen = count(api, user.user_id)
     reset_password(api, api, user, "Reset-Flow-Horse-8")
     assert types_after(api, user.user_id, seen, flow("Password reset")) == flow("Password reset")
 
     seen = count(api, user.user_id)
-    assert api.post("/resend-mfa", {"email": user.email, "password": user.password}).status == 200
-    assert types_after(api, user.user_id, seen, flow("MFA QR code resent")) == flow("MFA QR code resent")
+    regenerate = {"email": user.email, "password": "Reset-Flow-Horse-8", "otp_code": user.otp(step_offset=1)}
+    regenerated = api.post("/recovery-codes", regenerate)
+    assert regenerated.status == 200
+    assert types_after(api, user.user_id, seen, flow("Recovery codes regenerated")) == flow("Recovery codes regenerated")
 
-    tokens = sign_in(api, user).tokens
+    seen = count(api, user.user_id)
+    enrol = {"email": user.email, "password": "Reset-Flow-Horse-8", "recovery_code": regenerated.json()["recovery_codes"][0]}
+    assert api.post("/resend-mfa", enrol).status == 200
+    new_seed = pending_seed(local_stack, user.user_id)
+    assert api.post(f"/users/{user.user_id}/confirm-mfa", {"email": user.email, "otp": current_otp(new_seed)}).status == 200
+    assert types_after(api, user.user_id, seen, flow("Lost authenticator replaced")) == flow("Lost authenticator replaced")
+
+    tokens = sign_in(
+        api, type(user)(user.email, user.user_id, "Reset-Flow-Horse-8", new_seed), otp=pyotp.TOTP(new_seed).at(time.time() + 30)
+    ).tokens
     seen = count(api, user.user_id)
     deleted = api.request("DELETE", f"/users/{user.user_id}", headers={"authorization": f"Bearer {tokens['access_token']}"})
     assert deleted.status == 200

@@ -41,7 +41,14 @@ def test_a_new_user_is_onboarded_to_an_active_mfa_account(api):
 
     mfa = api.post(f"/users/{user_id}/confirm-mfa", {"email": email, "otp": current_otp(secret)})
     assert mfa.status == 200, mfa.body
-    assert mfa.json() == {"email": email, "user_id": user_id, "mfa_status": "CONFIRMED"}
+    codes = mfa.json().pop("recovery_codes")
+    assert len(set(codes)) == 10, "ten single-use recovery codes, shown here only"
+    assert {k: v for k, v in mfa.json().items() if k != "recovery_codes"} == {
+        "email": email,
+        "user_id": user_id,
+        "mfa_status": "CONFIRMED",
+        "other_sessions_revoked": False,
+    }
 
     active = api.wait_for_status(user_id, "ACTIVE")
     assert [s["name"] for s in active["steps"]][-1] == "ActivateAccount"

@@ -41,6 +41,7 @@ def test_login_with_mfa_returns_tokens_and_userinfo_knows_the_user(api, user):
             "groups": [],
             "given_name": "Ada",
             "family_name": "Lovelace",
+            "recovery_codes_left": 10,
         }
 
 
@@ -146,10 +147,15 @@ def test_change_password_makes_the_new_password_the_only_one(api):
     other = api.post(f"/users/{onboard(api, 'bystander').user_id}/change-password", {**body, "old_password": someone.password})
     assert other.status == 401 and other.json()["error"]["code"] == "INVALID_TOKEN"
     changed = api.post(route, {**body, "old_password": someone.password})
-    assert changed.status == 200 and changed.json() == {"status": "PASSWORD_CHANGED"}
+    assert changed.status == 200 and changed.json() == {"status": "PASSWORD_CHANGED", "other_sessions_revoked": True}
+    after = api.post("/refresh-token", {"email": someone.email, "refresh_token": tokens.json()["refresh_token"]})
+    assert after.status == 401, "a password change ends every session (ASVS 5.0 7.4.3)"
     assert api.post("/login", {"email": someone.email, "password": someone.password}).status == 401
     assert api.post("/login", {"email": someone.email, "password": proposed}).status == 200
 
+    # The change ended every session: the deprecated names are tried with a new sign-in's token.
+    again = type(someone)(someone.email, someone.user_id, proposed, someone.totp_secret)
+    access = sign_in(api, again, otp=someone.otp(step_offset=1)).tokens["access_token"]
     deprecated = api.post(
         "/change-password", {"access_token": access, "previous_password": proposed, "proposed_password": someone.password}
     )

@@ -161,6 +161,8 @@ class ActiveUser:
     user_id: str
     password: str
     totp_secret: str
+    # The single-use recovery codes confirm-mfa answered.
+    recovery_codes: list[str] = field(default_factory=list)
     # The newest sign-in's refresh token.
     refresh_token: str = ""
     # TOTP steps whose code this user has sent (Cognito refuses a code used within 90 s).
@@ -219,11 +221,16 @@ def confirm(client: Client, observer: Observer, invitation: Invitation, password
 
 
 def enrol_mfa(client: Client, observer: Observer, user: ActiveUser) -> str:
-    """POST /users/{id}/confirm-mfa with the first code of the authenticator app; the code, once ACTIVE."""
+    """POST /users/{id}/confirm-mfa with the first code of the authenticator app; the code, once ACTIVE.
+
+    The recovery codes it answers are kept on the user."""
     # The previous step's code, so that the current and next steps' codes stay free for the first sign-ins;
     # sent with a third of the step left, as the workflow's own calls come first under load.
     code = pyotp.TOTP(user.totp_secret).at((current_step(margin=10) - 1) * 30)
-    expect(client.post(f"/users/{user.user_id}/confirm-mfa", {"email": user.email, "otp": code}), 200, "POST /users/{id}/confirm-mfa")
+    answer = expect(
+        client.post(f"/users/{user.user_id}/confirm-mfa", {"email": user.email, "otp": code}), 200, "POST /users/{id}/confirm-mfa"
+    )
+    user.recovery_codes = answer.json()["recovery_codes"]
     wait_for_status(observer, user.user_id, "ACTIVE")
     return code
 

@@ -9,6 +9,7 @@ import pytest
 
 from authflow import errors
 from authflow.attempts import AttemptLimits, Factor
+from authflow.mfa import Mfa
 from authflow.models import (
     ConfirmMfaRequest,
     ConfirmPasswordRequest,
@@ -181,15 +182,15 @@ def test_five_wrong_reset_codes_lock_a_known_and_an_unknown_email_alike(password
 
 
 @pytest.mark.parametrize("known", [True, False], ids=["known", "unknown"])
-def test_resend_mfa_counts_wrong_passwords_like_login_for_known_and_unknown_emails(settings, adapters, driver, known):
+def test_resend_mfa_counts_wrong_passwords_like_login_for_known_and_unknown_emails(settings, adapters, onboarding, driver, known):
     # the mail limit (5 an hour) is raised to see the lockout alone
-    passwords = Passwords(settings.model_copy(update={"mail_requests_per_email_per_hour": 100}), adapters)
+    mfa = Mfa(settings.model_copy(update={"mail_requests_per_email_per_hour": 100}), adapters, onboarding)
     email = new_email("lock-resend")
     if known:
         driver.onboard(email)
     answers = []
     for _ in range(6):
         with pytest.raises(errors.AuthflowError) as refusal:
-            passwords.resend_mfa(ResendMfaRequest(email=email, password=WRONG_PASSWORD), "req")
+            mfa.enrol_new_authenticator(ResendMfaRequest(email=email, password=WRONG_PASSWORD, otp_code="123456"), "req")
         answers.append(refusal.value.code)
     assert answers == ["INVALID_CREDENTIALS"] * 4 + ["TOO_MANY_ATTEMPTS"] * 2

@@ -209,7 +209,8 @@ def test_signal_items_expire_through_the_tables_ttl_attribute(store, stores):
 def test_mfa_session_is_returned_while_valid_and_not_after(store, stores):
     user_id, _ = new_user(store)
     stores.mfa_sessions.save(user_id, SecretStr("cognito-session"), timedelta(minutes=15))
-    assert stores.mfa_sessions.get(user_id).get_secret_value() == "cognito-session"
+    pending = stores.mfa_sessions.get(user_id)
+    assert pending.credential.get_secret_value() == "cognito-session" and not pending.by_access_token
 
     stores.mfa_sessions.save(user_id, SecretStr("old-session"), timedelta(seconds=-1))
     assert stores.mfa_sessions.get(user_id) is None, "an expired session (TTL deletion is lazy) must not be used"

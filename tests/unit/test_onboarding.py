@@ -78,6 +78,8 @@ def test_the_happy_path_records_each_state_as_a_step_and_ends_active(driver, ada
         ("token-mfa", {"action": "MFA_CONFIRMATION", "received": True}),
     ]
     assert adapters.mfa_sessions.get(user_id) is None, "activation removes the enrolment session and the signals"
+    assert not qr_code_exists(adapters, user_id), "the enrolled seed's QR code is served by no route again"
+    assert adapters.recovery_codes.left(user_id) == 10, "activation keeps the recovery codes confirm-mfa handed out"
     assert adapters.signals.waiting_token(user_id, UserAction.CONFIRMATION) is None
 
 
@@ -186,3 +188,8 @@ def test_a_wait_without_its_token_is_refused(driver):
     user_id = driver.start(new_email())
     with pytest.raises(errors.InvalidRequest):
         driver.run(user_id, "await_user_action", "WaitForConfirmation", action="CONFIRMATION")
+
+
+def qr_code_exists(adapters, user_id: str) -> bool:
+    listed = boto3.client("s3").list_objects_v2(Bucket=adapters.qr_codes.bucket, Prefix=adapters.qr_codes.key(user_id))
+    return listed.get("KeyCount", 0) > 0

@@ -1,5 +1,5 @@
 """Passwords (authflow.passwords) in-process: forgot-password starting a reset execution, the reset
-workflow's tasks, confirm-password, and resend-mfa with its rate limit and mail (moto's SES)."""
+workflow's tasks and confirm-password (which revokes the user's sessions)."""
 
 import uuid
 
@@ -12,7 +12,6 @@ from authflow.models import (
     ConfirmPasswordRequest,
     ForgotPasswordRequest,
     PasswordResetTask,
-    ResendMfaRequest,
     ResetPasswordRequest,
     ResetPasswordResponse,
     UserAction,
@@ -63,7 +62,8 @@ def test_the_reset_tasks_wait_for_the_new_password_and_record_it(passwords, work
         user_id, ConfirmPasswordRequest(email=email, new_password="Reset-Passw0rd-77!", verification_code="123456")
     )
 
-    assert str(confirmed.user_id) == user_id
+    assert str(confirmed.user_id) == user_id and confirmed.other_sessions_revoked
+    assert adapters.recent_resets.recent(user_id), "for a day, a new authenticator needs a recovery code"
     assert workflows.resumed[-1] == ("token-reset", {"action": "PASSWORD_RESET", "received": True})
     run(passwords, workflows, user_id, "record_password_reset", "RecordPasswordReset")
     assert adapters.signals.waiting_token(user_id, UserAction.PASSWORD_RESET) is None
@@ -100,27 +100,6 @@ def test_confirm_password_for_another_user_or_with_a_wrong_code_is_refused(passw
             user_id,
             ConfirmPasswordRequest(email=email, new_password="Reset-Passw0rd-77!", verification_code="moto-confirmation-code:000000"),
         )
-
-
-def test_resend_mfa_mails_a_link_and_is_rate_limited(passwords, user, settings, tap):
-    user_id, email = user
-    for _ in range(settings.resend_mfa_limit_per_hour):
-        assert passwords.resend_mfa(ResendMfaRequest(email=email, password=PASSWORD), "req").status == "MFA_QR_LINK_SENT"
-    with pytest.raises(errors.TooManyRequests):
-        passwords.resend_mfa(ResendMfaRequest(email=email, password=PASSWORD), "req")
-    assert tap.types(user_id).count("MfaQrResent") == settings.resend_mfa_limit_per_hour
-    from moto.ses.models import ses_backends
-
-    region = boto3.session.Session().region_name
-    sent = [m for m in ses_backends["123456789012"][region].sent_messages if email in m.destinations["ToAddresses"]]
-    assert len(sent) == settings.resend_mfa_limit_per_hour and f"users_mfa/{user_id}.png" in sent[0].body
-
-
-def test_resend_mfa_refuses_a_wrong_password_and_an_unknown_email_alike(passwords, user):
-    with pytest.raises(errors.InvalidCredentials):
-        passwords.resend_mfa(ResendMfaRequest(email=user[1], password="Wrong-Passw0rd-1!"), "req")
-    with pytest.raises(errors.InvalidCredentials):
-        passwords.resend_mfa(ResendMfaRequest(email=new_email(), password="Wrong-Passw0rd-1!"), "req")
 
 
 def test_the_operator_reset_starts_the_forgot_password_reset_only_for_a_matching_id_and_email(passwords, workflows, user, driver, tap):

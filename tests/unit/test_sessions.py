@@ -151,7 +151,8 @@ def test_the_change_password_alias_takes_cognitoapis_names_and_the_deprecated_on
     deprecated = ChangePasswordAliasRequest(
         access_token=tokens.access_token, previous_password=PASSWORD, proposed_password="Second-Passw0rd-9!"
     )
-    sessions.change_password_alias(deprecated, "req")
+    assert sessions.change_password_alias(deprecated, "req").other_sessions_revoked
+    tokens = sign_in(sessions, driver, email, "Second-Passw0rd-9!")  # the change ended every session, this one too
     cognitoapi = ChangePasswordAliasRequest(
         email=email, access_token=tokens.access_token, old_password="Second-Passw0rd-9!", new_password="Third-Passw0rd-9!"
     )
@@ -204,6 +205,7 @@ def test_userinfo_takes_the_id_token_as_cognitoapis_clients_send_it_and_answers_
         "groups": [],
         "given_name": "Ada",
         "family_name": "Lovelace",
+        "recovery_codes_left": 10,
     }
 
 

@@ -32,6 +32,8 @@ if TYPE_CHECKING:
         Lockouts,
         MfaSessions,
         RateCounters,
+        RecentResets,
+        RecoveryCodes,
         RevokedSignIns,
         Signals,
         StatusRecords,
@@ -53,6 +55,8 @@ class Adapters:
     signals: Signals
     mfa_sessions: MfaSessions
     rate_counters: RateCounters
+    recovery_codes: RecoveryCodes
+    recent_resets: RecentResets
     lockouts: Lockouts
     handoffs: Handoffs
     revoked_sign_ins: RevokedSignIns
@@ -101,6 +105,8 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
         Lockouts,
         MfaSessions,
         RateCounters,
+        RecentResets,
+        RecoveryCodes,
         RevokedSignIns,
         Signals,
         StatusRecords,
@@ -120,6 +126,8 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
         signals=Signals(table, utc_now),
         mfa_sessions=MfaSessions(table, utc_now),
         rate_counters=RateCounters(table, utc_now),
+        recovery_codes=RecoveryCodes(table, utc_now),
+        recent_resets=RecentResets(table, utc_now),
         lockouts=Lockouts(
             table,
             utc_now,

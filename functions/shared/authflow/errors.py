@@ -127,6 +127,32 @@ class InvalidVerificationCode(AuthflowError):
     message = "The verification code is incorrect or has expired; request a new one."
 
 
+class MfaEnrolmentRequired(AuthflowError):
+    status = HTTPStatus.CONFLICT
+    code = "MFA_ENROLMENT_REQUIRED"
+    message = (
+        "An administrator reset this account's authenticator: a link to a new one's QR code was mailed; "
+        "scan it and confirm its first code with POST /v1/users/{user_id}/confirm-mfa."
+    )
+
+
+class MfaProofRequired(AuthflowError):
+    code = "MFA_PROOF_REQUIRED"
+    message = "Enrolling a new authenticator needs the password and a second factor: otp_code or recovery_code."
+
+
+class RecoveryCodeRequired(AuthflowError):
+    status = HTTPStatus.FORBIDDEN
+    code = "RECOVERY_CODE_REQUIRED"
+    message = "The password was reset recently; enrol a new authenticator with a recovery code."
+
+
+class InvalidRecoveryCode(AuthflowError):
+    status = HTTPStatus.UNAUTHORIZED
+    code = "INVALID_RECOVERY_CODE"
+    message = "The recovery code is incorrect or was already used."
+
+
 class Forbidden(AuthflowError):
     status = HTTPStatus.FORBIDDEN
     code = "FORBIDDEN"

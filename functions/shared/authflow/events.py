@@ -5,7 +5,7 @@ only (SPEC section 2; a webhook subscriber or an archive reader learns no one's 
 """
 
 from datetime import UTC, datetime
-from typing import ClassVar
+from typing import ClassVar, Literal
 from uuid import uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -116,8 +116,26 @@ class PasswordChanged(EventDetail):
     """The signed-in user changed their password."""
 
 
-class MfaQrResent(EventDetail):
-    """A short-lived link to the user's QR code was mailed to them."""
+class MfaEnrolmentStarted(EventDetail):
+    """An active user proved the password and a second factor (proof) and got a new TOTP seed to verify; the QR link was mailed."""
+
+    proof: Literal["otp_code", "recovery_code", "operator_reset"] = Field(examples=["recovery_code"])
+
+
+class MfaReplaced(EventDetail):
+    """The new authenticator's first code was verified: the old seed no longer works and the user's other sessions were revoked."""
+
+
+class MfaResetByOperator(EventDetail):
+    """An administrator removed the user's TOTP and recovery codes and ended their sessions; the next sign-in enrols anew."""
+
+
+class SignedOutByOperator(EventDetail):
+    """An administrator ended every session of the user (all refresh tokens revoked)."""
+
+
+class RecoveryCodesRegenerated(EventDetail):
+    """The user (password and current code) got a new set of recovery codes; the old set no longer works."""
 
 
 class UserDeleted(EventDetail):
@@ -160,7 +178,11 @@ EVENT_TYPES: tuple[type[EventDetail], ...] = (
     PasswordResetExpired,
     PasswordResetForced,
     PasswordChanged,
-    MfaQrResent,
+    MfaEnrolmentStarted,
+    MfaReplaced,
+    RecoveryCodesRegenerated,
+    MfaResetByOperator,
+    SignedOutByOperator,
     UserDeleted,
     CustomMessagePrepared,
     UserAuthenticated,

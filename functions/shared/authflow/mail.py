@@ -71,20 +71,35 @@ def invitation(app_name: str, given_name: str, username_placeholder: str, code_p
     )
 
 
-_MFA_QR_LINK = Template(
+_MFA_ENROLMENT_LINK = Template(
     """<html><body style="font-family: sans-serif">
-<p>You asked for your $app MFA QR code again.</p>
-<p><a href="$link">Open your QR code</a> and scan it with your authenticator app.
-The link works for $minutes minutes.</p>
+<p>You asked to enrol a new authenticator app for $app.</p>
+<p><a href="$link">Open the QR code of your new authenticator</a>, scan it with the app and confirm
+its first code. The link works for $minutes minutes; your current authenticator keeps working until then.</p>
 <p>If you did not ask for this, change your password now.</p>
 </body></html>"""
 )
 
 
-def mfa_qr_link(app_name: str, link: str, validity_minutes: int) -> Mail:
+def mfa_enrolment_link(app_name: str, link: str, validity_minutes: int) -> Mail:
     return Mail(
-        subject=f"Your {app_name} MFA QR code",
-        html=_MFA_QR_LINK.substitute(app=escape(app_name), link=escape(link, quote=True), minutes=validity_minutes),
+        subject=f"Your new {app_name} authenticator",
+        html=_MFA_ENROLMENT_LINK.substitute(app=escape(app_name), link=escape(link, quote=True), minutes=validity_minutes),
+    )
+
+
+_MFA_CHANGED = Template(
+    """<html><body style="font-family: sans-serif">
+<p>Your $app sign-in protection changed: $what</p>
+<p>If this was not you, reset your password and contact your administrator now.</p>
+</body></html>"""
+)
+
+
+def mfa_changed(app_name: str, what: str) -> Mail:
+    """The notice every MFA change sends; it never carries a code or a seed."""
+    return Mail(
+        subject=f"Your {app_name} sign-in protection changed", html=_MFA_CHANGED.substitute(app=escape(app_name), what=escape(what))
     )
 
 

@@ -31,6 +31,14 @@ _NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f-\x9f]*$"
 Email = Annotated[EmailStr, BeforeValidator(nfkc), Field(max_length=254), AfterValidator(accepted_email)]
 Password = Annotated[SecretStr, Field(min_length=1, max_length=256)]
 OneTimeCode = Annotated[SecretStr, Field(min_length=6, max_length=6)]
+# 24 base32 characters, shown in groups of four; dashes and spaces are the user's to type or not.
+RecoveryCode = Annotated[SecretStr, Field(min_length=24, max_length=40)]
+OtherSessionsRevoked = Annotated[
+    bool, Field(description="True when a factor changed and every refresh token the user held before was revoked (ASVS 5.0 7.4.3).")
+]
+RecoveryCodeList = Annotated[
+    list[str], Field(description="Ten single-use recovery codes, shown only here: each replaces the authenticator code once.")
+]
 FullName = Annotated[str, StringConstraints(min_length=1, max_length=256, strip_whitespace=True, pattern=_NO_CONTROL_CHARACTERS)]
 PhoneNumber = Annotated[str, StringConstraints(pattern=r"^\+[1-9]\d{4,14}$")]
 Token = Annotated[SecretStr, Field(min_length=1, max_length=8192)]
@@ -114,6 +122,8 @@ class ConfirmMfaResponse(Response):
     email: str
     user_id: UUID
     mfa_status: Literal["CONFIRMED"] = "CONFIRMED"
+    recovery_codes: RecoveryCodeList
+    other_sessions_revoked: OtherSessionsRevoked = False
 
 
 class ResendConfirmationRequest(Request):
@@ -266,6 +276,7 @@ class UserInfoResponse(Response):
     groups: list[str]
     given_name: str
     family_name: str
+    recovery_codes_left: int = Field(description="How many of the user's recovery codes are unused.")
 
 
 class LogoutRequest(Request):
@@ -315,6 +326,7 @@ class ChangePasswordAliasRequest(Request):
 
 class ChangePasswordResponse(Response):
     status: Literal["PASSWORD_CHANGED"] = "PASSWORD_CHANGED"
+    other_sessions_revoked: OtherSessionsRevoked = False
 
 
 class ForgotPasswordRequest(Request):
@@ -350,16 +362,43 @@ class ConfirmPasswordResponse(Response):
     email: str
     user_id: UUID
     status: Literal["NEW_PASSWORD_SET_SUCCESSFULLY"] = "NEW_PASSWORD_SET_SUCCESSFULLY"
+    other_sessions_revoked: OtherSessionsRevoked = False
 
 
 class ResendMfaRequest(Request):
+    """Enrol a new authenticator: the password and a second factor, a current code or a recovery code."""
+
     email: Email
     password: Password
+    otp_code: OneTimeCode | None = None
+    recovery_code: RecoveryCode | None = None
 
 
 class ResendMfaResponse(Response):
     email: str
     status: Literal["MFA_QR_LINK_SENT"] = "MFA_QR_LINK_SENT"
+
+
+class RecoveryCodesRequest(Request):
+    email: Email
+    password: Password
+    otp_code: OneTimeCode
+
+
+class RecoveryCodesResponse(Response):
+    email: str
+    recovery_codes: RecoveryCodeList
+
+
+class OperatorMfaResetResponse(Response):
+    user_id: UUID
+    status: Literal["MFA_RESET"] = "MFA_RESET"
+    other_sessions_revoked: OtherSessionsRevoked = False
+
+
+class OperatorSignOutResponse(Response):
+    user_id: UUID
+    status: Literal["SIGNED_OUT"] = "SIGNED_OUT"
 
 
 class DeleteUserResponse(Response):

@@ -54,6 +54,7 @@ class Onboarding:
         self.claims = adapters.claims
         self.signals = adapters.signals
         self.mfa_sessions = adapters.mfa_sessions
+        self.recovery_codes = adapters.recovery_codes
         self.events = adapters.events
         self.qr_codes = adapters.qr_codes
         self.workflows = adapters.workflows
@@ -141,14 +142,16 @@ class Onboarding:
         waiting = record.status in (OnboardingStatus.INVITED, OnboardingStatus.CONFIRMED, OnboardingStatus.MFA_PENDING)
         if not waiting or self.signals.received(user_id, UserAction.MFA_CONFIRMATION):
             raise errors.WrongOnboardingStep("This user is not waiting for MFA confirmation.")
-        session = self.mfa_sessions.get(user_id)
-        if session is None:
+        pending = self.mfa_sessions.get(user_id)
+        if pending is None:
             raise errors.WrongOnboardingStep("Confirm the user before confirming MFA.")
         self.attempts.attempt(
-            user_id, Factor.TOTP, lambda: self.users.finish_mfa_setup(user_id, session, request.otp), (errors.InvalidMfaCode,)
+            user_id, Factor.TOTP, lambda: self.users.finish_mfa_setup(user_id, pending.credential, request.otp), (errors.InvalidMfaCode,)
         )
+        # Handed out here only: never mailed, logged, or put in an execution or an event.
+        recovery_codes = self.recovery_codes.replace(user_id)
         self._signal(user_id, UserAction.MFA_CONFIRMATION)
-        return ConfirmMfaResponse(email=request.email, user_id=user_id)
+        return ConfirmMfaResponse(email=request.email, user_id=user_id, recovery_codes=recovery_codes)
 
     def resend_invitation(
         self, request: ResendConfirmationRequest, request_id: str, api_key: str | None = None
@@ -244,7 +247,9 @@ class Onboarding:
 
     def _activate_account(self, task: OnboardingTask) -> None:
         user_id = str(task.onboarding.user_id)
-        self.status.delete_user_items(user_id, keep_status=True)
+        # The seed is shown once: once enrolled, its QR code is served by no route again (ASVS 6.4.3).
+        self.qr_codes.delete(user_id)
+        self.status.delete_user_items(user_id, keep_status=True, keep_recovery_codes=True)
         self.status.record_step(user_id, task.state, StepStatus.SUCCEEDED, OnboardingStatus.ACTIVE)
         context = self._event_context(task)
         self.events.publish(events.MfaEnrolled(**context), events.OnboardingCompleted(**context))

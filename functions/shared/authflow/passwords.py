@@ -1,8 +1,7 @@
-"""The password lifecycle: reset by mailed code (a Standard workflow per request) and MFA QR resend.
+"""The password lifecycle: reset by mailed code (a Standard workflow per request).
 
-Unknown emails get the same answers as known ones: forgot-password returns a stable pseudo-id, the
-operator reset answers a mismatched id and email as a matching pair, and resend-mfa refuses an
-unknown email exactly like a wrong password.
+Unknown emails get the same answers as known ones: forgot-password returns a stable pseudo-id, and the
+operator reset answers a mismatched id and email as a matching pair.
 """
 
 from collections.abc import Callable
@@ -11,7 +10,7 @@ from typing import ClassVar
 
 from pydantic import SecretStr
 
-from authflow import errors, events, mail
+from authflow import errors, events
 from authflow.adapters import Adapters
 from authflow.attempts import AttemptLimits, Factor
 from authflow.models import (
@@ -22,8 +21,6 @@ from authflow.models import (
     OnboardingStatus,
     PasswordResetInput,
     PasswordResetTask,
-    ResendMfaRequest,
-    ResendMfaResponse,
     ResetPasswordRequest,
     ResetPasswordResponse,
     UserAction,
@@ -31,7 +28,8 @@ from authflow.models import (
 from authflow.request_limits import RequestLimits
 from authflow.settings import CognitoSettings
 
-RESEND_MFA_WINDOW = timedelta(hours=1)
+# For this long after a reset, a new authenticator needs a recovery code (authflow.mfa).
+RESET_WEAKENS_NO_FACTOR_FOR = timedelta(hours=24)
 
 
 class Passwords:
@@ -42,12 +40,10 @@ class Passwords:
         self.status = adapters.status
         self.claims = adapters.claims
         self.signals = adapters.signals
-        self.rate_counters = adapters.rate_counters
         self.events = adapters.events
-        self.qr_codes = adapters.qr_codes
         self.workflows = adapters.workflows
-        self.mailer = adapters.mailer
         self.pseudo_ids = adapters.pseudo_ids
+        self.recent_resets = adapters.recent_resets
         self.clock = adapters.clock
         self.password_policy = adapters.password_policy
         self.attempts = AttemptLimits(adapters)
@@ -121,44 +117,20 @@ class Passwords:
         pseudo_id = self.pseudo_ids.for_email(request.email)
         active_user = self._active_user(request.email)
 
-        def reset() -> None:
+        def reset() -> str:
             if active_user is None or user_id not in (pseudo_id, active_user):
                 raise errors.InvalidVerificationCode()
             self.users.reset_password(active_user, request.verification_code, request.new_password)
+            return active_user
 
-        self.attempts.attempt(active_user or pseudo_id, Factor.RESET_CODE, reset, (errors.InvalidVerificationCode,))
-        token = self.signals.receive(str(active_user), UserAction.PASSWORD_RESET, self._signal_ttl)
+        reset_user = self.attempts.attempt(active_user or pseudo_id, Factor.RESET_CODE, reset, (errors.InvalidVerificationCode,))
+        # Whoever held a session before the reset holds it no longer (ASVS 5.0 7.4.3).
+        self.users.sign_out_user(reset_user)
+        self.recent_resets.record(reset_user, RESET_WEAKENS_NO_FACTOR_FOR)
+        token = self.signals.receive(reset_user, UserAction.PASSWORD_RESET, self._signal_ttl)
         if token is not None:
             self._resume(token)
-        return ConfirmPasswordResponse(email=request.email, user_id=user_id)
-
-    def resend_mfa(self, request: ResendMfaRequest, request_id: str, api_key: str | None = None) -> ResendMfaResponse:
-        """Mails the QR link after the right password; a wrong one counts towards the lockout like at login.
-
-        The resend counter is charged only after the right password, so nobody can use up another's resends;
-        without the password a known and an unknown email answer alike (401, then 429 once locked).
-        """
-
-        self.limits.charge(request.email, api_key)
-        user_id_or_none = self._active_user(request.email)
-
-        def authenticate() -> str:
-            if user_id_or_none is None:
-                raise errors.InvalidCredentials()
-            if self.users.authenticate(user_id_or_none, request.password).name != "SOFTWARE_TOKEN_MFA":
-                raise errors.OnboardingIncomplete()
-            return user_id_or_none
-
-        subject = user_id_or_none or self.pseudo_ids.for_email(request.email)
-        user_id = self.attempts.attempt(subject, Factor.PASSWORD, authenticate, (errors.InvalidCredentials,), request_id)
-        if self.rate_counters.count(user_id, "resend-mfa", RESEND_MFA_WINDOW) > self.settings.resend_mfa_limit_per_hour:
-            raise errors.TooManyRequests(
-                "Too many QR code resends; try again in an hour.", retry_after=self.rate_counters.seconds_left(RESEND_MFA_WINDOW)
-            )
-        message = mail.mfa_qr_link(self.settings.app_name, self.qr_codes.link(user_id), self.settings.qr_link_expiry_seconds // 60)
-        self.mailer.send(request.email, message)
-        self.events.publish(events.MfaQrResent(user_id=user_id, request_id=request_id))
-        return ResendMfaResponse(email=request.email)
+        return ConfirmPasswordResponse(email=request.email, user_id=user_id, other_sessions_revoked=True)
 
     # ------------------------------------------------------------------ password reset workflow tasks
 

@@ -29,6 +29,7 @@ from authflow.models import (
     LogoutRequest,
     LogoutResponse,
     MfaVerifyRequest,
+    OnboardingStatus,
     RefreshTokenRequest,
     RefreshTokenResponse,
     TokensResponse,
@@ -47,13 +48,24 @@ _GUESSES: dict[str, tuple[Factor, tuple[type[errors.AuthflowError], ...]]] = {
 }
 
 
+# An active user whose authenticator an operator removed signs in: (user_id, email, password, request_id).
+EnrolAfterOperatorReset = Callable[[str, str, SecretStr, str], None]
+
+
 class Sessions:
-    def __init__(self, adapters: Adapters, login_state_machine_arn: str | None = None):
+    def __init__(
+        self,
+        adapters: Adapters,
+        login_state_machine_arn: str | None = None,
+        enrol_after_operator_reset: EnrolAfterOperatorReset | None = None,
+    ):
         self.login_state_machine_arn = login_state_machine_arn
+        self.enrol_after_operator_reset = enrol_after_operator_reset
         self.users = adapters.users
         self.status = adapters.status
         self.claims = adapters.claims
         self.handoffs = adapters.handoffs
+        self.recovery_codes = adapters.recovery_codes
         self.events = adapters.events
         self.workflows = adapters.workflows
         self.verifier = adapters.verifier
@@ -67,6 +79,9 @@ class Sessions:
     def login(self, request: LoginRequest, request_id: str) -> LoginResponse:
         secrets = {"email": request.email, "password": request.password.get_secret_value()}
         result, handoff_id = self._run_login(LoginStep.PASSWORD, secrets, request_id)
+        if result.reason == errors.MfaEnrolmentRequired.code and self.enrol_after_operator_reset:
+            # The password was right and the pool asks for a new authenticator: its QR link is mailed.
+            self.enrol_after_operator_reset(result.user_id, request.email, request.password, request_id)
         if result.outcome != LoginOutcome.MFA_REQUIRED:
             raise self._refusal(result)
         session = self._take_result(handoff_id)["session"]
@@ -133,6 +148,7 @@ class Sessions:
         return UserInfoResponse(
             # Users created before authflow stored `name` have only its two halves.
             name=attributes.get("name") or f"{given_name} {family_name}".strip(),
+            recovery_codes_left=self.recovery_codes.left(claims.user_id),
             user_id=claims.user_id,
             email=attributes.get("email", ""),
             phone_number=attributes.get("phone_number"),
@@ -167,8 +183,10 @@ class Sessions:
         record = self.status.get(claims.user_id)
         self.password_policy.check(new, record.email if record else "")
         self.users.change_password(access_token, old, new)
+        # Cognito cannot revoke all refresh tokens but one: every session ends, this one too (ASVS 5.0 7.4.3).
+        self.users.sign_out_user(claims.user_id)
         self.events.publish(events.PasswordChanged(user_id=claims.user_id, request_id=request_id))
-        return ChangePasswordResponse()
+        return ChangePasswordResponse(other_sessions_revoked=True)
 
     # ------------------------------------------------------------------ login workflow tasks
 
@@ -204,9 +222,15 @@ class Sessions:
         if user_id is None:
             raise errors.InvalidCredentials()
         challenge = self.users.authenticate(user_id, SecretStr(secrets["password"]))
+        if challenge.name == "MFA_SETUP" and self._is_active(user_id):
+            raise errors.MfaEnrolmentRequired()
         if challenge.name != "SOFTWARE_TOKEN_MFA":
             raise errors.OnboardingIncomplete()
         return LoginOutcome.MFA_REQUIRED, {"session": challenge.session.get_secret_value()}
+
+    def _is_active(self, user_id: str) -> bool:
+        record = self.status.get(user_id)
+        return record is not None and record.status == OnboardingStatus.ACTIVE
 
     def _verify_mfa_code(self, user_id: str | None, secrets: dict) -> StepResult:
         if user_id is None:

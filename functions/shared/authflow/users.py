@@ -217,24 +217,64 @@ class UserDirectory:
             ChallengeResponses={"USERNAME": user_id, "NEW_PASSWORD": new_password.get_secret_value()},
             Session=auth["Session"],
         )
-        if challenge.get("ChallengeName") != "MFA_SETUP":
+        return self._associate_new_seed(challenge.get("ChallengeName"), challenge["Session"])
+
+    def _associate_new_seed(self, challenge_name: str | None, session: str) -> MfaSetup:
+        """A new seed for the MFA_SETUP challenge's session (AssociateSoftwareToken), to verify with its next session."""
+        if challenge_name != "MFA_SETUP":
             raise errors.WrongOnboardingStep("The user pool did not ask for MFA enrolment.")
-        token = self._call("associate_software_token", {}, pool=False, Session=challenge["Session"])
+        token = self._call("associate_software_token", _ENROLMENT_ERRORS, pool=False, Session=session)
         return MfaSetup(secret=SecretStr(token["SecretCode"]), session=SecretStr(token["Session"]))
 
     def finish_mfa_setup(self, user_id: str, session: SecretStr, otp: SecretStr) -> None:
         """Verifies the first TOTP code and makes TOTP the user's MFA."""
-        result = self._call(
-            "verify_software_token", _ENROLMENT_ERRORS, pool=False, Session=session.get_secret_value(), UserCode=otp.get_secret_value()
-        )
+        self._verify_first_code(user_id, otp, Session=session.get_secret_value())
+
+    def _verify_first_code(self, user_id: str, otp: SecretStr, **credential: str) -> None:
+        """VerifySoftwareToken with the enrolment's session or the user's access token, then TOTP as the user's MFA."""
+        result = self._call("verify_software_token", _ENROLMENT_ERRORS, pool=False, UserCode=otp.get_secret_value(), **credential)
         if result.get("Status") != "SUCCESS":
             raise errors.InvalidMfaCode()
+        self._set_totp(user_id, enabled=True)
+
+    def _set_totp(self, user_id: str, enabled: bool) -> None:
         self._call(
             "admin_set_user_mfa_preference",
             _ADMIN_ERRORS,
             Username=user_id,
-            SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True},
+            SoftwareTokenMfaSettings={"Enabled": enabled, "PreferredMfa": enabled},
         )
+
+    # ------------------------------------------------------------------ a new authenticator for an active user
+
+    def prove_totp(self, user_id: str, password: SecretStr, otp: SecretStr) -> Tokens:
+        """Both factors, as a sign-in checks them; the tokens authorise replacing the authenticator."""
+        challenge = self.authenticate(user_id, password)
+        if challenge.name != "SOFTWARE_TOKEN_MFA":
+            raise errors.OnboardingIncomplete()
+        return self.answer_mfa(user_id, challenge.session, otp)
+
+    def associate_new_token(self, access_token: SecretStr) -> SecretStr:
+        """A new TOTP seed for the signed-in user; the current one keeps working until the new one is verified."""
+        token = self._call("associate_software_token", _TOKEN_ERRORS, pool=False, AccessToken=access_token.get_secret_value())
+        return SecretStr(token["SecretCode"])
+
+    def verify_new_token(self, user_id: str, access_token: SecretStr, otp: SecretStr) -> None:
+        """Verifies the new seed's first code: Cognito replaces the old seed with it."""
+        self._verify_first_code(user_id, otp, AccessToken=access_token.get_secret_value())
+
+    def clear_totp(self, user_id: str) -> None:
+        """Removes the user's TOTP: their next sign-in is asked to enrol one (MFA_SETUP), as the pool requires MFA."""
+        self._set_totp(user_id, enabled=False)
+
+    def start_new_enrolment(self, user_id: str, password: SecretStr) -> MfaSetup:
+        """For a user without TOTP (cleared): the password step answers MFA_SETUP, whose session enrols a new seed."""
+        challenge = self.authenticate(user_id, password)
+        return self._associate_new_seed(challenge.name, challenge.session.get_secret_value())
+
+    def sign_out_user(self, user_id: str) -> None:
+        """Revokes every refresh token of the user (AdminUserGlobalSignOut); their access tokens stop working too."""
+        self._call("admin_user_global_sign_out", _LOOKUP_ERRORS, Username=user_id)
 
     # ------------------------------------------------------------------ sign-in
 

@@ -10,6 +10,9 @@ Item layout, and the module that owns each kind (the only code that reads or wri
 | USER#<id>             | SIGNAL#<action>           | a waiting execution's task token, or the user's       | status.signals     |
 |                       |                           | action that arrived first                             |                    |
 | USER#<id>             | MFA_SETUP                 | Cognito's MFA-enrolment session (confirm→confirm-mfa) | status.mfa_sessions|
+| USER#<id>             | RECOVERY#<sha256 of code> | one unused MFA recovery code (hashed; ASVS 6.5.2)     | status.recovery_codes|
+| USER#<id>             | PASSWORD_RESET            | a password reset in the last 24 h (re-enrolment then  | status.recent_resets|
+|                       |                           | needs a recovery code)                                |                    |
 | USER#<id>             | RATE#<action>#<window>    | a counter in a fixed window (id: a user_id, an        | status.rate_limits |
 |                       |                           | email's pseudo-id, or "apikey-" + a key's digest)     |                    |
 | USER#<id>             | LOCKOUT                   | failed code/password attempts and the lock they set   | status.lockouts    |
@@ -30,7 +33,9 @@ from authflow.status.handoffs import Handoffs
 from authflow.status.lockouts import Lockouts
 from authflow.status.mfa_sessions import MfaSessions
 from authflow.status.rate_limits import RateCounters
+from authflow.status.recent_resets import RecentResets
 from authflow.status.records import StatusRecords
+from authflow.status.recovery_codes import RecoveryCodes
 from authflow.status.revocations import RevokedSignIns
 from authflow.status.signals import Signals
 from authflow.status.subscriptions import SubscriptionStore
@@ -42,6 +47,8 @@ __all__ = [
     "Lockouts",
     "MfaSessions",
     "RateCounters",
+    "RecentResets",
+    "RecoveryCodes",
     "Signals",
     "RevokedSignIns",
     "StatusRecords",

@@ -7,6 +7,7 @@ from authflow import errors
 from authflow.aws import error_code, raise_transient
 from authflow.models import OnboardingStatus, StatusRecord, Step, StepStatus
 from authflow.status.claims import EmailClaims, idempotency_digest
+from authflow.status.recovery_codes import RECOVERY_CODE_PREFIX
 from authflow.status.table import TableStore, email_key, user_key
 
 
@@ -99,10 +100,12 @@ class StatusRecords(TableStore):
             ConditionExpression="attribute_exists(pk)",
         )
 
-    def delete_user_items(self, user_id: str, keep_status: bool) -> None:
-        """Removes the user's partition (signals, MFA session, counters), and the status record unless keep_status."""
+    def delete_user_items(self, user_id: str, keep_status: bool, keep_recovery_codes: bool = False) -> None:
+        """Removes the user's partition (signals, MFA session, counters), and the status record unless keep_status.
+
+        Activation keeps the recovery codes confirm-mfa has just handed out (keep_recovery_codes)."""
         items = self._call("query", KeyConditionExpression=Key("pk").eq(f"USER#{user_id}"))["Items"]
         for item in items:
-            if keep_status and item["sk"] == "STATUS":
+            if (keep_status and item["sk"] == "STATUS") or (keep_recovery_codes and item["sk"].startswith(RECOVERY_CODE_PREFIX)):
                 continue
             self._call("delete_item", Key={"pk": item["pk"], "sk": item["sk"]})
