@@ -82,7 +82,7 @@ def onboarded(start, api, store, stores, sfn, secrets_used) -> dict:
     confirmation = confirm_through_the_api(api, run, secrets_used)
     session = stores.mfa_sessions.get(run.user_id)  # Cognito's MFA-setup session, kept until activation
     assert session is not None
-    secrets_used["session"].add(session.get_secret_value())
+    secrets_used["session"].add(session.credential.get_secret_value())
     with urllib.request.urlopen(confirmation["qr_code_secret_url"], timeout=10) as qr:
         qr_png_head = qr.read(8)
     api.wait_for_status(run.user_id, "MFA_PENDING")
@@ -122,7 +122,10 @@ def test_happy_path_leaves_an_active_record_and_an_mfa_user(onboarded, store, st
     assert [(s.name, s.status) for s in record.steps] == HAPPY_PATH_STEPS
     assert record.execution_arn == run.execution_arn
     assert stores.claims.user_id_for(run.email) == run.user_id, "an active user keeps their email"
-    assert user_items(store, run.user_id) == {"STATUS"}, "signals (task tokens) and the MFA session are gone"
+    kept = user_items(store, run.user_id)
+    recovery_codes = {item for item in kept if item.startswith("RECOVERY#")}
+    assert len(recovery_codes) == 10, "the ten recovery codes, stored as hashes"
+    assert kept - recovery_codes == {"STATUS"}, "signals (task tokens) and the MFA session are gone"
 
     user = cognito.admin_get_user(UserPoolId=local_stack.stack.refs["UserPool"], Username=run.user_id)
     assert user["UserStatus"] == "CONFIRMED"
@@ -203,7 +206,7 @@ def test_mfa_timeout_after_a_real_confirmation_expires_and_deletes_the_qr_code(
     assert s3.head_object(Bucket=bucket, Key=f"users_mfa/{run.user_id}.png")["ContentType"] == "image/png"
     session = stores.mfa_sessions.get(run.user_id)
     if session is not None:  # captured before the expiry removes it
-        secrets_used["session"].add(session.get_secret_value())
+        secrets_used["session"].add(session.credential.get_secret_value())
 
     described = wait_until_finished(sfn, run.execution_arn, timeout=15)
 
