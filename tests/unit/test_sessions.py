@@ -227,3 +227,27 @@ def test_an_id_token_is_refused_where_only_an_access_token_may_go(sessions, driv
     tokens = sign_in(sessions, driver, email)
     with pytest.raises(errors.InvalidToken):
         sessions.logout(LogoutRequest(email=email, access_token=tokens.id_token), "req")
+
+
+def test_a_task_retried_after_a_transient_error_finds_its_secrets_again(sessions, adapters, user, monkeypatch):
+    """The login workflow retries VerifyPassword on TransientError: the retry signs in, not SESSION_EXPIRED."""
+    user_id, email = user
+    authenticate = adapters.users.authenticate
+    calls = []
+
+    def flaky_authenticate(*args):
+        calls.append(args)
+        if len(calls) == 1:
+            raise errors.TransientError("Cognito is throttling.")
+        return authenticate(*args)
+
+    monkeypatch.setattr(adapters.users, "authenticate", flaky_authenticate)
+    adapters.handoffs.put("h-retry", "request", {"email": email, "password": PASSWORD}, ttl=timedelta(minutes=1))
+    task = LoginTask(step="PASSWORD", task="verify_password", state="VerifyPassword", handoff_id="h-retry", request_id="r", execution_arn="a")
+
+    with pytest.raises(errors.TransientError):
+        sessions.run_login_task(task)
+    retried = sessions.run_login_task(task)
+
+    assert retried == LoginResult(outcome="MFA_REQUIRED", user_id=user_id) and len(calls) == 2
+    assert adapters.handoffs.take("h-retry", "request") is None, "the secrets are used once the step is decided"

@@ -203,9 +203,11 @@ class Sessions:
             outcome, result = self.attempts.attempt(
                 subject, factor, lambda: self.TASKS[task.task](self, user_id, secrets), wrong, task.request_id
             )
+        except errors.TransientError:
+            # The workflow retries this task: it must find the secrets it took (within their lifetime).
+            self.handoffs.put(task.handoff_id, "request", secrets, HANDOFF_TTL)
+            raise
         except errors.AuthflowError as refusal:
-            if isinstance(refusal, errors.TransientError):
-                raise
             return LoginResult(outcome=LoginOutcome.REFUSED, user_id=subject, reason=refusal.code)
         self.handoffs.put(task.handoff_id, "result", result, HANDOFF_TTL)
         return LoginResult(outcome=outcome, user_id=subject)
