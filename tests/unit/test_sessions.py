@@ -243,7 +243,9 @@ def test_a_task_retried_after_a_transient_error_finds_its_secrets_again(sessions
 
     monkeypatch.setattr(adapters.users, "authenticate", flaky_authenticate)
     adapters.handoffs.put("h-retry", "request", {"email": email, "password": PASSWORD}, ttl=timedelta(minutes=1))
-    task = LoginTask(step="PASSWORD", task="verify_password", state="VerifyPassword", handoff_id="h-retry", request_id="r", execution_arn="a")
+    task = LoginTask(
+        step="PASSWORD", task="verify_password", state="VerifyPassword", handoff_id="h-retry", request_id="r", execution_arn="a"
+    )
 
     with pytest.raises(errors.TransientError):
         sessions.run_login_task(task)
