@@ -175,15 +175,18 @@ class ActiveUser:
 
     def next_code(self) -> str:
         """A code this user has not sent: Cognito accepts the previous, current and next step's code,
-        so a user has three sign-ins per 90 s."""
-        step = current_step()
-        with self.lock:
-            # The previous step last: it is the one MFA enrolment used (see enrol_mfa).
-            free = [s for s in (step, step + 1, step - 1) if s not in self.used_steps]
-            if not free:
-                raise FlowError(f"{self.email} has used its three codes of this 90 s")
-            self.used_steps.add(free[0])
-        return pyotp.TOTP(self.totp_secret).at(free[0] * 30)
+        so a user has up to three sign-ins per 90 s; one more waits, as a user would, for the next step.
+        The previous step's code is taken only with half its step left (it expires when the step ends)."""
+        while True:
+            now = time.time()
+            step, left = int(now // 30), 30 - now % 30
+            with self.lock:
+                free = [s for s in (step, step + 1, step - 1) if s not in self.used_steps and (s >= step or left > 15)]
+                if free:
+                    self.used_steps.add(free[0])
+                    return pyotp.TOTP(self.totp_secret).at(free[0] * 30)
+            time.sleep(left + 0.05)
+            _pauses.seconds = paused_seconds() + left + 0.05
 
 
 # ----------------------------------------------------------------------------- the flows
@@ -224,9 +227,9 @@ def enrol_mfa(client: Client, observer: Observer, user: ActiveUser) -> str:
     """POST /users/{id}/confirm-mfa with the first code of the authenticator app; the code, once ACTIVE.
 
     The recovery codes it answers are kept on the user."""
-    # The previous step's code, so that the current and next steps' codes stay free for the first sign-ins;
-    # sent with a third of the step left, as the workflow's own calls come first under load.
-    code = pyotp.TOTP(user.totp_secret).at((current_step(margin=10) - 1) * 30)
+    # The current step's code stays valid until the next step ends (30 s or more, however slow the
+    # machine); the sign-ins that follow take the other steps' codes (next_code).
+    code = user.next_code()
     answer = expect(
         client.post(f"/users/{user.user_id}/confirm-mfa", {"email": user.email, "otp": code}), 200, "POST /users/{id}/confirm-mfa"
     )

@@ -258,7 +258,7 @@ def test_a_resent_invitation_is_honoured_for_its_full_validity(start, sfn, api, 
 def test_resends_cannot_hold_the_email_claim_past_the_overall_limit(start, sfn, stores):
     """Each resend's heartbeat restarts the wait; before, that went on without end, so anyone resending
     could hold an email's claim forever. The overall limit (OnboardingConfirmationLimitDays) ends it."""
-    run = start(confirmation_seconds=2, confirmation_limit_seconds=4, mfa_seconds=LONG_ENOUGH)
+    run = start(confirmation_seconds=3, confirmation_limit_seconds=6, mfa_seconds=LONG_ENOUGH)
     wait_until_entered(sfn, run.execution_arn, "WaitForConfirmation")
     heartbeats = 0
     while sfn.describe_execution(executionArn=run.execution_arn)["status"] == "RUNNING":
@@ -270,10 +270,16 @@ def test_resends_cannot_hold_the_email_claim_past_the_overall_limit(start, sfn, 
             except sfn.exceptions.TaskTimedOut:
                 pass
         assert heartbeats < 200, "the wait never ended"
-        time.sleep(0.5)
+        time.sleep(0.3)
 
     events = history(sfn, run.execution_arn)
-    assert heartbeats > 4, "the heartbeats kept the wait alive past one heartbeat period"
+    entered = next(
+        e["timestamp"] for e in events if e["type"] == "TaskStateEntered" and event_details(e).get("name") == "WaitForConfirmation"
+    )
+    timed_out = next(e["timestamp"] for e in events if e["type"] == "TaskTimedOut")
+    # Kept alive past its 3 s heartbeat period by the heartbeats, then ended by the 6 s overall limit
+    # (counted in the history's own time, so a slow machine cannot fake or hide it).
+    assert heartbeats >= 2 and (timed_out - entered).total_seconds() >= 5.5, (heartbeats, timed_out - entered)
     assert state_path(events) == ["CreateCognitoUser", "SendInvitation", "WaitForConfirmation", "ExpireOnboarding", "OnboardingExpired"]
     assert any(e["type"] == "TaskTimedOut" and event_details(e)["error"] == "States.Timeout" for e in events)
 
