@@ -14,11 +14,9 @@ from tests.unit.conftest import new_email
 
 
 @pytest.fixture
-def api(unit_stack):
-    module = unit_stack.load("ApiFunction")
-
+def api(unit_stack, api_function):
     def call(method: str, path: str, body=None, headers=None) -> tuple[int, dict, dict]:
-        result = module.handler(api_gateway_event(method, path, body, headers), unit_stack.context("ApiFunction"))
+        result = api_function.handler(api_gateway_event(method, path, body, headers), unit_stack.context("ApiFunction"))
         return answer(result)
 
     return call

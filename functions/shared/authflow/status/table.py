@@ -20,8 +20,9 @@ def email_key(email: str) -> dict[str, str]:
 class TableStore:
     """A DynamoDB table whose throttling and transient failures surface as TransientError."""
 
-    def __init__(self, table_name: str, clock: Clock = utc_now):
-        self.table = resource("dynamodb").Table(table_name)
+    def __init__(self, table_name: str, clock: Clock = utc_now, dynamodb: Any = None):
+        """dynamodb: a boto3 DynamoDB resource of another session (the operator's CLI); the function's own by default."""
+        self.table = (dynamodb or resource("dynamodb")).Table(table_name)
         self.clock = clock
 
     def _call(self, operation: str, **kwargs) -> Any:
