@@ -112,3 +112,15 @@ def test_the_mail_limit_per_key_counts_the_keys_name(handler, keys, api_function
 
     assert [forgot(limited) for _ in range(3)] == [200, 200, 429]
     assert forgot(other) == 200
+
+
+def test_a_key_lookup_the_table_cannot_answer_is_a_503_to_retry_not_a_403(handler, api_function, monkeypatch):
+    """A throttled status table must not turn every caller away as if their key were wrong."""
+
+    def throttled(key: str) -> str:
+        raise api_function.errors.TransientError()  # the function's own copy of the package raises its own class
+
+    monkeypatch.setattr(api_function.api_keys, "_found", {})
+    monkeypatch.setattr(api_function.api_keys.keys, "name_of", throttled)
+    status, body, headers = handler(api_gateway_event("POST", "/forgot-password", {"email": new_email("throttled")}))
+    assert status == 503 and body["error"]["code"] == "SERVICE_UNAVAILABLE" and headers["Cache-Control"] == "no-store"

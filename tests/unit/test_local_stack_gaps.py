@@ -33,6 +33,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from infra.cognito import _SYMBOLS, COGNITO_DEFAULT_SENDER
+from infra.lambda_runtime import LocalLambdaRuntime
 from infra.provision import Provisioner
 from infra.template import load_template
 from infra.views import LocalViews
@@ -652,10 +653,11 @@ def test_moto_cloudformation_deploys_the_translated_template_with_the_gaps_close
 # ----------------------------------------------------------------------------- HTTP API
 
 
-class _RecordingRuntime:
-    """Stands in for the Lambda runtime: keeps each event and answers as a payload 2.0 handler does."""
+class _RecordingRuntime(LocalLambdaRuntime):
+    """The Lambda runtime with its handlers replaced: keeps each event and answers as a payload 2.0 handler does."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.events: list[dict] = []
 
     def invoke(self, function: str, event: dict) -> dict:
@@ -672,6 +674,7 @@ class _RecordingRuntime:
 @pytest.fixture
 def http_api():
     from werkzeug.test import Client
+    from werkzeug.wrappers import Response
 
     from infra.gateway import LocalApiGateway
     from infra.provision import Stack
@@ -679,7 +682,7 @@ def http_api():
     template = load_template()
     stack = Stack("gaps", apis={"Api": template["Resources"]["Api"]["Properties"]}, api_routes=[("Api", "$default", "ANY", "ApiFunction")])
     runtime = _RecordingRuntime()
-    gateway = LocalApiGateway(stack, runtime, views=lambda request: None)  # type: ignore[arg-type]
+    gateway = LocalApiGateway(stack, runtime, views=lambda request: Response("", status=404))
     return Client(gateway.wsgi, use_cookies=False), runtime
 
 
@@ -709,7 +712,10 @@ def test_a_body_that_is_not_text_arrives_base64_encoded(http_api):
     client, runtime = http_api
     client.post("/v1/login", data=b"\xff\xfe not utf-8", headers={"Content-Type": "application/json"})
     client.post("/v1/login", data=b"email=a", headers={"Content-Type": "application/x-www-form-urlencoded"})
-    assert [(e["isBase64Encoded"], base64.b64decode(e["body"])) for e in runtime.events] == [(True, b"\xff\xfe not utf-8"), (True, b"email=a")]
+    assert [(e["isBase64Encoded"], base64.b64decode(e["body"])) for e in runtime.events] == [
+        (True, b"\xff\xfe not utf-8"),
+        (True, b"email=a"),
+    ]
 
 
 def test_preflight_and_http_apis_own_answers_never_reach_the_function(http_api):
