@@ -28,7 +28,9 @@ class Capture(logging.Handler):
 
 
 @pytest.fixture
-def captured_logs():
+def captured_logs(local_stack):
+    # Every function imported first, so that each one's logger exists to be hooked, whatever ran before.
+    local_stack.runtime.load_all()
     capture = Capture()
     loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict) if name.startswith("authflow")]
     for logger in loggers + [logging.getLogger()]:

@@ -166,9 +166,10 @@ class OnboardingDriver:
         )
 
     def otp(self) -> str:
-        import pyotp
+        """The current code, never in its step's last seconds: moto's in-process mock accepts no skew."""
+        from tests.support.flows import current_otp
 
-        return pyotp.TOTP(self.totp_secret).now()
+        return current_otp(self.totp_secret)
 
     def onboard(self, email: str) -> str:
         """A user onboarded to ACTIVE; their user_id (password PASSWORD, TOTP secret totp_secret)."""
