@@ -84,6 +84,7 @@ class DeliveryAdapters:
     send: Send
     replays: ArchiveReplays  # whom a replayed event is for
     mailer: Mailer  # the contact of a webhook disabled for failing
+    events: EventPublisher  # WebhookEndpointDisabled
     clock: Clock
 
 
@@ -172,6 +173,7 @@ def delivery_adapters(settings: DeliverySettings) -> DeliveryAdapters:
         send=post,
         replays=ArchiveReplays(),
         mailer=Mailer(settings.mail_from_address),
+        events=EventPublisher(settings.event_bus_name),
         clock=utc_now,
     )
 
