@@ -23,6 +23,7 @@ from authflow.models import (
 )
 from authflow.sessions import Sessions
 from authflow.status.recovery_codes import CODES_PER_SET, RECOVERY_CODE_PREFIX
+from authflow.tokens import TokenUse
 from tests.support.in_process import PASSWORD, TEMPORARY_PASSWORD
 from tests.unit.conftest import new_email
 
@@ -197,4 +198,6 @@ def test_an_operator_sign_out_revokes_every_refresh_token(driver, mfa, adapters,
         Sessions(adapters, settings.login_state_machine_arn).refresh(
             RefreshTokenRequest(email=email, refresh_token=earlier.refresh_token), "r"
         )
+    with pytest.raises(errors.InvalidToken):
+        adapters.verifier.verify(SecretStr(earlier.id_token), accept=(TokenUse.ACCESS, TokenUse.ID))
     assert tap.types(user_id)[-1] == "SignedOutByOperator"

@@ -29,6 +29,7 @@ from authflow.onboarding import Onboarding
 from authflow.qr import qr_png
 from authflow.request_limits import RequestLimits
 from authflow.settings import CognitoSettings
+from authflow.sign_out import SignOut
 from authflow.users import MfaSetup
 
 RESEND_MFA_WINDOW = timedelta(hours=1)
@@ -39,6 +40,7 @@ class Mfa:
         self.settings = settings
         self.onboarding = onboarding
         self.users = adapters.users
+        self.sign_out = SignOut(adapters)
         self.status = adapters.status
         self.claims = adapters.claims
         self.mfa_sessions = adapters.mfa_sessions
@@ -157,7 +159,7 @@ class Mfa:
         self.mfa_sessions.discard(user_id)
         self.qr_codes.delete(user_id)
         # A factor changed: sessions opened with the old one end (ASVS 5.0 7.4.3).
-        self.users.sign_out_user(user_id)
+        self.sign_out.everywhere(user_id)
         recovery_codes = self.recovery_codes.replace(user_id)
         self.mailer.send(request.email, mail.mfa_changed(self.settings.app_name, "A new authenticator app replaced your previous one."))
         self.events.publish(events.MfaReplaced(user_id=user_id, request_id=request_id))
@@ -175,7 +177,7 @@ class Mfa:
         self.recovery_codes.void(user_id)
         self.mfa_sessions.discard(user_id)
         self.qr_codes.delete(user_id)
-        self.users.sign_out_user(user_id)
+        self.sign_out.everywhere(user_id)
         self.mailer.send(
             record.email,
             mail.mfa_changed(
@@ -189,7 +191,7 @@ class Mfa:
         """Ends every session of the user (AdminUserGlobalSignOut)."""
         if self.status.get(user_id) is None:
             raise errors.UserNotFound()
-        self.users.sign_out_user(user_id)
+        self.sign_out.everywhere(user_id)
         self.events.publish(events.SignedOutByOperator(user_id=user_id, request_id=request_id))
         return OperatorSignOutResponse(user_id=user_id)
 
