@@ -133,7 +133,7 @@ def test_adding_a_device_mails_the_new_qr_link_and_its_confirmation_revokes_ever
     answer = mfa.enrol_new_authenticator(ResendMfaRequest(email=email, password=PASSWORD, otp_code=driver.otp()), "req")
 
     assert answer.model_dump() == {"email": email, "status": "MFA_QR_LINK_SENT"}, "the link is only mailed"
-    assert f"users_mfa/{user_id}.png" in mails_to(email)[-1]
+    assert f"mfa_reenrolments/{user_id}.png" in mails_to(email)[-1]
     confirmed = mfa.confirm_mfa(user_id, ConfirmMfaRequest(email=email, otp=driver.otp()), "req")
 
     assert confirmed.other_sessions_revoked and len(confirmed.recovery_codes) == CODES_PER_SET
@@ -142,12 +142,28 @@ def test_adding_a_device_mails_the_new_qr_link_and_its_confirmation_revokes_ever
         Sessions(adapters, settings.login_state_machine_arn).refresh(
             RefreshTokenRequest(email=email, refresh_token=earlier.refresh_token), "r"
         )
-    listed = boto3.client("s3").list_objects_v2(Bucket=adapters.qr_codes.bucket, Prefix=adapters.qr_codes.key(user_id))
+    listed = boto3.client("s3").list_objects_v2(Bucket=adapters.qr_codes.bucket, Prefix=adapters.qr_codes.key(user_id, reenrolment=True))
     assert listed.get("KeyCount", 0) == 0, "the new seed's QR code is deleted once verified"
     assert tap.types(user_id)[-2:] == ["MfaEnrolmentStarted", "MfaReplaced"]
     assert "A new authenticator app replaced your previous one" in mails_to(email)[-1]
     with pytest.raises(errors.WrongOnboardingStep):
         mfa.confirm_mfa(user_id, ConfirmMfaRequest(email=email, otp=driver.otp()), "req")
+
+
+def test_an_unconfirmed_reenrolments_qr_code_lives_under_the_expiring_prefix_and_goes_once_the_enrolment_expired(driver, mfa, adapters):
+    """The bucket's lifecycle rule expires the prefix after a day; a confirmation tried after the
+    pending enrolment expired removes the picture of the never-verified seed at once."""
+    email = new_email("stalecode")
+    user_id, _ = onboard(driver, mfa, email)
+    s3, bucket = boto3.client("s3"), adapters.qr_codes.bucket
+    mfa.enrol_new_authenticator(ResendMfaRequest(email=email, password=PASSWORD, otp_code=driver.otp()), "req")
+    assert s3.head_object(Bucket=bucket, Key=f"mfa_reenrolments/{user_id}.png")["ContentType"] == "image/png"
+    assert s3.list_objects_v2(Bucket=bucket, Prefix=f"users_mfa/{user_id}").get("KeyCount", 0) == 0
+
+    adapters.mfa_sessions.save(user_id, SecretStr("expired-session"), timedelta(seconds=-1))  # TTL deletion is lazy
+    with pytest.raises(errors.WrongOnboardingStep):
+        mfa.confirm_mfa(user_id, ConfirmMfaRequest(email=email, otp=driver.otp()), "req")
+    assert s3.list_objects_v2(Bucket=bucket, Prefix=f"mfa_reenrolments/{user_id}").get("KeyCount", 0) == 0
 
 
 def test_within_a_day_of_a_password_reset_only_a_recovery_code_enrols_a_new_authenticator(driver, mfa, adapters):

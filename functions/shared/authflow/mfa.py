@@ -123,8 +123,8 @@ class Mfa:
         return ResendMfaResponse(email=request.email)
 
     def _mail_enrolment_link(self, user_id: str, email: str, secret: SecretStr) -> None:
-        self.qr_codes.put(user_id, qr_png(secret, account=email, issuer=self.settings.app_name))
-        link = self.qr_codes.link(user_id)
+        self.qr_codes.put(user_id, qr_png(secret, account=email, issuer=self.settings.app_name), reenrolment=True)
+        link = self.qr_codes.link(user_id, reenrolment=True)
         self.mailer.send(email, mail.mfa_enrolment_link(self.settings.app_name, link, self.settings.qr_link_expiry_seconds // 60))
 
     def _enrol_with_recovery_code(self, user_id: str, password: SecretStr, recovery_code: SecretStr | None, request_id: str) -> MfaSetup:
@@ -151,6 +151,7 @@ class Mfa:
             return self.onboarding.confirm_mfa(user_id, request)
         pending = self.mfa_sessions.get(user_id)
         if pending is None:
+            self.qr_codes.delete(user_id)  # an enrolment that expired unconfirmed leaves no picture of its seed
             raise errors.WrongOnboardingStep("No new authenticator is waiting for confirmation; enrol one with POST /v1/resend-mfa.")
         if pending.by_access_token:
             self.users.verify_new_token(user_id, pending.credential, request.otp)
