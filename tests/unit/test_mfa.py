@@ -166,6 +166,33 @@ def test_an_unconfirmed_reenrolments_qr_code_lives_under_the_expiring_prefix_and
     assert s3.list_objects_v2(Bucket=bucket, Prefix=f"mfa_reenrolments/{user_id}").get("KeyCount", 0) == 0
 
 
+@pytest.mark.parametrize("failing", ["clear_totp", "start_new_enrolment"])
+def test_a_recovery_code_spent_for_an_enrolment_cognito_then_failed_is_given_back(driver, mfa, adapters, monkeypatch, failing):
+    """Cognito throttled after the code was spent (before or after the old seed was cleared): the code
+    is back, nothing was mailed or left pending, and the code still works exactly once. (moto in-process
+    has no MFA_SETUP challenge, so the retry's enrolment itself is the local stack's: tests/e2e/test_mfa.py.)"""
+    email = new_email("flakylost")
+    user_id, codes = onboard(driver, mfa, email)
+    real = getattr(adapters.users, failing)
+    calls: list[str] = []
+
+    def throttled_once(*args):
+        calls.append(user_id)
+        if len(calls) == 1:
+            raise errors.TransientError("The user directory is temporarily unavailable.")
+        return real(*args)
+
+    monkeypatch.setattr(adapters.users, failing, throttled_once)
+    mailed = len(mails_to(email))
+    request = ResendMfaRequest(email=email, password=PASSWORD, recovery_code=codes[0])
+    with pytest.raises(errors.TransientError):
+        mfa.enrol_new_authenticator(request, "req")
+    assert adapters.recovery_codes.left(user_id) == CODES_PER_SET, "the failure cost no code"
+    assert len(mails_to(email)) == mailed and adapters.mfa_sessions.get(user_id) is None
+
+    assert adapters.recovery_codes.use(user_id, codes[0]) and not adapters.recovery_codes.use(user_id, codes[0])
+
+
 def test_within_a_day_of_a_password_reset_only_a_recovery_code_enrols_a_new_authenticator(driver, mfa, adapters):
     email = new_email("afterreset")
     user_id, _ = onboard(driver, mfa, email)

@@ -87,7 +87,9 @@ class Mfa:
         def authenticate() -> str:
             if known_user is None:
                 raise errors.InvalidCredentials()
-            if self.users.authenticate(known_user, request.password).name != "SOFTWARE_TOKEN_MFA":
+            challenge = self.users.authenticate(known_user, request.password).name
+            # MFA_SETUP: a lost-device enrolment failed after clearing the TOTP; its recovery code was given back.
+            if challenge != "SOFTWARE_TOKEN_MFA" and not (challenge == "MFA_SETUP" and request.recovery_code is not None):
                 raise errors.OnboardingIncomplete()
             return known_user
 
@@ -139,8 +141,14 @@ class Mfa:
                 raise errors.InvalidRecoveryCode()
 
         self.attempts.attempt(user_id, Factor.RECOVERY_CODE, spend, (errors.InvalidRecoveryCode,), request_id)
-        self.users.clear_totp(user_id)
-        return self.users.start_new_enrolment(user_id, password)
+        try:
+            self.users.clear_totp(user_id)
+            return self.users.start_new_enrolment(user_id, password)
+        except Exception:
+            # Spent first, so that two requests cannot both use it; given back if Cognito failed, so that
+            # a transient failure costs the user no code (the TOTP may be cleared already: a retry allows that).
+            self.recovery_codes.restore(user_id, code)
+            raise
 
     def confirm_mfa(self, user_id: str, request: ConfirmMfaRequest, request_id: str) -> ConfirmMfaResponse:
         """POST /v1/users/{user_id}/confirm-mfa: onboarding's first code, or an active user's new authenticator."""
