@@ -183,6 +183,13 @@ def test_an_operator_mfa_reset_leads_to_a_new_enrolment_at_the_next_sign_in(api,
     login = api.post("/login", {"email": user.email, "password": user.password})
     assert login.status == 409 and login.json()["error"]["code"] == "MFA_ENROLMENT_REQUIRED"
     assert b"http" not in login.body, "the QR link is only mailed"
+    # Each sign-in mails a link, counted like resend-mfa's: past ResendMfaLimitPerHour, 429 and no mail.
+    limit = int(load_template()["Parameters"]["ResendMfaLimitPerHour"]["Default"])
+    for _ in range(limit - 1):
+        assert api.post("/login", {"email": user.email, "password": user.password}).status == 409
+    flooded = api.post("/login", {"email": user.email, "password": user.password})
+    assert flooded.status == 429 and flooded.json()["error"]["code"] == "THROTTLED" and int(flooded.headers["Retry-After"]) > 0
+    assert len(enrolment_mails(api, user.email)) == limit
     new_seed = new_seed_from_mail(api, local_stack, user)
     confirmed = api.post(f"/users/{user.user_id}/confirm-mfa", {"email": user.email, "otp": current_otp(new_seed)})
     assert confirmed.status == 200, confirmed.body

@@ -230,6 +230,21 @@ def test_an_operator_mfa_reset_clears_the_authenticator_and_codes_ends_sessions_
         mfa.reset_by_operator("6b3e1c9a-0000-4000-8000-000000000000", "req")
 
 
+def test_the_qr_mails_of_sign_ins_after_an_operator_reset_count_like_resend_mfas(driver, mfa, adapters, settings, monkeypatch):
+    email = new_email("opresetflood")
+    user_id, _ = onboard(driver, mfa, email)
+    mfa.reset_by_operator(user_id, "req")
+    enrolments: list[str] = []
+    monkeypatch.setattr(adapters.users, "start_new_enrolment", lambda *args: enrolments.append(user_id))
+    for _ in range(settings.resend_mfa_limit_per_hour):  # the user's resends this hour, through resend-mfa or sign-ins
+        adapters.rate_counters.count(user_id, "resend-mfa", timedelta(hours=1))
+    mailed = len(mails_to(email))
+
+    with pytest.raises(errors.TooManyRequests) as refused:
+        mfa.enrol_after_operator_reset(user_id, email, SecretStr(PASSWORD), "req")
+    assert refused.value.retry_after > 0 and enrolments == [] and len(mails_to(email)) == mailed
+
+
 def test_an_operator_sign_out_revokes_every_refresh_token(driver, mfa, adapters, settings, tap):
     email = new_email("opsignout")
     user_id, _ = onboard(driver, mfa, email)

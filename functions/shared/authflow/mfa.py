@@ -95,10 +95,7 @@ class Mfa:
 
         subject = known_user or self.pseudo_ids.for_email(request.email)
         user_id = self.attempts.attempt(subject, Factor.PASSWORD, authenticate, (errors.InvalidCredentials,), request_id)
-        if self.rate_counters.count(user_id, "resend-mfa", RESEND_MFA_WINDOW) > self.settings.resend_mfa_limit_per_hour:
-            raise errors.TooManyRequests(
-                "Too many QR code resends; try again in an hour.", retry_after=self.rate_counters.seconds_left(RESEND_MFA_WINDOW)
-            )
+        self._charge_qr_mail(user_id)
         if request.otp_code is not None:
             otp_code = request.otp_code
             tokens = self.attempts.attempt(
@@ -123,6 +120,14 @@ class Mfa:
         self._mail_enrolment_link(user_id, request.email, secret)
         self.events.publish(events.MfaEnrolmentStarted(user_id=user_id, proof=proof, request_id=request_id))
         return ResendMfaResponse(email=request.email)
+
+    def _charge_qr_mail(self, user_id: str) -> None:
+        """Counts one QR link mail for the user (resend-mfa's and the sign-ins after an operator's reset
+        alike); TooManyRequests past ResendMfaLimitPerHour."""
+        if self.rate_counters.count(user_id, "resend-mfa", RESEND_MFA_WINDOW) > self.settings.resend_mfa_limit_per_hour:
+            raise errors.TooManyRequests(
+                "Too many QR code resends; try again in an hour.", retry_after=self.rate_counters.seconds_left(RESEND_MFA_WINDOW)
+            )
 
     def _mail_enrolment_link(self, user_id: str, email: str, secret: SecretStr) -> None:
         self.qr_codes.put(user_id, qr_png(secret, account=email, issuer=self.settings.app_name), reenrolment=True)
@@ -206,7 +211,13 @@ class Mfa:
 
     def enrol_after_operator_reset(self, user_id: str, email: str, password: SecretStr, request_id: str) -> None:
         """The sign-in of a user whose authenticator an operator removed: a new seed, its QR link mailed
-        (the password and the mailbox, as the operator's reset intends), confirmed with confirm-mfa."""
+        (the password and the mailbox, as the operator's reset intends), confirmed with confirm-mfa.
+
+        Each sign-in mails a link: like resend-mfa's, the mails count per email (the mail routes' limit)
+        and per user (ResendMfaLimitPerHour), so signing in again and again cannot flood the mailbox.
+        """
+        self.limits.charge(email, None)
+        self._charge_qr_mail(user_id)
         setup = self.users.start_new_enrolment(user_id, password)
         self.mfa_sessions.save(user_id, setup.session, self._enrolment_ttl)
         self._mail_enrolment_link(user_id, email, setup.secret)
