@@ -239,6 +239,17 @@ def test_a_password_change_ends_the_id_tokens_of_every_earlier_sign_in_and_no_la
         assert str(sessions.user_info(SecretStr(token)).user_id) == user_id
 
 
+def test_a_sign_in_cognito_completed_survives_a_throttled_table_when_noting_it(sessions, driver, user, adapters, monkeypatch):
+    user_id, email = user
+
+    def throttled(*args) -> None:
+        raise errors.TransientError("The status table is temporarily unavailable.")
+
+    monkeypatch.setattr(adapters.sign_outs, "note_sign_in", throttled)
+    tokens = sign_in(sessions, driver, email)
+    assert str(sessions.user_info(SecretStr(tokens.id_token)).user_id) == user_id
+
+
 def test_an_id_token_is_refused_where_only_an_access_token_may_go(sessions, driver, user):
     _, email = user
     tokens = sign_in(sessions, driver, email)

@@ -243,7 +243,12 @@ class Sessions:
             raise errors.InvalidCredentials()
         tokens = self.users.answer_mfa(user_id, SecretStr(secrets["session"]), SecretStr(secrets["code"]))
         # A sign-in just after the user's sessions ended (in the same second, maybe) is not taken for one of them.
-        self.sign_outs.note_sign_in(user_id, *sign_in_of(tokens.id_token))
+        try:
+            self.sign_outs.note_sign_in(user_id, *sign_in_of(tokens.id_token))
+        except errors.TransientError:
+            # Cognito has used the session and the code: failing now would lose a completed sign-in for a
+            # note that matters only if a sign-out fell in the same second.
+            logger.warning("fresh sign-in not noted; its tokens are refused if a sign-out fell in its second", extra={"user_id": user_id})
         result = TokensResponse(
             id_token=tokens.id_token,
             access_token=tokens.access_token,
