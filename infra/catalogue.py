@@ -20,13 +20,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from authflow.events import EVENT_TYPES, SOURCE, EventDetail
+from authflow.events import EVENT_TYPES, SOURCE, EventDetail, SystemEventDetail, UserEventDetail
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS_DIR = ROOT / "events"
 SAMPLES_DIR = EVENTS_DIR / "samples"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
-COMMON_FIELDS = tuple(EventDetail.model_fields)
+COMMON_FIELDS = tuple(UserEventDetail.model_fields)  # a system fact has them all but user_id
 
 # Which events each flow emits, in order; the README shows this table and the end-to-end tests
 # check the flows they run against it. CustomMessagePrepared comes from Cognito's custom message
@@ -96,6 +96,10 @@ FLOWS: dict[str, dict[str, Any]] = {
         "events": ["UserAuthenticated", "TokensIssued", "RecoveryCodesRegenerated"],
     },
     "User deleted": {"when": "DELETE /v1/users/{user_id}", "events": ["UserDeleted"]},
+    "Webhook endpoint disabled": {
+        "when": "a delivery answered 410 Gone, or an endpoint failed every delivery for WEBHOOK_DISABLE_AFTER_DAYS",
+        "events": ["WebhookEndpointDisabled"],
+    },
 }
 
 # Values for the samples, by field name; a model field's own `examples` win over these.
@@ -111,6 +115,7 @@ _SAMPLE_VALUES: dict[str, Any] = {
     "step": "PASSWORD",
     "reason": "INVALID_CREDENTIALS",
     "trigger_source": "CustomMessage_AdminCreateUser",
+    "webhook_id": "7d41c0e2-5b9a-4f36-8e1d-2a6c9b0f3e58",
 }
 _SAMPLE_BY_TYPE = {"string": "example", "boolean": False, "integer": 0, "number": 0, "array": [], "object": {}}
 
@@ -163,6 +168,8 @@ def event_schema(model: type[EventDetail]) -> dict:
 
 
 def _sample_value(model: type[EventDetail], name: str, field_schema: dict) -> Any:
+    if kind_of(model) == "system" and name in ("request_id", "execution_arn"):
+        return None  # the delivery function's facts come from no request or execution
     examples = model.model_fields[name].examples
     if examples:
         return examples[0]
@@ -197,8 +204,17 @@ def _type_text(field_schema: dict) -> str:
     return f"{text} ({field_schema['format']})" if "format" in field_schema else text
 
 
+def kind_of(model: type[EventDetail]) -> str:
+    """Whom the fact is about: a user (named by user_id) or the system (a webhook endpoint, an import)."""
+    if issubclass(model, UserEventDetail):
+        return "user"
+    if issubclass(model, SystemEventDetail):
+        return "system"
+    raise TypeError(f"{model.__name__} derives from neither UserEventDetail nor SystemEventDetail")
+
+
 def readme() -> str:
-    common = detail_schema(EventDetail)["properties"]
+    common = detail_schema(UserEventDetail)["properties"]
     flows_by_event: dict[str, list[str]] = {}
     for flow, spec in FLOWS.items():
         for name in dict.fromkeys(spec["events"]):
@@ -209,7 +225,9 @@ def readme() -> str:
         fields = ", ".join(f"`{k}`: {_type_text(v)}" for k, v in own.items()) or "—"
         flows = ", ".join(flows_by_event.get(model.__name__, [])) or "—"
         when = (model.__doc__ or "").strip().replace("|", "\\|")
-        rows.append(f"| [{model.__name__}]({model.__name__}.schema.json) | v{version_of(model)} | {when} | {flows} | {fields} |")
+        rows.append(
+            f"| [{model.__name__}]({model.__name__}.schema.json) | v{version_of(model)} | {kind_of(model)} | {when} | {flows} | {fields} |"
+        )
     flow_rows = [f"| {flow} | {spec['when']} | {' → '.join(spec['events'])} |" for flow, spec in FLOWS.items()]
     common_rows = [f"| `{k}` | {_type_text(v)} |" for k, v in common.items()]
     return "\n".join(
@@ -225,18 +243,21 @@ def readme() -> str:
             "model) and a sample event in `samples/`. A detail never carries a secret: no password, code,",
             "token, session or TOTP secret.",
             "",
-            "Every detail has these fields:",
+            "Every detail has these fields except `user_id`, which only the facts about a user carry (kind",
+            "`user`); a fact about the system itself (kind `system`: a webhook endpoint, say) concerns no",
+            "single user and names what it is about in fields of its own:",
             "",
             "| field | type |",
             "|---|---|",
             *common_rows,
             "",
-            "`execution_arn` is the Step Functions execution the event belongs to, where one exists.",
+            "`request_id` is the API request the fact comes from, and `execution_arn` the Step Functions",
+            "execution it belongs to, where one exists (null otherwise).",
             "",
             "## Event types",
             "",
-            "| type | version | emitted when | flows | fields besides the common ones |",
-            "|---|---|---|---|---|",
+            "| type | version | kind | emitted when | flows | fields besides the common ones |",
+            "|---|---|---|---|---|---|",
             *rows,
             "",
             "## Flows",

@@ -203,6 +203,18 @@ class Provisioner:
                 for rule in p["BucketEncryption"]["ServerSideEncryptionConfiguration"]
             ]
             s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
+        if "LifecycleConfiguration" in p:
+            # CloudFormation's Prefix and ExpirationInDays are the API's Filter.Prefix and Expiration.Days.
+            lifecycle = [
+                {
+                    "ID": rule["Id"],
+                    "Status": rule["Status"],
+                    "Filter": {"Prefix": rule["Prefix"]},
+                    "Expiration": {"Days": rule["ExpirationInDays"]},
+                }
+                for rule in p["LifecycleConfiguration"]["Rules"]
+            ]
+            s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": lifecycle})
         if "PublicAccessBlockConfiguration" in p:
             s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=p["PublicAccessBlockConfiguration"])
         if "OwnershipControls" in p:

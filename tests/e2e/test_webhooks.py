@@ -232,20 +232,28 @@ def test_a_slow_endpoint_does_not_delay_a_fast_one(api, admin) -> None:
     assert fast.received(of_user(user_id))[0].received_at <= slow_delivery.received_at
 
 
-def test_410_gone_disables_the_subscription(api, admin) -> None:
+def test_410_gone_disables_the_subscription_and_an_event_says_so(api, admin) -> None:
     with (
         WebhookReceiver(answer=lambda n: 410) as gone,
         WebhookReceiver() as working,
         subscribed(api, admin, gone, ["UserCreated"]) as webhook,
-        subscribed(api, admin, working, ["UserCreated"]),
+        subscribed(api, admin, working, ["UserCreated", "WebhookEndpointDisabled"]) as watcher,
     ):
         create_user(api)
         gone.wait_for(lambda ds: len(ds) >= 1)
-        working.wait_for(lambda ds: len(ds) >= 1)
         listed = listed_when(api, admin, webhook["id"], lambda w: not w["enabled"])
         assert listed["enabled"] is False and "410" in listed["disabled_reason"]
+
+        def announcing(delivery) -> bool:
+            body = delivery.json()
+            return body["type"] == "WebhookEndpointDisabled" and body["data"]["webhook_id"] == webhook["id"]
+
+        working.wait_for(lambda ds: any(announcing(d) for d in ds))
+        (announced,) = working.received(announcing)
+        data = Webhook(watcher["secret"]).verify(announced.body, announced.headers)["data"]
+        assert (data["cause"], data["last_http_status"]) == ("ENDPOINT_GONE", 410) and "user_id" not in data
         later_user, _ = create_user(api)
-        working.wait_for(lambda ds: any(of_user(later_user)(d) for d in ds))
+        working.wait_for(lambda ds: any(d.json()["type"] == "UserCreated" and of_user(later_user)(d) for d in ds))
         assert len(gone.received()) == 1, "nothing is posted to a disabled subscription"
 
 

@@ -124,7 +124,7 @@ class EventTap:
         return self.seen
 
     def types(self, user_id: str | None = None) -> list[str]:
-        return [e["detail-type"] for e in self.events() if user_id is None or e["detail"]["user_id"] == user_id]
+        return [e["detail-type"] for e in self.events() if user_id is None or e["detail"].get("user_id") == user_id]
 
 
 # ----------------------------------------------------------------------------- the onboarding, in-process

@@ -222,6 +222,34 @@ def test_after_logout_neither_token_of_that_sign_in_works_and_another_sign_in_is
     assert str(sessions.user_info(SecretStr(again.id_token)).user_id) == user_id
 
 
+def test_a_password_change_ends_the_id_tokens_of_every_earlier_sign_in_and_no_later_one(sessions, driver, user, adapters):
+    """Cognito's AdminUserGlobalSignOut leaves id tokens valid: authflow refuses those issued before it
+    (ASVS 5.0 7.4.3), and the sign-in just after, in the same second or not, keeps working."""
+    user_id, email = user
+    this, other = sign_in(sessions, driver, email), sign_in(sessions, driver, email)
+    request = ChangePasswordRequest(email=email, old_password=PASSWORD, new_password="Changed-Passw0rd-7!", access_token=this.access_token)
+    assert sessions.change_password(user_id, request, "req").other_sessions_revoked
+    for token in (this.id_token, other.id_token, other.access_token):
+        with pytest.raises(errors.InvalidToken):
+            sessions.user_info(SecretStr(token))
+        with pytest.raises(errors.InvalidToken):
+            adapters.verifier.verify(SecretStr(token), accept=(TokenUse.ACCESS, TokenUse.ID))
+    again = sign_in(sessions, driver, email, "Changed-Passw0rd-7!")
+    for token in (again.id_token, again.access_token):
+        assert str(sessions.user_info(SecretStr(token)).user_id) == user_id
+
+
+def test_a_sign_in_cognito_completed_survives_a_throttled_table_when_noting_it(sessions, driver, user, adapters, monkeypatch):
+    user_id, email = user
+
+    def throttled(*args) -> None:
+        raise errors.TransientError("The status table is temporarily unavailable.")
+
+    monkeypatch.setattr(adapters.sign_outs, "note_sign_in", throttled)
+    tokens = sign_in(sessions, driver, email)
+    assert str(sessions.user_info(SecretStr(tokens.id_token)).user_id) == user_id
+
+
 def test_an_id_token_is_refused_where_only_an_access_token_may_go(sessions, driver, user):
     _, email = user
     tokens = sign_in(sessions, driver, email)

@@ -320,6 +320,17 @@ def test_qr_bucket_is_encrypted_and_blocks_all_public_access(cfn: dict[str, Any]
     }
 
 
+def test_unconfirmed_reenrolment_qr_codes_expire_and_onboardings_are_left_to_onboarding(cfn: dict[str, Any]) -> None:
+    """A re-enrolment's QR code nobody confirmed is a picture of a seed: the bucket expires it after a
+    day (S3's shortest), under the prefix the QR store writes it to; onboarding's codes are not touched."""
+    from authflow.qr import ONBOARDING_PREFIX, REENROLMENT_PREFIX, QrCodeStore
+
+    (rule,) = _only(cfn, "AWS::S3::Bucket")["LifecycleConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled" and rule["ExpirationInDays"] == 1
+    assert rule["Prefix"] == REENROLMENT_PREFIX and QrCodeStore.key("u-1", reenrolment=True).startswith(REENROLMENT_PREFIX)
+    assert not ONBOARDING_PREFIX.startswith(REENROLMENT_PREFIX) and not QrCodeStore.key("u-1").startswith(rule["Prefix"])
+
+
 def test_event_bus_is_named_after_the_environment(cfn: dict[str, Any]) -> None:
     bus = _only(cfn, "AWS::Events::EventBus")
     assert bus["Name"] == {"Fn::Sub": "authflow-${Environment}"}

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         RecoveryCodes,
         RevokedSignIns,
         Signals,
+        SignOuts,
         StatusRecords,
         SubscriptionStore,
     )
@@ -60,6 +61,7 @@ class Adapters:
     lockouts: Lockouts
     handoffs: Handoffs
     revoked_sign_ins: RevokedSignIns
+    sign_outs: SignOuts
     subscriptions: SubscriptionStore
     deliveries: DeliveryRecords
     events: EventPublisher
@@ -84,6 +86,7 @@ class DeliveryAdapters:
     send: Send
     replays: ArchiveReplays  # whom a replayed event is for
     mailer: Mailer  # the contact of a webhook disabled for failing
+    events: EventPublisher  # WebhookEndpointDisabled
     clock: Clock
 
 
@@ -109,6 +112,7 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
         RecoveryCodes,
         RevokedSignIns,
         Signals,
+        SignOuts,
         StatusRecords,
         SubscriptionStore,
     )
@@ -118,7 +122,9 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
     from authflow.workflows import Workflows
 
     table = settings.status_table_name
-    revoked_sign_ins = RevokedSignIns(table, utc_now, timedelta(minutes=settings.id_token_validity_minutes))
+    id_token_validity = timedelta(minutes=settings.id_token_validity_minutes)
+    revoked_sign_ins = RevokedSignIns(table, utc_now, id_token_validity)
+    sign_outs = SignOuts(table, utc_now, id_token_validity)
     return Adapters(
         users=UserDirectory(settings.user_pool_id, settings.user_pool_client_id),
         status=StatusRecords(table, utc_now),
@@ -139,6 +145,7 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
         ),
         handoffs=Handoffs(table, utc_now),
         revoked_sign_ins=revoked_sign_ins,
+        sign_outs=sign_outs,
         subscriptions=SubscriptionStore(table, utc_now),
         deliveries=DeliveryRecords(table, utc_now),
         events=EventPublisher(settings.event_bus_name),
@@ -146,7 +153,7 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
         workflows=Workflows(),
         mailer=Mailer(settings.mail_from_address),
         pseudo_ids=PseudoIds(settings.pseudo_id_secret_arn),
-        verifier=TokenVerifier(settings.user_pool_id, settings.user_pool_client_id, revoked_sign_ins),
+        verifier=TokenVerifier(settings.user_pool_id, settings.user_pool_client_id, revoked_sign_ins, sign_outs),
         resolve=resolve_host,
         clock=utc_now,
         password_policy=PasswordPolicy.from_settings(settings),
@@ -172,6 +179,7 @@ def delivery_adapters(settings: DeliverySettings) -> DeliveryAdapters:
         send=post,
         replays=ArchiveReplays(),
         mailer=Mailer(settings.mail_from_address),
+        events=EventPublisher(settings.event_bus_name),
         clock=utc_now,
     )
 

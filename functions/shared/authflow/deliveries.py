@@ -21,7 +21,8 @@ the subscription its replay names, as a new first attempt.
 
 Each attempt is written to the delivery log (authflow.status.deliveries), which also makes a retry or
 a duplicate SQS message harmless. A 2xx is a delivery; 410 Gone disables the subscription, and so do failures of every delivery for
-WEBHOOK_DISABLE_AFTER_DAYS (5, as Svix), with a mail to its contact; a URL
+WEBHOOK_DISABLE_AFTER_DAYS (5, as Svix), with a mail to its contact; either way a WebhookEndpointDisabled
+event says so (published first: if the bus fails, the message comes back and the endpoint is tried again); a URL
 that now resolves inside is refused at once; after the last attempt the event is parked in the
 dead-letter queue with the reason in its message attributes.
 """
@@ -42,7 +43,7 @@ from standardwebhooks import Webhook
 from authflow.adapters import DeliveryAdapters
 from authflow.callback_urls import check_callback_url
 from authflow.errors import InvalidWebhookUrl
-from authflow.events import SOURCE
+from authflow.events import SOURCE, WebhookDisableCause, WebhookEndpointDisabled
 from authflow.mail import webhook_disabled
 from authflow.observability import logger
 from authflow.replays import ReplayTarget
@@ -134,6 +135,7 @@ class WebhookDeliverer:
         self.spread = spread
         self.replays = adapters.replays
         self.mailer = adapters.mailer
+        self.events = adapters.events
         self._subscriptions: dict[str, Subscription] = {}
         self._replay_targets: dict[str, ReplayTarget | None] = {}
 
@@ -281,11 +283,11 @@ class WebhookDeliverer:
             logger.info("webhook delivered", extra=context)
             self._failing(subscription, None)
         elif outcome.status == GONE:
-            self.store.disable(subscription.id, "The endpoint answered 410 Gone.")
+            self._disable(subscription, "ENDPOINT_GONE", "The endpoint answered 410 Gone.", outcome.status)
             entry = entry.model_copy(update={"state": "failed"})
             logger.warning("webhook endpoint gone: subscription disabled", extra=context)
         elif self._failing(subscription, now) <= now - timedelta(days=self.settings.webhook_disable_after_days):
-            self._disable_failing(subscription, outcome.reason)
+            self._disable_failing(subscription, outcome)
             entry = entry.model_copy(update={"state": "failed"})
         elif outcome.permanent or delivery.attempt >= self.last_attempt:
             self._park(
@@ -311,15 +313,28 @@ class WebhookDeliverer:
             self._subscriptions[subscription.id] = current.model_copy(update={"failing_since": since})
         return since or datetime.max.replace(tzinfo=UTC)
 
-    def _disable_failing(self, subscription: Subscription, reason: str) -> None:
+    def _disable(self, subscription: Subscription, cause: WebhookDisableCause, reason: str, last_http_status: int | None) -> Subscription:
+        """Says so on the bus, then disables the subscription: a bus failure brings the message back before anything changed."""
+        current = self._subscriptions.get(subscription.id, subscription)
+        self.events.publish(
+            WebhookEndpointDisabled(
+                webhook_id=subscription.id, cause=cause, failing_since=current.failing_since, last_http_status=last_http_status
+            )
+        )
+        self.store.disable(subscription.id, reason)
+        disabled = current.model_copy(update={"disabled_at": self.clock(), "disabled_reason": reason})
+        self._subscriptions[subscription.id] = disabled
+        return disabled
+
+    def _disable_failing(self, subscription: Subscription, outcome: Outcome) -> None:
         """Disables an endpoint that failed every delivery for webhook_disable_after_days, and mails its contact."""
         days = self.settings.webhook_disable_after_days
-        self.store.disable(subscription.id, f"Every delivery failed for {days} days.")
-        self._subscriptions[subscription.id] = subscription.model_copy(update={"disabled_at": self.clock()})
-        since = self._subscriptions[subscription.id].failing_since
+        since = self._disable(subscription, "FAILING_FOR_DAYS", f"Every delivery failed for {days} days.", outcome.status).failing_since
         logger.warning("webhook disabled after failing for days", extra={"webhook_id": subscription.id, "days": days})
         if subscription.contact_email:
-            mail = webhook_disabled(self.settings.app_name, subscription.id, subscription.url, since.isoformat() if since else "", reason)
+            mail = webhook_disabled(
+                self.settings.app_name, subscription.id, subscription.url, since.isoformat() if since else "", outcome.reason
+            )
             self.mailer.send(subscription.contact_email, mail)
 
     def _queue_attempt(self, delivery: DueDelivery, attempt: int, due_at: datetime) -> None:

@@ -36,7 +36,8 @@ from authflow.models import (
     UserInfoResponse,
 )
 from authflow.observability import logger
-from authflow.tokens import TokenUse
+from authflow.sign_out import SignOut
+from authflow.tokens import TokenUse, sign_in_of
 
 HANDOFF_TTL = timedelta(minutes=2)
 # What a login step task returns: its outcome and the secrets the API takes from the result handoff.
@@ -62,6 +63,7 @@ class Sessions:
         self.login_state_machine_arn = login_state_machine_arn
         self.enrol_after_operator_reset = enrol_after_operator_reset
         self.users = adapters.users
+        self.sign_out = SignOut(adapters)
         self.status = adapters.status
         self.claims = adapters.claims
         self.handoffs = adapters.handoffs
@@ -70,6 +72,7 @@ class Sessions:
         self.workflows = adapters.workflows
         self.verifier = adapters.verifier
         self.revoked_sign_ins = adapters.revoked_sign_ins
+        self.sign_outs = adapters.sign_outs
         self.pseudo_ids = adapters.pseudo_ids
         self.password_policy = adapters.password_policy
         self.attempts = AttemptLimits(adapters)
@@ -161,7 +164,7 @@ class Sessions:
         claims = self.verifier.verify(request.access_token)
         if self.claims.user_id_for(request.email) != claims.user_id:
             raise errors.InvalidToken()
-        self.users.sign_out_everywhere(request.access_token)
+        self.sign_out.everywhere_by_the_user(claims.user_id, request.access_token)
         self.revoked_sign_ins.revoke(claims.origin_jti)
         self.events.publish(events.LoggedOut(user_id=claims.user_id, request_id=request_id))
         return LogoutResponse()
@@ -184,7 +187,7 @@ class Sessions:
         self.password_policy.check(new, record.email if record else "")
         self.users.change_password(access_token, old, new)
         # Cognito cannot revoke all refresh tokens but one: every session ends, this one too (ASVS 5.0 7.4.3).
-        self.users.sign_out_user(claims.user_id)
+        self.sign_out.everywhere(claims.user_id)
         self.events.publish(events.PasswordChanged(user_id=claims.user_id, request_id=request_id))
         return ChangePasswordResponse(other_sessions_revoked=True)
 
@@ -239,6 +242,13 @@ class Sessions:
             # An unknown email or user id is refused like an unknown email at the password step.
             raise errors.InvalidCredentials()
         tokens = self.users.answer_mfa(user_id, SecretStr(secrets["session"]), SecretStr(secrets["code"]))
+        # A sign-in just after the user's sessions ended (in the same second, maybe) is not taken for one of them.
+        try:
+            self.sign_outs.note_sign_in(user_id, *sign_in_of(tokens.id_token))
+        except errors.TransientError:
+            # Cognito has used the session and the code: failing now would lose a completed sign-in for a
+            # note that matters only if a sign-out fell in the same second.
+            logger.warning("fresh sign-in not noted; its tokens are refused if a sign-out fell in its second", extra={"user_id": user_id})
         result = TokensResponse(
             id_token=tokens.id_token,
             access_token=tokens.access_token,

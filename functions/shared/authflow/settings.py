@@ -67,6 +67,7 @@ class DeliverySettings(BaseSettings):
     webhook_disable_after_days: int
     app_name: str
     mail_from_address: str
+    event_bus_name: str  # WebhookEndpointDisabled goes on the bus
 
     @property
     def retry_delays(self) -> tuple[int, ...]:

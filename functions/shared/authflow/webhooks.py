@@ -28,15 +28,25 @@ from authflow.models import (
 )
 from authflow.observability import logger
 from authflow.replays import ArchiveReplays, ReplayTarget
+from authflow.status.deliveries import DeliveryLogEntry
 from authflow.status.subscriptions import Subscription
 
 SECRET_PREFIX = "whsec_"
 ROTATION_WINDOW = timedelta(hours=24)  # deliveries carry both signatures while receivers switch secrets
 ONE_EVENT_WINDOW = timedelta(seconds=1)  # a replay of one event reads the archive around its time only
+DELIVERIES_SHOWN, MOST_DELIVERIES_SHOWN = 50, 100  # the delivery log's limit: its default and its maximum
 
 
 def new_secret() -> SecretStr:
     return SecretStr(SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode())
+
+
+def delivery_log(webhook_id: str, entries: list[DeliveryLogEntry]) -> WebhookDeliveriesResponse:
+    """The delivery log as GET /v1/webhooks/{id}/deliveries answers it (and the local console shows it)."""
+    return WebhookDeliveriesResponse(
+        webhook_id=webhook_id,
+        deliveries=[WebhookDeliveryResponse.model_validate(entry.model_dump(exclude={"webhook_id", "updated_at"})) for entry in entries],
+    )
 
 
 class Webhooks:
@@ -86,13 +96,7 @@ class Webhooks:
         """The subscription's delivery log: each event's attempts, last answer, next attempt, state."""
         if self.store.get(webhook_id) is None:
             raise errors.WebhookNotFound()
-        entries = self.deliveries.of_subscription(webhook_id, limit)
-        return WebhookDeliveriesResponse(
-            webhook_id=webhook_id,
-            deliveries=[
-                WebhookDeliveryResponse.model_validate(entry.model_dump(exclude={"webhook_id", "updated_at"})) for entry in entries
-            ],
-        )
+        return delivery_log(webhook_id, self.deliveries.of_subscription(webhook_id, limit))
 
     def replay(self, webhook_id: str, request: ReplayWebhookRequest) -> ReplayWebhookResponse:
         """Delivers one event, or every event since a time, again to this subscription (from the bus's archive)."""

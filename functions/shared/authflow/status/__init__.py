@@ -19,6 +19,8 @@ Item layout, and the module that owns each kind (the only code that reads or wri
 |                       |                           | (id: the user_id, or an unknown email's pseudo-id)    |                    |
 | HANDOFF#<id>          | request / result          | one-time secrets between the API and a workflow task  | status.handoffs    |
 | SIGN_IN#<origin_jti>  | REVOKED                   | a sign-in revoked at logout: its id tokens refused    | status.revocations |
+| USER#<id>             | SIGNED_OUT                | when every session of the user last ended: tokens     | status.sign_outs   |
+|                       |                           | issued before refused (and the sign-ins just after)   |                    |
 | WEBHOOKS              | SUBSCRIPTION#<id>         | a webhook subscription and its signing secret         | status.subscriptions|
 | WEBHOOK#<id>          | DELIVERY#<event_id>       | the delivery log: attempts, last answer, final state  | status.deliveries  |
 | IDEMPOTENCY           | <hash of scope#key>       | the first answer to an Idempotency-Key (Powertools)   | authflow.idempotency|
@@ -37,6 +39,7 @@ from authflow.status.recent_resets import RecentResets
 from authflow.status.records import StatusRecords
 from authflow.status.recovery_codes import RecoveryCodes
 from authflow.status.revocations import RevokedSignIns
+from authflow.status.sign_outs import SignOuts
 from authflow.status.signals import Signals
 from authflow.status.subscriptions import SubscriptionStore
 
@@ -50,6 +53,7 @@ __all__ = [
     "RecentResets",
     "RecoveryCodes",
     "Signals",
+    "SignOuts",
     "RevokedSignIns",
     "StatusRecords",
     "SubscriptionStore",

@@ -78,5 +78,10 @@ class RecoveryCodes(TableStore):
             raise
         return True
 
+    def restore(self, user_id: str, code: str) -> None:
+        """Gives back a code just spent for a change that then failed (Cognito throttled, say): nothing
+        changed for the user, so the code must still work for their next try."""
+        self._call("put_item", Item=user_key(user_id, RECOVERY_CODE_PREFIX + _digest(code)))
+
     def left(self, user_id: str) -> int:
         return len(self._digests(user_id))
