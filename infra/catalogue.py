@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from authflow.events import EVENT_TYPES, SOURCE, EventDetail
+from authflow.events import EVENT_TYPES, SOURCE, Detail, EventDetail
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS_DIR = ROOT / "events"
@@ -96,6 +96,10 @@ FLOWS: dict[str, dict[str, Any]] = {
         "events": ["UserAuthenticated", "TokensIssued", "RecoveryCodesRegenerated"],
     },
     "User deleted": {"when": "DELETE /v1/users/{user_id}", "events": ["UserDeleted"]},
+    "User import": {
+        "when": "POST /v1/user-imports (admin); each created row then goes through Onboarding",
+        "events": ["ImportCompleted"],
+    },
 }
 
 # Values for the samples, by field name; a model field's own `examples` win over these.
@@ -111,19 +115,20 @@ _SAMPLE_VALUES: dict[str, Any] = {
     "step": "PASSWORD",
     "reason": "INVALID_CREDENTIALS",
     "trigger_source": "CustomMessage_AdminCreateUser",
+    "import_id": "6d1e0c9b-3a4f-4b2e-8c7d-5f9a0b1c2d3e",
 }
 _SAMPLE_BY_TYPE = {"string": "example", "boolean": False, "integer": 0, "number": 0, "array": [], "object": {}}
 
 
-def version_of(model: type[EventDetail]) -> int:
+def version_of(model: type[Detail]) -> int:
     return int(getattr(model, "schema_version", 1))
 
 
-def schema_id(model: type[EventDetail]) -> str:
+def schema_id(model: type[Detail]) -> str:
     return f"urn:authflow:event:{model.__name__}:v{version_of(model)}"
 
 
-def detail_schema(model: type[EventDetail]) -> dict:
+def detail_schema(model: type[Detail]) -> dict:
     """The model's JSON Schema as it is serialized: every field is always present in a detail."""
     schema = model.model_json_schema(mode="serialization")
     for field in schema.get("properties", {}).values():
@@ -132,7 +137,7 @@ def detail_schema(model: type[EventDetail]) -> dict:
     return schema
 
 
-def event_schema(model: type[EventDetail]) -> dict:
+def event_schema(model: type[Detail]) -> dict:
     """The whole EventBridge event of this detail-type, with the model's schema as its detail."""
     detail = detail_schema(model)
     definitions = detail.pop("$defs", {})
@@ -162,7 +167,7 @@ def event_schema(model: type[EventDetail]) -> dict:
     return schema
 
 
-def _sample_value(model: type[EventDetail], name: str, field_schema: dict) -> Any:
+def _sample_value(model: type[Detail], name: str, field_schema: dict) -> Any:
     examples = model.model_fields[name].examples
     if examples:
         return examples[0]
@@ -172,7 +177,7 @@ def _sample_value(model: type[EventDetail], name: str, field_schema: dict) -> An
     return next((_SAMPLE_BY_TYPE[k] for k in kinds if k in _SAMPLE_BY_TYPE), None)
 
 
-def sample_event(model: type[EventDetail]) -> dict:
+def sample_event(model: type[Detail]) -> dict:
     properties = detail_schema(model)["properties"]
     detail = model.model_validate({name: _sample_value(model, name, s) for name, s in properties.items()})
     return {
@@ -232,6 +237,9 @@ def readme() -> str:
             *common_rows,
             "",
             "`execution_arn` is the Step Functions execution the event belongs to, where one exists.",
+            "`user_id` is absent from the events that concern no one user: "
+            + ", ".join(f"`{m.__name__}`" for m in EVENT_TYPES if "user_id" not in m.model_fields)
+            + ".",
             "",
             "## Event types",
             "",

@@ -17,15 +17,21 @@ from authflow.observability import logger
 SOURCE = "authflow"
 
 
-class EventDetail(BaseModel):
+class Detail(BaseModel):
+    """What every detail carries. A fact about one user is an EventDetail (with its user_id); the
+    few facts that concern no one user (an import of many) derive from this class directly."""
+
     # Built on first use: a function publishes a few of these types, and builds only those.
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
     event_id: str = Field(default_factory=lambda: str(uuid4()))
     occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
-    user_id: str
     request_id: str | None = None
     execution_arn: str | None = None
+
+
+class EventDetail(Detail):
+    user_id: str
 
 
 class UserCreated(EventDetail):
@@ -160,7 +166,18 @@ class TokensIssued(EventDetail):
     trigger_source: str
 
 
-EVENT_TYPES: tuple[type[EventDetail], ...] = (
+class ImportCompleted(Detail):
+    """Every row of a user import is accounted for (POST /v1/user-imports); the counts of each outcome."""
+
+    import_id: str
+    rows: int
+    created: int
+    duplicate: int
+    invalid: int
+    failed: int
+
+
+EVENT_TYPES: tuple[type[Detail], ...] = (
     UserCreated,
     InvitationSent,
     UserConfirmed,
@@ -187,6 +204,7 @@ EVENT_TYPES: tuple[type[EventDetail], ...] = (
     CustomMessagePrepared,
     UserAuthenticated,
     TokensIssued,
+    ImportCompleted,
 )
 
 
@@ -194,7 +212,7 @@ class EventPublisher:
     def __init__(self, event_bus_name: str):
         self.event_bus_name = event_bus_name
 
-    def publish(self, *details: EventDetail) -> None:
+    def publish(self, *details: Detail) -> None:
         entries = [
             {
                 "Source": SOURCE,
