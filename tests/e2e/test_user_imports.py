@@ -13,7 +13,9 @@ from collections import Counter
 
 import pytest
 
+from tests.support.client import onboard
 from tests.support.faults import admin_create_user_quota
+from tests.support.flows import sign_in
 from tests.support.workflow import stack_client
 
 pytestmark = pytest.mark.e2e
@@ -90,3 +92,25 @@ def test_an_import_under_cognito_throttling_creates_each_user_once_and_accounts_
     assert {u for ids in created.values() for u in ids} <= invited, "every user was invited despite the throttling"
     completed = [e["detail"] for e in api.local("events?type=ImportCompleted") if e["detail"]["import_id"] == answer["import_id"]]
     assert len(completed) == 1 and (completed[0]["created"], completed[0]["duplicate"], completed[0]["failed"]) == (ROWS, DUPLICATES, 0)
+
+
+def test_only_an_admin_may_import_or_read_an_import(api, admin):
+    """As an attacker would try it (OWASP ASVS 5.0 8.2.1, 8.3.1: function-level access control enforced
+    server-side): the API key alone, or an ordinary user's access token, onboards no one and reads nothing."""
+    body = b"full_name,email\nMallory,mallory-import@example.com\n"
+    csv = {"content-type": "text/csv"}
+    refused = api.post("/user-imports", raw=body, headers=csv)
+    assert (refused.status, refused.json()["error"]["code"]) == (401, "INVALID_TOKEN")
+    user = onboard(api, "importer")
+    ordinary = {"authorization": f"Bearer {sign_in(api, user).tokens['access_token']}"}
+    refused = api.post("/user-imports", raw=body, headers={**csv, **ordinary})
+    assert (refused.status, refused.json()["error"]["code"]) == (403, "FORBIDDEN")
+
+    created = api.post("/user-imports", raw=body, headers={**csv, **admin.headers}).json()
+    for headers, status, code in (({}, 401, "INVALID_TOKEN"), (ordinary, 403, "FORBIDDEN")):
+        answer = api.get(f"/user-imports/{created['import_id']}", headers=headers)
+        assert (answer.status, answer.json()["error"]["code"]) == (status, code), "no one else learns the emails of an import"
+    too_big = api.post("/user-imports", raw=b"x" * 6_000_001, headers={**csv, **admin.headers})
+    assert (too_big.status, too_big.json()["error"]["code"]) == (413, "PAYLOAD_TOO_LARGE")
+    as_json = api.post("/user-imports", {"full_name": "Ada", "email": "ada-import@example.com"}, headers=admin.headers)
+    assert (as_json.status, as_json.json()["error"]["code"]) == (415, "UNSUPPORTED_MEDIA_TYPE")
