@@ -115,9 +115,9 @@ class LocalSource:
         pool, group = resources["UserPool"], resources["AdminGroup"]
         return self._aws(f"Adding {email} to {group}", add_to_admin_group, self.client("cognito-idp"), pool, group, email)
 
-    def operate(self, path: str, admin_token: str) -> dict:
+    def operate(self, path: str, admin_token: str, request: "AdminRequest | None" = None) -> dict:
         api_key = os.environ.get("AUTHFLOW_API_KEY") or LOCAL_API_KEY
-        return call_admin_route(f"{self.url.rstrip('/')}/v1{path}", api_key, admin_token, self.timeout)
+        return call_admin_route(f"{self.url.rstrip('/')}/v1{path}", api_key, admin_token, self.timeout, request)
 
 
 @dataclass
@@ -274,20 +274,30 @@ class AwsSource:
         group = self._the("AWS::Cognito::UserPoolGroup", "AdminGroup")
         return self._call(f"Adding {email} to {group}", add_to_admin_group, self.client("cognito-idp"), pool, group, email)
 
-    def operate(self, path: str, admin_token: str) -> dict:
+    def operate(self, path: str, admin_token: str, request: "AdminRequest | None" = None) -> dict:
         """The stack's admin route, found from its outputs (ApiUrl, ApiKeyId), with the operator's AWS credentials."""
         stack = self._call("Reading the stack", self.client("cloudformation").describe_stacks, StackName=self.stack_name)["Stacks"][0]
         outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
         key = self._call("Reading the API key", self.client("apigateway").get_api_key, apiKey=outputs["ApiKeyId"], includeValue=True)
-        return call_admin_route(f"{outputs['ApiUrl']}{path}", key["value"], admin_token, 30.0)
+        return call_admin_route(f"{outputs['ApiUrl']}{path}", key["value"], admin_token, 30.0, request)
 
 
-def call_admin_route(url: str, api_key: str, admin_token: str, timeout: float) -> dict:
-    """POSTs to an admin route of the v1 API: the same checks, mail and events as any admin's call."""
-    headers = {"x-api-key": api_key, "authorization": f"Bearer {admin_token}", "content-type": "application/json"}
-    request = urllib.request.Request(url, data=b"", method="POST", headers=headers)
+@dataclass(frozen=True)
+class AdminRequest:
+    """What an admin route is sent: by default an empty POST."""
+
+    method: str = "POST"
+    body: bytes | None = b""
+    headers: tuple[tuple[str, str], ...] = (("content-type", "application/json"),)
+
+
+def call_admin_route(url: str, api_key: str, admin_token: str, timeout: float, request: AdminRequest | None = None) -> dict:
+    """Calls an admin route of the v1 API: the same checks, mail and events as any admin's call."""
+    sent = request or AdminRequest()
+    headers = {"x-api-key": api_key, "authorization": f"Bearer {admin_token}", **dict(sent.headers)}
+    http_request = urllib.request.Request(url, data=sent.body, method=sent.method, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with urllib.request.urlopen(http_request, timeout=timeout) as response:
             return json.loads(response.read())
     except urllib.error.HTTPError as error:
         try:

@@ -100,6 +100,10 @@ FLOWS: dict[str, dict[str, Any]] = {
         "when": "a delivery answered 410 Gone, or an endpoint failed every delivery for WEBHOOK_DISABLE_AFTER_DAYS",
         "events": ["WebhookEndpointDisabled"],
     },
+    "User import": {
+        "when": "POST /v1/user-imports (admin); each created row then goes through Onboarding",
+        "events": ["ImportCompleted"],
+    },
 }
 
 # Values for the samples, by field name; a model field's own `examples` win over these.
@@ -116,6 +120,7 @@ _SAMPLE_VALUES: dict[str, Any] = {
     "reason": "INVALID_CREDENTIALS",
     "trigger_source": "CustomMessage_AdminCreateUser",
     "webhook_id": "7d41c0e2-5b9a-4f36-8e1d-2a6c9b0f3e58",
+    "import_id": "6d1e0c9b-3a4f-4b2e-8c7d-5f9a0b1c2d3e",
 }
 _SAMPLE_BY_TYPE = {"string": "example", "boolean": False, "integer": 0, "number": 0, "array": [], "object": {}}
 

@@ -113,13 +113,13 @@ NO_RESOURCE_LEVEL_PERMISSIONS: dict[str, str] = {
 MANAGED_POLICIES: dict[str, str] = {
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole": "every function writes its own logs",
     "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess": "Tracing: Active / Tracing: Enabled sends X-Ray segments",
-    "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole": "the SQS event source of the webhook consumer",
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole": "the SQS event sources of the webhook and user import consumers",
 }
 
 # The services each role's own policies may name: what its code calls (Lambda functions) or its
 # definition's tasks use (state machines). Managed policies (above) are checked apart.
 SERVICES: dict[str, set[str]] = {
-    "ApiFunction": {"cognito-idp", "states", "ses", "secretsmanager", "dynamodb", "s3", "events"},
+    "ApiFunction": {"cognito-idp", "states", "ses", "secretsmanager", "dynamodb", "s3", "events", "sqs"},
     "LoginTaskFunction": {"cognito-idp", "secretsmanager", "dynamodb"},
     # ForgotPassword, the one Cognito call of the reset tasks, is a public API authorised by the app
     # client: no IAM grant exists for it.
@@ -127,6 +127,7 @@ SERVICES: dict[str, set[str]] = {
     "OnboardingTaskFunction": {"cognito-idp", "states", "dynamodb", "s3", "events"},
     "CognitoTriggerFunction": {"events"},
     "WebhookDeliveryFunction": {"dynamodb", "sqs", "events", "ses"},  # events: DescribeReplay; ses: a disabled webhook's contact
+    "UserImportFunction": {"states", "dynamodb", "sqs", "events"},
     "OnboardingStateMachine": {"lambda"},
     "LoginStateMachine": {"lambda", "events", "logs"},
     "PasswordResetStateMachine": {"lambda"},

@@ -12,6 +12,7 @@ One test (or a small group) per gap, each failing if the local stack fell back t
   user; a challenge session answered only for the user it was issued to (infra/cognito.py);
 - disabling a user's TOTP makes the next sign-in ask for a new enrolment (infra/cognito.py);
 - the bucket policy: only the TLS-only statement is left out locally (infra/provision.py);
+- SendMessage costs the same whatever the queue's depth (infra/sqs.py);
 - moto's CloudFormation deploys the translated template, for the CLI's tests against a deployed
   stack (tests/support/cloudformation.py).
 """
@@ -645,3 +646,28 @@ def test_moto_cloudformation_deploys_the_translated_template_with_the_gaps_close
     assert "${" not in json.dumps(definition)
     # Ref of the bus is its name, as the rules that target it need.
     assert physical["EventBus"] == "authflow-dev"
+
+
+def test_sending_to_a_deep_queue_counts_no_message_and_queue_attributes_stay_motos(in_process_aws, monkeypatch):  # noqa: F811
+    """SQS answers SendMessageBatch alike whatever the queue's depth; moto counted every message at each
+    send (infra/sqs.py). With the gap closed a send computes no count, and GetQueueAttributes still does."""
+    import moto.sqs.models
+
+    from infra import sqs as sqs_gap
+
+    sqs_gap.install()
+    client = boto3.client("sqs")
+    url = client.create_queue(QueueName=f"gap-{uuid.uuid4().hex[:8]}", Attributes={"VisibilityTimeout": "45"})["QueueUrl"]
+    with monkeypatch.context() as counting:
+
+        def counted(queue):
+            raise AssertionError("a send counted the queue's messages")
+
+        counting.setattr(moto.sqs.models.Queue, "approximate_number_of_messages", property(counted))
+        for batch in range(3):
+            entries = [{"Id": str(i), "MessageBody": f"row {batch}-{i}"} for i in range(10)]
+            assert not client.send_message_batch(QueueUrl=url, Entries=entries).get("Failed")
+    attributes = client.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert (attributes["ApproximateNumberOfMessages"], attributes["VisibilityTimeout"]) == ("30", "45")
+    one = client.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+    assert one == {"ApproximateNumberOfMessages": "30"}

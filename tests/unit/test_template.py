@@ -67,6 +67,7 @@ EXPECTED_FUNCTIONS = {
     "PasswordResetTaskFunction",
     "CognitoTriggerFunction",
     "WebhookDeliveryFunction",
+    "UserImportFunction",
 }
 RUNTIME = "python3.13"
 

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from authflow.callback_urls import Resolve
     from authflow.clock import Clock
     from authflow.identity import PseudoIds
+    from authflow.imports import ImportQueue
     from authflow.mail import Mailer
     from authflow.password_policy import PasswordPolicy
     from authflow.qr import QrCodeStore
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
         DeliveryRecords,
         EmailClaims,
         Handoffs,
+        ImportRecords,
         Lockouts,
         MfaSessions,
         RateCounters,
@@ -64,6 +66,7 @@ class Adapters:
     sign_outs: SignOuts
     subscriptions: SubscriptionStore
     deliveries: DeliveryRecords
+    imports: ImportRecords
     events: EventPublisher
     qr_codes: QrCodeStore
     workflows: Workflows
@@ -105,6 +108,7 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
         DeliveryRecords,
         EmailClaims,
         Handoffs,
+        ImportRecords,
         Lockouts,
         MfaSessions,
         RateCounters,
@@ -148,6 +152,7 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
         sign_outs=sign_outs,
         subscriptions=SubscriptionStore(table, utc_now),
         deliveries=DeliveryRecords(table, utc_now),
+        imports=ImportRecords(table, utc_now),
         events=EventPublisher(settings.event_bus_name),
         qr_codes=QrCodeStore(settings.qr_bucket_name, settings.qr_link_expiry_seconds),
         workflows=Workflows(),
@@ -190,6 +195,14 @@ def archive_replays(settings: ApiSettings) -> ArchiveReplays:
     from authflow.replays import ArchiveReplays
 
     return ArchiveReplays(settings.event_archive_arn, settings.event_bus_arn, settings.webhook_events_rule_arn)
+
+
+@cache
+def import_queue(queue_url: str) -> ImportQueue:
+    """The user import queue: the API sends rows to it, the import function returns a row to it for later."""
+    from authflow.imports import ImportQueue
+
+    return ImportQueue(queue_url)
 
 
 @cache

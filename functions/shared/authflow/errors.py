@@ -189,6 +189,16 @@ class RequestInProgress(Conflict):
     message = "A request with this Idempotency-Key is still being processed; retry shortly."
 
 
+class ImportNotFound(NotFound):
+    code = "IMPORT_NOT_FOUND"
+    message = "No such user import (an import is kept 30 days)."
+
+
+class ImportTooLarge(InvalidRequest):
+    code = "IMPORT_TOO_LARGE"
+    message = "An import holds at most 10 000 rows; split the file."
+
+
 class DeliveryFailed(Exception):
     """Some webhook deliveries of a queue message failed; the message comes back after its backoff."""
 

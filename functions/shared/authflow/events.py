@@ -184,6 +184,17 @@ class WebhookEndpointDisabled(SystemEventDetail):
     last_http_status: int | None = Field(examples=[503])
 
 
+class ImportCompleted(SystemEventDetail):
+    """Every row of a user import is accounted for (POST /v1/user-imports); the counts of each outcome."""
+
+    import_id: str
+    rows: int
+    created: int
+    duplicate: int
+    invalid: int
+    failed: int
+
+
 EVENT_TYPES: tuple[type[EventDetail], ...] = (
     UserCreated,
     InvitationSent,
@@ -212,6 +223,7 @@ EVENT_TYPES: tuple[type[EventDetail], ...] = (
     UserAuthenticated,
     TokensIssued,
     WebhookEndpointDisabled,
+    ImportCompleted,
 )
 
 

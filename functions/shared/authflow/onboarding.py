@@ -78,16 +78,24 @@ class Onboarding:
     # ------------------------------------------------------------------ API use cases
 
     def start(
-        self, request: CreateUserRequest, request_id: str, idempotency_key: str | None = None, api_key: str | None = None
+        self,
+        request: CreateUserRequest,
+        request_id: str,
+        idempotency_key: str | None = None,
+        api_key: str | None = None,
+        by_admin: bool = False,
     ) -> CreateUserResponse:
         """Claims the email and starts the user's execution, named after the user_id (a random v4).
 
         With an idempotency key the claim keeps the key's digest, so a retry after a partial failure finds
-        the same user_id, claim and execution instead of a conflict.
+        the same user_id, claim and execution instead of a conflict. An admin's user import (by_admin) is
+        not charged POST /v1/users' per-email limit, a guard against strangers with the API key: a row
+        retried after throttling would use it up, and the claim already gives an email one invitation.
         """
         if not self.state_machine_arn:
             raise RuntimeError("start needs the onboarding state machine")
-        self.limits.charge(request.email, api_key, purpose="create")
+        if not by_admin:
+            self.limits.charge(request.email, api_key, purpose="create")
         retried = self.claims.user_id_for_retry(request.email, idempotency_key) if idempotency_key else None
         user_id = retried or str(uuid4())
         arn = execution_arn(self.state_machine_arn, user_id)

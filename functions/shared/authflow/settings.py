@@ -51,6 +51,15 @@ class ApiSettings(CognitoSettings):
     event_archive_arn: str
     event_bus_arn: str
     webhook_events_rule_arn: str
+    user_import_queue_url: str
+
+
+class ImportSettings(CognitoSettings):
+    """The user import function: each row's onboarding, within a budget of Cognito calls."""
+
+    onboarding_state_machine_arn: str
+    user_import_queue_url: str
+    import_admin_create_user_per_second: int  # ImportAdminCreateUserPerSecond, shared by every import
 
 
 class DeliverySettings(BaseSettings):

@@ -23,6 +23,9 @@ Item layout, and the module that owns each kind (the only code that reads or wri
 |                       |                           | issued before refused (and the sign-ins just after)   |                    |
 | WEBHOOKS              | SUBSCRIPTION#<id>         | a webhook subscription and its signing secret         | status.subscriptions|
 | WEBHOOK#<id>          | DELIVERY#<event_id>       | the delivery log: attempts, last answer, final state  | status.deliveries  |
+| IMPORT#<id>           | SUMMARY / ROW#<row>       | a user import's counts, and each row's outcome (kept  | status.imports     |
+|                       |                           | 30 days)                                              |                    |
+| IMPORTS               | RATE#<epoch second>       | AdminCreateUser calls imports took in that second     | status.imports     |
 | IDEMPOTENCY           | <hash of scope#key>       | the first answer to an Idempotency-Key (Powertools)   | authflow.idempotency|
 
 Every item that may end carries `expires_at` (epoch seconds), the table's TTL attribute. The USER#
@@ -32,6 +35,7 @@ partition is the user's: deleting a user (or finishing onboarding) queries it (s
 from authflow.status.claims import EmailClaims
 from authflow.status.deliveries import DeliveryRecords
 from authflow.status.handoffs import Handoffs
+from authflow.status.imports import ImportRecords
 from authflow.status.lockouts import Lockouts
 from authflow.status.mfa_sessions import MfaSessions
 from authflow.status.rate_limits import RateCounters
@@ -47,6 +51,7 @@ __all__ = [
     "DeliveryRecords",
     "EmailClaims",
     "Handoffs",
+    "ImportRecords",
     "Lockouts",
     "MfaSessions",
     "RateCounters",
