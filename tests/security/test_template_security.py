@@ -122,8 +122,8 @@ SERVICES: dict[str, set[str]] = {
     "ApiFunction": {"cognito-idp", "states", "ses", "secretsmanager", "dynamodb", "s3", "events"},
     "LoginTaskFunction": {"cognito-idp", "secretsmanager", "dynamodb"},
     # ForgotPassword, the one Cognito call of the reset tasks, is a public API authorised by the app
-    # client: no IAM grant exists for it.
-    "PasswordResetTaskFunction": {"states", "dynamodb", "events"},
+    # client and its secret (secretsmanager: the SECRET_HASH): no IAM grant exists for it.
+    "PasswordResetTaskFunction": {"states", "dynamodb", "events", "secretsmanager"},
     "OnboardingTaskFunction": {"cognito-idp", "states", "dynamodb", "s3", "events"},
     "CognitoTriggerFunction": {"events"},
     "WebhookDeliveryFunction": {"dynamodb", "sqs", "events", "ses"},  # events: DescribeReplay; ses: a disabled webhook's contact

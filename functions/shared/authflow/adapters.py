@@ -120,7 +120,7 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
     table = settings.status_table_name
     revoked_sign_ins = RevokedSignIns(table, utc_now, timedelta(minutes=settings.id_token_validity_minutes))
     return Adapters(
-        users=UserDirectory(settings.user_pool_id, settings.user_pool_client_id),
+        users=UserDirectory(settings.user_pool_id, settings.user_pool_client_id, settings.user_pool_client_secret_arn),
         status=StatusRecords(table, utc_now),
         claims=EmailClaims(table, utc_now),
         signals=Signals(table, utc_now),

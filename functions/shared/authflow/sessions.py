@@ -124,9 +124,12 @@ class Sessions:
         return result
 
     def refresh(self, request: RefreshTokenRequest, request_id: str) -> RefreshTokenResponse:
-        tokens = self.users.refresh(request.refresh_token)
+        user_id = self.claims.user_id_for(request.email)
+        if user_id is None:
+            raise errors.InvalidToken()
+        tokens = self.users.refresh(user_id, request.refresh_token)
         claims = self.verifier.verify(SecretStr(tokens.access_token))
-        if self.claims.user_id_for(request.email) != claims.user_id:
+        if claims.user_id != user_id:
             raise errors.InvalidToken()
         self.events.publish(events.TokenRefreshed(user_id=claims.user_id, request_id=request_id))
         return RefreshTokenResponse(

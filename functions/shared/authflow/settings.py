@@ -37,6 +37,7 @@ class CognitoSettings(CommonSettings):
 
     user_pool_id: str
     user_pool_client_id: str
+    user_pool_client_secret_arn: str  # the app client's secret (Secrets Manager), for SECRET_HASH
 
 
 class ApiSettings(CognitoSettings):
