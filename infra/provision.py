@@ -284,6 +284,16 @@ class Provisioner:
         )
         self._set(logical_id, name, Arn=archive["ArchiveArn"])
 
+    def _create_AWS__KMS__Key(self, logical_id: str, resource: dict) -> None:
+        p = self._properties(resource)
+        kms = boto3.client("kms")
+        key = kms.create_key(
+            **_without_none(Description=p.get("Description"), Policy=json.dumps(p["KeyPolicy"]) if "KeyPolicy" in p else None)
+        )["KeyMetadata"]
+        if p.get("EnableKeyRotation"):
+            kms.enable_key_rotation(KeyId=key["KeyId"])
+        self._set(logical_id, key["KeyId"], Arn=key["Arn"], KeyId=key["KeyId"])
+
     def _create_AWS__Cognito__UserPoolGroup(self, logical_id: str, resource: dict) -> None:
         p = self._properties(resource)
         boto3.client("cognito-idp").create_group(**p)

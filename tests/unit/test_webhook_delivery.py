@@ -16,7 +16,6 @@ from typing import Any, cast
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from pydantic import SecretStr
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from authflow import errors
@@ -26,6 +25,7 @@ from authflow.clock import utc_now
 from authflow.deliveries import JITTER, MAX_DELAY_SECONDS, WebhookDeliverer, jitter, retry_after_seconds, signed_headers, webhook_payload
 from authflow.mail import Mail
 from authflow.replays import ReplayTarget
+from authflow.sealed_secrets import SecretSealer
 from authflow.settings import DeliverySettings
 from authflow.status import DeliveryRecords, SubscriptionStore
 from authflow.status.subscriptions import Subscription
@@ -43,6 +43,7 @@ PUBLIC = {
     "inside.example.com": ["10.0.0.9"],
 }
 ACCOUNT = "123456789012"  # moto's default account
+UNIT_KEY_ALIAS = "alias/authflow-unit-webhook-secrets"  # the settings fixture's key, which seals every subscription here
 
 
 def resolve(host: str, port: int) -> list[str]:
@@ -55,8 +56,15 @@ def settings(in_process_aws) -> DeliverySettings:  # noqa: F811
     suffix = uuid.uuid4().hex[:8]
     create_status_table(f"unit-status-{suffix}")
     sqs = boto3.client("sqs")
+    kms = boto3.client("kms")
+    try:  # moto's backends outlive each test (tests/support/workflow.py): one key for the module
+        key = kms.describe_key(KeyId=UNIT_KEY_ALIAS)["KeyMetadata"]
+    except kms.exceptions.NotFoundException:
+        key = kms.create_key(Description="unit webhook secrets")["KeyMetadata"]
+        kms.create_alias(AliasName=UNIT_KEY_ALIAS, TargetKeyId=key["KeyId"])
     return DeliverySettings(
         status_table_name=f"unit-status-{suffix}",
+        webhook_secret_key_arn=key["Arn"],
         webhook_queue_url=sqs.create_queue(QueueName=f"unit-webhooks-{suffix}")["QueueUrl"],
         webhook_dead_letter_queue_url=sqs.create_queue(QueueName=f"unit-webhooks-dlq-{suffix}")["QueueUrl"],
         webhook_retry_schedule="5,300,1800,7200,18000,36000,36000",
@@ -129,7 +137,10 @@ class RecordingQueue:
 
 
 def subscription(host: str, *events: str) -> Subscription:
-    return Subscription(id=f"wh-{host}", url=f"https://{host}/hook", events=list(events), secret=new_secret(), created_at=datetime.now(UTC))
+    """A subscription whose secret is sealed as the API seals it (with the settings fixture's key)."""
+    webhook_id = f"wh-{host}"
+    sealed = SecretSealer(UNIT_KEY_ALIAS).seal(webhook_id, new_secret())
+    return Subscription(id=webhook_id, url=f"https://{host}/hook", events=list(events), sealed_secret=sealed, created_at=datetime.now(UTC))
 
 
 def subscribed(settings: DeliverySettings, *subscriptions: Subscription) -> SubscriptionStore:
@@ -200,6 +211,7 @@ def deliverer(
         send=endpoints,
         replays=replays or cast(Any, FakeReplays()),
         mailer=mailer or cast(Any, FakeMailer()),
+        sealer=SecretSealer(settings.webhook_secret_key_arn),
         clock=clock,
     )
     return WebhookDeliverer(settings, adapters, spread=lambda delay: delay)  # no jitter: the schedule exactly
@@ -346,7 +358,7 @@ def test_an_endpoint_failing_every_delivery_for_five_days_is_disabled_and_its_co
         to == "ops@example.com"
         and failing.id in mail.html
         and "HTTP 503" in mail.html
-        and failing.secret.get_secret_value() not in mail.html
+        and SecretSealer(UNIT_KEY_ALIAS).open(failing.id, failing.sealed_secret).get_secret_value() not in mail.html
     )
     worker.deliver_batch([record(settings, event(event_id="ev-day-6"))], plenty_of_time)
     assert len(endpoints.posts) == 3, "nothing more is posted to it"
@@ -508,8 +520,3 @@ def test_post_reports_an_endpoint_that_does_not_answer() -> None:
     target = check_callback_url(url, allow_loopback=True)
     outcome = post(target, "{}", {}, timeout=2)
     assert not outcome.delivered and outcome.reason.startswith("connection failed")
-
-
-def test_secrets_do_not_show_in_a_subscription_repr() -> None:
-    sub = subscription("good.example.com", "UserCreated")
-    assert sub.secret.get_secret_value() not in repr(sub) and isinstance(sub.secret, SecretStr)

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from authflow.password_policy import PasswordPolicy
     from authflow.qr import QrCodeStore
     from authflow.replays import ArchiveReplays
+    from authflow.sealed_secrets import SecretSealer
     from authflow.settings import ApiSettings, CognitoSettings, CommonSettings, DeliverySettings
     from authflow.status import (
         DeliveryRecords,
@@ -84,6 +85,7 @@ class DeliveryAdapters:
     send: Send
     replays: ArchiveReplays  # whom a replayed event is for
     mailer: Mailer  # the contact of a webhook disabled for failing
+    sealer: SecretSealer  # opens the signing secrets, to sign
     clock: Clock
 
 
@@ -161,6 +163,7 @@ def delivery_adapters(settings: DeliverySettings) -> DeliveryAdapters:
     from authflow.clock import utc_now
     from authflow.mail import Mailer
     from authflow.replays import ArchiveReplays
+    from authflow.sealed_secrets import SecretSealer
     from authflow.status import DeliveryRecords, SubscriptionStore
     from authflow.webhook_http import post
 
@@ -172,8 +175,17 @@ def delivery_adapters(settings: DeliverySettings) -> DeliveryAdapters:
         send=post,
         replays=ArchiveReplays(),
         mailer=Mailer(settings.mail_from_address),
+        sealer=SecretSealer(settings.webhook_secret_key_arn),
         clock=utc_now,
     )
+
+
+@cache
+def secret_sealer(settings: ApiSettings) -> SecretSealer:
+    """The API's sealer of new webhook signing secrets (it may encrypt, never decrypt)."""
+    from authflow.sealed_secrets import SecretSealer
+
+    return SecretSealer(settings.webhook_secret_key_arn)
 
 
 @cache

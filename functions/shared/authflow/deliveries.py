@@ -41,7 +41,7 @@ from standardwebhooks import Webhook
 
 from authflow.adapters import DeliveryAdapters
 from authflow.callback_urls import check_callback_url
-from authflow.errors import InvalidWebhookUrl
+from authflow.errors import InvalidWebhookUrl, TransientError
 from authflow.events import SOURCE
 from authflow.mail import webhook_disabled
 from authflow.observability import logger
@@ -134,6 +134,7 @@ class WebhookDeliverer:
         self.spread = spread
         self.replays = adapters.replays
         self.mailer = adapters.mailer
+        self.sealer = adapters.sealer
         self._subscriptions: dict[str, Subscription] = {}
         self._replay_targets: dict[str, ReplayTarget | None] = {}
 
@@ -245,7 +246,13 @@ class WebhookDeliverer:
             return Attempt(Outcome(False, f"URL refused: {refused.message}", permanent=True))
         payload = webhook_payload(delivery.event)
         now = self.clock()
-        headers = signed_headers(delivery.subscription.signing_secrets(now), delivery.event_id, payload, now)
+        subscription = delivery.subscription
+        try:  # the secrets are opened here only, to sign, and never kept
+            secrets = [self.sealer.open(subscription.id, sealed).get_secret_value() for sealed in subscription.sealed_signing_secrets(now)]
+        except TransientError:  # the key service throttled: not attempted, the same attempt comes back
+            logger.warning("signing secret not opened; the delivery comes back", extra={"webhook_id": subscription.id})
+            return Attempt(None)
+        headers = signed_headers(secrets, delivery.event_id, payload, now)
         started = time.monotonic()
         outcome = self.send(target, payload, headers, timeout)
         return Attempt(outcome, int((time.monotonic() - started) * 1000))

@@ -52,6 +52,7 @@ class ApiSettings(CognitoSettings):
     event_archive_arn: str
     event_bus_arn: str
     webhook_events_rule_arn: str
+    webhook_secret_key_arn: str  # the KMS key webhook signing secrets are sealed with
 
 
 class DeliverySettings(BaseSettings):
@@ -60,6 +61,7 @@ class DeliverySettings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True, extra="ignore")
 
     status_table_name: str
+    webhook_secret_key_arn: str
     webhook_queue_url: str
     webhook_dead_letter_queue_url: str
     webhook_retry_schedule: str  # seconds before the 2nd, 3rd, ... attempt, comma-separated

@@ -19,7 +19,8 @@ Item layout, and the module that owns each kind (the only code that reads or wri
 |                       |                           | (id: the user_id, or an unknown email's pseudo-id)    |                    |
 | HANDOFF#<id>          | request / result          | one-time secrets between the API and a workflow task  | status.handoffs    |
 | SIGN_IN#<origin_jti>  | REVOKED                   | a sign-in revoked at logout: its id tokens refused    | status.revocations |
-| WEBHOOKS              | SUBSCRIPTION#<id>         | a webhook subscription and its signing secret         | status.subscriptions|
+| WEBHOOKS              | SUBSCRIPTION#<id>         | a webhook subscription and its signing secret, sealed | status.subscriptions|
+|                       |                           | with the KMS key (authflow.sealed_secrets)            |                    |
 | WEBHOOK#<id>          | DELIVERY#<event_id>       | the delivery log: attempts, last answer, final state  | status.deliveries  |
 | IDEMPOTENCY           | <hash of scope#key>       | the first answer to an Idempotency-Key (Powertools)   | authflow.idempotency|
 
