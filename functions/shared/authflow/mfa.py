@@ -54,7 +54,8 @@ class Mfa:
 
     def _active_user_or_none(self, email: str) -> str | None:
         user_id = self.claims.user_id_for(email)
-        record = self.status.get(user_id) if user_id else None
+        # An unknown email reads the status record of its pseudo-id (there is none): the same reads either way.
+        record = self.status.get(user_id or self.pseudo_ids.for_email(email))
         if user_id is None or record is None or record.status != OnboardingStatus.ACTIVE:
             return None
         return user_id
@@ -83,9 +84,12 @@ class Mfa:
         known_user = self._active_user_or_none(request.email)
 
         def authenticate() -> str:
+            # An unknown email makes the same Cognito call under its pseudo-id (the name of no user), so that
+            # both cost the same (issue 15 item 3); Cognito refuses it as a wrong password.
+            challenge = self.users.authenticate(known_user or subject, request.password)
             if known_user is None:
                 raise errors.InvalidCredentials()
-            if self.users.authenticate(known_user, request.password).name != "SOFTWARE_TOKEN_MFA":
+            if challenge.name != "SOFTWARE_TOKEN_MFA":
                 raise errors.OnboardingIncomplete()
             return known_user
 
