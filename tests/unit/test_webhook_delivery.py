@@ -445,6 +445,23 @@ def test_a_post_that_would_not_end_in_the_time_left_is_queued_not_attempted(sett
     assert log_entry(settings, "wh-good.example.com") is None
 
 
+def test_a_secret_the_key_service_does_not_open_now_leaves_the_delivery_queued_not_attempted(settings) -> None:
+    subscribed(settings, subscription("good.example.com", "UserCreated"))
+    queue = RecordingQueue()
+    endpoints = FakeEndpoints(good=204)
+    worker = deliverer(settings, endpoints, queue=queue)
+
+    class ThrottledKms(SecretSealer):
+        def open(self, webhook_id, sealed):
+            raise errors.TransientError("The key service is temporarily unavailable.")
+
+    worker.sealer = ThrottledKms(settings.webhook_secret_key_arn)
+    worker.deliver_batch([record(settings, event())], plenty_of_time)
+    assert endpoints.posts == [], "nothing unsigned is posted"
+    (again,) = queue.sent
+    assert json.loads(again["MessageBody"])["delivery"]["attempt"] == 1
+
+
 def test_one_bad_message_fails_only_itself_and_not_the_batch(settings) -> None:
     subscribed(settings, subscription("good.example.com", "UserCreated"))
 

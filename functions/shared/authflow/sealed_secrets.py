@@ -2,7 +2,7 @@
 
 KMS Encrypt and Decrypt directly rather than envelope encryption (GenerateDataKey, then AES-GCM here):
 a signing secret is 50 bytes, far under Encrypt's 4 KiB; each subscription would need its own data key
-anyway, so a delivery costs one Decrypt either way; and no data key or cipher code lives in the
+anyway, so opening one costs a Decrypt either way; and no data key or cipher code lives in the
 functions (the layer needs no `cryptography`). The encryption context names the subscription, so a
 sealed secret copied onto another subscription's item does not open (KMS refuses the context), and
 CloudTrail records which subscription each Decrypt was for. The API may only Encrypt, the webhook
