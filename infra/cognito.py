@@ -32,6 +32,10 @@
 - A user without TOTP (disabled with AdminSetUserMFAPreference) in a pool that requires MFA:
   Cognito's next sign-in asks for a new enrolment (MFA_SETUP); moto keeps the verified token, and its
   password sign-in of a user without MFA hands out tokens.
+- The app client's secret: Cognito refuses every call a client with a secret authorises
+  (AdminInitiateAuth and InitiateAuth of every flow, refresh included; their challenge answers;
+  ForgotPassword and ConfirmForgotPassword) without the SECRET_HASH of the user it names
+  (NotAuthorizedException); moto checks it only on SRP and public refresh sign-ins and on the TOTP answer.
 """
 
 import base64
@@ -45,11 +49,13 @@ import uuid
 from cryptography.hazmat.primitives.twofactor import InvalidToken
 from moto.cognitoidp import models as cognito_models
 from moto.cognitoidp.exceptions import CodeMismatchException, ExpiredCodeException, InvalidPasswordException, NotAuthorizedError
-from moto.cognitoidp.models import CognitoIdpBackend, UserStatus
-from moto.cognitoidp.utils import verify_totp
+from moto.cognitoidp.models import CognitoIdpBackend, UserStatus, cognitoidp_backends, find_account_region_by_value
+from moto.cognitoidp.responses import CognitoIdpResponse
+from moto.cognitoidp.utils import check_secret_hash, verify_totp
 from moto.core.exceptions import JsonRESTError
 from moto.ses.models import ses_backends
 
+from authflow.users import secret_hash
 from infra.lambda_runtime import InvocationError, LocalLambdaRuntime
 
 COGNITO_DEFAULT_SENDER = "no-reply@verificationemail.com"
@@ -305,6 +311,11 @@ def install(runtime: LocalLambdaRuntime) -> None:
         if answered is None or answered.username != username:
             raise NotAuthorizedError("Invalid session for the user.")
         responses["USERNAME"] = username
+        client = pool.clients.get(client_id)
+        if client is not None and client.generate_secret:
+            # The caller's SECRET_HASH, for the name they gave (an alias too), was checked by the outer wrapper
+            # (_install_secret_hash_checks); moto checks it again, against the username it now names.
+            responses["SECRET_HASH"] = secret_hash(client.secret, client.id, username)
         if challenge_name == "SOFTWARE_TOKEN_MFA":
             code = responses.get("SOFTWARE_TOKEN_MFA_CODE", "")
             if not _totp_code_matches(getattr(answered, "totp_secret", None), code):
@@ -453,3 +464,74 @@ def install(runtime: LocalLambdaRuntime) -> None:
 
     CognitoIdpBackend.admin_initiate_auth = initiate_auth_asking_for_enrolment
     CognitoIdpBackend.confirm_forgot_password = confirm_forgot_password
+    _install_secret_hash_checks()
+
+
+def _require_secret_hash(client, username: str | None, given: str | None) -> None:
+    """A client with a secret: Cognito answers NotAuthorizedException unless the call carries the SECRET_HASH
+    of the user it names (HMAC-SHA256 of username + client id under the client's secret)."""
+    if client is None or not client.generate_secret:
+        return
+    if not given:
+        raise NotAuthorizedError(f"Client {client.id} is configured for secret but secret was not received")
+    if not check_secret_hash(client.secret, client.id, username or "", given):
+        raise NotAuthorizedError(f"Unable to verify secret hash for client {client.id}")
+
+
+def _client(backend: CognitoIdpBackend, client_id: str | None):
+    return next((pool.clients[client_id] for pool in backend.user_pools.values() if client_id in pool.clients), None)
+
+
+def _install_secret_hash_checks() -> None:
+    """Wraps the outermost of the wrappers above (each sign-in call passes here first)."""
+    admin_initiate = CognitoIdpBackend.admin_initiate_auth
+
+    def admin_initiate_auth(self, user_pool_id, client_id, auth_flow, auth_parameters):
+        parameters = auth_parameters or {}
+        pool = self.describe_user_pool(user_pool_id)
+        username = parameters.get("USERNAME")
+        if auth_flow in ("REFRESH_TOKEN_AUTH", "REFRESH_TOKEN"):
+            issued = pool.refresh_tokens.get(parameters.get("REFRESH_TOKEN", ""))
+            username = issued[1] if issued else None
+        if username is not None:
+            _require_secret_hash(pool.clients.get(client_id), username, parameters.get("SECRET_HASH"))
+        return admin_initiate(self, user_pool_id, client_id, auth_flow, auth_parameters)
+
+    CognitoIdpBackend.admin_initiate_auth = admin_initiate_auth
+
+    public_initiate = CognitoIdpBackend.initiate_auth
+
+    def initiate_auth(self, client_id, auth_flow, auth_parameters):
+        parameters = auth_parameters or {}
+        if "USERNAME" in parameters:
+            _require_secret_hash(_client(self, client_id), parameters["USERNAME"], parameters.get("SECRET_HASH"))
+        return public_initiate(self, client_id, auth_flow, auth_parameters)
+
+    CognitoIdpBackend.initiate_auth = initiate_auth
+
+    respond = CognitoIdpBackend.respond_to_auth_challenge
+
+    def respond_to_auth_challenge(self, session, client_id, challenge_name, challenge_responses):
+        responses = challenge_responses or {}
+        if session in self.sessions:
+            _, pool = self.sessions[session]
+            _require_secret_hash(pool.clients.get(client_id), responses.get("USERNAME"), responses.get("SECRET_HASH"))
+        return respond(self, session, client_id, challenge_name, challenge_responses)
+
+    CognitoIdpBackend.respond_to_auth_challenge = respond_to_auth_challenge
+
+    def checking_secret_hash(answer):
+        """ForgotPassword and ConfirmForgotPassword: moto's backend never sees their SecretHash, so the check is here."""
+
+        def checked(self):
+            client_id = self._get_param("ClientId")
+            account, region = find_account_region_by_value("client_id", client_id, fallback=(self.current_account, self.region))
+            _require_secret_hash(
+                _client(cognitoidp_backends[account][region], client_id), self._get_param("Username"), self._get_param("SecretHash")
+            )
+            return answer(self)
+
+        return checked
+
+    CognitoIdpResponse.forgot_password = checking_secret_hash(CognitoIdpResponse.forgot_password)
+    CognitoIdpResponse.confirm_forgot_password = checking_secret_hash(CognitoIdpResponse.confirm_forgot_password)

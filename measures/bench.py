@@ -29,6 +29,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from authflow.users import secret_hash
 from measures.flows import Api, StackReader, Timings, login, onboard, refresh
 from measures.report import print_table, quiet_handlers, say
 from tests.support.flows import PASSWORD, ActiveUser, FlowError, paused_seconds
@@ -95,6 +96,12 @@ class DirectCognito:
         self.timings = Timings()
         # One client for every thread (boto3 clients are thread-safe), made before any call is timed.
         self.cognito = boto3.client("cognito-idp", config=Config(max_pool_connections=max(10, threads)))
+        # The app client's secret, read once as the functions do (each call needs its user's SECRET_HASH).
+        client = self.cognito.describe_user_pool_client(UserPoolId=user_pool_id, ClientId=client_id)["UserPoolClient"]
+        self.client_secret = client["ClientSecret"]
+
+    def _hash(self, username: str) -> str:
+        return secret_hash(self.client_secret, self.client_id, username)
 
     def _timed(self, route: str, calls):
         started = time.perf_counter()
@@ -122,13 +129,13 @@ class DirectCognito:
                 UserPoolId=self.pool,
                 ClientId=self.client_id,
                 AuthFlow="ADMIN_USER_PASSWORD_AUTH",
-                AuthParameters={"USERNAME": user_id, "PASSWORD": temporary},
+                AuthParameters={"USERNAME": user_id, "PASSWORD": temporary, "SECRET_HASH": self._hash(user_id)},
             )
             setup = c.admin_respond_to_auth_challenge(
                 UserPoolId=self.pool,
                 ClientId=self.client_id,
                 ChallengeName="NEW_PASSWORD_REQUIRED",
-                ChallengeResponses={"USERNAME": user_id, "NEW_PASSWORD": PASSWORD},
+                ChallengeResponses={"USERNAME": user_id, "NEW_PASSWORD": PASSWORD, "SECRET_HASH": self._hash(user_id)},
                 Session=auth["Session"],
             )
             return c.associate_software_token(Session=setup["Session"])
@@ -157,7 +164,7 @@ class DirectCognito:
                 UserPoolId=self.pool,
                 ClientId=self.client_id,
                 AuthFlow="ADMIN_USER_PASSWORD_AUTH",
-                AuthParameters={"USERNAME": user.user_id, "PASSWORD": user.password},
+                AuthParameters={"USERNAME": user.user_id, "PASSWORD": user.password, "SECRET_HASH": self._hash(user.user_id)},
             ),
         )
         if challenge.get("ChallengeName") != "SOFTWARE_TOKEN_MFA":
@@ -169,7 +176,11 @@ class DirectCognito:
                 UserPoolId=self.pool,
                 ClientId=self.client_id,
                 ChallengeName="SOFTWARE_TOKEN_MFA",
-                ChallengeResponses={"USERNAME": user.user_id, "SOFTWARE_TOKEN_MFA_CODE": code},
+                ChallengeResponses={
+                    "USERNAME": user.user_id,
+                    "SOFTWARE_TOKEN_MFA_CODE": code,
+                    "SECRET_HASH": self._hash(user.user_id),
+                },
                 Session=challenge["Session"],
             ),
         )
@@ -183,7 +194,7 @@ class DirectCognito:
                 UserPoolId=self.pool,
                 ClientId=self.client_id,
                 AuthFlow="REFRESH_TOKEN_AUTH",
-                AuthParameters={"REFRESH_TOKEN": user.refresh_token},
+                AuthParameters={"REFRESH_TOKEN": user.refresh_token, "SECRET_HASH": self._hash(user.user_id)},
             ),
         )
 

@@ -8,6 +8,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
+from moto.cognitoidp.utils import check_secret_hash
 from pydantic import BaseModel, SecretStr
 
 import authflow.aws
@@ -16,7 +17,7 @@ from authflow.adapters import Adapters, delivery_adapters, lifecycle_adapters, t
 from authflow.idempotency import Idempotency
 from authflow.models import CreateUserRequest, OnboardingInput, OnboardingTimeouts
 from authflow.settings import CommonSettings, DeliverySettings
-from authflow.users import UserDirectory
+from authflow.users import UserDirectory, secret_hash
 from authflow.workflows import Workflows, execution_arn
 from tests.support.in_process import PASSWORD
 from tests.unit.conftest import new_email
@@ -95,7 +96,7 @@ def test_run_sync_reports_the_express_executions_answer(settings):
 
 
 def test_each_operation_maps_cognitos_refusals_its_own_way(settings, driver):
-    users = UserDirectory(settings.user_pool_id, settings.user_pool_client_id)
+    users = UserDirectory(settings.user_pool_id, settings.user_pool_client_id, settings.user_pool_client_secret_arn)
     email = new_email("errors")
     user_id = driver.onboard(email)
 
@@ -116,8 +117,54 @@ def test_each_operation_maps_cognitos_refusals_its_own_way(settings, driver):
     assert users.email_of(str(uuid.uuid4())) is None and users.delete_user(str(uuid.uuid4())) is False
 
 
+CLIENT_AUTHORISED = {"AdminInitiateAuth", "AdminRespondToAuthChallenge", "ForgotPassword", "ConfirmForgotPassword"}
+
+
+def test_every_call_the_app_client_authorises_carries_the_secret_hash_of_its_user(settings, driver):
+    """Issue 15 item 6: the client has a secret, and each sign-in step, refresh and reset names its user's SECRET_HASH."""
+    users = UserDirectory(settings.user_pool_id, settings.user_pool_client_id, settings.user_pool_client_secret_arn)
+    cognito = authflow.aws.client("cognito-idp")
+    client = cognito.describe_user_pool_client(UserPoolId=settings.user_pool_id, ClientId=settings.user_pool_client_id)
+    client_secret = client["UserPoolClient"]["ClientSecret"]
+    assert boto3.client("secretsmanager").get_secret_value(SecretId=settings.user_pool_client_secret_arn)["SecretString"] == client_secret
+    sent: list[tuple[str, dict]] = []
+
+    def record(params, model, **_):
+        if model.name in CLIENT_AUTHORISED:
+            sent.append((model.name, params))
+
+    user_id = driver.onboard(new_email("hash"))  # AdminInitiateAuth and NEW_PASSWORD_REQUIRED with the temporary password
+    cognito.meta.events.register("provide-client-params.cognito-idp.*", record)
+    try:
+        challenge = users.authenticate(user_id, SecretStr(PASSWORD))
+        tokens = users.answer_mfa(user_id, challenge.session, SecretStr(driver.otp()))
+        users.refresh(user_id, SecretStr(tokens.refresh_token or ""))
+        users.send_reset_code(user_id)
+        users.reset_password(user_id, SecretStr("123456"), SecretStr(PASSWORD))
+    finally:
+        cognito.meta.events.unregister("provide-client-params.cognito-idp.*", record)
+
+    expected = secret_hash(client_secret, settings.user_pool_client_id, user_id)
+    assert [name for name, _ in sent] == [
+        "AdminInitiateAuth",
+        "AdminRespondToAuthChallenge",
+        "AdminInitiateAuth",
+        "ForgotPassword",
+        "ConfirmForgotPassword",
+    ]
+    for name, params in sent:
+        given = params.get("SecretHash") or {**params.get("AuthParameters", {}), **params.get("ChallengeResponses", {})}["SECRET_HASH"]
+        assert given == expected, name
+        # moto's own check (AWS's algorithm, written independently) accepts it
+        assert check_secret_hash(client_secret, settings.user_pool_client_id, user_id, given)
+
+
 def test_creating_the_same_user_again_is_a_no_op_but_not_for_another_email(settings):
-    users, user_id, email = UserDirectory(settings.user_pool_id, settings.user_pool_client_id), str(uuid.uuid4()), new_email()
+    users, user_id, email = (
+        UserDirectory(settings.user_pool_id, settings.user_pool_client_id, settings.user_pool_client_secret_arn),
+        str(uuid.uuid4()),
+        new_email(),
+    )
     users.create_user(user_id, email, "Ada Lovelace", "+33612345678")
     users.create_user(user_id, email, "Ada Lovelace", "+33612345678")
     with pytest.raises(Exception, match="UsernameExists"):
@@ -125,7 +172,7 @@ def test_creating_the_same_user_again_is_a_no_op_but_not_for_another_email(setti
 
 
 def test_too_many_password_attempts_and_throttling_have_their_own_errors(settings):
-    users = UserDirectory(settings.user_pool_id, settings.user_pool_client_id)
+    users = UserDirectory(settings.user_pool_id, settings.user_pool_client_id, settings.user_pool_client_secret_arn)
     with Stubber(authflow.aws.client("cognito-idp")) as stubber:
         stubber.add_client_error("admin_initiate_auth", "NotAuthorizedException", "Password attempts exceeded", 400)
         stubber.add_client_error("admin_initiate_auth", "TooManyRequestsException", "Rate exceeded", 400)

@@ -11,6 +11,9 @@ One test (or a small group) per gap, each failing if the local stack fell back t
 - TOTP secrets authenticator apps accept, one per AssociateSoftwareToken, each checked for its own
   user; a challenge session answered only for the user it was issued to (infra/cognito.py);
 - disabling a user's TOTP makes the next sign-in ask for a new enrolment (infra/cognito.py);
+- the app client's secret: every call it authorises is refused without its user's SECRET_HASH, the
+  admin sign-in, its challenges and its refresh too (infra/cognito.py), and GetAtt ClientSecret gives
+  the secret moto drew to the secret the functions read (infra/provision.py);
 - the bucket policy: only the TLS-only statement is left out locally (infra/provision.py);
 - SendMessage costs the same whatever the queue's depth (infra/sqs.py);
 - moto's CloudFormation deploys the translated template, for the CLI's tests against a deployed
@@ -31,6 +34,7 @@ import pyotp
 import pytest
 from botocore.exceptions import ClientError
 
+from authflow.users import secret_hash
 from infra.cognito import _SYMBOLS, COGNITO_DEFAULT_SENDER
 from infra.provision import Provisioner
 from infra.template import load_template
@@ -90,12 +94,18 @@ def user_attributes(email: str, given_name: str = "Ada") -> list[dict]:
     ]
 
 
+def hashed(cognito, pool_id, client_id, username) -> str:
+    """The SECRET_HASH the app client's secret makes for this username, as authflow's functions send it."""
+    client_secret = cognito.describe_user_pool_client(UserPoolId=pool_id, ClientId=client_id)["UserPoolClient"]["ClientSecret"]
+    return secret_hash(client_secret, client_id, username)
+
+
 def password_auth(cognito, pool_id, client_id, username, password) -> dict:
     return cognito.admin_initiate_auth(
         UserPoolId=pool_id,
         ClientId=client_id,
         AuthFlow="ADMIN_USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": username, "PASSWORD": password},
+        AuthParameters={"USERNAME": username, "PASSWORD": password, "SECRET_HASH": hashed(cognito, pool_id, client_id, username)},
     )
 
 
@@ -266,6 +276,49 @@ def test_lambda_invoke_of_a_failing_handler_is_an_unhandled_function_error(local
     assert {"errorMessage", "errorType", "stackTrace"} <= set(error)
 
 
+# ----------------------------------------------------------------------------- the app client's secret
+
+
+def test_the_functions_secret_is_the_clients_and_every_admin_sign_in_step_needs_its_hash(cognito, pool_id, client_id, local_stack):
+    client_secret = cognito.describe_user_pool_client(UserPoolId=pool_id, ClientId=client_id)["UserPoolClient"]["ClientSecret"]
+    secret_arn = local_stack.stack.refs["AppClientSecret"]
+    assert stack_client(local_stack, "secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"] == client_secret
+    alice, _ = enrolled_user(cognito, pool_id, client_id)
+    bob, bob_totp = enrolled_user(cognito, pool_id, client_id)
+
+    def refused(**auth_parameters) -> str:
+        with pytest.raises(ClientError) as refusal:
+            cognito.admin_initiate_auth(
+                UserPoolId=pool_id, ClientId=client_id, AuthFlow="ADMIN_USER_PASSWORD_AUTH", AuthParameters=auth_parameters
+            )
+        return refusal.value.response["Error"]["Code"]
+
+    assert refused(USERNAME=bob, PASSWORD=PASSWORD) == "NotAuthorizedException"  # moto: a challenge
+    assert refused(USERNAME=bob, PASSWORD=PASSWORD, SECRET_HASH=hashed(cognito, pool_id, client_id, alice)) == "NotAuthorizedException"
+    session = mfa_challenge(cognito, pool_id, client_id, bob)
+    with pytest.raises(ClientError, match="NotAuthorized"):  # the MFA answer without the hash
+        cognito.admin_respond_to_auth_challenge(
+            UserPoolId=pool_id,
+            ClientId=client_id,
+            ChallengeName="SOFTWARE_TOKEN_MFA",
+            ChallengeResponses={"USERNAME": bob, "SOFTWARE_TOKEN_MFA_CODE": bob_totp.now()},
+            Session=session,
+        )
+    refresh_token = answer_mfa(cognito, pool_id, client_id, session, bob, bob_totp.now())["AuthenticationResult"]["RefreshToken"]
+
+    def refresh(username: str) -> dict:
+        return cognito.admin_initiate_auth(
+            UserPoolId=pool_id,
+            ClientId=client_id,
+            AuthFlow="REFRESH_TOKEN_AUTH",
+            AuthParameters={"REFRESH_TOKEN": refresh_token, "SECRET_HASH": hashed(cognito, pool_id, client_id, username)},
+        )
+
+    with pytest.raises(ClientError, match="NotAuthorized"):  # moto's admin refresh checks no hash
+        refresh(alice)
+    assert refresh(bob)["AuthenticationResult"]["AccessToken"]
+
+
 # ----------------------------------------------------------------------------- TOTP
 
 
@@ -280,7 +333,7 @@ def mfa_setup_session(cognito, pool_id, client_id) -> tuple[str, str]:
         UserPoolId=pool_id,
         ClientId=client_id,
         ChallengeName="NEW_PASSWORD_REQUIRED",
-        ChallengeResponses={"USERNAME": username, "NEW_PASSWORD": PASSWORD},
+        ChallengeResponses={"USERNAME": username, "NEW_PASSWORD": PASSWORD, "SECRET_HASH": hashed(cognito, pool_id, client_id, username)},
         Session=auth["Session"],
     )
     assert challenge["ChallengeName"] == "MFA_SETUP", "the pool makes TOTP mandatory"
@@ -350,7 +403,11 @@ def answer_mfa(cognito, pool_id, client_id, session, username, code) -> dict:
         UserPoolId=pool_id,
         ClientId=client_id,
         ChallengeName="SOFTWARE_TOKEN_MFA",
-        ChallengeResponses={"USERNAME": username, "SOFTWARE_TOKEN_MFA_CODE": code},
+        ChallengeResponses={
+            "USERNAME": username,
+            "SOFTWARE_TOKEN_MFA_CODE": code,
+            "SECRET_HASH": hashed(cognito, pool_id, client_id, username),
+        },
         Session=session,
     )
 
@@ -463,7 +520,7 @@ def test_a_new_password_challenge_sets_only_its_own_users_password(cognito, pool
             UserPoolId=pool_id,
             ClientId=client_id,
             ChallengeName="NEW_PASSWORD_REQUIRED",
-            ChallengeResponses={"USERNAME": bob, "NEW_PASSWORD": PASSWORD},
+            ChallengeResponses={"USERNAME": bob, "NEW_PASSWORD": PASSWORD, "SECRET_HASH": hashed(cognito, pool_id, client_id, bob)},
             Session=alice_session,
         )
 
@@ -570,7 +627,13 @@ def test_admin_reset_mails_a_code_and_refuses_the_old_password_until_it_is_used(
     with pytest.raises(ClientError) as refused:
         password_auth(cognito, pool_id, client_id, username, "Before-Horse-4-Battery")
     assert refused.value.response["Error"]["Code"] == "PasswordResetRequiredException"
-    cognito.confirm_forgot_password(ClientId=client_id, Username=username, ConfirmationCode=code, Password="After-Horse-4-Battery")
+    cognito.confirm_forgot_password(
+        ClientId=client_id,
+        Username=username,
+        SecretHash=hashed(cognito, pool_id, client_id, username),
+        ConfirmationCode=code,
+        Password="After-Horse-4-Battery",
+    )
     # The new password is accepted: this user has no TOTP, so the pool (MFA required) asks for an enrolment.
     assert password_auth(cognito, pool_id, client_id, username, "After-Horse-4-Battery")["ChallengeName"] == "MFA_SETUP"
 

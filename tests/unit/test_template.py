@@ -31,6 +31,7 @@ from cfnlint.helpers import load_resource
 from samtranslator.public.exceptions import InvalidDocumentException
 from samtranslator.translator.transform import transform
 
+from infra.provision import Provisioner
 from infra.template import Resolver, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -301,12 +302,44 @@ def test_user_pool_client_revokes_tokens_and_hides_user_existence(cfn: dict[str,
     parameters = cfn["Parameters"]
     assert client["EnableTokenRevocation"] is True
     assert client["PreventUserExistenceErrors"] == "ENABLED"
-    assert client.get("GenerateSecret") in (False, None)
+    # a secret, so Cognito's client APIs need its SECRET_HASH (issue 15 item 6); the functions read it
+    # from AppClientSecret, which holds the client's own secret
+    assert client["GenerateSecret"] is True
+    assert cfn["Resources"]["AppClientSecret"]["Properties"]["SecretString"] == {"Fn::GetAtt": ["UserPoolClient", "ClientSecret"]}
     # access and id 1 h, refresh 24 h by default (spec section 2)
     units = client["TokenValidityUnits"]
     assert (_resolve(client["AccessTokenValidity"], parameters), units["AccessToken"]) == (60, "minutes")
     assert (_resolve(client["IdTokenValidity"], parameters), units["IdToken"]) == (60, "minutes")
     assert (_resolve(client["RefreshTokenValidity"], parameters), units["RefreshToken"]) == (24, "hours")
+
+
+@pytest.mark.parametrize(
+    ("tier", "threat_protection", "accepted"),
+    [
+        ("LITE", "OFF", True),
+        ("ESSENTIALS", "OFF", True),
+        ("PLUS", "OFF", True),
+        ("PLUS", "AUDIT", True),
+        ("PLUS", "ENFORCED", True),
+        ("LITE", "ENFORCED", False),
+        ("ESSENTIALS", "AUDIT", False),
+    ],
+)
+def test_threat_protection_is_a_parameter_allowed_only_on_the_plus_tier(
+    template: dict[str, Any], tier, threat_protection, accepted
+) -> None:
+    parameters = {"UserPoolTier": tier, "ThreatProtection": threat_protection}
+    resolver = Resolver(template, parameters, pseudo={})
+    assert (resolver.broken_rules() == []) is accepted
+    pool = resolver.resolve(template["Resources"]["UserPool"]["Properties"]["UserPoolAddOns"])
+    assert pool == {"AdvancedSecurityMode": threat_protection}
+    assert template["Parameters"]["ThreatProtection"]["Default"] == "OFF"
+
+
+def test_the_local_stack_refuses_what_the_rules_refuse(template: dict[str, Any]) -> None:
+    provisioner = Provisioner(template, {"UserPoolTier": "LITE", "ThreatProtection": "ENFORCED"}, runtime=None, stack_name="rules")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="needs UserPoolTier PLUS"):
+        provisioner.provision()
 
 
 def test_qr_bucket_is_encrypted_and_blocks_all_public_access(cfn: dict[str, Any]) -> None:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from authflow.password_policy import PasswordPolicy
     from authflow.qr import QrCodeStore
     from authflow.replays import ArchiveReplays
+    from authflow.sealed_secrets import SecretSealer
     from authflow.settings import ApiSettings, CognitoSettings, CommonSettings, DeliverySettings
     from authflow.status import (
         DeliveryRecords,
@@ -90,6 +91,7 @@ class DeliveryAdapters:
     replays: ArchiveReplays  # whom a replayed event is for
     mailer: Mailer  # the contact of a webhook disabled for failing
     events: EventPublisher  # WebhookEndpointDisabled
+    sealer: SecretSealer  # opens the signing secrets, to sign
     clock: Clock
 
 
@@ -130,7 +132,7 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
     revoked_sign_ins = RevokedSignIns(table, utc_now, id_token_validity)
     sign_outs = SignOuts(table, utc_now, id_token_validity)
     return Adapters(
-        users=UserDirectory(settings.user_pool_id, settings.user_pool_client_id),
+        users=UserDirectory(settings.user_pool_id, settings.user_pool_client_id, settings.user_pool_client_secret_arn),
         status=StatusRecords(table, utc_now),
         claims=EmailClaims(table, utc_now),
         signals=Signals(table, utc_now),
@@ -173,6 +175,7 @@ def delivery_adapters(settings: DeliverySettings) -> DeliveryAdapters:
     from authflow.clock import utc_now
     from authflow.mail import Mailer
     from authflow.replays import ArchiveReplays
+    from authflow.sealed_secrets import SecretSealer
     from authflow.status import DeliveryRecords, SubscriptionStore
     from authflow.webhook_http import post
 
@@ -185,8 +188,17 @@ def delivery_adapters(settings: DeliverySettings) -> DeliveryAdapters:
         replays=ArchiveReplays(),
         mailer=Mailer(settings.mail_from_address),
         events=EventPublisher(settings.event_bus_name),
+        sealer=SecretSealer(settings.webhook_secret_key_arn),
         clock=utc_now,
     )
+
+
+@cache
+def secret_sealer(settings: ApiSettings) -> SecretSealer:
+    """The API's sealer of new webhook signing secrets (it may encrypt, never decrypt)."""
+    from authflow.sealed_secrets import SecretSealer
+
+    return SecretSealer(settings.webhook_secret_key_arn)
 
 
 @cache

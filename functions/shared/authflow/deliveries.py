@@ -32,7 +32,7 @@ import json
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -42,7 +42,7 @@ from standardwebhooks import Webhook
 
 from authflow.adapters import DeliveryAdapters
 from authflow.callback_urls import check_callback_url
-from authflow.errors import InvalidWebhookUrl
+from authflow.errors import InvalidWebhookUrl, TransientError
 from authflow.events import SOURCE, WebhookDisableCause, WebhookEndpointDisabled
 from authflow.mail import webhook_disabled
 from authflow.observability import logger
@@ -136,6 +136,7 @@ class WebhookDeliverer:
         self.replays = adapters.replays
         self.mailer = adapters.mailer
         self.events = adapters.events
+        self.sealer = adapters.sealer
         self._subscriptions: dict[str, Subscription] = {}
         self._replay_targets: dict[str, ReplayTarget | None] = {}
 
@@ -234,12 +235,27 @@ class WebhookDeliverer:
         if not due:
             return []
         deadline = time.monotonic() + seconds_left() - TIME_RESERVED_SECONDS
+        signing = self._open_secrets({delivery.subscription.id: delivery.subscription for delivery in due}.values())
         with ThreadPoolExecutor(max_workers=min(len(due), MAX_CONCURRENT_POSTS), thread_name_prefix="webhook-post") as pool:
-            return list(pool.map(lambda delivery: self._post(delivery, deadline), due))
+            return list(pool.map(lambda delivery: self._post(delivery, signing.get(delivery.subscription.id), deadline), due))
 
-    def _post(self, delivery: DueDelivery, deadline: float) -> Attempt:
+    def _open_secrets(self, subscriptions: Iterable[Subscription]) -> dict[str, list[str]]:
+        """The signing secrets of each subscription with a post due, opened once for the batch and only to sign
+        it (before the posts start, so that their order is not the key service's). One the key service does
+        not open now (throttled) is left out: that subscription's deliveries come back un-attempted."""
+        now, opened = self.clock(), {}
+        for subscription in subscriptions:
+            try:
+                opened[subscription.id] = [
+                    self.sealer.open(subscription.id, sealed).get_secret_value() for sealed in subscription.sealed_signing_secrets(now)
+                ]
+            except TransientError:
+                logger.warning("signing secret not opened; the deliveries come back", extra={"webhook_id": subscription.id})
+        return opened
+
+    def _post(self, delivery: DueDelivery, secrets: list[str] | None, deadline: float) -> Attempt:
         timeout = self.settings.webhook_request_timeout_seconds
-        if time.monotonic() + timeout > deadline:
+        if secrets is None or time.monotonic() + timeout > deadline:
             return Attempt(None)
         try:
             target = check_callback_url(delivery.subscription.url, self.settings.webhook_allow_loopback, self.resolve)
@@ -247,7 +263,7 @@ class WebhookDeliverer:
             return Attempt(Outcome(False, f"URL refused: {refused.message}", permanent=True))
         payload = webhook_payload(delivery.event)
         now = self.clock()
-        headers = signed_headers(delivery.subscription.signing_secrets(now), delivery.event_id, payload, now)
+        headers = signed_headers(secrets, delivery.event_id, payload, now)
         started = time.monotonic()
         outcome = self.send(target, payload, headers, timeout)
         return Attempt(outcome, int((time.monotonic() - started) * 1000))

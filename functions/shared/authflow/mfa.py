@@ -56,7 +56,8 @@ class Mfa:
 
     def _active_user_or_none(self, email: str) -> str | None:
         user_id = self.claims.user_id_for(email)
-        record = self.status.get(user_id) if user_id else None
+        # An unknown email reads the status record of its pseudo-id (there is none): the same reads either way.
+        record = self.status.get(user_id or self.pseudo_ids.for_email(email))
         if user_id is None or record is None or record.status != OnboardingStatus.ACTIVE:
             return None
         return user_id
@@ -85,11 +86,14 @@ class Mfa:
         known_user = self._active_user_or_none(request.email)
 
         def authenticate() -> str:
+            # An unknown email makes the same Cognito call under its pseudo-id (the name of no user), so that
+            # both cost the same (issue 15 item 3); Cognito refuses it as a wrong password.
+            challenge = self.users.authenticate(known_user or subject, request.password)
             if known_user is None:
                 raise errors.InvalidCredentials()
-            challenge = self.users.authenticate(known_user, request.password).name
+            challenge_name = challenge.name
             # MFA_SETUP: a lost-device enrolment failed after clearing the TOTP; its recovery code was given back.
-            if challenge != "SOFTWARE_TOKEN_MFA" and not (challenge == "MFA_SETUP" and request.recovery_code is not None):
+            if challenge_name != "SOFTWARE_TOKEN_MFA" and not (challenge_name == "MFA_SETUP" and request.recovery_code is not None):
                 raise errors.OnboardingIncomplete()
             return known_user
 

@@ -156,6 +156,8 @@ class Onboarding:
         self.attempts.attempt(
             user_id, Factor.TOTP, lambda: self.users.finish_mfa_setup(user_id, pending.credential, request.otp), (errors.InvalidMfaCode,)
         )
+        # Cognito's enrolment session is spent by the verification: not kept until activation.
+        self.mfa_sessions.discard(user_id)
         # Handed out here only: never mailed, logged, or put in an execution or an event.
         recovery_codes = self.recovery_codes.replace(user_id)
         self._signal(user_id, UserAction.MFA_CONFIRMATION)
@@ -250,6 +252,8 @@ class Onboarding:
 
     def _record_confirmation(self, task: OnboardingTask) -> None:
         user_id = str(task.onboarding.user_id)
+        # The execution has left WaitForConfirmation: its task token is of no more use, and not kept.
+        self.signals.forget_token(user_id, UserAction.CONFIRMATION)
         self.status.record_step(user_id, task.state, StepStatus.SUCCEEDED, OnboardingStatus.CONFIRMED)
         self.events.publish(events.UserConfirmed(**self._event_context(task)))
 

@@ -127,9 +127,12 @@ class Sessions:
         return result
 
     def refresh(self, request: RefreshTokenRequest, request_id: str) -> RefreshTokenResponse:
-        tokens = self.users.refresh(request.refresh_token)
+        user_id = self.claims.user_id_for(request.email)
+        if user_id is None:
+            raise errors.InvalidToken()
+        tokens = self.users.refresh(user_id, request.refresh_token)
         claims = self.verifier.verify(SecretStr(tokens.access_token))
-        if self.claims.user_id_for(request.email) != claims.user_id:
+        if claims.user_id != user_id:
             raise errors.InvalidToken()
         self.events.publish(events.TokenRefreshed(user_id=claims.user_id, request_id=request_id))
         return RefreshTokenResponse(
@@ -224,9 +227,11 @@ class Sessions:
         return user_id if self.status.get(user_id) is not None else None
 
     def _verify_password(self, user_id: str | None, secrets: dict) -> StepResult:
+        # An unknown email makes the same Cognito call as a known one, under its pseudo-id (the name of no
+        # user: Cognito refuses it as a wrong password), so both cost the same (issue 15 item 3).
+        challenge = self.users.authenticate(user_id or self.pseudo_ids.for_email(secrets["email"]), SecretStr(secrets["password"]))
         if user_id is None:
             raise errors.InvalidCredentials()
-        challenge = self.users.authenticate(user_id, SecretStr(secrets["password"]))
         if challenge.name == "MFA_SETUP" and self._is_active(user_id):
             raise errors.MfaEnrolmentRequired()
         if challenge.name != "SOFTWARE_TOKEN_MFA":

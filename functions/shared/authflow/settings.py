@@ -37,6 +37,7 @@ class CognitoSettings(CommonSettings):
 
     user_pool_id: str
     user_pool_client_id: str
+    user_pool_client_secret_arn: str  # the app client's secret (Secrets Manager), for SECRET_HASH
 
 
 class ApiSettings(CognitoSettings):
@@ -52,6 +53,7 @@ class ApiSettings(CognitoSettings):
     event_bus_arn: str
     webhook_events_rule_arn: str
     user_import_queue_url: str
+    webhook_secret_key_arn: str  # the KMS key webhook signing secrets are sealed with
 
 
 class ImportSettings(CognitoSettings):
@@ -68,6 +70,7 @@ class DeliverySettings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True, extra="ignore")
 
     status_table_name: str
+    webhook_secret_key_arn: str
     webhook_queue_url: str
     webhook_dead_letter_queue_url: str
     webhook_retry_schedule: str  # seconds before the 2nd, 3rd, ... attempt, comma-separated

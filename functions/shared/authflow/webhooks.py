@@ -28,6 +28,7 @@ from authflow.models import (
 )
 from authflow.observability import logger
 from authflow.replays import ArchiveReplays, ReplayTarget
+from authflow.sealed_secrets import SecretSealer
 from authflow.status.deliveries import DeliveryLogEntry
 from authflow.status.subscriptions import Subscription
 
@@ -50,8 +51,9 @@ def delivery_log(webhook_id: str, entries: list[DeliveryLogEntry]) -> WebhookDel
 
 
 class Webhooks:
-    def __init__(self, adapters: Adapters, allow_loopback: bool, replays: ArchiveReplays):
+    def __init__(self, adapters: Adapters, allow_loopback: bool, replays: ArchiveReplays, sealer: SecretSealer):
         self.store = adapters.subscriptions
+        self.sealer = sealer
         self.deliveries = adapters.deliveries
         self.resolve = adapters.resolve
         self.clock = adapters.clock
@@ -60,17 +62,18 @@ class Webhooks:
 
     def subscribe(self, request: CreateWebhookRequest) -> CreateWebhookResponse:
         check_callback_url(request.url, self.allow_loopback, self.resolve)
+        webhook_id, secret = str(uuid4()), new_secret()
         subscription = Subscription(
-            id=str(uuid4()),
+            id=webhook_id,
             url=request.url,
             events=request.events,
-            secret=new_secret(),
+            sealed_secret=self.sealer.seal(webhook_id, secret),
             created_at=self.clock(),
             contact_email=request.contact_email,
         )
         self.store.add(subscription)
         logger.info("webhook subscribed", extra={"webhook_id": subscription.id, "events": subscription.events})
-        return CreateWebhookResponse(**subscription.public().model_dump(), secret=subscription.secret.get_secret_value())
+        return CreateWebhookResponse(**subscription.public().model_dump(), secret=secret.get_secret_value())
 
     def list_subscriptions(self) -> WebhookListResponse:
         return WebhookListResponse(webhooks=[s.public() for s in self.store.all()])
@@ -84,7 +87,8 @@ class Webhooks:
     def update(self, webhook_id: str, request: UpdateWebhookRequest) -> UpdateWebhookResponse:
         """Re-enables a disabled subscription and/or rotates its secret (both signatures for ROTATION_WINDOW)."""
         secret = new_secret() if request.rotate_secret else None
-        updated = self.store.update(webhook_id, enable=bool(request.enabled), secret=secret, rotation_window=ROTATION_WINDOW)
+        sealed = self.sealer.seal(webhook_id, secret) if secret is not None else None
+        updated = self.store.update(webhook_id, enable=bool(request.enabled), sealed_secret=sealed, rotation_window=ROTATION_WINDOW)
         if updated is None:
             raise errors.WebhookNotFound()
         logger.info(

@@ -21,7 +21,8 @@ Item layout, and the module that owns each kind (the only code that reads or wri
 | SIGN_IN#<origin_jti>  | REVOKED                   | a sign-in revoked at logout: its id tokens refused    | status.revocations |
 | USER#<id>             | SIGNED_OUT                | when every session of the user last ended: tokens     | status.sign_outs   |
 |                       |                           | issued before refused (and the sign-ins just after)   |                    |
-| WEBHOOKS              | SUBSCRIPTION#<id>         | a webhook subscription and its signing secret         | status.subscriptions|
+| WEBHOOKS              | SUBSCRIPTION#<id>         | a webhook subscription and its signing secret, sealed | status.subscriptions|
+|                       |                           | with the KMS key (authflow.sealed_secrets)            |                    |
 | WEBHOOK#<id>          | DELIVERY#<event_id>       | the delivery log: attempts, last answer, final state  | status.deliveries  |
 | IMPORT#<id>           | SUMMARY / ROW#<row>       | a user import's counts, and each row's outcome (kept  | status.imports     |
 |                       |                           | 30 days)                                              |                    |
