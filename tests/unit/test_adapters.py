@@ -16,7 +16,7 @@ from authflow.adapters import Adapters, delivery_adapters, lifecycle_adapters, t
 from authflow.idempotency import Idempotency
 from authflow.models import CreateUserRequest, OnboardingInput, OnboardingTimeouts
 from authflow.settings import CommonSettings, DeliverySettings
-from authflow.users import UserDirectory
+from authflow.users import AuditContext, UserDirectory
 from authflow.workflows import Workflows, execution_arn
 from tests.support.in_process import PASSWORD
 from tests.unit.conftest import new_email
@@ -103,10 +103,10 @@ def test_each_operation_maps_cognitos_refusals_its_own_way(settings, driver):
         users.authenticate(user_id, SecretStr("Wrong-Passw0rd-1!"))
     challenge = users.authenticate(user_id, SecretStr(PASSWORD))
     with pytest.raises(errors.SessionExpired):  # MFA: a session string Cognito never issued
-        users.answer_mfa(user_id, SecretStr("x"), SecretStr("123456"))
+        users.answer_mfa(user_id, SecretStr("x"), SecretStr("123456"), AuditContext("req"))
     wrong = f"{(int(driver.otp()) + 1) % 1_000_000:06d}"
     with pytest.raises(errors.InvalidMfaCode):  # MFA: a wrong code
-        users.answer_mfa(user_id, challenge.session, SecretStr(wrong))
+        users.answer_mfa(user_id, challenge.session, SecretStr(wrong), AuditContext("req"))
     with pytest.raises(errors.WrongOnboardingStep):  # enrolment: an active user has no temporary password to replace
         users.start_mfa_setup(user_id, SecretStr(PASSWORD), SecretStr("Another-Passw0rd-1!"))
     with pytest.raises(errors.InvalidToken):  # token calls: a token Cognito never issued

@@ -23,6 +23,7 @@ from authflow.models import (
 )
 from authflow.sessions import Sessions
 from authflow.status.recovery_codes import CODES_PER_SET, RECOVERY_CODE_PREFIX
+from authflow.users import AuditContext
 from tests.support.in_process import PASSWORD, TEMPORARY_PASSWORD
 from tests.unit.conftest import new_email
 
@@ -127,7 +128,7 @@ def test_a_wrong_recovery_code_is_refused_after_the_password_and_mails_nothing(d
 def test_adding_a_device_mails_the_new_qr_link_and_its_confirmation_revokes_every_session(driver, mfa, adapters, settings, tap):
     email = new_email("adddevice")
     user_id, old_codes = onboard(driver, mfa, email)
-    earlier = adapters.users.prove_totp(user_id, SecretStr(PASSWORD), SecretStr(driver.otp()))
+    earlier = adapters.users.prove_totp(user_id, SecretStr(PASSWORD), SecretStr(driver.otp()), AuditContext("req"))
 
     answer = mfa.enrol_new_authenticator(ResendMfaRequest(email=email, password=PASSWORD, otp_code=driver.otp()), "req")
 
@@ -168,7 +169,7 @@ def test_within_a_day_of_a_password_reset_only_a_recovery_code_enrols_a_new_auth
 def test_an_operator_mfa_reset_clears_the_authenticator_and_codes_ends_sessions_and_tells_the_user(driver, mfa, adapters, settings, tap):
     email = new_email("opreset")
     user_id, codes = onboard(driver, mfa, email)
-    earlier = adapters.users.prove_totp(user_id, SecretStr(PASSWORD), SecretStr(driver.otp()))
+    earlier = adapters.users.prove_totp(user_id, SecretStr(PASSWORD), SecretStr(driver.otp()), AuditContext("req"))
 
     answer = mfa.reset_by_operator(user_id, "req")
 
@@ -189,7 +190,7 @@ def test_an_operator_mfa_reset_clears_the_authenticator_and_codes_ends_sessions_
 def test_an_operator_sign_out_revokes_every_refresh_token(driver, mfa, adapters, settings, tap):
     email = new_email("opsignout")
     user_id, _ = onboard(driver, mfa, email)
-    earlier = adapters.users.prove_totp(user_id, SecretStr(PASSWORD), SecretStr(driver.otp()))
+    earlier = adapters.users.prove_totp(user_id, SecretStr(PASSWORD), SecretStr(driver.otp()), AuditContext("req"))
 
     assert mfa.sign_out_by_operator(user_id, "req").status == "SIGNED_OUT"
 

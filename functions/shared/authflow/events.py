@@ -67,7 +67,12 @@ class OnboardingFailed(EventDetail):
 
 
 class LoginSucceeded(EventDetail):
-    """The user passed both the password and the MFA step and received tokens."""
+    """Cognito's post authentication trigger: the user passed the password and the MFA step and received tokens (POST /v1/mfa-verify, or the sign-in that proves a current code on resend-mfa and recovery-codes).
+
+    request_id and execution_arn are the API request's and the login execution's, handed to Cognito as client metadata; client_id is the app client signed in to.
+    """
+
+    client_id: str = Field(examples=["4h1q2lbm3s6v0k8o9c7e5d3f1a"])
 
 
 class LoginFailed(EventDetail):
@@ -89,7 +94,12 @@ class AccountLocked(EventDetail):
 
 
 class TokenRefreshed(EventDetail):
-    """New access and id tokens were issued from a refresh token."""
+    """Cognito's pre token generation trigger: new access and id tokens were issued from a refresh token (POST /v1/refresh-token).
+
+    request_id is the trigger invocation's (Cognito hands a refresh no client metadata); client_id is the app client.
+    """
+
+    client_id: str = Field(examples=["4h1q2lbm3s6v0k8o9c7e5d3f1a"])
 
 
 class LoggedOut(EventDetail):
@@ -148,18 +158,6 @@ class CustomMessagePrepared(EventDetail):
     trigger_source: str
 
 
-class UserAuthenticated(EventDetail):
-    """Cognito's post authentication trigger: the user completed a sign-in (password and MFA)."""
-
-    client_id: str
-
-
-class TokensIssued(EventDetail):
-    """Cognito's pre token generation trigger: tokens are being issued, at sign-in or from a refresh token."""
-
-    trigger_source: str
-
-
 EVENT_TYPES: tuple[type[EventDetail], ...] = (
     UserCreated,
     InvitationSent,
@@ -185,8 +183,6 @@ EVENT_TYPES: tuple[type[EventDetail], ...] = (
     SignedOutByOperator,
     UserDeleted,
     CustomMessagePrepared,
-    UserAuthenticated,
-    TokensIssued,
 )
 
 

@@ -37,6 +37,7 @@ from authflow.models import (
 )
 from authflow.observability import logger
 from authflow.tokens import TokenUse
+from authflow.users import AuditContext
 
 HANDOFF_TTL = timedelta(minutes=2)
 # What a login step task returns: its outcome and the secrets the API takes from the result handoff.
@@ -128,7 +129,6 @@ class Sessions:
         claims = self.verifier.verify(SecretStr(tokens.access_token))
         if self.claims.user_id_for(request.email) != claims.user_id:
             raise errors.InvalidToken()
-        self.events.publish(events.TokenRefreshed(user_id=claims.user_id, request_id=request_id))
         return RefreshTokenResponse(
             email=request.email,
             id_token=tokens.id_token,
@@ -201,7 +201,7 @@ class Sessions:
         factor, wrong = _GUESSES[task.task]
         try:
             outcome, result = self.attempts.attempt(
-                subject, factor, lambda: self.TASKS[task.task](self, user_id, secrets), wrong, task.request_id
+                subject, factor, lambda: self.TASKS[task.task](self, user_id, secrets, task), wrong, task.request_id
             )
         except errors.TransientError:
             # The workflow retries this task: it must find the secrets it took (within their lifetime).
@@ -220,7 +220,7 @@ class Sessions:
             return self.claims.user_id_for(identifier)
         return user_id if self.status.get(user_id) is not None else None
 
-    def _verify_password(self, user_id: str | None, secrets: dict) -> StepResult:
+    def _verify_password(self, user_id: str | None, secrets: dict, task: LoginTask) -> StepResult:
         if user_id is None:
             raise errors.InvalidCredentials()
         challenge = self.users.authenticate(user_id, SecretStr(secrets["password"]))
@@ -234,11 +234,12 @@ class Sessions:
         record = self.status.get(user_id)
         return record is not None and record.status == OnboardingStatus.ACTIVE
 
-    def _verify_mfa_code(self, user_id: str | None, secrets: dict) -> StepResult:
+    def _verify_mfa_code(self, user_id: str | None, secrets: dict, task: LoginTask) -> StepResult:
         if user_id is None:
             # An unknown email or user id is refused like an unknown email at the password step.
             raise errors.InvalidCredentials()
-        tokens = self.users.answer_mfa(user_id, SecretStr(secrets["session"]), SecretStr(secrets["code"]))
+        audit = AuditContext(task.request_id, task.execution_arn)
+        tokens = self.users.answer_mfa(user_id, SecretStr(secrets["session"]), SecretStr(secrets["code"]), audit)
         result = TokensResponse(
             id_token=tokens.id_token,
             access_token=tokens.access_token,
@@ -247,7 +248,7 @@ class Sessions:
         )
         return LoginOutcome.SIGNED_IN, result.model_dump()
 
-    TASKS: ClassVar[dict[str, Callable[["Sessions", str | None, dict], StepResult]]] = {
+    TASKS: ClassVar[dict[str, Callable[["Sessions", str | None, dict, LoginTask], StepResult]]] = {
         "verify_password": _verify_password,
         "verify_mfa_code": _verify_mfa_code,
     }
