@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from webhooks import webhooks_router
 
 from authflow.accounts import Accounts
-from authflow.adapters import archive_replays, lifecycle_adapters
+from authflow.adapters import archive_replays, lifecycle_adapters, webhook_routing
 from authflow.admins import Callers
 from authflow.http import build_resolver, refuse_unreadable_body, responses
 from authflow.idempotency import Idempotency
@@ -71,7 +71,9 @@ sessions = Sessions(adapters, settings.login_state_machine_arn, enrol_after_oper
 passwords = Passwords(settings, adapters, reset_state_machine_arn=settings.password_reset_state_machine_arn)
 callers = Callers(adapters.verifier, settings.user_pool_id, settings.admin_group_name, ttl_seconds=settings.admin_check_cache_seconds)
 accounts = Accounts(adapters, callers)
-webhooks = Webhooks(adapters, allow_loopback=settings.webhook_allow_loopback, replays=archive_replays(settings))
+webhooks = Webhooks(
+    adapters, allow_loopback=settings.webhook_allow_loopback, replays=archive_replays(settings), routing=webhook_routing(settings)
+)
 # One for every route that takes an Idempotency-Key; the handler gives it each invocation's context.
 idempotency = Idempotency(settings.status_table_name)
 created_users = SealedStatusToken(CreateUserResponse, lambda: adapters.pseudo_ids.key)

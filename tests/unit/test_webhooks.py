@@ -1,16 +1,20 @@
 """Webhooks (authflow.webhooks) in-process: subscriptions stored with their secret, listed without it,
 removed once; URLs refused by the SSRF guard change nothing; the delivery log read back; PATCH re-enabling and rotating the secret (two signatures meanwhile)."""
 
+import json
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
+import boto3
 import pytest
 from standardwebhooks import Webhook
 
 from authflow import errors
+from authflow.adapters import webhook_routing
 from authflow.deliveries import signed_headers
 from authflow.models import CreateWebhookRequest, ReplayWebhookRequest, UpdateWebhookRequest
 from authflow.status.deliveries import DeliveryLogEntry
+from authflow.webhook_routing import NO_SUBSCRIPTION, event_pattern, rule_name_and_bus
 from authflow.webhooks import ROTATION_WINDOW, Webhooks, new_secret
 
 
@@ -25,8 +29,14 @@ class FakeReplays:
 
 
 @pytest.fixture
-def webhooks(adapters) -> Webhooks:
-    return Webhooks(adapters, allow_loopback=False, replays=FakeReplays())  # type: ignore[arg-type]
+def webhooks(adapters, settings) -> Webhooks:
+    return Webhooks(adapters, allow_loopback=False, replays=FakeReplays(), routing=webhook_routing.__wrapped__(settings))  # type: ignore[arg-type]
+
+
+def routed_types(settings) -> list[str]:
+    """The detail-types the webhook rule sends to the queue, read from EventBridge."""
+    name, bus = rule_name_and_bus(settings.webhook_events_rule_arn)
+    return json.loads(boto3.client("events").describe_rule(Name=name, EventBusName=bus)["EventPattern"])["detail-type"]
 
 
 def public(host: str, port: int) -> list[str]:
@@ -48,6 +58,40 @@ def test_subscribe_list_and_unsubscribe(webhooks, adapters):
     assert webhooks.unsubscribe(str(created.id)).status == "DELETED"
     with pytest.raises(errors.WebhookNotFound):
         webhooks.unsubscribe(str(created.id))
+
+
+def test_the_rule_routes_exactly_the_subscribed_types_and_narrows_on_unsubscribe(webhooks, adapters, settings):
+    webhooks.resolve = public
+    for existing in adapters.subscriptions.all():  # earlier tests' subscriptions
+        webhooks.unsubscribe(str(existing.id))
+    assert routed_types(settings) == [NO_SUBSCRIPTION], "no subscription: the rule matches no event"
+
+    first = webhooks.subscribe(CreateWebhookRequest(url="https://hooks.example.com/a", events=["UserCreated", "LoggedOut"]))
+    second = webhooks.subscribe(CreateWebhookRequest(url="https://hooks.example.com/b", events=["LoggedOut", "TokenRefreshed"]))
+    assert routed_types(settings) == ["LoggedOut", "TokenRefreshed", "UserCreated"]
+
+    webhooks.unsubscribe(str(second.id))
+    assert routed_types(settings) == ["LoggedOut", "UserCreated"]
+    webhooks.unsubscribe(str(first.id))
+    assert routed_types(settings) == [NO_SUBSCRIPTION]
+
+
+def test_an_update_writes_the_pattern_again_after_a_stack_update_reset_it(webhooks, adapters, settings):
+    webhooks.resolve = public
+    created = webhooks.subscribe(CreateWebhookRequest(url="https://hooks.example.com/c", events=["PasswordChanged"]))
+    name, bus = rule_name_and_bus(settings.webhook_events_rule_arn)
+    boto3.client("events").put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(event_pattern([])))  # as CloudFormation would
+    webhooks.update(str(created.id), UpdateWebhookRequest(enabled=True))
+    assert "PasswordChanged" in routed_types(settings)
+    webhooks.unsubscribe(str(created.id))
+
+
+def test_rule_names_are_read_from_custom_and_default_bus_arns():
+    assert rule_name_and_bus("arn:aws:events:eu-west-1:123456789012:rule/authflow-dev/authflow-dev-webhooks") == (
+        "authflow-dev-webhooks",
+        "authflow-dev",
+    )
+    assert rule_name_and_bus("arn:aws:events:eu-west-1:123456789012:rule/nightly") == ("nightly", "default")
 
 
 def test_a_url_inside_the_network_is_refused_and_nothing_is_stored(webhooks, adapters):

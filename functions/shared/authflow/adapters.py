@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from authflow.tokens import TokenVerifier
     from authflow.users import UserDirectory
     from authflow.webhook_http import Send
+    from authflow.webhook_routing import WebhookRouting
     from authflow.workflows import Workflows
 
 
@@ -182,6 +183,14 @@ def archive_replays(settings: ApiSettings) -> ArchiveReplays:
     from authflow.replays import ArchiveReplays
 
     return ArchiveReplays(settings.event_archive_arn, settings.event_bus_arn, settings.webhook_events_rule_arn)
+
+
+@cache
+def webhook_routing(settings: ApiSettings) -> WebhookRouting:
+    """The API's writes of the webhook rule's pattern (the subscribed detail-types)."""
+    from authflow.webhook_routing import WebhookRouting
+
+    return WebhookRouting(settings.webhook_events_rule_arn)
 
 
 @cache
