@@ -30,7 +30,7 @@ def store(in_process_aws) -> StatusRecords:  # noqa: F811
 
 @pytest.fixture
 def stores(store) -> TableStores:
-    return TableStores.on(store.table.name)
+    return TableStores.on(store.table_name)
 
 
 def new_user(store: StatusRecords, email: str | None = None) -> tuple[str, str]:
@@ -41,7 +41,7 @@ def new_user(store: StatusRecords, email: str | None = None) -> tuple[str, str]:
 
 
 def raw_item(store: StatusRecords, pk: str, sk: str) -> dict | None:
-    return store.table.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item")
+    return store.client.get_item(TableName=store.table_name, Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item")
 
 
 # ----------------------------------------------------------------------------- create / claims
@@ -222,7 +222,7 @@ def test_mfa_session_is_returned_while_valid_and_not_after(store, stores):
 def test_throttling_of_the_table_surfaces_as_transient_error(in_process_aws):  # noqa: F811
     store = StatusRecords("any-table")
     user_id = str(uuid.uuid4())
-    stubber = Stubber(store.table.meta.client)
+    stubber = Stubber(store.client)
     stubber.add_client_error("get_item", "ProvisionedThroughputExceededException", "Rate exceeded", 400)
     stubber.add_client_error("transact_write_items", "ThrottlingException", "Rate exceeded", 400)
     stubber.add_client_error("get_item", "AccessDeniedException", "no", 400)
@@ -241,7 +241,7 @@ def test_a_throttled_create_is_transient_not_a_taken_email(in_process_aws):  # n
     taken (the client would never retry, and the email is free)."""
     store = StatusRecords("any-table")
     user_id = str(uuid.uuid4())
-    stubber = Stubber(store.table.meta.client)
+    stubber = Stubber(store.client)
     stubber.add_client_error(
         "transact_write_items",
         "TransactionCanceledException",

@@ -52,7 +52,9 @@ def mails_to(email: str) -> list[str]:
 
 
 def stored_items(adapters, user_id: str) -> list[dict]:
-    return adapters.status.table.query(KeyConditionExpression=boto3.dynamodb.conditions.Key("pk").eq(f"USER#{user_id}"))["Items"]
+    return adapters.status.client.query(
+        TableName=adapters.status.table_name, KeyConditionExpression=boto3.dynamodb.conditions.Key("pk").eq(f"USER#{user_id}")
+    )["Items"]
 
 
 def test_mfa_confirmation_hands_out_ten_distinct_codes_of_at_least_112_bits_stored_only_hashed(driver, mfa, adapters):

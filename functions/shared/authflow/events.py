@@ -209,4 +209,4 @@ class EventPublisher:
             codes = sorted({entry.get("ErrorCode", "") for entry in response["Entries"] if entry.get("ErrorCode")})
             logger.warning("events not accepted by the bus", extra={"error_codes": codes})
             raise TransientError("The event bus did not accept every event.")
-        logger.info("events published", extra={"detail_types": [type(d).__name__ for d in details]})
+        logger.debug("events published", extra={"detail_types": [type(d).__name__ for d in details]})

@@ -127,7 +127,7 @@ class Sessions:
     def refresh(self, request: RefreshTokenRequest, request_id: str) -> RefreshTokenResponse:
         tokens = self.users.refresh(request.refresh_token)
         claims = self.verifier.verify(SecretStr(tokens.access_token))
-        if self.claims.user_id_for(request.email) != claims.user_id:
+        if not self.claims.owned_by(request.email, claims.user_id):
             raise errors.InvalidToken()
         return RefreshTokenResponse(
             email=request.email,
@@ -159,7 +159,7 @@ class Sessions:
 
     def logout(self, request: LogoutRequest, request_id: str) -> LogoutResponse:
         claims = self.verifier.verify(request.access_token)
-        if self.claims.user_id_for(request.email) != claims.user_id:
+        if not self.claims.owned_by(request.email, claims.user_id):
             raise errors.InvalidToken()
         self.users.sign_out_everywhere(request.access_token)
         self.revoked_sign_ins.revoke(claims.origin_jti)
@@ -178,7 +178,7 @@ class Sessions:
         self, access_token: SecretStr, old: SecretStr, new: SecretStr, request_id: str, user_id: str | None, email: str | None
     ) -> ChangePasswordResponse:
         claims = self.verifier.verify(access_token)
-        if (user_id is not None and user_id != claims.user_id) or (email is not None and self.claims.user_id_for(email) != claims.user_id):
+        if (user_id is not None and user_id != claims.user_id) or (email is not None and not self.claims.owned_by(email, claims.user_id)):
             raise errors.InvalidToken()
         record = self.status.get(claims.user_id)
         self.password_policy.check(new, record.email if record else "")

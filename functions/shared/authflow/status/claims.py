@@ -18,6 +18,13 @@ class EmailClaims(TableStore):
         item = self._call("get_item", Key=email_key(email), ConsistentRead=True).get("Item")
         return item["user_id"] if item else None
 
+    def owned_by(self, email: str, user_id: str) -> bool:
+        """Whether the email is this user's, asked where a verified token already names the user: an
+        eventually consistent read (half the read units) is enough, as a claim changes only when its
+        user is created or deleted, and Cognito refuses a deleted user's tokens."""
+        item = self._call("get_item", Key=email_key(email), ProjectionExpression="user_id").get("Item")
+        return item is not None and item["user_id"] == user_id
+
     def user_id_for_retry(self, email: str, idempotency_key: str) -> str | None:
         """The user a request with this Idempotency-Key already claimed the email for, if any."""
         item = self._call("get_item", Key=email_key(email), ConsistentRead=True).get("Item")
