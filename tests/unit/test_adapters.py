@@ -133,8 +133,11 @@ def test_too_many_password_attempts_and_throttling_have_their_own_errors(setting
         stubber.add_client_error("confirm_forgot_password", "ExpiredCodeException", "expired", 400)
         with pytest.raises(errors.TooManyAttempts):
             users.authenticate("u", SecretStr("p"))
-        with pytest.raises(errors.TransientError):
+        with pytest.raises(errors.TransientError) as throttled:
             users.authenticate("u", SecretStr("p"))
+        # Cognito's UserAuthentication quota: the API answers 429 THROTTLED with Retry-After, a workflow retries it by name.
+        assert (throttled.value.status, throttled.value.code, throttled.value.retry_after) == (429, "THROTTLED", 1)
+        assert type(throttled.value).__name__ == "TransientError"
         with pytest.raises(errors.TooManyRequests):
             users.change_password(SecretStr("t"), SecretStr("a"), SecretStr("b"))
         with pytest.raises(errors.InvalidVerificationCode):

@@ -13,19 +13,25 @@ from authflow.errors import TransientError
 
 _CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=8)
 
-_TRANSIENT_CODES = frozenset(
+# A service's request-rate quota: per second, so a retry a second later may pass.
+_THROTTLING_CODES = frozenset(
     {
         "ThrottlingException",
         "TooManyRequestsException",
         "Throttling",
         "ProvisionedThroughputExceededException",
         "RequestLimitExceeded",
+        "SlowDown",
+    }
+)
+QUOTA_RETRY_AFTER_SECONDS = 1
+_TRANSIENT_CODES = _THROTTLING_CODES | frozenset(
+    {
         "InternalErrorException",
         "InternalServerError",
         "InternalFailure",
         "ServiceUnavailable",
         "ServiceUnavailableException",
-        "SlowDown",
     }
 )
 
@@ -68,5 +74,7 @@ def is_transient(error: Exception) -> bool:
 
 def raise_transient(error: Exception, what: str) -> None:
     """Re-raise a throttling or transient AWS failure as TransientError, which callers and workflows retry."""
+    if isinstance(error, ClientError) and error_code(error) in _THROTTLING_CODES:
+        raise TransientError(f"{what} is busy; retry in a second.", retry_after=QUOTA_RETRY_AFTER_SECONDS) from error
     if is_transient(error):
         raise TransientError(f"{what} is temporarily unavailable.") from error
