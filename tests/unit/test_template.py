@@ -445,6 +445,7 @@ def test_xray_samples_the_stack_by_a_rule_whose_rate_is_a_parameter(template: di
     assert sampling["FixedRate"] == {"Ref": "TraceSampleRate"} and sampling["ReservoirSize"] == {"Ref": "TraceReservoirPerSecond"}
     assert sampling["ServiceName"] == {"Fn::Sub": "authflow-${Environment}*"}, "the rule samples this stack's services only"
     assert template["Parameters"]["TraceSampleRate"]["Default"] == 0.01
+    assert template["Parameters"]["TraceReservoirPerSecond"]["Default"] == 0
     # Lambda ignores sampling rules: its functions join sampled callers' traces and start none by default.
     assert template["Parameters"]["FunctionTracing"]["Default"] == "PassThrough"
     for logical_id, function in _resources_of(cfn, "AWS::Lambda::Function").items():
