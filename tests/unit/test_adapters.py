@@ -87,8 +87,9 @@ def test_run_sync_reports_the_express_executions_answer(settings):
             workflows.run_sync(settings.login_state_machine_arn, CreateUserRequest(full_name="A", email=new_email()), "Login")["status"]
             == "FAILED"
         )
-        with pytest.raises(errors.TransientError, match="Login is temporarily unavailable"):
+        with pytest.raises(errors.TransientError, match="Login is busy; retry in a second") as throttled:
             workflows.run_sync(settings.login_state_machine_arn, CreateUserRequest(full_name="A", email=new_email()), "Login")
+        assert (throttled.value.status, throttled.value.retry_after) == (429, 1), "a quota's throttling: 429 with Retry-After"
 
 
 # ----------------------------------------------------------------------------- the user directory's error maps
