@@ -205,6 +205,27 @@ def test_only_subscribed_types_reach_the_webhook_queue_and_unsubscribing_narrows
         assert not any(of_user(later_user)(d) for d in receiver.received())
 
 
+def routed_pattern(local_stack) -> str:
+    name, bus = rule_name_and_bus(local_stack.stack.attributes[("WebhookEventsRule", "Arn")])
+    return boto3.client("events").describe_rule(Name=name, EventBusName=bus)["EventPattern"]
+
+
+def test_no_one_but_an_admin_changes_what_the_rule_routes(api, admin, local_stack) -> None:
+    """As an attacker would try it: subscribing to every refresh, or deleting an admin's webhook, with
+    the API key alone (401) or an ordinary user's token (403) leaves the rule's pattern as it was.
+    OWASP ASVS 5.0 8.2.1 (function-level access control), 8.3.1 (enforced in the service)."""
+    user = onboard(api, "rule-not-admin")
+    ordinary = {"authorization": f"Bearer {sign_in(api, user).tokens['access_token']}"}
+    with WebhookReceiver() as receiver, subscribed(api, admin, receiver, ["UserCreated"]) as webhook:
+        before = routed_pattern(local_stack)
+        for headers, status in ((None, 401), (ordinary, 403)):
+            subscribe = api.post("/webhooks", {"url": receiver.url, "events": ["TokenRefreshed"]}, headers=headers)
+            delete = api.request("DELETE", f"/webhooks/{webhook['id']}", headers=headers)
+            assert (subscribe.status, delete.status) == (status, status)
+        assert routed_pattern(local_stack) == before
+        assert "UserCreated" in json.loads(before)["detail-type"]
+
+
 def test_a_failed_delivery_is_retried_with_backoff_and_the_same_webhook_id(api, admin) -> None:
     with WebhookReceiver(answer=lambda n: 500 if n == 0 else 204) as receiver, subscribed(api, admin, receiver, ["UserCreated"]) as webhook:
         user_id, _ = create_user(api)
