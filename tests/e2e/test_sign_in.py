@@ -156,7 +156,7 @@ def test_change_password_makes_the_new_password_the_only_one(api):
 
     # The change ended every session: the deprecated names are tried with a new sign-in's token.
     again = type(someone)(someone.email, someone.user_id, proposed, someone.totp_secret)
-    access = sign_in(api, again, otp=someone.otp(step_offset=1)).tokens["access_token"]
+    access = sign_in(api, again, otp=someone.next_code()).tokens["access_token"]
     deprecated = api.post(
         "/change-password", {"access_token": access, "previous_password": proposed, "proposed_password": someone.password}
     )
