@@ -86,6 +86,19 @@ def test_an_update_writes_the_pattern_again_after_a_stack_update_reset_it(webhoo
     webhooks.unsubscribe(str(created.id))
 
 
+def test_a_subscription_whose_types_cannot_be_routed_is_not_kept(webhooks, adapters, monkeypatch):
+    webhooks.resolve = public
+    before = {s.id for s in adapters.subscriptions.all()}
+
+    def bus_unavailable(event_types) -> None:
+        raise errors.TransientError("The event bus is temporarily unavailable.")
+
+    monkeypatch.setattr(webhooks.routing, "route", bus_unavailable)
+    with pytest.raises(errors.TransientError):
+        webhooks.subscribe(CreateWebhookRequest(url="https://hooks.example.com/d", events=["UserDeleted"]))
+    assert {s.id for s in adapters.subscriptions.all()} == before, "a retry would otherwise make a second subscription"
+
+
 def test_rule_names_are_read_from_custom_and_default_bus_arns():
     assert rule_name_and_bus("arn:aws:events:eu-west-1:123456789012:rule/authflow-dev/authflow-dev-webhooks") == (
         "authflow-dev-webhooks",

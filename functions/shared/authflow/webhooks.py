@@ -63,7 +63,12 @@ class Webhooks:
             contact_email=request.contact_email,
         )
         self.store.add(subscription)
-        self.route_subscribed_types()
+        try:
+            self.route_subscribed_types()
+        except Exception:
+            # Not subscribed unless its events can reach the queue: the admin's retry creates it anew.
+            self.store.remove(subscription.id)
+            raise
         logger.info("webhook subscribed", extra={"webhook_id": subscription.id, "events": subscription.events})
         return CreateWebhookResponse(**subscription.public().model_dump(), secret=subscription.secret.get_secret_value())
 
