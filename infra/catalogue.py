@@ -29,8 +29,10 @@ JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 COMMON_FIELDS = tuple(UserEventDetail.model_fields)  # a system fact has them all but user_id
 
 # Which events each flow emits, in order; the README shows this table and the end-to-end tests
-# check the flows they run against it. CustomMessagePrepared comes from Cognito's custom message
-# trigger while the invitation is sent.
+# check the flows they run against it. One event per fact (SPEC section 4), from the component that
+# knows it first: CustomMessagePrepared from Cognito's custom message trigger while a mail is sent,
+# LoginSucceeded from its post authentication trigger, TokenRefreshed from its pre token generation
+# trigger (which records nothing at sign-in: the sign-in's tokens are part of LoginSucceeded's fact).
 FLOWS: dict[str, dict[str, Any]] = {
     "Onboarding": {
         "when": "POST /v1/users, then confirm and confirm-mfa by the user",
@@ -50,7 +52,7 @@ FLOWS: dict[str, dict[str, Any]] = {
     },
     "Login": {
         "when": "POST /v1/login, then POST /v1/mfa-verify with the right code",
-        "events": ["UserAuthenticated", "TokensIssued", "LoginSucceeded"],
+        "events": ["LoginSucceeded"],
     },
     "Login refused": {
         "when": "POST /v1/login with a wrong password (or an unknown email, under a pseudo-id)",
@@ -62,7 +64,7 @@ FLOWS: dict[str, dict[str, Any]] = {
     },
     "Token refresh": {
         "when": "POST /v1/refresh-token",
-        "events": ["TokensIssued", "TokenRefreshed"],
+        "events": ["TokenRefreshed"],
     },
     "Logout": {"when": "POST /v1/logout", "events": ["LoggedOut"]},
     "Password change": {"when": "POST /v1/change-password", "events": ["PasswordChanged"]},
@@ -80,7 +82,7 @@ FLOWS: dict[str, dict[str, Any]] = {
     },
     "New authenticator added": {
         "when": "POST /v1/resend-mfa with the password and a current code (a sign-in), then POST /v1/users/{user_id}/confirm-mfa",
-        "events": ["UserAuthenticated", "TokensIssued", "MfaEnrolmentStarted", "MfaReplaced"],
+        "events": ["LoginSucceeded", "MfaEnrolmentStarted", "MfaReplaced"],
     },
     "Lost authenticator replaced": {
         "when": "POST /v1/resend-mfa with the password and a recovery code, then POST /v1/users/{user_id}/confirm-mfa",
@@ -93,7 +95,7 @@ FLOWS: dict[str, dict[str, Any]] = {
     "Signed out by an operator": {"when": "POST /v1/users/{user_id}/sign-out (admin)", "events": ["SignedOutByOperator"]},
     "Recovery codes regenerated": {
         "when": "POST /v1/recovery-codes with the password and a current code (a sign-in)",
-        "events": ["UserAuthenticated", "TokensIssued", "RecoveryCodesRegenerated"],
+        "events": ["LoginSucceeded", "RecoveryCodesRegenerated"],
     },
     "User deleted": {"when": "DELETE /v1/users/{user_id}", "events": ["UserDeleted"]},
     "Webhook endpoint disabled": {
@@ -243,7 +245,8 @@ def readme() -> str:
             "",
             f"Every lifecycle fact is an EventBridge event with source `{SOURCE}` on the bus `authflow-<env>`,",
             "which archives every event and routes them all to the audit log group `/aws/events/authflow-<env>`",
-            "(retention: the template's `AuditLogRetentionDays`) and to the webhook delivery queue.",
+            "(retention: the template's `AuditLogRetentionDays`); the webhook delivery queue gets only the types",
+            "some webhook subscription names.",
             "Each detail-type has a JSON Schema here (the whole event; `detail` is generated from the pydantic",
             "model) and a sample event in `samples/`. A detail never carries a secret: no password, code,",
             "token, session or TOTP secret.",

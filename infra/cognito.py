@@ -15,6 +15,9 @@
   attempts exceeded" for a while (here 15 minutes); moto never locks.
 - Post authentication and pre token generation triggers: Cognito calls them when a sign-in
   completes (and pre token generation again for each refresh); moto calls none.
+- Client metadata: Cognito hands AdminRespondToAuthChallenge's (and RespondToAuthChallenge's)
+  ClientMetadata to the post authentication and pre token generation triggers it calls, as the
+  event's request.clientMetadata; moto drops it.
 - An unknown refresh token: Cognito answers NotAuthorizedException; moto fails with a KeyError.
 - AdminResetUserPassword: Cognito mails a reset code through the CustomMessage trigger
   (CustomMessage_ForgotPassword) and, until the user sets a new password with it, refuses the password
@@ -173,8 +176,29 @@ class _AuthLedger:
             return True
 
 
+# The ClientMetadata of the challenge answer this thread is serving, for the triggers the sign-in calls.
+_answering = threading.local()
+
+
+def _pass_client_metadata(action: str) -> None:
+    """The response's action keeps the request's ClientMetadata where log_user_in's triggers find it."""
+    original = getattr(CognitoIdpResponse, action)
+
+    @functools.wraps(original)
+    def answer(self):
+        _answering.client_metadata = self._get_param("ClientMetadata") or {}
+        try:
+            return original(self)
+        finally:
+            _answering.client_metadata = {}
+
+    setattr(CognitoIdpResponse, action, answer)
+
+
 def install(runtime: LocalLambdaRuntime) -> None:
     ledger = _AuthLedger()
+    for action in ("admin_respond_to_auth_challenge", "respond_to_auth_challenge"):
+        _pass_client_metadata(action)
     cognito_models.verify_totp = functools.partial(verify_totp, valid_window=1)
     # moto checks every code against its one shared secret; the wrappers below check the user's own.
     cognito_models.get_cognito_idp_user_pool_enable_totp = lambda: False
@@ -397,14 +421,24 @@ def install(runtime: LocalLambdaRuntime) -> None:
     def log_user_in(self, user_pool, client, username):
         """A completed sign-in: Cognito calls the post authentication, then the pre token generation trigger."""
         user = user_pool._get_user(username)
-        trigger(self, user_pool, user, "PostAuthentication", "PostAuthentication_Authentication", {"newDeviceUsed": False}, {}, client.id)
+        metadata = {"clientMetadata": dict(getattr(_answering, "client_metadata", None) or {})}
+        trigger(
+            self,
+            user_pool,
+            user,
+            "PostAuthentication",
+            "PostAuthentication_Authentication",
+            {"newDeviceUsed": False, **metadata},
+            {},
+            client.id,
+        )
         trigger(
             self,
             user_pool,
             user,
             "PreTokenGeneration",
             "TokenGeneration_Authentication",
-            _groups(user),
+            {**_groups(user), **metadata},
             {"claimsOverrideDetails": None},
             client.id,
         )

@@ -19,6 +19,7 @@ from infra.template import ROOT, Resolver, dependencies
 NOT_PROVISIONED = {
     "AWS::Serverless::Api": "served by the local API gateway (infra/gateway.py) from this resource's settings",
     "AWS::Lambda::Permission": "moto does not check resource policies on Invoke",
+    "AWS::XRay::SamplingRule": "the local stack records no traces",
 }
 LOCAL_ROLE = "authflow-local-execution-role"
 

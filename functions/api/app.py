@@ -16,7 +16,7 @@ from imports import document_import_body, imports_router
 from webhooks import webhooks_router
 
 from authflow.accounts import Accounts
-from authflow.adapters import archive_replays, import_queue, lifecycle_adapters, secret_sealer
+from authflow.adapters import archive_replays, import_queue, lifecycle_adapters, secret_sealer, webhook_routing
 from authflow.admins import Callers
 from authflow.http import build_resolver, refuse_unreadable_body, responses
 from authflow.idempotency import Idempotency
@@ -75,7 +75,11 @@ passwords = Passwords(settings, adapters, reset_state_machine_arn=settings.passw
 callers = Callers(adapters.verifier, settings.user_pool_id, settings.admin_group_name, ttl_seconds=settings.admin_check_cache_seconds)
 accounts = Accounts(adapters, callers)
 webhooks = Webhooks(
-    adapters, allow_loopback=settings.webhook_allow_loopback, replays=archive_replays(settings), sealer=secret_sealer(settings)
+    adapters,
+    allow_loopback=settings.webhook_allow_loopback,
+    replays=archive_replays(settings),
+    sealer=secret_sealer(settings),
+    routing=webhook_routing(settings),
 )
 # One for every route that takes an Idempotency-Key; the handler gives it each invocation's context.
 idempotency = Idempotency(settings.status_table_name)

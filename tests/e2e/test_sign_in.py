@@ -81,18 +81,19 @@ def test_refresh_token_gives_new_tokens(api, user):
     assert api.get("/userinfo", headers={"authorization": f"Bearer {fresh['access_token']}"}).status == 200
 
 
-def test_cognito_triggers_record_the_sign_in_and_every_token_issue(api, user):
+def test_cognito_triggers_record_the_sign_in_and_the_refresh_once_each(api, user, local_stack):
+    """One event per fact (SPEC section 4): the post authentication trigger records the sign-in, naming
+    the mfa-verify request and the login execution; the pre token generation trigger the refresh."""
     tokens = sign_in(api, user).answer
     api.post("/refresh-token", {"email": user.email, "refresh_token": tokens.json()["refresh_token"]})
-    facts = [(e["detail-type"], e["detail"].get("trigger_source")) for e in api.local(f"events?user_id={user.user_id}")]
-    recorded = [f for f in facts if f[0] in ("UserAuthenticated", "TokensIssued", "LoginSucceeded", "TokenRefreshed")]
-    assert recorded == [
-        ("UserAuthenticated", None),
-        ("TokensIssued", "TokenGeneration_Authentication"),
-        ("LoginSucceeded", None),
-        ("TokensIssued", "TokenGeneration_RefreshTokens"),
-        ("TokenRefreshed", None),
-    ]
+    facts = [e["detail"] | {"type": e["detail-type"]} for e in api.local(f"events?user_id={user.user_id}")]
+    signed_in, refreshed = [f for f in facts if f["type"] in ("LoginSucceeded", "TokenRefreshed")][-2:]
+    assert (signed_in["type"], refreshed["type"]) == ("LoginSucceeded", "TokenRefreshed")
+    login_machine = local_stack.stack.state_machines["LoginStateMachine"].rsplit(":", 1)[-1]
+    assert f":{login_machine}:" in signed_in["execution_arn"]
+    assert signed_in["request_id"] and signed_in["request_id"] != refreshed["request_id"]
+    assert signed_in["client_id"] and refreshed["client_id"] == signed_in["client_id"]
+    assert refreshed["execution_arn"] is None
 
 
 def tampered(token: str, claim: str = "username") -> str:

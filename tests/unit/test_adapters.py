@@ -17,7 +17,7 @@ from authflow.adapters import Adapters, delivery_adapters, lifecycle_adapters, t
 from authflow.idempotency import Idempotency
 from authflow.models import CreateUserRequest, OnboardingInput, OnboardingTimeouts
 from authflow.settings import CommonSettings, DeliverySettings
-from authflow.users import UserDirectory, secret_hash
+from authflow.users import AuditContext, UserDirectory, secret_hash
 from authflow.workflows import Workflows, execution_arn
 from tests.support.in_process import PASSWORD
 from tests.unit.conftest import new_email
@@ -88,8 +88,9 @@ def test_run_sync_reports_the_express_executions_answer(settings):
             workflows.run_sync(settings.login_state_machine_arn, CreateUserRequest(full_name="A", email=new_email()), "Login")["status"]
             == "FAILED"
         )
-        with pytest.raises(errors.TransientError, match="Login is temporarily unavailable"):
+        with pytest.raises(errors.TransientError, match="Login is busy; retry in a second") as throttled:
             workflows.run_sync(settings.login_state_machine_arn, CreateUserRequest(full_name="A", email=new_email()), "Login")
+        assert (throttled.value.status, throttled.value.retry_after) == (429, 1), "a quota's throttling: 429 with Retry-After"
 
 
 # ----------------------------------------------------------------------------- the user directory's error maps
@@ -104,10 +105,10 @@ def test_each_operation_maps_cognitos_refusals_its_own_way(settings, driver):
         users.authenticate(user_id, SecretStr("Wrong-Passw0rd-1!"))
     challenge = users.authenticate(user_id, SecretStr(PASSWORD))
     with pytest.raises(errors.SessionExpired):  # MFA: a session string Cognito never issued
-        users.answer_mfa(user_id, SecretStr("x"), SecretStr("123456"))
+        users.answer_mfa(user_id, SecretStr("x"), SecretStr("123456"), AuditContext("req"))
     wrong = f"{(int(driver.otp()) + 1) % 1_000_000:06d}"
     with pytest.raises(errors.InvalidMfaCode):  # MFA: a wrong code
-        users.answer_mfa(user_id, challenge.session, SecretStr(wrong))
+        users.answer_mfa(user_id, challenge.session, SecretStr(wrong), AuditContext("req"))
     with pytest.raises(errors.WrongOnboardingStep):  # enrolment: an active user has no temporary password to replace
         users.start_mfa_setup(user_id, SecretStr(PASSWORD), SecretStr("Another-Passw0rd-1!"))
     with pytest.raises(errors.InvalidToken):  # token calls: a token Cognito never issued
@@ -137,7 +138,7 @@ def test_every_call_the_app_client_authorises_carries_the_secret_hash_of_its_use
     cognito.meta.events.register("provide-client-params.cognito-idp.*", record)
     try:
         challenge = users.authenticate(user_id, SecretStr(PASSWORD))
-        tokens = users.answer_mfa(user_id, challenge.session, SecretStr(driver.otp()))
+        tokens = users.answer_mfa(user_id, challenge.session, SecretStr(driver.otp()), AuditContext("req"))
         users.refresh(user_id, SecretStr(tokens.refresh_token or ""))
         users.send_reset_code(user_id)
         users.reset_password(user_id, SecretStr("123456"), SecretStr(PASSWORD))
@@ -180,8 +181,11 @@ def test_too_many_password_attempts_and_throttling_have_their_own_errors(setting
         stubber.add_client_error("confirm_forgot_password", "ExpiredCodeException", "expired", 400)
         with pytest.raises(errors.TooManyAttempts):
             users.authenticate("u", SecretStr("p"))
-        with pytest.raises(errors.TransientError):
+        with pytest.raises(errors.TransientError) as throttled:
             users.authenticate("u", SecretStr("p"))
+        # Cognito's UserAuthentication quota: the API answers 429 THROTTLED with Retry-After, a workflow retries it by name.
+        assert (throttled.value.status, throttled.value.code, throttled.value.retry_after) == (429, "THROTTLED", 1)
+        assert type(throttled.value).__name__ == "TransientError"
         with pytest.raises(errors.TooManyRequests):
             users.change_password(SecretStr("t"), SecretStr("a"), SecretStr("b"))
         with pytest.raises(errors.InvalidVerificationCode):

@@ -30,7 +30,7 @@ def store(in_process_aws) -> StatusRecords:  # noqa: F811
 
 @pytest.fixture
 def stores(store) -> TableStores:
-    return TableStores.on(store.table.name)
+    return TableStores.on(store.table_name)
 
 
 def new_user(store: StatusRecords, email: str | None = None) -> tuple[str, str]:
@@ -41,7 +41,7 @@ def new_user(store: StatusRecords, email: str | None = None) -> tuple[str, str]:
 
 
 def raw_item(store: StatusRecords, pk: str, sk: str) -> dict | None:
-    return store.table.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item")
+    return store.client.get_item(TableName=store.table_name, Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item")
 
 
 # ----------------------------------------------------------------------------- create / claims
@@ -222,7 +222,7 @@ def test_mfa_session_is_returned_while_valid_and_not_after(store, stores):
 def test_a_sign_out_ends_the_tokens_issued_before_it_and_only_those(store):
     """iat counts whole seconds: in the sign-out's own second only a sign-in noted as fresh passes."""
     now = [datetime(2026, 1, 1, 12, 0, 0, 400000, tzinfo=UTC)]
-    sign_outs = SignOuts(store.table.name, lambda: now[0], timedelta(hours=1))
+    sign_outs = SignOuts(store.table_name, lambda: now[0], timedelta(hours=1))
     user_id, _ = new_user(store)
     second = int(now[0].timestamp())
     assert not sign_outs.ended(user_id, "jti-any", second - 60), "no sign-out recorded: nothing ended"
@@ -251,7 +251,7 @@ def test_a_sign_out_ends_the_tokens_issued_before_it_and_only_those(store):
 def test_throttling_of_the_table_surfaces_as_transient_error(in_process_aws):  # noqa: F811
     store = StatusRecords("any-table")
     user_id = str(uuid.uuid4())
-    stubber = Stubber(store.table.meta.client)
+    stubber = Stubber(store.client)
     stubber.add_client_error("get_item", "ProvisionedThroughputExceededException", "Rate exceeded", 400)
     stubber.add_client_error("transact_write_items", "ThrottlingException", "Rate exceeded", 400)
     stubber.add_client_error("get_item", "AccessDeniedException", "no", 400)
@@ -270,7 +270,7 @@ def test_a_throttled_create_is_transient_not_a_taken_email(in_process_aws):  # n
     taken (the client would never retry, and the email is free)."""
     store = StatusRecords("any-table")
     user_id = str(uuid.uuid4())
-    stubber = Stubber(store.table.meta.client)
+    stubber = Stubber(store.client)
     stubber.add_client_error(
         "transact_write_items",
         "TransactionCanceledException",

@@ -175,7 +175,7 @@ def test_each_row_takes_two_calls_from_the_shared_budget_and_waits_for_the_next_
         slept.append(round(seconds, 3))
         now[0] += timedelta(seconds=seconds)
 
-    records = ImportRecords(adapters.imports.table.name, clock=lambda: now[0])
+    records = ImportRecords(adapters.imports.table_name, clock=lambda: now[0])
     bundle = dataclasses.replace(adapters, imports=records)
     imports = UserImports(bundle, onboarding, queue, calls_per_second=2 * CALLS_PER_ROW, sleep=sleep)
     imports.submit("\n".join(json.dumps({"full_name": "Ada", "email": new_email()}) for _ in range(3)), "application/x-ndjson", "r")
@@ -186,7 +186,7 @@ def test_each_row_takes_two_calls_from_the_shared_budget_and_waits_for_the_next_
 
 def test_a_row_that_finds_no_budget_goes_back_to_the_queue(adapters, onboarding, queue, workflows):
     now = datetime(2026, 11, 27, 12, 0, 5, tzinfo=UTC)
-    records = ImportRecords(adapters.imports.table.name, clock=lambda: now)  # a clock that never reaches the next second
+    records = ImportRecords(adapters.imports.table_name, clock=lambda: now)  # a clock that never reaches the next second
     imports = UserImports(
         dataclasses.replace(adapters, imports=records), onboarding, queue, calls_per_second=CALLS_PER_ROW, sleep=lambda s: None
     )

@@ -442,6 +442,24 @@ def test_sign_in_checks_the_code_against_the_users_own_secret(cognito, pool_id, 
     assert "AccessToken" in signed_in["AuthenticationResult"]
 
 
+def test_the_challenge_answers_client_metadata_reaches_the_post_authentication_trigger(cognito, pool_id, client_id, views):
+    username, totp = enrolled_user(cognito, pool_id, client_id)
+    session = mfa_challenge(cognito, pool_id, client_id, username)
+    away_from_a_step_boundary()
+    cognito.admin_respond_to_auth_challenge(
+        UserPoolId=pool_id,
+        ClientId=client_id,
+        ChallengeName="SOFTWARE_TOKEN_MFA",
+        ChallengeResponses={"USERNAME": username, "SOFTWARE_TOKEN_MFA_CODE": totp.now()},
+        Session=session,
+        ClientMetadata={"request_id": "req-gap", "execution_arn": "arn:aws:states:eu-west-1:123456789012:execution:login:gap"},
+    )
+    # The real trigger handler puts what it received in its LoginSucceeded event; moto drops the metadata.
+    signed_in = wait_for(lambda: views.events(user_id=username, detail_type="LoginSucceeded"), 5, "the trigger's event")
+    assert signed_in[-1]["detail"]["request_id"] == "req-gap"
+    assert signed_in[-1]["detail"]["execution_arn"] == "arn:aws:states:eu-west-1:123456789012:execution:login:gap"
+
+
 def test_a_session_answers_only_for_the_user_it_was_issued_to(cognito, pool_id, client_id):
     alice, alice_totp = enrolled_user(cognito, pool_id, client_id)
     bob, _ = enrolled_user(cognito, pool_id, client_id)

@@ -24,6 +24,7 @@ from authflow.models import (
 from authflow.sessions import Sessions
 from authflow.status.recovery_codes import CODES_PER_SET, RECOVERY_CODE_PREFIX
 from authflow.tokens import TokenUse
+from authflow.users import AuditContext
 from tests.support.in_process import PASSWORD, TEMPORARY_PASSWORD
 from tests.unit.conftest import new_email
 
@@ -52,7 +53,9 @@ def mails_to(email: str) -> list[str]:
 
 
 def stored_items(adapters, user_id: str) -> list[dict]:
-    return adapters.status.table.query(KeyConditionExpression=boto3.dynamodb.conditions.Key("pk").eq(f"USER#{user_id}"))["Items"]
+    return adapters.status.client.query(
+        TableName=adapters.status.table_name, KeyConditionExpression=boto3.dynamodb.conditions.Key("pk").eq(f"USER#{user_id}")
+    )["Items"]
 
 
 def test_mfa_confirmation_hands_out_ten_distinct_codes_of_at_least_112_bits_stored_only_hashed(driver, mfa, adapters):
@@ -128,7 +131,7 @@ def test_a_wrong_recovery_code_is_refused_after_the_password_and_mails_nothing(d
 def test_adding_a_device_mails_the_new_qr_link_and_its_confirmation_revokes_every_session(driver, mfa, adapters, settings, tap):
     email = new_email("adddevice")
     user_id, old_codes = onboard(driver, mfa, email)
-    earlier = adapters.users.prove_totp(user_id, SecretStr(PASSWORD), SecretStr(driver.otp()))
+    earlier = adapters.users.prove_totp(user_id, SecretStr(PASSWORD), SecretStr(driver.otp()), AuditContext("req"))
 
     answer = mfa.enrol_new_authenticator(ResendMfaRequest(email=email, password=PASSWORD, otp_code=driver.otp()), "req")
 
@@ -212,7 +215,7 @@ def test_within_a_day_of_a_password_reset_only_a_recovery_code_enrols_a_new_auth
 def test_an_operator_mfa_reset_clears_the_authenticator_and_codes_ends_sessions_and_tells_the_user(driver, mfa, adapters, settings, tap):
     email = new_email("opreset")
     user_id, codes = onboard(driver, mfa, email)
-    earlier = adapters.users.prove_totp(user_id, SecretStr(PASSWORD), SecretStr(driver.otp()))
+    earlier = adapters.users.prove_totp(user_id, SecretStr(PASSWORD), SecretStr(driver.otp()), AuditContext("req"))
 
     answer = mfa.reset_by_operator(user_id, "req")
 
@@ -248,7 +251,7 @@ def test_the_qr_mails_of_sign_ins_after_an_operator_reset_count_like_resend_mfas
 def test_an_operator_sign_out_revokes_every_refresh_token(driver, mfa, adapters, settings, tap):
     email = new_email("opsignout")
     user_id, _ = onboard(driver, mfa, email)
-    earlier = adapters.users.prove_totp(user_id, SecretStr(PASSWORD), SecretStr(driver.otp()))
+    earlier = adapters.users.prove_totp(user_id, SecretStr(PASSWORD), SecretStr(driver.otp()), AuditContext("req"))
 
     assert mfa.sign_out_by_operator(user_id, "req").status == "SIGNED_OUT"
 

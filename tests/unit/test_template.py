@@ -479,3 +479,34 @@ def test_template_translates_with_each_environments_overrides(env: str) -> None:
         [f"authflow-{env}-shared"],
         [{"Fn::Sub": f"authflow-{env}-shared"}],
     )
+
+
+# ------------------------------------------------------------------------------------- what operations cost (issue 13)
+
+
+def test_xray_samples_the_stack_by_a_rule_whose_rate_is_a_parameter(template: dict[str, Any], cfn: dict[str, Any]) -> None:
+    (rule,) = _resources_of(cfn, "AWS::XRay::SamplingRule").values()
+    sampling = rule["Properties"]["SamplingRule"]
+    assert sampling["FixedRate"] == {"Ref": "TraceSampleRate"} and sampling["ReservoirSize"] == {"Ref": "TraceReservoirPerSecond"}
+    assert sampling["ServiceName"] == {"Fn::Sub": "authflow-${Environment}*"}, "the rule samples this stack's services only"
+    assert template["Parameters"]["TraceSampleRate"]["Default"] == 0.01
+    assert template["Parameters"]["TraceReservoirPerSecond"]["Default"] == 0
+    # Lambda ignores sampling rules: its functions join sampled callers' traces and start none by default.
+    assert template["Parameters"]["FunctionTracing"]["Default"] == "PassThrough"
+    for logical_id, function in _resources_of(cfn, "AWS::Lambda::Function").items():
+        assert function["Properties"]["TracingConfig"] == {"Mode": {"Ref": "FunctionTracing"}}, logical_id
+
+
+def test_log_levels_are_parameters_with_quiet_production_defaults(template: dict[str, Any], cfn: dict[str, Any]) -> None:
+    assert template["Parameters"]["LogLevel"]["Default"] == "WARN"
+    assert template["Parameters"]["PlatformLogLevel"]["Default"] == "WARN"
+    for logical_id, function in _resources_of(cfn, "AWS::Lambda::Function").items():
+        properties = function["Properties"]
+        assert properties["LoggingConfig"] == {
+            "LogFormat": "JSON",
+            "ApplicationLogLevel": {"Ref": "LogLevel"},
+            "SystemLogLevel": {"Ref": "PlatformLogLevel"},
+        }, logical_id
+        assert properties["Environment"]["Variables"]["POWERTOOLS_LOG_LEVEL"] == {"Ref": "LogLevel"}, logical_id
+    dev = _overrides(_samconfig()["dev"]["deploy"]["parameters"]["parameter_overrides"])
+    assert dev["LogLevel"] == "INFO" and dev["FunctionTracing"] == "Active", "dev keeps the detail prod leaves out"

@@ -11,10 +11,12 @@ from botocore.exceptions import ClientError
 from standardwebhooks import Webhook
 
 from authflow import errors
+from authflow.adapters import webhook_routing
 from authflow.deliveries import signed_headers
 from authflow.models import CreateWebhookRequest, ReplayWebhookRequest, UpdateWebhookRequest
 from authflow.sealed_secrets import SecretSealer
 from authflow.status.deliveries import DeliveryLogEntry
+from authflow.webhook_routing import NO_SUBSCRIPTION, event_pattern, rule_name_and_bus
 from authflow.webhooks import ROTATION_WINDOW, Webhooks, new_secret
 
 
@@ -34,8 +36,14 @@ def sealer(settings) -> SecretSealer:
 
 
 @pytest.fixture
-def webhooks(adapters, sealer) -> Webhooks:
-    return Webhooks(adapters, allow_loopback=False, replays=FakeReplays(), sealer=sealer)  # type: ignore[arg-type]
+def webhooks(adapters, settings, sealer) -> Webhooks:
+    return Webhooks(adapters, allow_loopback=False, replays=FakeReplays(), sealer=sealer, routing=webhook_routing.__wrapped__(settings))  # type: ignore[arg-type]
+
+
+def routed_types(settings) -> list[str]:
+    """The detail-types the webhook rule sends to the queue, read from EventBridge."""
+    name, bus = rule_name_and_bus(settings.webhook_events_rule_arn)
+    return json.loads(boto3.client("events").describe_rule(Name=name, EventBusName=bus)["EventPattern"])["detail-type"]
 
 
 def public(host: str, port: int) -> list[str]:
@@ -57,6 +65,53 @@ def test_subscribe_list_and_unsubscribe(webhooks, adapters, sealer):
     assert webhooks.unsubscribe(str(created.id)).status == "DELETED"
     with pytest.raises(errors.WebhookNotFound):
         webhooks.unsubscribe(str(created.id))
+
+
+def test_the_rule_routes_exactly_the_subscribed_types_and_narrows_on_unsubscribe(webhooks, adapters, settings):
+    webhooks.resolve = public
+    for existing in adapters.subscriptions.all():  # earlier tests' subscriptions
+        webhooks.unsubscribe(str(existing.id))
+    assert routed_types(settings) == [NO_SUBSCRIPTION], "no subscription: the rule matches no event"
+
+    first = webhooks.subscribe(CreateWebhookRequest(url="https://hooks.example.com/a", events=["UserCreated", "LoggedOut"]))
+    second = webhooks.subscribe(CreateWebhookRequest(url="https://hooks.example.com/b", events=["LoggedOut", "TokenRefreshed"]))
+    assert routed_types(settings) == ["LoggedOut", "TokenRefreshed", "UserCreated"]
+
+    webhooks.unsubscribe(str(second.id))
+    assert routed_types(settings) == ["LoggedOut", "UserCreated"]
+    webhooks.unsubscribe(str(first.id))
+    assert routed_types(settings) == [NO_SUBSCRIPTION]
+
+
+def test_an_update_writes_the_pattern_again_after_a_stack_update_reset_it(webhooks, adapters, settings):
+    webhooks.resolve = public
+    created = webhooks.subscribe(CreateWebhookRequest(url="https://hooks.example.com/c", events=["PasswordChanged"]))
+    name, bus = rule_name_and_bus(settings.webhook_events_rule_arn)
+    boto3.client("events").put_rule(Name=name, EventBusName=bus, EventPattern=json.dumps(event_pattern([])))  # as CloudFormation would
+    webhooks.update(str(created.id), UpdateWebhookRequest(enabled=True))
+    assert "PasswordChanged" in routed_types(settings)
+    webhooks.unsubscribe(str(created.id))
+
+
+def test_a_subscription_whose_types_cannot_be_routed_is_not_kept(webhooks, adapters, monkeypatch):
+    webhooks.resolve = public
+    before = {s.id for s in adapters.subscriptions.all()}
+
+    def bus_unavailable(event_types) -> None:
+        raise errors.TransientError("The event bus is temporarily unavailable.")
+
+    monkeypatch.setattr(webhooks.routing, "route", bus_unavailable)
+    with pytest.raises(errors.TransientError):
+        webhooks.subscribe(CreateWebhookRequest(url="https://hooks.example.com/d", events=["UserDeleted"]))
+    assert {s.id for s in adapters.subscriptions.all()} == before, "a retry would otherwise make a second subscription"
+
+
+def test_rule_names_are_read_from_custom_and_default_bus_arns():
+    assert rule_name_and_bus("arn:aws:events:eu-west-1:123456789012:rule/authflow-dev/authflow-dev-webhooks") == (
+        "authflow-dev-webhooks",
+        "authflow-dev",
+    )
+    assert rule_name_and_bus("arn:aws:events:eu-west-1:123456789012:rule/nightly") == ("nightly", "default")
 
 
 def test_a_url_inside_the_network_is_refused_and_nothing_is_stored(webhooks, adapters):

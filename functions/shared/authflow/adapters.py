@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from authflow.tokens import TokenVerifier
     from authflow.users import UserDirectory
     from authflow.webhook_http import Send
+    from authflow.webhook_routing import WebhookRouting
     from authflow.workflows import Workflows
 
 
@@ -191,6 +192,14 @@ def delivery_adapters(settings: DeliverySettings) -> DeliveryAdapters:
         sealer=SecretSealer(settings.webhook_secret_key_arn),
         clock=utc_now,
     )
+
+
+@cache
+def webhook_routing(settings: ApiSettings) -> WebhookRouting:
+    """The API's writes of the webhook rule's pattern (the subscribed detail-types)."""
+    from authflow.webhook_routing import WebhookRouting
+
+    return WebhookRouting(settings.webhook_events_rule_arn)
 
 
 @cache

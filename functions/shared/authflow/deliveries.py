@@ -296,7 +296,7 @@ class WebhookDeliverer:
         context = {"event_id": event_id, "webhook_id": subscription.id, "attempt": delivery.attempt, "http_status": outcome.status}
         if outcome.delivered:
             entry = entry.model_copy(update={"state": "delivered"})
-            logger.info("webhook delivered", extra=context)
+            logger.debug("webhook delivered", extra=context)
             self._failing(subscription, None)
         elif outcome.status == GONE:
             self._disable(subscription, "ENDPOINT_GONE", "The endpoint answered 410 Gone.", outcome.status)

@@ -89,11 +89,21 @@ class TooManyRequests(AuthflowError):
 
 
 class TransientError(AuthflowError):
-    """An AWS dependency throttled or failed transiently; workflows retry this error by name."""
+    """An AWS dependency throttled or failed transiently; workflows retry this error by name.
+
+    With retry_after it is a quota's throttling (Cognito's UserAuthentication requests a second, say):
+    the caller is told to come back then (429 THROTTLED with Retry-After), as nothing failed.
+    """
 
     status = HTTPStatus.SERVICE_UNAVAILABLE
     code = "SERVICE_UNAVAILABLE"
     message = "A dependency is temporarily unavailable; retry later."
+
+    def __init__(self, message: str | None = None, retry_after: int | None = None):
+        super().__init__(message, retry_after)
+        if retry_after is not None:
+            self.status = HTTPStatus.TOO_MANY_REQUESTS
+            self.code = "THROTTLED"
 
 
 class MfaCodeReused(AuthflowError):

@@ -79,7 +79,12 @@ class OnboardingFailed(UserEventDetail):
 
 
 class LoginSucceeded(UserEventDetail):
-    """The user passed both the password and the MFA step and received tokens."""
+    """Cognito's post authentication trigger: the user passed the password and the MFA step and received tokens (POST /v1/mfa-verify, or the sign-in that proves a current code on resend-mfa and recovery-codes).
+
+    request_id and execution_arn are the API request's and the login execution's, handed to Cognito as client metadata; client_id is the app client signed in to.
+    """
+
+    client_id: str = Field(examples=["4h1q2lbm3s6v0k8o9c7e5d3f1a"])
 
 
 class LoginFailed(UserEventDetail):
@@ -101,7 +106,12 @@ class AccountLocked(UserEventDetail):
 
 
 class TokenRefreshed(UserEventDetail):
-    """New access and id tokens were issued from a refresh token."""
+    """Cognito's pre token generation trigger: new access and id tokens were issued from a refresh token (POST /v1/refresh-token).
+
+    request_id is the trigger invocation's (Cognito hands a refresh no client metadata); client_id is the app client.
+    """
+
+    client_id: str = Field(examples=["4h1q2lbm3s6v0k8o9c7e5d3f1a"])
 
 
 class LoggedOut(UserEventDetail):
@@ -160,18 +170,6 @@ class CustomMessagePrepared(UserEventDetail):
     trigger_source: str
 
 
-class UserAuthenticated(UserEventDetail):
-    """Cognito's post authentication trigger: the user completed a sign-in (password and MFA)."""
-
-    client_id: str
-
-
-class TokensIssued(UserEventDetail):
-    """Cognito's pre token generation trigger: tokens are being issued, at sign-in or from a refresh token."""
-
-    trigger_source: str
-
-
 WebhookDisableCause = Literal["ENDPOINT_GONE", "FAILING_FOR_DAYS"]
 
 
@@ -220,8 +218,6 @@ EVENT_TYPES: tuple[type[EventDetail], ...] = (
     SignedOutByOperator,
     UserDeleted,
     CustomMessagePrepared,
-    UserAuthenticated,
-    TokensIssued,
     WebhookEndpointDisabled,
     ImportCompleted,
 )
@@ -250,4 +246,4 @@ class EventPublisher:
             codes = sorted({entry.get("ErrorCode", "") for entry in response["Entries"] if entry.get("ErrorCode")})
             logger.warning("events not accepted by the bus", extra={"error_codes": codes})
             raise TransientError("The event bus did not accept every event.")
-        logger.info("events published", extra={"detail_types": [type(d).__name__ for d in details]})
+        logger.debug("events published", extra={"detail_types": [type(d).__name__ for d in details]})

@@ -30,7 +30,7 @@ from authflow.qr import qr_png
 from authflow.request_limits import RequestLimits
 from authflow.settings import CognitoSettings
 from authflow.sign_out import SignOut
-from authflow.users import MfaSetup
+from authflow.users import AuditContext, MfaSetup
 
 RESEND_MFA_WINDOW = timedelta(hours=1)
 
@@ -105,7 +105,7 @@ class Mfa:
             tokens = self.attempts.attempt(
                 user_id,
                 Factor.TOTP,
-                lambda: self.users.prove_totp(user_id, request.password, otp_code),
+                lambda: self.users.prove_totp(user_id, request.password, otp_code, AuditContext(request_id)),
                 (errors.InvalidMfaCode,),
                 request_id,
             )
@@ -230,7 +230,7 @@ class Mfa:
     def new_recovery_codes(self, request: RecoveryCodesRequest, request_id: str) -> RecoveryCodesResponse:
         """POST /v1/recovery-codes: a new set, proven by the password and a current code; the old set stops working."""
         user_id = self._active_user(request.email)
-        self.users.prove_totp(user_id, request.password, request.otp_code)
+        self.users.prove_totp(user_id, request.password, request.otp_code, AuditContext(request_id))
         recovery_codes = self.recovery_codes.replace(user_id)
         self.mailer.send(request.email, mail.mfa_changed(self.settings.app_name, "New recovery codes replaced your previous ones."))
         self.events.publish(events.RecoveryCodesRegenerated(user_id=user_id, request_id=request_id))

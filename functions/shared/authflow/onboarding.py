@@ -119,7 +119,7 @@ class Onboarding:
             self.status.delete_user_items(user_id, keep_status=False)
             raise_transient(error, "The workflow service")
             raise
-        logger.info("onboarding started", extra={"user_id": user_id})
+        logger.debug("onboarding started", extra={"user_id": user_id})
         return CreateUserResponse(email=request.email, user_id=user_id, status_token=status_token.get_secret_value())
 
     def confirm(self, user_id: str, request: ConfirmUserRequest) -> ConfirmUserResponse:
@@ -283,7 +283,7 @@ class Onboarding:
             error = o.failure.Error if o.failure else "Unknown"
             self.status.record_step(user_id, task.state, StepStatus.SUCCEEDED, OnboardingStatus.FAILED)
             self.events.publish(events.OnboardingFailed(error=error, **context))
-        logger.info("onboarding compensated", extra={"user_id": user_id, "outcome": task.outcome})
+        logger.debug("onboarding compensated", extra={"user_id": user_id, "outcome": task.outcome})
 
     TASKS: ClassVar[dict[str, Callable[["Onboarding", OnboardingTask], None]]] = {
         "create_cognito_user": _create_cognito_user,

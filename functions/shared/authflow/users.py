@@ -116,6 +116,21 @@ class Tokens:
 
 
 @dataclass(frozen=True)
+class AuditContext:
+    """What Cognito's post authentication trigger needs to name a sign-in in its LoginSucceeded event:
+    the API request, and the login execution where one runs it (sent as client metadata, never a secret)."""
+
+    request_id: str
+    execution_arn: str | None = None
+
+    def client_metadata(self) -> dict[str, str]:
+        metadata = {"request_id": self.request_id}
+        if self.execution_arn:
+            metadata["execution_arn"] = self.execution_arn
+        return metadata
+
+
+@dataclass(frozen=True)
 class Challenge:
     name: str
     session: SecretStr
@@ -279,12 +294,12 @@ class UserDirectory:
 
     # ------------------------------------------------------------------ a new authenticator for an active user
 
-    def prove_totp(self, user_id: str, password: SecretStr, otp: SecretStr) -> Tokens:
-        """Both factors, as a sign-in checks them; the tokens authorise replacing the authenticator."""
+    def prove_totp(self, user_id: str, password: SecretStr, otp: SecretStr, audit: AuditContext) -> Tokens:
+        """Both factors, as a sign-in checks them (and records: LoginSucceeded); the tokens authorise replacing the authenticator."""
         challenge = self.authenticate(user_id, password)
         if challenge.name != "SOFTWARE_TOKEN_MFA":
             raise errors.OnboardingIncomplete()
-        return self.answer_mfa(user_id, challenge.session, otp)
+        return self.answer_mfa(user_id, challenge.session, otp, audit)
 
     def associate_new_token(self, access_token: SecretStr) -> SecretStr:
         """A new TOTP seed for the signed-in user; the current one keeps working until the new one is verified."""
@@ -323,7 +338,8 @@ class UserDirectory:
             raise errors.OnboardingIncomplete()
         return Challenge(result["ChallengeName"], SecretStr(result["Session"]))
 
-    def answer_mfa(self, user_id: str, session: SecretStr, code: SecretStr) -> Tokens:
+    def answer_mfa(self, user_id: str, session: SecretStr, code: SecretStr, audit: AuditContext) -> Tokens:
+        """The MFA step; Cognito's post authentication trigger records the sign-in with the audit context."""
         result = self._call(
             "admin_respond_to_auth_challenge",
             _MFA_ERRORS,
@@ -335,6 +351,7 @@ class UserDirectory:
                 "SECRET_HASH": self._secret_hash(user_id),
             },
             Session=session.get_secret_value(),
+            ClientMetadata=audit.client_metadata(),
         )
         return Tokens.from_result(result)
 

@@ -31,11 +31,14 @@ from authflow.replays import ArchiveReplays, ReplayTarget
 from authflow.sealed_secrets import SecretSealer
 from authflow.status.deliveries import DeliveryLogEntry
 from authflow.status.subscriptions import Subscription
+from authflow.webhook_routing import WebhookRouting
 
 SECRET_PREFIX = "whsec_"
 ROTATION_WINDOW = timedelta(hours=24)  # deliveries carry both signatures while receivers switch secrets
 ONE_EVENT_WINDOW = timedelta(seconds=1)  # a replay of one event reads the archive around its time only
 DELIVERIES_SHOWN, MOST_DELIVERIES_SHOWN = 50, 100  # the delivery log's limit: its default and its maximum
+# Concurrent subscription changes: each re-routes until the subscriptions it read are still the same.
+ROUTING_ROUNDS = 3
 
 
 def new_secret() -> SecretStr:
@@ -51,7 +54,7 @@ def delivery_log(webhook_id: str, entries: list[DeliveryLogEntry]) -> WebhookDel
 
 
 class Webhooks:
-    def __init__(self, adapters: Adapters, allow_loopback: bool, replays: ArchiveReplays, sealer: SecretSealer):
+    def __init__(self, adapters: Adapters, allow_loopback: bool, replays: ArchiveReplays, sealer: SecretSealer, routing: WebhookRouting):
         self.store = adapters.subscriptions
         self.sealer = sealer
         self.deliveries = adapters.deliveries
@@ -59,6 +62,7 @@ class Webhooks:
         self.clock = adapters.clock
         self.allow_loopback = allow_loopback
         self.replays = replays
+        self.routing = routing
 
     def subscribe(self, request: CreateWebhookRequest) -> CreateWebhookResponse:
         check_callback_url(request.url, self.allow_loopback, self.resolve)
@@ -72,6 +76,12 @@ class Webhooks:
             contact_email=request.contact_email,
         )
         self.store.add(subscription)
+        try:
+            self.route_subscribed_types()
+        except Exception:
+            # Not subscribed unless its events can reach the queue: the admin's retry creates it anew.
+            self.store.remove(subscription.id)
+            raise
         logger.info("webhook subscribed", extra={"webhook_id": subscription.id, "events": subscription.events})
         return CreateWebhookResponse(**subscription.public().model_dump(), secret=secret.get_secret_value())
 
@@ -81,8 +91,25 @@ class Webhooks:
     def unsubscribe(self, webhook_id: str) -> DeleteWebhookResponse:
         if not self.store.remove(webhook_id):
             raise errors.WebhookNotFound()
+        self.route_subscribed_types()
         logger.info("webhook deleted", extra={"webhook_id": webhook_id})
         return DeleteWebhookResponse(id=webhook_id)
+
+    def route_subscribed_types(self) -> None:
+        """The webhook rule sends the detail-types some subscription names to the queue, and no other.
+
+        A disabled subscription's types stay routed (the consumer drops their events), so that
+        re-enabling it needs no rule change. Two admins changing subscriptions at once could each write
+        the rule from what they read: each writes again until a fresh read agrees with what it wrote.
+        """
+        routed = None
+        for _ in range(ROUTING_ROUNDS):
+            subscribed = {event_type for subscription in self.store.all() for event_type in subscription.events}
+            if subscribed == routed:
+                return
+            self.routing.route(subscribed)
+            routed = subscribed
+        logger.warning("webhook subscriptions kept changing while the rule was written", extra={"event_types": sorted(routed or ())})
 
     def update(self, webhook_id: str, request: UpdateWebhookRequest) -> UpdateWebhookResponse:
         """Re-enables a disabled subscription and/or rotates its secret (both signatures for ROTATION_WINDOW)."""
@@ -91,6 +118,8 @@ class Webhooks:
         updated = self.store.update(webhook_id, enable=bool(request.enabled), sealed_secret=sealed, rotation_window=ROTATION_WINDOW)
         if updated is None:
             raise errors.WebhookNotFound()
+        # Also how an operator restores the rule's pattern after a stack update reset it (README).
+        self.route_subscribed_types()
         logger.info(
             "webhook updated", extra={"webhook_id": webhook_id, "re_enabled": bool(request.enabled), "secret_rotated": secret is not None}
         )

@@ -7,6 +7,7 @@ is counted once. `accounted` reaching `rows` means the import is complete; whoev
 (a conditional update) publishes ImportCompleted, once.
 """
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from authflow.aws import error_code, raise_transient
+from authflow.errors import TransientError
 from authflow.models import ImportCounts, ImportOutcome, ImportRowProblem
 from authflow.status.table import TableStore
 
@@ -58,7 +60,19 @@ class ImportSummary:
         return ImportCounts(queued=self.rows - self.accounted, **self.counts)
 
 
+BATCH_WRITE_LIMIT = 25  # DynamoDB's BatchWriteItem takes at most 25 writes
+BATCH_WRITE_ATTEMPTS = 5
+
+
 class ImportRecords(TableStore):
+    def _call_unnamed(self, operation: str, **kwargs) -> Any:
+        """An operation that names its tables itself (BatchWriteItem)."""
+        try:
+            return getattr(self.client, operation)(**kwargs)
+        except ClientError as error:
+            raise_transient(error, "The status table")
+            raise
+
     def create(self, import_id: str, rows: int, request_id: str, outcomes: list[RowOutcome]) -> None:
         """The import's summary, then the rows already decided (invalid ones) with their counts."""
         self._call(
@@ -80,9 +94,16 @@ class ImportRecords(TableStore):
         """Rows the API decided itself (invalid, or not queued): written in batches, then counted at once."""
         if not outcomes:
             return
-        with self.table.batch_writer() as batch:
-            for outcome in outcomes:
-                batch.put_item(Item=self._row_item(import_id, outcome))
+        items = [{"PutRequest": {"Item": self._row_item(import_id, outcome)}} for outcome in outcomes]
+        for start in range(0, len(items), BATCH_WRITE_LIMIT):
+            pending: dict = {self.table_name: items[start : start + BATCH_WRITE_LIMIT]}
+            for attempt in range(BATCH_WRITE_ATTEMPTS):
+                pending = self._call_unnamed("batch_write_item", RequestItems=pending).get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                time.sleep(0.05 * 2**attempt)  # DynamoDB left some writes unprocessed (throttling): back off, resend them
+            else:
+                raise TransientError("The status table is temporarily unavailable.")
         added: dict[str, int] = {}
         for outcome in outcomes:
             added[outcome.outcome.value] = added.get(outcome.outcome.value, 0) + 1
@@ -98,18 +119,18 @@ class ImportRecords(TableStore):
         """Writes the row's outcome and counts it, in one transaction; False if the row already had one."""
         name = outcome.outcome.value
         try:
-            self.table.meta.client.transact_write_items(
+            self.client.transact_write_items(
                 TransactItems=[
                     {
                         "Put": {
-                            "TableName": self.table.name,
+                            "TableName": self.table_name,
                             "Item": self._row_item(import_id, outcome),
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
                     {
                         "Update": {
-                            "TableName": self.table.name,
+                            "TableName": self.table_name,
                             "Key": import_key(import_id, SUMMARY),
                             "UpdateExpression": "ADD #outcome :one, accounted :one",
                             "ConditionExpression": "attribute_exists(pk)",

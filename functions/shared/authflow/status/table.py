@@ -5,7 +5,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from authflow.aws import raise_transient, resource
+from authflow.aws import raise_transient, table_client
 from authflow.clock import Clock, utc_now
 
 
@@ -18,15 +18,20 @@ def email_key(email: str) -> dict[str, str]:
 
 
 class TableStore:
-    """A DynamoDB table whose throttling and transient failures surface as TransientError."""
+    """A DynamoDB table whose throttling and transient failures surface as TransientError.
+
+    Items and keys are plain Python values (authflow.aws.table_client), as with boto3's Table resource.
+    """
 
     def __init__(self, table_name: str, clock: Clock = utc_now):
-        self.table = resource("dynamodb").Table(table_name)
+        self.table_name = table_name
+        self.client = table_client()
         self.clock = clock
 
     def _call(self, operation: str, **kwargs) -> Any:
+        """An operation on this table (its TableName added)."""
         try:
-            return getattr(self.table, operation)(**kwargs)
+            return getattr(self.client, operation)(TableName=self.table_name, **kwargs)
         except ClientError as error:
             raise_transient(error, "The status table")
             raise
