@@ -8,6 +8,10 @@ INSTALLED := $(VENV)/.installed
 CHECKOV_DIR := $(VENV)/checkov
 # What pytest runs (make test PYTEST_ARGS=tests/unit); a selection that collects no test fails (exit 5).
 PYTEST_ARGS ?=
+# The suite runs in PYTEST_WORKERS processes (pytest-xdist), each with its own local stack: one Python
+# process uses one core at most (the GIL), and CI has two. Groups, in collection order: tests/conftest.py.
+PYTEST_WORKERS ?= 2
+PARALLEL := -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 COVERAGE := --cov=functions --cov=infra --cov=cli --cov=measures --cov-report=term-missing:skip-covered
 
 .PHONY: run test lint typecheck browser lock clean
@@ -25,7 +29,7 @@ run: $(INSTALLED)
 	$(VENV)/bin/python -m infra
 
 test: lint typecheck browser
-	$(VENV)/bin/python -m pytest $(COVERAGE) $(PYTEST_ARGS)
+	$(VENV)/bin/python -m pytest $(PARALLEL) $(COVERAGE) $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .

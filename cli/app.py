@@ -6,6 +6,8 @@
     authflow users status USER_ID
     authflow users mfa-reset USER_ID --admin-token TOKEN
     authflow users sign-out USER_ID --admin-token TOKEN
+    authflow users import FILE --admin-token TOKEN [--idempotency-key KEY]
+    authflow users import-status IMPORT_ID --admin-token TOKEN
     authflow admins add EMAIL
     authflow api-keys create NAME | list | revoke NAME
     authflow webhooks deliveries WEBHOOK_ID [--limit 50]
@@ -20,6 +22,7 @@ import json
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -30,7 +33,7 @@ from rich.table import Table
 from rich.text import Text
 
 from authflow.status.api_keys import ApiKeyNameTaken
-from authflow_cli.sources import AwsSource, LocalSource, NoSuchUser, SourceError, default_url
+from authflow_cli.sources import AdminRequest, AwsSource, LocalSource, NoSuchUser, SourceError, default_url
 from infra.console.formatting import compact, event_summary, execution_name, format_duration, format_time
 
 STATUS_STYLE = {
@@ -549,12 +552,12 @@ AdminToken = Annotated[
 ]
 
 
-def _operate(ctx: typer.Context, path: str, admin_token: str, **given) -> tuple[dict, str]:
+def _operate(ctx: typer.Context, path: str, admin_token: str, request: AdminRequest | None = None, **given) -> tuple[dict, str]:
     """Calls an admin route of the target's API; its answer and the target's label."""
     target = _target(ctx, **given)
     try:
         source = target.source()
-        return source.operate(path, admin_token), source.label
+        return source.operate(path, admin_token, request), source.label
     except NoSuchUser as missing:
         _fail(str(missing))
     except SourceError as error:
@@ -584,6 +587,59 @@ def users_mfa_reset(
         return
     out.print(f"User {escape(user_id)}'s authenticator was removed in {label}; every session ended.")
     out.print(Text("Their next sign-in answers MFA_ENROLMENT_REQUIRED and mails them a new QR code's link.", style="dim"))
+
+
+@users_app.command("import")
+def users_import(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A .csv file (header full_name,email,mobile_phone_number) or JSON lines.", exists=True)],
+    admin_token: AdminToken,
+    idempotency_key: Annotated[str | None, typer.Option("--idempotency-key", help="The same key and file again: the same import.")] = None,
+    as_json: Json = False,
+    url: Url = None,
+    stack_name: StackName = None,
+    profile: Profile = None,
+    region: Region = None,
+) -> None:
+    """Onboard up to 10 000 users from a file (POST /v1/user-imports); follow it with users import-status."""
+    media_type = "text/csv" if file.suffix.lower() == ".csv" else "application/x-ndjson"
+    headers = (("content-type", media_type),) + ((("idempotency-key", idempotency_key),) if idempotency_key else ())
+    request = AdminRequest(body=file.read_bytes(), headers=headers)
+    answer, label = _operate(ctx, "/user-imports", admin_token, request, url=url, stack_name=stack_name, profile=profile, region=region)
+    if as_json:
+        _print_json(answer)
+        return
+    out.print(f"Import {answer['import_id']} queued in {label}: {answer['queued']} of {answer['rows']} rows, {answer['invalid']} invalid.")
+    out.print(Text(f"Follow it: authflow users import-status {answer['import_id']}", style="dim"))
+
+
+@users_app.command("import-status")
+def users_import_status(
+    ctx: typer.Context,
+    import_id: Annotated[str, typer.Argument(help="The id users import (POST /v1/user-imports) answered.")],
+    admin_token: AdminToken,
+    as_json: Json = False,
+    url: Url = None,
+    stack_name: StackName = None,
+    profile: Profile = None,
+    region: Region = None,
+) -> None:
+    """An import's counts and its invalid or failed rows (GET /v1/user-imports/{id})."""
+    request = AdminRequest(method="GET", body=None, headers=())
+    answer, label = _operate(
+        ctx, f"/user-imports/{import_id}", admin_token, request, url=url, stack_name=stack_name, profile=profile, region=region
+    )
+    if as_json:
+        _print_json(answer)
+        return
+    counts = answer["counts"]
+    out.print(f"Import {escape(import_id)} in {label}: {answer['status']}, {answer['rows']} rows")
+    out.print(", ".join(f"{name} {counts[name]}" for name in ("queued", "created", "duplicate", "invalid", "failed")))
+    if answer["problems"]:
+        table = Table("row", "email", "reason", title="Invalid or failed rows")
+        for problem in answer["problems"]:
+            table.add_row(str(problem["row"]), escape(problem["email"] or ""), problem["reason"])
+        out.print(table)
 
 
 @users_app.command("sign-out")

@@ -96,15 +96,10 @@ class LocalSource:
 
         return boto3.client(service, **self._aws_settings())
 
-    def resource(self, service: str):
-        import boto3
-
-        return boto3.resource(service, **self._aws_settings())
-
     def api_keys(self, what: str, operation: str, *args):
         """operation of the stack's API keys (authflow.status.ApiKeys: create, entries, revoke)."""
         table = self._resources()["resources"]["StatusTable"]
-        return self._aws(what, api_key_operation, self.resource("dynamodb"), table, operation, *args)
+        return self._aws(what, api_key_operation, self.client("dynamodb"), table, operation, *args)
 
     def _aws(self, what: str, function, *args):
         from botocore.exceptions import BotoCoreError, ClientError
@@ -127,9 +122,9 @@ class LocalSource:
         pool, group = resources["UserPool"], resources["AdminGroup"]
         return self._aws(f"Adding {email} to {group}", add_to_admin_group, self.client("cognito-idp"), pool, group, email)
 
-    def operate(self, path: str, admin_token: str) -> dict:
+    def operate(self, path: str, admin_token: str, request: "AdminRequest | None" = None) -> dict:
         api_key = os.environ.get("AUTHFLOW_API_KEY") or LOCAL_API_KEY
-        return call_admin_route(f"{self.url.rstrip('/')}/v1{path}", api_key, admin_token, self.timeout)
+        return call_admin_route(f"{self.url.rstrip('/')}/v1{path}", api_key, admin_token, self.timeout, request)
 
 
 @dataclass
@@ -288,9 +283,9 @@ class AwsSource:
 
     def api_keys(self, what: str, operation: str, *args):
         table = self._the("AWS::DynamoDB::Table", "StatusTable")
-        return self._call(what, api_key_operation, self.session.resource("dynamodb"), table, operation, *args)
+        return self._call(what, api_key_operation, self.client("dynamodb"), table, operation, *args)
 
-    def operate(self, path: str, admin_token: str) -> dict:
+    def operate(self, path: str, admin_token: str, request: "AdminRequest | None" = None) -> dict:
         """The stack's admin route, found from its outputs (ApiUrl), with an API key of the operator's
         (AUTHFLOW_API_KEY: keys are stored hashed, so none can be read back from the stack)."""
         api_key = os.environ.get("AUTHFLOW_API_KEY")
@@ -300,22 +295,33 @@ class AwsSource:
             )
         stack = self._call("Reading the stack", self.client("cloudformation").describe_stacks, StackName=self.stack_name)["Stacks"][0]
         outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-        return call_admin_route(f"{outputs['ApiUrl']}{path}", api_key, admin_token, 30.0)
+        return call_admin_route(f"{outputs['ApiUrl']}{path}", api_key, admin_token, 30.0, request)
 
 
 def api_key_operation(dynamodb, table: str, operation: str, *args):
-    """ApiKeys' operation on the stack's status table, through the operator's DynamoDB resource."""
+    """ApiKeys' operation on the stack's status table, through the operator's DynamoDB client."""
+    from authflow.aws import plain_values
     from authflow.status.api_keys import ApiKeys
 
-    return getattr(ApiKeys(table, dynamodb=dynamodb), operation)(*args)
+    return getattr(ApiKeys(table, client=plain_values(dynamodb)), operation)(*args)
 
 
-def call_admin_route(url: str, api_key: str, admin_token: str, timeout: float) -> dict:
-    """POSTs to an admin route of the v1 API: the same checks, mail and events as any admin's call."""
-    headers = {"x-api-key": api_key, "authorization": f"Bearer {admin_token}", "content-type": "application/json"}
-    request = urllib.request.Request(url, data=b"", method="POST", headers=headers)
+@dataclass(frozen=True)
+class AdminRequest:
+    """What an admin route is sent: by default an empty POST."""
+
+    method: str = "POST"
+    body: bytes | None = b""
+    headers: tuple[tuple[str, str], ...] = (("content-type", "application/json"),)
+
+
+def call_admin_route(url: str, api_key: str, admin_token: str, timeout: float, request: AdminRequest | None = None) -> dict:
+    """Calls an admin route of the v1 API: the same checks, mail and events as any admin's call."""
+    sent = request or AdminRequest()
+    headers = {"x-api-key": api_key, "authorization": f"Bearer {admin_token}", **dict(sent.headers)}
+    http_request = urllib.request.Request(url, data=sent.body, method=sent.method, headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
+        with urllib.request.urlopen(http_request, timeout=timeout) as response:
             return json.loads(response.read())
     except urllib.error.HTTPError as error:
         try:

@@ -23,6 +23,7 @@ def main() -> None:
         f"  OpenAPI    {stack.api_url}/openapi.json\n"
         f"  mail       {stack.local_url}/mail\n"
         f"  events     {stack.local_url}/events\n"
+        f"  webhooks   {stack.local_url}/webhooks\n"
         f"  executions {stack.local_url}/executions\n"
         f"  AWS (moto) http://127.0.0.1:{stack.moto_port}\n"
         f"More API keys (one per front end; each is printed once):\n"

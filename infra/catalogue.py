@@ -20,17 +20,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from authflow.events import EVENT_TYPES, SOURCE, EventDetail
+from authflow.events import EVENT_TYPES, SOURCE, EventDetail, SystemEventDetail, UserEventDetail
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS_DIR = ROOT / "events"
 SAMPLES_DIR = EVENTS_DIR / "samples"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
-COMMON_FIELDS = tuple(EventDetail.model_fields)
+COMMON_FIELDS = tuple(UserEventDetail.model_fields)  # a system fact has them all but user_id
 
 # Which events each flow emits, in order; the README shows this table and the end-to-end tests
-# check the flows they run against it. CustomMessagePrepared comes from Cognito's custom message
-# trigger while the invitation is sent.
+# check the flows they run against it. One event per fact (SPEC section 4), from the component that
+# knows it first: CustomMessagePrepared from Cognito's custom message trigger while a mail is sent,
+# LoginSucceeded from its post authentication trigger, TokenRefreshed from its pre token generation
+# trigger (which records nothing at sign-in: the sign-in's tokens are part of LoginSucceeded's fact).
 FLOWS: dict[str, dict[str, Any]] = {
     "Onboarding": {
         "when": "POST /v1/users, then confirm and confirm-mfa by the user",
@@ -50,7 +52,7 @@ FLOWS: dict[str, dict[str, Any]] = {
     },
     "Login": {
         "when": "POST /v1/login, then POST /v1/mfa-verify with the right code",
-        "events": ["UserAuthenticated", "TokensIssued", "LoginSucceeded"],
+        "events": ["LoginSucceeded"],
     },
     "Login refused": {
         "when": "POST /v1/login with a wrong password (or an unknown email, under a pseudo-id)",
@@ -62,7 +64,7 @@ FLOWS: dict[str, dict[str, Any]] = {
     },
     "Token refresh": {
         "when": "POST /v1/refresh-token",
-        "events": ["TokensIssued", "TokenRefreshed"],
+        "events": ["TokenRefreshed"],
     },
     "Logout": {"when": "POST /v1/logout", "events": ["LoggedOut"]},
     "Password change": {"when": "POST /v1/change-password", "events": ["PasswordChanged"]},
@@ -80,7 +82,7 @@ FLOWS: dict[str, dict[str, Any]] = {
     },
     "New authenticator added": {
         "when": "POST /v1/resend-mfa with the password and a current code (a sign-in), then POST /v1/users/{user_id}/confirm-mfa",
-        "events": ["UserAuthenticated", "TokensIssued", "MfaEnrolmentStarted", "MfaReplaced"],
+        "events": ["LoginSucceeded", "MfaEnrolmentStarted", "MfaReplaced"],
     },
     "Lost authenticator replaced": {
         "when": "POST /v1/resend-mfa with the password and a recovery code, then POST /v1/users/{user_id}/confirm-mfa",
@@ -93,9 +95,17 @@ FLOWS: dict[str, dict[str, Any]] = {
     "Signed out by an operator": {"when": "POST /v1/users/{user_id}/sign-out (admin)", "events": ["SignedOutByOperator"]},
     "Recovery codes regenerated": {
         "when": "POST /v1/recovery-codes with the password and a current code (a sign-in)",
-        "events": ["UserAuthenticated", "TokensIssued", "RecoveryCodesRegenerated"],
+        "events": ["LoginSucceeded", "RecoveryCodesRegenerated"],
     },
     "User deleted": {"when": "DELETE /v1/users/{user_id}", "events": ["UserDeleted"]},
+    "Webhook endpoint disabled": {
+        "when": "a delivery answered 410 Gone, or an endpoint failed every delivery for WEBHOOK_DISABLE_AFTER_DAYS",
+        "events": ["WebhookEndpointDisabled"],
+    },
+    "User import": {
+        "when": "POST /v1/user-imports (admin); each created row then goes through Onboarding",
+        "events": ["ImportCompleted"],
+    },
 }
 
 # Values for the samples, by field name; a model field's own `examples` win over these.
@@ -111,6 +121,8 @@ _SAMPLE_VALUES: dict[str, Any] = {
     "step": "PASSWORD",
     "reason": "INVALID_CREDENTIALS",
     "trigger_source": "CustomMessage_AdminCreateUser",
+    "webhook_id": "7d41c0e2-5b9a-4f36-8e1d-2a6c9b0f3e58",
+    "import_id": "6d1e0c9b-3a4f-4b2e-8c7d-5f9a0b1c2d3e",
 }
 _SAMPLE_BY_TYPE = {"string": "example", "boolean": False, "integer": 0, "number": 0, "array": [], "object": {}}
 
@@ -163,6 +175,8 @@ def event_schema(model: type[EventDetail]) -> dict:
 
 
 def _sample_value(model: type[EventDetail], name: str, field_schema: dict) -> Any:
+    if kind_of(model) == "system" and name in ("request_id", "execution_arn"):
+        return None  # the delivery function's facts come from no request or execution
     examples = model.model_fields[name].examples
     if examples:
         return examples[0]
@@ -197,8 +211,17 @@ def _type_text(field_schema: dict) -> str:
     return f"{text} ({field_schema['format']})" if "format" in field_schema else text
 
 
+def kind_of(model: type[EventDetail]) -> str:
+    """Whom the fact is about: a user (named by user_id) or the system (a webhook endpoint, an import)."""
+    if issubclass(model, UserEventDetail):
+        return "user"
+    if issubclass(model, SystemEventDetail):
+        return "system"
+    raise TypeError(f"{model.__name__} derives from neither UserEventDetail nor SystemEventDetail")
+
+
 def readme() -> str:
-    common = detail_schema(EventDetail)["properties"]
+    common = detail_schema(UserEventDetail)["properties"]
     flows_by_event: dict[str, list[str]] = {}
     for flow, spec in FLOWS.items():
         for name in dict.fromkeys(spec["events"]):
@@ -209,7 +232,9 @@ def readme() -> str:
         fields = ", ".join(f"`{k}`: {_type_text(v)}" for k, v in own.items()) or "—"
         flows = ", ".join(flows_by_event.get(model.__name__, [])) or "—"
         when = (model.__doc__ or "").strip().replace("|", "\\|")
-        rows.append(f"| [{model.__name__}]({model.__name__}.schema.json) | v{version_of(model)} | {when} | {flows} | {fields} |")
+        rows.append(
+            f"| [{model.__name__}]({model.__name__}.schema.json) | v{version_of(model)} | {kind_of(model)} | {when} | {flows} | {fields} |"
+        )
     flow_rows = [f"| {flow} | {spec['when']} | {' → '.join(spec['events'])} |" for flow, spec in FLOWS.items()]
     common_rows = [f"| `{k}` | {_type_text(v)} |" for k, v in common.items()]
     return "\n".join(
@@ -220,23 +245,27 @@ def readme() -> str:
             "",
             f"Every lifecycle fact is an EventBridge event with source `{SOURCE}` on the bus `authflow-<env>`,",
             "which archives every event and routes them all to the audit log group `/aws/events/authflow-<env>`",
-            "(retention: the template's `AuditLogRetentionDays`) and to the webhook delivery queue.",
+            "(retention: the template's `AuditLogRetentionDays`); the webhook delivery queue gets only the types",
+            "some webhook subscription names.",
             "Each detail-type has a JSON Schema here (the whole event; `detail` is generated from the pydantic",
             "model) and a sample event in `samples/`. A detail never carries a secret: no password, code,",
             "token, session or TOTP secret.",
             "",
-            "Every detail has these fields:",
+            "Every detail has these fields except `user_id`, which only the facts about a user carry (kind",
+            "`user`); a fact about the system itself (kind `system`: a webhook endpoint, say) concerns no",
+            "single user and names what it is about in fields of its own:",
             "",
             "| field | type |",
             "|---|---|",
             *common_rows,
             "",
-            "`execution_arn` is the Step Functions execution the event belongs to, where one exists.",
+            "`request_id` is the API request the fact comes from, and `execution_arn` the Step Functions",
+            "execution it belongs to, where one exists (null otherwise).",
             "",
             "## Event types",
             "",
-            "| type | version | emitted when | flows | fields besides the common ones |",
-            "|---|---|---|---|---|",
+            "| type | version | kind | emitted when | flows | fields besides the common ones |",
+            "|---|---|---|---|---|---|",
             *rows,
             "",
             "## Flows",

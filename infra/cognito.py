@@ -15,6 +15,9 @@
   attempts exceeded" for a while (here 15 minutes); moto never locks.
 - Post authentication and pre token generation triggers: Cognito calls them when a sign-in
   completes (and pre token generation again for each refresh); moto calls none.
+- Client metadata: Cognito hands AdminRespondToAuthChallenge's (and RespondToAuthChallenge's)
+  ClientMetadata to the post authentication and pre token generation triggers it calls, as the
+  event's request.clientMetadata; moto drops it.
 - An unknown refresh token: Cognito answers NotAuthorizedException; moto fails with a KeyError.
 - AdminResetUserPassword: Cognito mails a reset code through the CustomMessage trigger
   (CustomMessage_ForgotPassword) and, until the user sets a new password with it, refuses the password
@@ -32,6 +35,10 @@
 - A user without TOTP (disabled with AdminSetUserMFAPreference) in a pool that requires MFA:
   Cognito's next sign-in asks for a new enrolment (MFA_SETUP); moto keeps the verified token, and its
   password sign-in of a user without MFA hands out tokens.
+- The app client's secret: Cognito refuses every call a client with a secret authorises
+  (AdminInitiateAuth and InitiateAuth of every flow, refresh included; their challenge answers;
+  ForgotPassword and ConfirmForgotPassword) without the SECRET_HASH of the user it names
+  (NotAuthorizedException); moto checks it only on SRP and public refresh sign-ins and on the TOTP answer.
 """
 
 import base64
@@ -45,11 +52,13 @@ import uuid
 from cryptography.hazmat.primitives.twofactor import InvalidToken
 from moto.cognitoidp import models as cognito_models
 from moto.cognitoidp.exceptions import CodeMismatchException, ExpiredCodeException, InvalidPasswordException, NotAuthorizedError
-from moto.cognitoidp.models import CognitoIdpBackend, UserStatus
-from moto.cognitoidp.utils import verify_totp
+from moto.cognitoidp.models import CognitoIdpBackend, UserStatus, cognitoidp_backends, find_account_region_by_value
+from moto.cognitoidp.responses import CognitoIdpResponse
+from moto.cognitoidp.utils import check_secret_hash, verify_totp
 from moto.core.exceptions import JsonRESTError
 from moto.ses.models import ses_backends
 
+from authflow.users import secret_hash
 from infra.lambda_runtime import InvocationError, LocalLambdaRuntime
 
 COGNITO_DEFAULT_SENDER = "no-reply@verificationemail.com"
@@ -167,8 +176,29 @@ class _AuthLedger:
             return True
 
 
+# The ClientMetadata of the challenge answer this thread is serving, for the triggers the sign-in calls.
+_answering = threading.local()
+
+
+def _pass_client_metadata(action: str) -> None:
+    """The response's action keeps the request's ClientMetadata where log_user_in's triggers find it."""
+    original = getattr(CognitoIdpResponse, action)
+
+    @functools.wraps(original)
+    def answer(self):
+        _answering.client_metadata = self._get_param("ClientMetadata") or {}
+        try:
+            return original(self)
+        finally:
+            _answering.client_metadata = {}
+
+    setattr(CognitoIdpResponse, action, answer)
+
+
 def install(runtime: LocalLambdaRuntime) -> None:
     ledger = _AuthLedger()
+    for action in ("admin_respond_to_auth_challenge", "respond_to_auth_challenge"):
+        _pass_client_metadata(action)
     cognito_models.verify_totp = functools.partial(verify_totp, valid_window=1)
     # moto checks every code against its one shared secret; the wrappers below check the user's own.
     cognito_models.get_cognito_idp_user_pool_enable_totp = lambda: False
@@ -305,6 +335,11 @@ def install(runtime: LocalLambdaRuntime) -> None:
         if answered is None or answered.username != username:
             raise NotAuthorizedError("Invalid session for the user.")
         responses["USERNAME"] = username
+        client = pool.clients.get(client_id)
+        if client is not None and client.generate_secret:
+            # The caller's SECRET_HASH, for the name they gave (an alias too), was checked by the outer wrapper
+            # (_install_secret_hash_checks); moto checks it again, against the username it now names.
+            responses["SECRET_HASH"] = secret_hash(client.secret, client.id, username)
         if challenge_name == "SOFTWARE_TOKEN_MFA":
             code = responses.get("SOFTWARE_TOKEN_MFA_CODE", "")
             if not _totp_code_matches(getattr(answered, "totp_secret", None), code):
@@ -386,14 +421,24 @@ def install(runtime: LocalLambdaRuntime) -> None:
     def log_user_in(self, user_pool, client, username):
         """A completed sign-in: Cognito calls the post authentication, then the pre token generation trigger."""
         user = user_pool._get_user(username)
-        trigger(self, user_pool, user, "PostAuthentication", "PostAuthentication_Authentication", {"newDeviceUsed": False}, {}, client.id)
+        metadata = {"clientMetadata": dict(getattr(_answering, "client_metadata", None) or {})}
+        trigger(
+            self,
+            user_pool,
+            user,
+            "PostAuthentication",
+            "PostAuthentication_Authentication",
+            {"newDeviceUsed": False, **metadata},
+            {},
+            client.id,
+        )
         trigger(
             self,
             user_pool,
             user,
             "PreTokenGeneration",
             "TokenGeneration_Authentication",
-            _groups(user),
+            {**_groups(user), **metadata},
             {"claimsOverrideDetails": None},
             client.id,
         )
@@ -453,3 +498,74 @@ def install(runtime: LocalLambdaRuntime) -> None:
 
     CognitoIdpBackend.admin_initiate_auth = initiate_auth_asking_for_enrolment
     CognitoIdpBackend.confirm_forgot_password = confirm_forgot_password
+    _install_secret_hash_checks()
+
+
+def _require_secret_hash(client, username: str | None, given: str | None) -> None:
+    """A client with a secret: Cognito answers NotAuthorizedException unless the call carries the SECRET_HASH
+    of the user it names (HMAC-SHA256 of username + client id under the client's secret)."""
+    if client is None or not client.generate_secret:
+        return
+    if not given:
+        raise NotAuthorizedError(f"Client {client.id} is configured for secret but secret was not received")
+    if not check_secret_hash(client.secret, client.id, username or "", given):
+        raise NotAuthorizedError(f"Unable to verify secret hash for client {client.id}")
+
+
+def _client(backend: CognitoIdpBackend, client_id: str | None):
+    return next((pool.clients[client_id] for pool in backend.user_pools.values() if client_id in pool.clients), None)
+
+
+def _install_secret_hash_checks() -> None:
+    """Wraps the outermost of the wrappers above (each sign-in call passes here first)."""
+    admin_initiate = CognitoIdpBackend.admin_initiate_auth
+
+    def admin_initiate_auth(self, user_pool_id, client_id, auth_flow, auth_parameters):
+        parameters = auth_parameters or {}
+        pool = self.describe_user_pool(user_pool_id)
+        username = parameters.get("USERNAME")
+        if auth_flow in ("REFRESH_TOKEN_AUTH", "REFRESH_TOKEN"):
+            issued = pool.refresh_tokens.get(parameters.get("REFRESH_TOKEN", ""))
+            username = issued[1] if issued else None
+        if username is not None:
+            _require_secret_hash(pool.clients.get(client_id), username, parameters.get("SECRET_HASH"))
+        return admin_initiate(self, user_pool_id, client_id, auth_flow, auth_parameters)
+
+    CognitoIdpBackend.admin_initiate_auth = admin_initiate_auth
+
+    public_initiate = CognitoIdpBackend.initiate_auth
+
+    def initiate_auth(self, client_id, auth_flow, auth_parameters):
+        parameters = auth_parameters or {}
+        if "USERNAME" in parameters:
+            _require_secret_hash(_client(self, client_id), parameters["USERNAME"], parameters.get("SECRET_HASH"))
+        return public_initiate(self, client_id, auth_flow, auth_parameters)
+
+    CognitoIdpBackend.initiate_auth = initiate_auth
+
+    respond = CognitoIdpBackend.respond_to_auth_challenge
+
+    def respond_to_auth_challenge(self, session, client_id, challenge_name, challenge_responses):
+        responses = challenge_responses or {}
+        if session in self.sessions:
+            _, pool = self.sessions[session]
+            _require_secret_hash(pool.clients.get(client_id), responses.get("USERNAME"), responses.get("SECRET_HASH"))
+        return respond(self, session, client_id, challenge_name, challenge_responses)
+
+    CognitoIdpBackend.respond_to_auth_challenge = respond_to_auth_challenge
+
+    def checking_secret_hash(answer):
+        """ForgotPassword and ConfirmForgotPassword: moto's backend never sees their SecretHash, so the check is here."""
+
+        def checked(self):
+            client_id = self._get_param("ClientId")
+            account, region = find_account_region_by_value("client_id", client_id, fallback=(self.current_account, self.region))
+            _require_secret_hash(
+                _client(cognitoidp_backends[account][region], client_id), self._get_param("Username"), self._get_param("SecretHash")
+            )
+            return answer(self)
+
+        return checked
+
+    CognitoIdpResponse.forgot_password = checking_secret_hash(CognitoIdpResponse.forgot_password)
+    CognitoIdpResponse.confirm_forgot_password = checking_secret_hash(CognitoIdpResponse.confirm_forgot_password)

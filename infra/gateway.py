@@ -27,7 +27,7 @@ NOT_FOUND = (404, {"message": "Not Found"})
 TOO_LARGE = (413, {"message": "Request Entity Too Large"})
 INTEGRATION_FAILED = (500, {"message": "Internal Server Error"})
 # Media types HTTP API passes to Lambda as text; any other body arrives base64-encoded.
-_TEXT_MEDIA = re.compile(r"^(text/.*|application/(json|xml|javascript|.*\+json|.*\+xml))$")
+TEXT_MEDIA_TYPES = re.compile(r"^(text/.*|application/(json|xml|javascript|.*\+json|.*\+xml))$")
 
 
 def _route_pattern(path: str) -> re.Pattern:
@@ -90,7 +90,7 @@ class LocalApiGateway:
         cookies = [c.strip() for c in headers.pop("cookie", "").split(";") if c.strip()]
         media_type = headers.get("content-type", "").split(";")[0].strip().lower()
         as_text = None
-        if _TEXT_MEDIA.match(media_type):
+        if TEXT_MEDIA_TYPES.match(media_type):
             try:
                 as_text = raw_body.decode("utf-8")
             except UnicodeDecodeError:

@@ -98,6 +98,11 @@ class LocalLambdaRuntime:
             raise KeyError(f"no local function {name_or_arn}")
         return self.functions[key]
 
+    def load_all(self) -> None:
+        """Cold-starts every function that has not run yet (their loggers exist from then on)."""
+        for function in {id(f): f for f in self.functions.values()}.values():
+            self._load(function)
+
     def _load(self, function: LocalFunction) -> ModuleType:
         """Imports the handler once, with the function's environment, as a cold start does.
 

@@ -19,6 +19,7 @@ from infra.template import ROOT, Resolver, dependencies
 NOT_PROVISIONED = {
     "AWS::Serverless::HttpApi": "served by the local API gateway (infra/gateway.py) from this resource's settings",
     "AWS::Lambda::Permission": "moto does not check resource policies on Invoke",
+    "AWS::XRay::SamplingRule": "the local stack records no traces",
 }
 LOCAL_ROLE = "authflow-local-execution-role"
 
@@ -93,6 +94,8 @@ class Provisioner:
         )
         if unknown:
             raise NotImplementedError(f"the local stack cannot create {sorted(unknown)}")
+        if broken := self.resolver.broken_rules():
+            raise ValueError(f"the template's rules refuse these parameters: {broken}")
         iam = boto3.client("iam")
         self.role_arn = iam.create_role(
             RoleName=LOCAL_ROLE,
@@ -171,7 +174,9 @@ class Provisioner:
         client = boto3.client("cognito-idp").create_user_pool_client(**{k: int(v) if k in numbers else v for k, v in p.items()})[
             "UserPoolClient"
         ]
-        self._set(logical_id, client["ClientId"])
+        # GenerateSecret: moto draws a secret as Cognito does, and GetAtt ClientSecret gives it (to the secret
+        # the functions read, AppClientSecret).
+        self._set(logical_id, client["ClientId"], ClientSecret=client.get("ClientSecret"))
 
     def _create_AWS__DynamoDB__Table(self, logical_id: str, resource: dict) -> None:
         p = self._properties(resource)
@@ -204,6 +209,18 @@ class Provisioner:
                 for rule in p["BucketEncryption"]["ServerSideEncryptionConfiguration"]
             ]
             s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={"Rules": rules})
+        if "LifecycleConfiguration" in p:
+            # CloudFormation's Prefix and ExpirationInDays are the API's Filter.Prefix and Expiration.Days.
+            lifecycle = [
+                {
+                    "ID": rule["Id"],
+                    "Status": rule["Status"],
+                    "Filter": {"Prefix": rule["Prefix"]},
+                    "Expiration": {"Days": rule["ExpirationInDays"]},
+                }
+                for rule in p["LifecycleConfiguration"]["Rules"]
+            ]
+            s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": lifecycle})
         if "PublicAccessBlockConfiguration" in p:
             s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=p["PublicAccessBlockConfiguration"])
         if "OwnershipControls" in p:
@@ -281,6 +298,16 @@ class Provisioner:
         )
         self._set(logical_id, name, Arn=archive["ArchiveArn"])
 
+    def _create_AWS__KMS__Key(self, logical_id: str, resource: dict) -> None:
+        p = self._properties(resource)
+        kms = boto3.client("kms")
+        key = kms.create_key(
+            **_without_none(Description=p.get("Description"), Policy=json.dumps(p["KeyPolicy"]) if "KeyPolicy" in p else None)
+        )["KeyMetadata"]
+        if p.get("EnableKeyRotation"):
+            kms.enable_key_rotation(KeyId=key["KeyId"])
+        self._set(logical_id, key["KeyId"], Arn=key["Arn"], KeyId=key["KeyId"])
+
     def _create_AWS__Cognito__UserPoolGroup(self, logical_id: str, resource: dict) -> None:
         p = self._properties(resource)
         boto3.client("cognito-idp").create_group(**p)
@@ -290,10 +317,13 @@ class Provisioner:
         p = self._properties(resource)
         generate = p.get("GenerateSecretString", {})
         secretsmanager = boto3.client("secretsmanager")
-        value = secretsmanager.get_random_password(
-            PasswordLength=int(generate.get("PasswordLength", 32)),
-            ExcludePunctuation=bool(generate.get("ExcludePunctuation", False)),
-        )["RandomPassword"]
+        value = (
+            p.get("SecretString")
+            or secretsmanager.get_random_password(
+                PasswordLength=int(generate.get("PasswordLength", 32)),
+                ExcludePunctuation=bool(generate.get("ExcludePunctuation", False)),
+            )["RandomPassword"]
+        )
         arn = secretsmanager.create_secret(Name=p.get("Name") or self._physical_name(logical_id), SecretString=value)["ARN"]
         self._set(logical_id, arn, Id=arn)
 

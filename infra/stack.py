@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import boto3
 
 from authflow.status import ApiKeys
-from infra import cognito, eventbridge, stepfunctions
+from infra import cognito, eventbridge, sqs, stepfunctions
 from infra.event_sources import SqsPoller
 from infra.gateway import LocalApiGateway
 from infra.lambda_runtime import LocalLambdaRuntime
@@ -114,6 +114,7 @@ class LocalStack:
         cognito.install(self.runtime)
         stepfunctions.install()
         eventbridge.install()
+        sqs.install()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         self._moto.start()
         self._stack = Provisioner(load_template(), self.parameters, self.runtime, self.stack_name).provision()

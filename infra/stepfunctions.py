@@ -1,7 +1,8 @@
 """Where moto's Step Functions falls short of AWS:
 
 - StartSyncExecution, which moto lacks: starts an Express execution and answers when it ends, with
-  the response shape AWS's StartSyncExecution has (status, output, error, cause, billing).
+  the response shape AWS's StartSyncExecution has (status, output, error, cause, billing); moto's
+  worker thread sets the ended status a moment before the output, so the answer waits for both.
 - A callback task with a heartbeat: moto's interpreter arms the heartbeat after invoking the task, so
   a SendTaskSuccess that arrives during the invocation (the task resuming its own execution) is
   ignored and the task later times out on its heartbeat; AWS completes the task. The wait here looks
@@ -35,6 +36,12 @@ def install() -> None:
         )
         started = time.monotonic()
         while execution.status == "RUNNING" and time.monotonic() - started < SYNC_TIMEOUT_SECONDS:
+            time.sleep(0.002)
+        # moto's worker sets an ended execution's status before its output or error: read them once set.
+        ended = time.monotonic()
+        while execution.status in ("SUCCEEDED", "FAILED") and execution.output is None and execution.error is None:
+            if time.monotonic() - ended > 1:
+                break
             time.sleep(0.002)
         elapsed_ms = (time.monotonic() - started) * 1000
         response = {

@@ -61,6 +61,16 @@ class Resolver:
             values[name] = str(value)
         return values
 
+    def broken_rules(self) -> list[str]:
+        """The AssertDescription of each template Rule whose assertions these parameters fail, as
+        CloudFormation refuses such a stack before creating anything."""
+        broken = []
+        for rule in self.template.get("Rules", {}).values():
+            if "RuleCondition" in rule and not self.resolve(rule["RuleCondition"]):
+                continue
+            broken += [a.get("AssertDescription", "a template rule") for a in rule["Assertions"] if not self.resolve(a["Assert"])]
+        return broken
+
     def condition(self, name: str) -> bool:
         return bool(self.resolve(self.template["Conditions"][name]))
 

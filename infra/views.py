@@ -11,6 +11,10 @@ JSON views (tests and the `authflow` CLI read them; fields may be added, never r
 - /_local/executions/{name}         name, arn, state_machine, status, states, path, history
                                     (+ steps, graph, definition, input, output, error, cause, ...)
 - /_local/state-machines            id, arn, name, type of every state machine of the stack
+- /_local/webhooks                  every subscription as GET /v1/webhooks lists it (+ failing_since),
+                                    never its secret
+- /_local/webhooks/{id}?limit=      its delivery log as GET /v1/webhooks/{id}/deliveries answers it
+                                    (limit 1-100, default 50)
 - /_local/stack                     region, aws_endpoint_url and resources (logical id to physical id):
                                     what an operator's AWS tools need to reach the local stack, as
                                     CloudFormation's stack resources tell them in AWS (the CLI uses it)
@@ -25,6 +29,8 @@ from moto.events.models import events_backends
 from moto.ses.models import RawMessage, TemplateMessage, ses_backends
 from werkzeug.wrappers import Request, Response
 
+from authflow.status import DeliveryRecords, SubscriptionStore
+from authflow.webhooks import DELIVERIES_SHOWN, MOST_DELIVERIES_SHOWN, delivery_log
 from infra.console import mail as mail_parsing
 from infra.console import stepfunctions
 from infra.console.model import STATUSES, mask
@@ -51,6 +57,14 @@ def _error(status: int, code: str, message: str) -> Response:
     return Response(json.dumps({"error": {"code": code, "message": message, "request_id": ""}}), status, content_type="application/json")
 
 
+def _limit(value: str | None) -> int:
+    """?limit= as the API takes it (1 to 100, default 50); out of range, the nearest bound."""
+    try:
+        return min(max(int(value or DELIVERIES_SHOWN), 1), MOST_DELIVERIES_SHOWN)
+    except ValueError:
+        return DELIVERIES_SHOWN
+
+
 class LocalViews:
     def __init__(self, stack: Stack):
         self.stack = stack
@@ -72,7 +86,16 @@ class LocalViews:
             if wants_html:
                 return Response(status=302, headers={"Location": "/_local/executions"})
             return self._json(
-                {"views": ["/_local/executions", "/_local/state-machines", "/_local/mail", "/_local/events", "/_local/stack"]}
+                {
+                    "views": [
+                        "/_local/executions",
+                        "/_local/state-machines",
+                        "/_local/mail",
+                        "/_local/events",
+                        "/_local/webhooks",
+                        "/_local/stack",
+                    ]
+                }
             )
         data: Any
         try:
@@ -106,6 +129,12 @@ class LocalViews:
                 if data is None:
                     raise NotFound("No such execution.")
                 page = lambda: render("execution.html", execution=data)  # noqa: E731
+            elif parts == ["webhooks"]:
+                data = self.webhooks()
+                page = lambda: render("webhooks.html", webhooks=data)  # noqa: E731
+            elif len(parts) == 2 and parts[0] == "webhooks":
+                subscription, data = self.webhook_deliveries(parts[1], _limit(request.args.get("limit")))
+                page = lambda: render("webhook.html", webhook=subscription, log=data)  # noqa: E731
             elif parts == ["state-machines"]:
                 data = self.state_machines()
                 page = None
@@ -204,6 +233,25 @@ class LocalViews:
                     continue
                 found.append(dict(event))
         return found
+
+    def _subscriptions(self) -> SubscriptionStore:
+        return SubscriptionStore(str(self.stack.refs["StatusTable"]))
+
+    def webhooks(self) -> list[dict]:
+        """The subscriptions as GET /v1/webhooks lists them, plus since when each has been failing."""
+        return [
+            {**subscription.public().model_dump(mode="json"), "failing_since": subscription.failing_since}
+            for subscription in self._subscriptions().all()
+        ]
+
+    def webhook_deliveries(self, webhook_id: str, limit: int) -> tuple[dict, dict]:
+        """The subscription (as listed) and its delivery log, as GET /v1/webhooks/{id}/deliveries answers it."""
+        subscription = self._subscriptions().get(webhook_id)
+        if subscription is None:
+            raise NotFound("No such webhook.")
+        entries = DeliveryRecords(str(self.stack.refs["StatusTable"])).of_subscription(webhook_id, limit)
+        listed = {**subscription.public().model_dump(mode="json"), "failing_since": subscription.failing_since}
+        return listed, delivery_log(webhook_id, entries).model_dump(mode="json")
 
     def resources(self) -> dict:
         return {

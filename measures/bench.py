@@ -9,6 +9,8 @@ One local stack, on loopback only. Three phases, each run by a pool of threads:
    endpoint: AdminCreateUser; AdminInitiateAuth + AdminRespondToAuthChallenge (NEW_PASSWORD_REQUIRED)
    + AssociateSoftwareToken; VerifySoftwareToken + AdminSetUserMFAPreference; AdminInitiateAuth;
    AdminRespondToAuthChallenge (SOFTWARE_TOKEN_MFA); AdminInitiateAuth (REFRESH_TOKEN_AUTH).
+4. a user import (POST /v1/user-imports, --import-rows rows, 2 000 by default, as an admin): its rate
+   in rows accounted for per second, from the POST until it completes or --import-seconds pass.
 A route's throughput is its completed requests over its phase's wall time. The overhead is the ratio
 of the medians: what authflow adds (API gateway, handler, Step Functions, DynamoDB, events) to the
 bare Cognito calls. The run is bounded: it stops starting flows after --max-seconds.
@@ -27,6 +29,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from authflow.users import secret_hash
 from measures.flows import Api, StackReader, Timings, login, onboard, refresh
 from measures.report import print_table, quiet_handlers, say
 from tests.support.flows import PASSWORD, ActiveUser, FlowError, paused_seconds
@@ -93,6 +96,12 @@ class DirectCognito:
         self.timings = Timings()
         # One client for every thread (boto3 clients are thread-safe), made before any call is timed.
         self.cognito = boto3.client("cognito-idp", config=Config(max_pool_connections=max(10, threads)))
+        # The app client's secret, read once as the functions do (each call needs its user's SECRET_HASH).
+        client = self.cognito.describe_user_pool_client(UserPoolId=user_pool_id, ClientId=client_id)["UserPoolClient"]
+        self.client_secret = client["ClientSecret"]
+
+    def _hash(self, username: str) -> str:
+        return secret_hash(self.client_secret, self.client_id, username)
 
     def _timed(self, route: str, calls):
         started = time.perf_counter()
@@ -120,13 +129,13 @@ class DirectCognito:
                 UserPoolId=self.pool,
                 ClientId=self.client_id,
                 AuthFlow="ADMIN_USER_PASSWORD_AUTH",
-                AuthParameters={"USERNAME": user_id, "PASSWORD": temporary},
+                AuthParameters={"USERNAME": user_id, "PASSWORD": temporary, "SECRET_HASH": self._hash(user_id)},
             )
             setup = c.admin_respond_to_auth_challenge(
                 UserPoolId=self.pool,
                 ClientId=self.client_id,
                 ChallengeName="NEW_PASSWORD_REQUIRED",
-                ChallengeResponses={"USERNAME": user_id, "NEW_PASSWORD": PASSWORD},
+                ChallengeResponses={"USERNAME": user_id, "NEW_PASSWORD": PASSWORD, "SECRET_HASH": self._hash(user_id)},
                 Session=auth["Session"],
             )
             return c.associate_software_token(Session=setup["Session"])
@@ -155,7 +164,7 @@ class DirectCognito:
                 UserPoolId=self.pool,
                 ClientId=self.client_id,
                 AuthFlow="ADMIN_USER_PASSWORD_AUTH",
-                AuthParameters={"USERNAME": user.user_id, "PASSWORD": user.password},
+                AuthParameters={"USERNAME": user.user_id, "PASSWORD": user.password, "SECRET_HASH": self._hash(user.user_id)},
             ),
         )
         if challenge.get("ChallengeName") != "SOFTWARE_TOKEN_MFA":
@@ -167,7 +176,11 @@ class DirectCognito:
                 UserPoolId=self.pool,
                 ClientId=self.client_id,
                 ChallengeName="SOFTWARE_TOKEN_MFA",
-                ChallengeResponses={"USERNAME": user.user_id, "SOFTWARE_TOKEN_MFA_CODE": code},
+                ChallengeResponses={
+                    "USERNAME": user.user_id,
+                    "SOFTWARE_TOKEN_MFA_CODE": code,
+                    "SECRET_HASH": self._hash(user.user_id),
+                },
                 Session=challenge["Session"],
             ),
         )
@@ -181,7 +194,7 @@ class DirectCognito:
                 UserPoolId=self.pool,
                 ClientId=self.client_id,
                 AuthFlow="REFRESH_TOKEN_AUTH",
-                AuthParameters={"REFRESH_TOKEN": user.refresh_token},
+                AuthParameters={"REFRESH_TOKEN": user.refresh_token, "SECRET_HASH": self._hash(user.user_id)},
             ),
         )
 
@@ -290,7 +303,15 @@ def print_summary(rows: list[dict], threads: int) -> None:
     )
 
 
-def bench(users: int = 20, refreshes: int = 3, threads: int = 4, max_seconds: float = 120, progress=say) -> dict:
+def bench(
+    users: int = 20,
+    refreshes: int = 3,
+    threads: int = 4,
+    max_seconds: float = 120,
+    import_rows: int = 2000,
+    import_seconds: float = 180,
+    progress=say,
+) -> dict:
     from tests.support.stack import running_stack
 
     started = time.monotonic()
@@ -328,6 +349,7 @@ def bench(users: int = 20, refreshes: int = 3, threads: int = 4, max_seconds: fl
         api_run = api_side(api_timings, users, refreshes, progress)
         direct_run = cognito_side(direct_timings, users, refreshes, progress)
         rows = summarize(api_timings, api_run["phases"], direct_timings, direct_run["phases"])
+        imported = import_rate(stack, import_rows, import_seconds, progress) if import_rows else None
         return {
             "users": users,
             "refreshes_per_user": refreshes,
@@ -336,8 +358,33 @@ def bench(users: int = 20, refreshes: int = 3, threads: int = 4, max_seconds: fl
             "stopped_by_deadline": deadline.passed(),
             "errors": api_run["errors"] + direct_run["errors"],
             "routes": rows,
+            "import": imported,
             "invocations": {f.logical_id: stack.runtime.invocations[f.name] for f in stack.runtime.functions.values()},
         }
+
+
+def import_rate(stack, rows: int, max_seconds: float, progress=say) -> dict:
+    """POST /v1/user-imports of `rows` new users as an admin, polled each second: rows accounted for a second."""
+    from tests.support.client import ApiClient, make_admin
+
+    client = ApiClient(stack.api_url, stack.local_url, stack.api_key)
+    admin = make_admin(client, "bench-admin")
+    tag = uuid.uuid4().hex[:8]
+    body = "full_name,email\n" + "".join(f"Bench User {i},bench-import-{tag}-{i}@example.com\n" for i in range(rows))
+    started = time.monotonic()
+    submitted = client.post("/user-imports", raw=body.encode(), headers={**admin.headers, "content-type": "text/csv"})
+    if submitted.status != 202:
+        raise FlowError(f"POST /user-imports answered {submitted.status}: {submitted.body[:200]!r}")
+    import_id = submitted.json()["import_id"]
+    while True:
+        status = client.get(f"/user-imports/{import_id}", headers=admin.headers).json()
+        elapsed = time.monotonic() - started
+        if status["status"] == "COMPLETED" or elapsed > max_seconds:
+            break
+        time.sleep(1)
+    accounted = status["rows"] - status["counts"]["queued"]
+    progress(f"user import: {accounted} of {rows} rows accounted for in {elapsed:.0f} s")
+    return {"rows": rows, "accounted": accounted, "seconds": elapsed, "rows_per_second": accounted / elapsed, **status["counts"]}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -346,12 +393,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--refreshes", type=int, default=3, help="refreshes per user")
     parser.add_argument("--threads", type=int, default=int(os.environ.get("BENCH_THREADS", "4")))
     parser.add_argument("--max-seconds", type=float, default=120, help="no flow starts after this")
+    parser.add_argument("--import-rows", type=int, default=2000, help="rows of the user import (0: none)")
+    parser.add_argument("--import-seconds", type=float, default=180, help="the import's rate is measured until it completes or this")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     from measures.cost import machine_description
 
     quiet_handlers()
-    result = bench(args.users, args.refreshes, args.threads, args.max_seconds)
+    result = bench(args.users, args.refreshes, args.threads, args.max_seconds, args.import_rows, args.import_seconds)
     say(
         f"Measured on {time.strftime('%Y-%m-%d')}, {machine_description()}; "
         f"{args.users} users, {LOGINS_PER_USER} logins and {args.refreshes} refreshes each, {result['seconds']:.0f} s"
@@ -362,6 +411,13 @@ def main(argv: list[str] | None = None) -> None:
         "one execution environment: infra/lambda_runtime.py): "
         + ", ".join(f"{name} {n}" for name, n in sorted(result["invocations"].items()))
     )
+    if result["import"]:
+        imported = result["import"]
+        say(
+            f"User import: {imported['rows_per_second']:.1f} rows/s ({imported['accounted']} of {imported['rows']} rows accounted for "
+            f"in {imported['seconds']:.0f} s: {imported['created']} created, {imported['failed']} failed; "
+            "the rate allows 12.5 rows/s, ImportAdminCreateUserPerSecond 25)"
+        )
     if result["stopped_by_deadline"]:
         say(f"Stopped at the {args.max_seconds:.0f} s bound: later flows were not run.")
     for error in result["errors"][:10]:

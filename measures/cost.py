@@ -88,10 +88,16 @@ PRICED_METRICS = {
     "logs_gb": "cloudwatch_logs_ingested_gb",
     "emf_logs_gb": "cloudwatch_logs_ingested_gb",
     "logs_stored_gb": "cloudwatch_logs_stored_gb_month",
+    "xray_lambda_trace_roots": "xray_traces_recorded",
     "xray_trace_roots": "xray_traces_recorded",
 }
 # Lines whose price item another metric shares get their own label.
-LINE_LABELS = {"emf_logs_gb": "CloudWatch Logs ingestion, EMF metric lines", "logs_gb": "CloudWatch Logs ingestion, log lines"}
+LINE_LABELS = {
+    "emf_logs_gb": "CloudWatch Logs ingestion, EMF metric lines",
+    "logs_gb": "CloudWatch Logs ingestion, log lines",
+    "xray_lambda_trace_roots": "X-Ray traces, functions' own (Lambda's fixed rate)",
+    "xray_trace_roots": "X-Ray traces, API and executions (sampling rule)",
+}
 FIXED_ITEMS = ("secrets_manager_secrets", "cloudwatch_custom_metrics", "cloudwatch_alarm_metrics", "cloudwatch_dashboards")
 METRIC_LABELS = {
     "api_requests": "API requests",
@@ -118,7 +124,8 @@ METRIC_LABELS = {
     "emf_lines": "EMF metric lines",
     "emf_logs_gb": "CloudWatch Logs GB, EMF lines",
     "logs_stored_gb": "Logs GB kept (steady state)",
-    "xray_trace_roots": "trace roots (X-Ray)",
+    "xray_trace_roots": "trace roots (X-Ray), sampling rule",
+    "xray_lambda_trace_roots": "trace roots (X-Ray), Lambda's own",
 }
 
 
@@ -148,6 +155,18 @@ class Sampling:
 
     reservoir_per_second: float = 1.0
     rate: float = 0.05
+
+
+# What Lambda samples where a function starts traces itself (Tracing: Active): fixed, no rule applies.
+LAMBDA_SAMPLING = Sampling()
+
+
+def sampling_of(facts: dict, reservoir_per_second: float | None = None, rate: float | None = None) -> Sampling:
+    """The template's sampling rule (facts), each figure overridden where given."""
+    rule = Sampling(**facts.get("sampling", {}))
+    return Sampling(
+        rule.reservoir_per_second if reservoir_per_second is None else reservoir_per_second, rule.rate if rate is None else rate
+    )
 
 
 def load_prices(path: Path = PRICES_PATH) -> dict:
@@ -274,6 +293,8 @@ def price_month(
         amount = per_mau.get(metric, 0.0) * mau
         if metric == "xray_trace_roots":
             amount = xray_traces(amount, usage.days_per_month * 86400, sampling.reservoir_per_second, sampling.rate)
+        elif metric == "xray_lambda_trace_roots":
+            amount = xray_traces(amount, usage.days_per_month * 86400, LAMBDA_SAMPLING.reservoir_per_second, LAMBDA_SAMPLING.rate)
         lines.append(_line(item, amount, prices, LINE_LABELS.get(metric)))
     for item, amount in fixed.items():
         lines.append(_line(item, amount, prices))
@@ -286,7 +307,8 @@ def cognito_month(mau: int, prices: dict, plan: str) -> Line:
 
 
 def platform_log_bytes(billed_ms: int, memory_mb: int, traced: bool) -> int:
-    """Bytes CloudWatch Logs ingests for Lambda's own lines of one invocation (START, END, REPORT)."""
+    """Bytes CloudWatch Logs ingests for Lambda's own lines of one invocation (START, END, REPORT), at
+    SystemLogLevel INFO (at WARN Lambda writes none)."""
     lines = render_platform_lines("function", billed_ms, memory_mb)
     if not traced:  # the REPORT line's XRAY part is written only under active tracing
         lines[-1] = lines[-1].split("\n", 1)[0]
@@ -413,6 +435,11 @@ def template_facts() -> dict:
             queries = r["Properties"].get("Metrics")
             alarm_metrics += sum(1 for q in queries if "MetricStat" in q) if queries else 1
     tier = template["Parameters"].get("UserPoolTier", {}).get("Default", "ESSENTIALS")  # AWS's default without the property
+    sampling_rule = next(
+        (r["Properties"]["SamplingRule"] for r in resources.values() if r["Type"] == "AWS::XRay::SamplingRule"),
+        {"FixedRate": Sampling.rate, "ReservoirSize": Sampling.reservoir_per_second},
+    )
+    logging_config = globals_.get("LoggingConfig", {})
     return {
         "architectures": architectures,
         "sqs_triggered": sorted(sqs_triggered),
@@ -427,6 +454,14 @@ def template_facts() -> dict:
             "cloudwatch_dashboards": sum(1 for r in resources.values() if r["Type"] == "AWS::CloudWatch::Dashboard"),
         },
         "user_pool_tier": tier,
+        "sampling": {
+            "reservoir_per_second": float(_parameter_default(template, sampling_rule["ReservoirSize"])),
+            "rate": float(_parameter_default(template, sampling_rule["FixedRate"])),
+        },
+        "function_tracing": _parameter_default(template, globals_.get("Tracing", "PassThrough")),
+        # Lambda writes START/END/REPORT at SystemLogLevel INFO or DEBUG (and always in Text format).
+        "platform_log_lines": logging_config.get("LogFormat") != "JSON"
+        or _parameter_default(template, logging_config.get("SystemLogLevel", "INFO")) in ("INFO", "DEBUG"),
     }
 
 
@@ -562,7 +597,9 @@ class Probe:
                 trace_roots["SQS-triggered batches"] += calls
             if logical_id in self.facts["trigger_functions"]:
                 trace_roots["Cognito trigger invocations"] += calls
-            log_groups[logical_id] += calls * platform_log_bytes(max(1, round(billed / calls)), function.memory_mb, traced=True)
+            if self.facts["platform_log_lines"]:
+                traced = self.facts["function_tracing"] == "Active"
+                log_groups[logical_id] += calls * platform_log_bytes(max(1, round(billed / calls)), function.memory_mb, traced)
             by_function[logical_id] = {
                 "memory_mb": function.memory_mb,
                 "architecture": architecture,
@@ -583,7 +620,12 @@ class Probe:
         api_requests = after.api_requests - before.api_requests
         metrics["api_requests"] += api_requests
         trace_roots["API requests"] += api_requests
-        metrics["xray_trace_roots"] += sum(trace_roots.values())
+        # The sampling rule decides for the API stage and the state machines; a function starts traces
+        # of its own (at Lambda's fixed rate) only under Tracing: Active, else its callers' decide.
+        lambda_roots = trace_roots["SQS-triggered batches"] + trace_roots["Cognito trigger invocations"]
+        metrics["xray_trace_roots"] += sum(trace_roots.values()) - lambda_roots
+        if self.facts["function_tracing"] == "Active":
+            metrics["xray_lambda_trace_roots"] += lambda_roots
         metrics["events"] += after.events - before.events
         metrics["archive_gb"] += (after.event_bytes - before.event_bytes) / 1e9
         metrics["mails"] += after.mails - before.mails
@@ -788,9 +830,15 @@ def _print_flows(measured: dict, prices: dict, per_flow: dict, per_mau: dict, us
 
 
 def report(
-    measured: dict, prices: dict, usage: Usage, maus=DEFAULT_MAUS, cognito_plan: str | None = None, sampling: Sampling = Sampling()
+    measured: dict,
+    prices: dict,
+    usage: Usage,
+    maus=DEFAULT_MAUS,
+    cognito_plan: str | None = None,
+    sampling: Sampling | None = None,
 ) -> dict:
-    """Prints the tables; returns the figures (for tests and the README)."""
+    """Prints the tables; returns the figures (for tests and the README). sampling None: the template's rule."""
+    sampling = sampling or sampling_of(measured["facts"])
     per_flow = flow_metrics(measured, prices)
     per_mau = monthly_per_mau(per_flow, usage)
     _print_flows(measured, prices, per_flow, per_mau, usage)
@@ -821,7 +869,8 @@ def report(
         ["item", "qty/MAU-month", "unit price", *(f"{m:,} MAU" for m in maus)],
         rows,
         [
-            f"X-Ray: sampling {sampling.reservoir_per_second:g} trace/s then {sampling.rate:.0%} of the trace roots, spread evenly on the month.",
+            f"X-Ray: sampling {sampling.reservoir_per_second:g} trace/s then {sampling.rate:.0%} of the trace roots, spread evenly on the month;",
+            f"functions' own roots (Tracing: Active only) at Lambda's fixed {LAMBDA_SAMPLING.reservoir_per_second:g}/s then {LAMBDA_SAMPLING.rate:.0%}.",
             f"Fixed: {fixed['cloudwatch_alarm_metrics']} alarm metrics and {fixed['cloudwatch_dashboards']} dashboard (template.yaml), "
             f"{fixed['cloudwatch_custom_metrics']} custom metrics the EMF lines of the run defined (outcomes not exercised add more).",
             "Not counted: free tiers other than Cognito's; data transfer out; DynamoDB and S3 storage (a few KB per user);",
@@ -908,9 +957,17 @@ def main(argv: list[str] | None = None) -> None:
         "--cognito-plan", choices=["lite", "essentials", "plus"], default=None, help="default: template.yaml's UserPoolTier"
     )
     parser.add_argument(
-        "--xray-reservoir", type=float, default=Sampling.reservoir_per_second, help="traces recorded a second before the rate applies"
+        "--xray-reservoir",
+        type=float,
+        default=None,
+        help="traces recorded a second before the rate applies (default: template.yaml's rule)",
     )
-    parser.add_argument("--xray-rate", type=float, default=Sampling.rate, help="share of the other trace roots recorded (1 = every one)")
+    parser.add_argument(
+        "--xray-rate",
+        type=float,
+        default=None,
+        help="share of the other trace roots recorded, 1 = every one (default: template.yaml's rule)",
+    )
     parser.add_argument("--prices", type=Path, default=PRICES_PATH)
     parser.add_argument("--save", type=Path, help="write the measured counts (JSON) here")
     parser.add_argument("--counts", type=Path, help="price counts saved by --save instead of measuring")
@@ -931,7 +988,7 @@ def main(argv: list[str] | None = None) -> None:
         Usage(onboardings_per_mau=args.onboardings_per_mau),
         tuple(args.mau or DEFAULT_MAUS),
         args.cognito_plan,
-        Sampling(args.xray_reservoir, args.xray_rate),
+        sampling_of(measured["facts"], args.xray_reservoir, args.xray_rate),
     )
 
 

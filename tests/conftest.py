@@ -1,16 +1,58 @@
+import os
+
 import pytest
 
 from infra.views import LocalViews
+from tests.security import _summary
 from tests.support.client import Admin, ApiClient, make_admin
 from tests.support.stack import running_stack
 from tests.support.workflow import stack_client
 
+# pytest-xdist's workers start with COLUMNS=80, which the CLI's module-level rich consoles would keep
+# from their import on; the CLI tests give each run its own COLUMNS.
+os.environ.pop("COLUMNS", None)
 
+
+def _uses_in_process_aws(item) -> bool:
+    return "in_process_aws" in getattr(item, "fixturenames", ()) or item.get_closest_marker("in_process_aws") is not None
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items):
     """Unit tests on moto's in-process mock run first, before the local stack starts: the mock changes
     process-wide AWS settings (endpoint, region) that the stack's threads would otherwise pick up and
-    keep in their cached clients."""
-    items.sort(key=lambda item: not ("in_process_aws" in getattr(item, "fixturenames", ()) or item.get_closest_marker("in_process_aws")))
+    keep in their cached clients.
+
+    Under pytest-xdist (`make test` runs two workers, `--dist loadgroup`), those tests form one group,
+    the first scheduled, so the worker that takes them runs them before it starts its local stack;
+    every other module is a group of its own, so its module-scoped fixtures are made once."""
+    items.sort(key=lambda item: not _uses_in_process_aws(item))
+    for item in items:
+        group = "in_process_aws" if _uses_in_process_aws(item) else item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
+def pytest_sessionstart(session):
+    if not hasattr(session.config, "workerinput"):
+        _summary.discard_parts()  # left by an interrupted run
+
+
+def pytest_sessionfinish(session):
+    """Each xdist worker leaves the security figures it collected for the controller to print."""
+    worker = getattr(session.config, "workerinput", {}).get("workerid")
+    if worker:
+        _summary.save_part(worker)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The security tests' figures (tests/security/_summary.py), merged from every worker."""
+    _summary.merge_parts()
+    summary = _summary.lines()
+    if summary:
+        terminalreporter.section("security tests")
+        for line in summary:
+            terminalreporter.write_line(line)
+    _summary.write_artifact()
 
 
 @pytest.fixture(scope="session")

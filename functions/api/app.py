@@ -1,5 +1,6 @@
 """The v1 HTTP API: each route parses its request, calls a use case and returns its model."""
 
+import json
 from http import HTTPStatus
 from typing import Annotated
 from uuid import UUID
@@ -12,15 +13,17 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from imports import document_import_body, imports_router
 from webhooks import webhooks_router
 
 from authflow import errors
 from authflow.accounts import Accounts
-from authflow.adapters import archive_replays, lifecycle_adapters
+from authflow.adapters import archive_replays, import_queue, lifecycle_adapters, secret_sealer, webhook_routing
 from authflow.admins import Callers
 from authflow.api_keys import ApiKeyCheck
 from authflow.http import build_resolver, error_answer, header, refuse_unreadable_body, responses
 from authflow.idempotency import Idempotency
+from authflow.imports import UserImports
 from authflow.mfa import Mfa
 from authflow.models import (
     ChangePasswordAliasRequest,
@@ -75,7 +78,13 @@ sessions = Sessions(adapters, settings.login_state_machine_arn, enrol_after_oper
 passwords = Passwords(settings, adapters, reset_state_machine_arn=settings.password_reset_state_machine_arn)
 callers = Callers(adapters.verifier, settings.user_pool_id, settings.admin_group_name, ttl_seconds=settings.admin_check_cache_seconds)
 accounts = Accounts(adapters, callers)
-webhooks = Webhooks(adapters, allow_loopback=settings.webhook_allow_loopback, replays=archive_replays(settings))
+webhooks = Webhooks(
+    adapters,
+    allow_loopback=settings.webhook_allow_loopback,
+    replays=archive_replays(settings),
+    sealer=secret_sealer(settings),
+    routing=webhook_routing(settings),
+)
 # One for every route that takes an Idempotency-Key; the handler gives it each invocation's context.
 idempotency = Idempotency(settings.status_table_name)
 created_users = SealedStatusToken(CreateUserResponse, lambda: adapters.pseudo_ids.key)
@@ -83,6 +92,7 @@ api_keys = ApiKeyCheck(adapters.api_keys)
 source_ips = SourceIpLimits(settings, adapters)
 app = build_resolver()
 app.include_router(webhooks_router(webhooks, idempotency, callers))
+app.include_router(imports_router(UserImports(adapters, queue=import_queue(settings.user_import_queue_url)), idempotency, callers))
 
 UserId = Annotated[UUID, Path(description="The user's id, as POST /v1/users returned it.")]
 S = HTTPStatus
@@ -352,7 +362,9 @@ def openapi_document():
         },
         security=[{"apiKey": []}],
     )
-    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=document)
+    return Response(
+        status_code=200, content_type=content_types.APPLICATION_JSON, body=json.dumps(document_import_body(json.loads(document)))
+    )
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)

@@ -23,7 +23,7 @@ from authflow.models import (
     WebhookDeliveriesResponse,
     WebhookListResponse,
 )
-from authflow.webhooks import Webhooks
+from authflow.webhooks import DELIVERIES_SHOWN, MOST_DELIVERIES_SHOWN, Webhooks
 
 S = HTTPStatus
 ADMIN_ONLY = (S.UNAUTHORIZED, S.FORBIDDEN)
@@ -84,7 +84,7 @@ def webhooks_router(webhooks: Webhooks, idempotency: Idempotency, callers: Calle
     )
     def list_deliveries(
         webhook_id: Annotated[UUID, Path(description="The id POST /v1/webhooks returned.")],
-        limit: Annotated[int, Query(ge=1, le=100, description="How many of the latest deliveries.")] = 50,
+        limit: Annotated[int, Query(ge=1, le=MOST_DELIVERIES_SHOWN, description="How many of the latest deliveries.")] = DELIVERIES_SHOWN,
     ) -> WebhookDeliveriesResponse:
         """The delivery log of a subscription (kept 30 days): per event, attempts, the last answer's
         status code and latency, the next attempt and the state. Admin token."""

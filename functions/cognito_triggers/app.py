@@ -20,6 +20,8 @@ from authflow.adapters import trigger_publisher
 from authflow.observability import logger
 from authflow.settings import CommonSettings
 
+REFRESH_TRIGGER_SOURCE = "TokenGeneration_RefreshTokens"
+
 settings = CommonSettings()
 publisher = trigger_publisher(settings)
 
@@ -52,11 +54,28 @@ def custom_message(event: CustomMessageTriggerEvent, request_id: str) -> None:
 
 
 def post_authentication(event: PostAuthenticationTriggerEvent, request_id: str) -> None:
-    _publish(events.UserAuthenticated(user_id=event.user_name, request_id=request_id, client_id=event.caller_context.client_id))
+    """A sign-in completed: Cognito knows it first, so the sign-in's one audit event comes from here.
+
+    The API hands its request id and the login execution's ARN to AdminRespondToAuthChallenge as client
+    metadata (authflow.users.AuditContext); without them (a sign-in authflow did not make) the
+    trigger's own request id stands in.
+    """
+    metadata = event.request.client_metadata or {}
+    _publish(
+        events.LoginSucceeded(
+            user_id=event.user_name,
+            request_id=metadata.get("request_id") or request_id,
+            execution_arn=metadata.get("execution_arn"),
+            client_id=event.caller_context.client_id,
+        )
+    )
 
 
 def pre_token_generation(event: PreTokenGenerationTriggerEvent, request_id: str) -> None:
-    _publish(events.TokensIssued(user_id=event.user_name, request_id=request_id, trigger_source=event.trigger_source))
+    """A refresh is recorded here, where Cognito issues its tokens; a sign-in's tokens are part of the
+    sign-in post authentication already recorded (one event per fact, SPEC section 4)."""
+    if event.trigger_source == REFRESH_TRIGGER_SOURCE:
+        _publish(events.TokenRefreshed(user_id=event.user_name, request_id=request_id, client_id=event.caller_context.client_id))
 
 
 TRIGGERS: dict[str, tuple[type[DictWrapper], Callable[[Any, str], None]]] = {

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -233,3 +234,26 @@ def test_users_mfa_reset_and_sign_out_call_the_admin_routes_with_the_operators_t
 
     not_admin = run("users", "sign-out", user.user_id, "--admin-token", tokens["access_token"])
     assert not_admin.exit_code == 2 and "401" in not_admin.output
+
+
+def test_users_import_and_import_status_call_the_import_routes_with_the_operators_token(run, api, tmp_path):
+    from tests.support.client import make_admin
+    from tests.support.flows import wait_for
+
+    admin = make_admin(api, "cliimport")
+    file = tmp_path / "users.csv"
+    file.write_text(f"full_name,email\nAda Lovelace,cli-import-{uuid.uuid4().hex[:8]}@example.com\nNobody,not-an-email\n")
+    queued = run("users", "import", str(file), "--admin-token", admin.access_token, "--json")
+    answer = parsed(queued)
+    assert (answer["rows"], answer["queued"], answer["invalid"]) == (2, 1, 1)
+
+    def completed():
+        status = parsed(run("users", "import-status", answer["import_id"], "--admin-token", admin.access_token, "--json"))
+        return status if status["status"] == "COMPLETED" else None
+
+    status = wait_for(completed, 30, "the import to complete", interval=0.5)
+    assert status["counts"] == {"queued": 0, "created": 1, "duplicate": 0, "invalid": 1, "failed": 0}
+    shown = run("users", "import-status", answer["import_id"], "--admin-token", admin.access_token)
+    assert shown.exit_code == 0 and "not-an-email" in shown.stdout and "INVALID_REQUEST" in shown.stdout
+    unknown = run("users", "import-status", str(uuid.uuid4()), "--admin-token", admin.access_token)
+    assert unknown.exit_code == 2 and "IMPORT_NOT_FOUND" in unknown.output

@@ -9,6 +9,8 @@ import boto3
 import pytest
 
 from tests.console.scenario import failed_login, invite, onboard
+from tests.support.flows import unique_email, wait_for
+from tests.support.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.e2e
 
@@ -121,6 +123,41 @@ def test_unknown_views_and_executions_are_404_in_json_and_html(api):
     page = api.get(f"{api.local_url}/executions/no-such-execution", headers={"accept": "text/html"})
     assert page.status == 404 and b"Not found" in page.body
     assert api.get(f"{api.local_url}/static/../views.py").status == 404
+
+
+def test_the_webhooks_pages_show_each_delivery_as_the_api_does(api, admin):
+    """A delivery refused once (503), then delivered: the console's log is the API's answer, and its
+    page shows the event, its attempts, last status and latency and its state, never the secret."""
+    with WebhookReceiver(answer=lambda n: 503 if n == 0 else 204) as receiver:
+        created = api.post("/webhooks", {"url": receiver.url, "events": ["UserCreated"]}, headers=admin.headers)
+        assert created.status == 201, created.body
+        webhook = created.json()
+        try:
+            assert api.post("/users", {"full_name": "Grace Hopper", "email": unique_email("console-hooks")}).status == 201
+            event_id = receiver.wait_for(lambda ds: len(ds) >= 2)[0].headers["webhook-id"]
+
+            def logged() -> dict | None:
+                answer = api.get(f"/webhooks/{webhook['id']}/deliveries", headers=admin.headers).json()
+                entries = [d for d in answer["deliveries"] if d["event_id"] == event_id and d["state"] == "delivered"]
+                return answer if entries else None
+
+            from_api = wait_for(logged, 10, f"the delivery of {event_id} in the log")
+            assert api.local(f"webhooks/{webhook['id']}") == from_api
+            (entry,) = [d for d in from_api["deliveries"] if d["event_id"] == event_id]
+            assert (entry["attempts"], entry["last_status_code"], entry["event_type"]) == (2, 204, "UserCreated")
+
+            listed = {w["id"]: w for w in api.local("webhooks")}[webhook["id"]]
+            assert listed["enabled"] is True and listed["url"] == receiver.url and listed["failing_since"] is None
+            index = html(api, "/webhooks").body.decode()
+            assert f'href="/_local/webhooks/{webhook["id"]}"' in index and webhook["secret"] not in index
+            page = html(api, f"/webhooks/{webhook['id']}").body.decode()
+            row = page[page.index(f'data-event="{event_id}"') :].split("</tr>", 1)[0]
+            assert 'data-state="delivered"' in row and "UserCreated" in row and ">2<" in row and ">204<" in row
+            assert f"{entry['last_latency_ms']} ms" in row and webhook["secret"] not in page
+        finally:
+            api.request("DELETE", f"/webhooks/{webhook['id']}", headers=admin.headers)
+    for accept in ("application/json", "text/html"):
+        assert api.get(f"{api.local_url}/webhooks/{webhook['id']}", headers={"accept": accept}).status == 404
 
 
 def test_the_stylesheet_is_served(api):

@@ -14,6 +14,7 @@ import pytest
 
 from authflow.adapters import lifecycle_adapters
 from authflow.settings import CognitoSettings
+from authflow.users import secret_hash
 from tests.support.flows import PASSWORD, TEMPORARY_PASSWORD, in_mail, unique_email
 from tests.support.workflow import wait_for
 
@@ -43,6 +44,8 @@ def test_200_invitations_read_in_a_mail_client_give_the_password_that_signs_in(a
     mails = wait_for(lambda: (m := [m for m in api.local("mail") if set(m["to"]) & set(invited)])[INVITATIONS - 1 :] and m, 30, "the mails")
     assert len(mails) == INVITATIONS
     cognito = boto3.client("cognito-idp")
+    client = cognito.describe_user_pool_client(UserPoolId=settings.user_pool_id, ClientId=settings.user_pool_client_id)
+    client_secret = client["UserPoolClient"]["ClientSecret"]
     for mail in mails:
         (email,) = mail["to"]
         read = in_mail(TEMPORARY_PASSWORD, mail)
@@ -51,7 +54,11 @@ def test_200_invitations_read_in_a_mail_client_give_the_password_that_signs_in(a
             UserPoolId=settings.user_pool_id,
             ClientId=settings.user_pool_client_id,
             AuthFlow="ADMIN_USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": invited[email], "PASSWORD": read},
+            AuthParameters={
+                "USERNAME": invited[email],
+                "PASSWORD": read,
+                "SECRET_HASH": secret_hash(client_secret, settings.user_pool_client_id, invited[email]),
+            },
         )
         assert signed_in["ChallengeName"] == "NEW_PASSWORD_REQUIRED", "what the user reads is the temporary password"
 

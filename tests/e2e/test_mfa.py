@@ -13,6 +13,7 @@ import time
 import urllib.request
 from html import unescape
 
+import boto3
 import pyotp
 import pytest
 from moto.cognitoidp.models import cognitoidp_backends
@@ -113,6 +114,22 @@ def test_a_lost_device_is_replaced_with_a_recovery_code_once_and_the_old_seed_st
         urllib.request.urlopen(unescape(found.group(1)))  # the verified seed's QR code is gone
 
 
+def test_a_lost_device_enrolment_that_failed_after_clearing_the_seed_is_retried_with_the_same_code(api, local_stack):
+    """What a Cognito failure between clearing the lost seed and starting the new one leaves behind:
+    no TOTP, the recovery code given back (tests/unit/test_mfa.py). The retry with that code enrols."""
+    user = onboard(api, "lostretry")
+    cognito, pool = boto3.client("cognito-idp"), local_stack.stack.refs["UserPool"]
+    cognito.admin_set_user_mfa_preference(
+        UserPoolId=pool, Username=user.user_id, SoftwareTokenMfaSettings={"Enabled": False, "PreferredMfa": False}
+    )
+    assert not cognito.admin_get_user(UserPoolId=pool, Username=user.user_id).get("UserMFASettingList"), "the seed is cleared"
+    retried = api.post("/resend-mfa", {"email": user.email, "password": user.password, "recovery_code": user.recovery_codes[0]})
+    assert retried.status == 200, retried.body
+    new_seed = new_seed_from_mail(api, local_stack, user)
+    confirmed = api.post(f"/users/{user.user_id}/confirm-mfa", {"email": user.email, "otp": current_otp(new_seed)})
+    assert confirmed.status == 200, confirmed.body
+
+
 def test_adding_a_device_keeps_the_old_seed_until_the_new_one_is_verified(api, local_stack):
     user = onboard(api, "adddevice")
     enrolled = api.post("/resend-mfa", {"email": user.email, "password": user.password, "otp_code": user.otp()})
@@ -166,6 +183,13 @@ def test_an_operator_mfa_reset_leads_to_a_new_enrolment_at_the_next_sign_in(api,
     login = api.post("/login", {"email": user.email, "password": user.password})
     assert login.status == 409 and login.json()["error"]["code"] == "MFA_ENROLMENT_REQUIRED"
     assert b"http" not in login.body, "the QR link is only mailed"
+    # Each sign-in mails a link, counted like resend-mfa's: past ResendMfaLimitPerHour, 429 and no mail.
+    limit = int(load_template()["Parameters"]["ResendMfaLimitPerHour"]["Default"])
+    for _ in range(limit - 1):
+        assert api.post("/login", {"email": user.email, "password": user.password}).status == 409
+    flooded = api.post("/login", {"email": user.email, "password": user.password})
+    assert flooded.status == 429 and flooded.json()["error"]["code"] == "THROTTLED" and int(flooded.headers["Retry-After"]) > 0
+    assert len(enrolment_mails(api, user.email)) == limit
     new_seed = new_seed_from_mail(api, local_stack, user)
     confirmed = api.post(f"/users/{user.user_id}/confirm-mfa", {"email": user.email, "otp": current_otp(new_seed)})
     assert confirmed.status == 200, confirmed.body

@@ -28,7 +28,9 @@ class Capture(logging.Handler):
 
 
 @pytest.fixture
-def captured_logs():
+def captured_logs(local_stack):
+    # Every function imported first, so that each one's logger exists to be hooked, whatever ran before.
+    local_stack.runtime.load_all()
     capture = Capture()
     loggers = [logging.getLogger(name) for name in list(logging.root.manager.loggerDict) if name.startswith("authflow")]
     for logger in loggers + [logging.getLogger()]:
@@ -99,6 +101,13 @@ def test_no_password_code_token_or_secret_in_histories_events_or_logs(api, admin
     webhook = api.post("/webhooks", {"url": "http://127.0.0.1:9/leak", "events": ["UserCreated"]}, headers=admin.headers).json()
     rotated = api.request("PATCH", f"/webhooks/{webhook['id']}", {"rotate_secret": True}, headers=admin.headers).json()
     secrets |= {webhook["secret"], rotated["secret"]}
+    # At rest (issue 15 item 9): the status table holds both only sealed with the stack's KMS key.
+    stored = boto3.client("dynamodb").get_item(
+        TableName=local_stack.stack.refs["StatusTable"], Key={"pk": {"S": "WEBHOOKS"}, "sk": {"S": f"SUBSCRIPTION#{webhook['id']}"}}
+    )["Item"]
+    assert {"sealed_secret", "previous_sealed_secret"} <= set(stored)
+    for secret in (webhook["secret"], rotated["secret"]):
+        assert secret.removeprefix("whsec_") not in json.dumps(stored), "a webhook secret is stored in plaintext"
     onboard(api, "leak-hooked")  # a UserCreated for the webhook, posted with both signatures
     api.request("DELETE", f"/webhooks/{webhook['id']}", headers=admin.headers)
 

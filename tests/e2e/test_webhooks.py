@@ -5,8 +5,10 @@ function (infra/event_sources.py polls as Lambda does) → a signed POST; its pa
 fast (WebhookRetrySchedule=1,2: three attempts, 1 s then 2 s apart, plus jitter) and allow loopback URLs.
 """
 
+import json
 import threading
 import time
+import uuid
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -14,10 +16,11 @@ import boto3
 import pytest
 from standardwebhooks import Webhook
 
+from authflow.webhook_routing import rule_name_and_bus
 from infra import catalogue
 from infra.stack import LOCAL_PARAMETERS
 from tests.support.client import Admin, onboard
-from tests.support.flows import PASSWORD, ActiveUser, confirm, enrol_mfa, invite, sign_in, unique_email
+from tests.support.flows import PASSWORD, ActiveUser, confirm, enrol_mfa, invite, sign_in, unique_email, wait_for
 from tests.support.webhook_receiver import WebhookReceiver
 
 pytestmark = pytest.mark.e2e
@@ -155,6 +158,74 @@ def test_a_receiver_gets_a_users_onboarding_events_in_order_signed(api, admin) -
     assert len({d.headers["webhook-id"] for d in mine}) == len(mine)
 
 
+@contextmanager
+def rule_spy(local_stack):
+    """A queue of the test's own added as a second target of the webhook rule: it receives exactly what
+    the rule sends to the delivery queue (which the delivery function empties as it goes)."""
+    sqs, events = boto3.client("sqs"), boto3.client("events")
+    name, bus = rule_name_and_bus(local_stack.stack.attributes[("WebhookEventsRule", "Arn")])
+    queue_url = sqs.create_queue(QueueName=f"webhook-rule-spy-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    events.put_targets(Rule=name, EventBusName=bus, Targets=[{"Id": "test-spy", "Arn": queue_arn}])
+    try:
+        yield lambda: routed_events(sqs, queue_url)
+    finally:
+        events.remove_targets(Rule=name, EventBusName=bus, Ids=["test-spy"])
+        sqs.delete_queue(QueueUrl=queue_url)
+
+
+def routed_events(sqs, queue_url: str) -> list[tuple[str, str]]:
+    """(detail-type, user_id) of every event the spy queue holds, drained."""
+    found = []
+    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            event = json.loads(message["Body"])
+            found.append((event["detail-type"], event["detail"]["user_id"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return found
+
+
+def on_the_bus(api, user_id: str, detail_type: str) -> None:
+    wait_for(lambda: detail_type in [e["detail-type"] for e in api.local(f"events?user_id={user_id}")], 10, f"{detail_type} of {user_id}")
+
+
+def test_only_subscribed_types_reach_the_webhook_queue_and_unsubscribing_narrows_the_rule(api, admin, local_stack) -> None:
+    """SPEC section 4: the webhook rule's pattern follows the subscriptions (README, Events and webhooks)."""
+    with rule_spy(local_stack) as routed, WebhookReceiver() as receiver:
+        with subscribed(api, admin, receiver, ["UserCreated"]):
+            user_id, _ = create_user(api)
+            delivered = receiver.wait_for(lambda ds: any(of_user(user_id)(d) for d in ds))
+            on_the_bus(api, user_id, "InvitationSent")  # published after UserCreated, never subscribed
+            assert [d.json()["type"] for d in delivered if of_user(user_id)(d)] == ["UserCreated"]
+            assert [t for t, user in routed() if user == user_id] == ["UserCreated"], "an unsubscribed type reached the queue"
+
+        later_user, _ = create_user(api)
+        on_the_bus(api, later_user, "InvitationSent")
+        assert [t for t, user in routed() if user == later_user] == [], "the rule still routes the deleted subscription's type"
+        assert not any(of_user(later_user)(d) for d in receiver.received())
+
+
+def routed_pattern(local_stack) -> str:
+    name, bus = rule_name_and_bus(local_stack.stack.attributes[("WebhookEventsRule", "Arn")])
+    return boto3.client("events").describe_rule(Name=name, EventBusName=bus)["EventPattern"]
+
+
+def test_no_one_but_an_admin_changes_what_the_rule_routes(api, admin, local_stack) -> None:
+    """As an attacker would try it: subscribing to every refresh, or deleting an admin's webhook, with
+    the API key alone (401) or an ordinary user's token (403) leaves the rule's pattern as it was.
+    OWASP ASVS 5.0 8.2.1 (function-level access control), 8.3.1 (enforced in the service)."""
+    user = onboard(api, "rule-not-admin")
+    ordinary = {"authorization": f"Bearer {sign_in(api, user).tokens['access_token']}"}
+    with WebhookReceiver() as receiver, subscribed(api, admin, receiver, ["UserCreated"]) as webhook:
+        before = routed_pattern(local_stack)
+        for headers, status in ((None, 401), (ordinary, 403)):
+            subscribe = api.post("/webhooks", {"url": receiver.url, "events": ["TokenRefreshed"]}, headers=headers)
+            delete = api.request("DELETE", f"/webhooks/{webhook['id']}", headers=headers)
+            assert (subscribe.status, delete.status) == (status, status)
+        assert routed_pattern(local_stack) == before
+        assert "UserCreated" in json.loads(before)["detail-type"]
+
+
 def test_a_failed_delivery_is_retried_with_backoff_and_the_same_webhook_id(api, admin) -> None:
     with WebhookReceiver(answer=lambda n: 500 if n == 0 else 204) as receiver, subscribed(api, admin, receiver, ["UserCreated"]) as webhook:
         user_id, _ = create_user(api)
@@ -232,20 +303,28 @@ def test_a_slow_endpoint_does_not_delay_a_fast_one(api, admin) -> None:
     assert fast.received(of_user(user_id))[0].received_at <= slow_delivery.received_at
 
 
-def test_410_gone_disables_the_subscription(api, admin) -> None:
+def test_410_gone_disables_the_subscription_and_an_event_says_so(api, admin) -> None:
     with (
         WebhookReceiver(answer=lambda n: 410) as gone,
         WebhookReceiver() as working,
         subscribed(api, admin, gone, ["UserCreated"]) as webhook,
-        subscribed(api, admin, working, ["UserCreated"]),
+        subscribed(api, admin, working, ["UserCreated", "WebhookEndpointDisabled"]) as watcher,
     ):
         create_user(api)
         gone.wait_for(lambda ds: len(ds) >= 1)
-        working.wait_for(lambda ds: len(ds) >= 1)
         listed = listed_when(api, admin, webhook["id"], lambda w: not w["enabled"])
         assert listed["enabled"] is False and "410" in listed["disabled_reason"]
+
+        def announcing(delivery) -> bool:
+            body = delivery.json()
+            return body["type"] == "WebhookEndpointDisabled" and body["data"]["webhook_id"] == webhook["id"]
+
+        working.wait_for(lambda ds: any(announcing(d) for d in ds))
+        (announced,) = working.received(announcing)
+        data = Webhook(watcher["secret"]).verify(announced.body, announced.headers)["data"]
+        assert (data["cause"], data["last_http_status"]) == ("ENDPOINT_GONE", 410) and "user_id" not in data
         later_user, _ = create_user(api)
-        working.wait_for(lambda ds: any(of_user(later_user)(d) for d in ds))
+        working.wait_for(lambda ds: any(d.json()["type"] == "UserCreated" and of_user(later_user)(d) for d in ds))
         assert len(gone.received()) == 1, "nothing is posted to a disabled subscription"
 
 

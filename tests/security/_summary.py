@@ -50,6 +50,35 @@ def lines() -> list[str]:
     return out
 
 
+def _part(worker: str) -> Path:
+    return ARTIFACT.with_name(f"security-summary.{worker}.part.json")
+
+
+def save_part(worker: str) -> None:
+    """An xdist worker's figures, for the controller's merge_parts."""
+    if not (fuzz_cases or durations or facts):
+        return
+    ARTIFACT.parent.mkdir(exist_ok=True)
+    part = {"fuzz_cases": [[*key, n] for key, n in fuzz_cases.items()], "durations": durations, "facts": facts}
+    _part(worker).write_text(json.dumps(part, default=str))
+
+
+def discard_parts() -> None:
+    for path in ARTIFACT.parent.glob(_part("*").name):
+        path.unlink()
+
+
+def merge_parts() -> None:
+    """Adds the figures every xdist worker saved (and removes their files)."""
+    for path in sorted(ARTIFACT.parent.glob(_part("*").name)):
+        part = json.loads(path.read_text())
+        for test, operation, status, n in part["fuzz_cases"]:
+            fuzz_cases[(test, operation, status)] += n
+        durations.update(part["durations"])
+        facts.update(part["facts"])
+        path.unlink()
+
+
 def write_artifact() -> None:
     if not (fuzz_cases or durations or facts):
         return

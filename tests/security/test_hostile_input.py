@@ -458,14 +458,15 @@ def test_a_token_signed_by_the_pool_key_passes_the_verifier_so_the_forgeries_tes
     from pydantic import SecretStr
 
     from authflow.clock import utc_now
-    from authflow.status import RevokedSignIns
+    from authflow.status import RevokedSignIns, SignOuts
     from authflow.tokens import TokenVerifier
 
     user, tokens = signed_in
     header, claims = _segments(tokens.json()["access_token"])
     resigned = jwt.encode(claims, pool_key, algorithm="RS256", headers={"kid": header["kid"]})
-    revoked = RevokedSignIns(local_stack.stack.refs["StatusTable"], utc_now, timedelta(hours=1))
-    verifier = TokenVerifier(local_stack.stack.refs["UserPool"], local_stack.stack.refs["UserPoolClient"], revoked)
+    table = local_stack.stack.refs["StatusTable"]
+    revoked, sign_outs = RevokedSignIns(table, utc_now, timedelta(hours=1)), SignOuts(table, utc_now, timedelta(hours=1))
+    verifier = TokenVerifier(local_stack.stack.refs["UserPool"], local_stack.stack.refs["UserPoolClient"], revoked, sign_outs)
     assert verifier.verify(SecretStr(resigned)).user_id == user.user_id
 
 

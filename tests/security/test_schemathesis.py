@@ -89,6 +89,8 @@ SUCCESS: dict[tuple[str, str], tuple[int, type[BaseModel]]] = {
     ("PATCH", "/webhooks/{webhook_id}"): (200, models.UpdateWebhookResponse),
     ("GET", "/webhooks/{webhook_id}/deliveries"): (200, models.WebhookDeliveriesResponse),
     ("POST", "/webhooks/{webhook_id}/replay"): (202, models.ReplayWebhookResponse),
+    ("POST", "/user-imports"): (202, models.CreateUserImportResponse),
+    ("GET", "/user-imports/{import_id}"): (200, models.UserImportStatusResponse),
 }
 TOKEN_ROUTES = {("POST", "/mfa-verify"), ("POST", "/refresh-token")}
 

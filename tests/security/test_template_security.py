@@ -109,20 +109,32 @@ NO_RESOURCE_LEVEL_PERMISSIONS: dict[str, str] = {
 MANAGED_POLICIES: dict[str, str] = {
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole": "every function writes its own logs",
     "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess": "Tracing: Active / Tracing: Enabled sends X-Ray segments",
-    "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole": "the SQS event source of the webhook consumer",
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole": "the SQS event sources of the webhook and user import consumers",
 }
 
 # The services each role's own policies may name: what its code calls (Lambda functions) or its
 # definition's tasks use (state machines). Managed policies (above) are checked apart.
 SERVICES: dict[str, set[str]] = {
-    "ApiFunction": {"cognito-idp", "states", "ses", "secretsmanager", "dynamodb", "s3", "events"},
+    "ApiFunction": {
+        "cognito-idp",
+        "states",
+        "ses",
+        "secretsmanager",
+        "dynamodb",
+        "s3",
+        "events",
+        "sqs",
+        "kms",
+    },  # kms: seals webhook secrets
     "LoginTaskFunction": {"cognito-idp", "secretsmanager", "dynamodb"},
     # ForgotPassword, the one Cognito call of the reset tasks, is a public API authorised by the app
-    # client: no IAM grant exists for it.
-    "PasswordResetTaskFunction": {"states", "dynamodb", "events"},
+    # client and its secret (secretsmanager: the SECRET_HASH): no IAM grant exists for it.
+    "PasswordResetTaskFunction": {"states", "dynamodb", "events", "secretsmanager"},
     "OnboardingTaskFunction": {"cognito-idp", "states", "dynamodb", "s3", "events"},
     "CognitoTriggerFunction": {"events"},
-    "WebhookDeliveryFunction": {"dynamodb", "sqs", "events", "ses"},  # events: DescribeReplay; ses: a disabled webhook's contact
+    # events: DescribeReplay; ses: a disabled webhook's contact; kms: opens the signing secrets
+    "WebhookDeliveryFunction": {"dynamodb", "sqs", "events", "ses", "kms"},
+    "UserImportFunction": {"states", "dynamodb", "sqs", "events"},
     "OnboardingStateMachine": {"lambda"},
     "LoginStateMachine": {"lambda", "events", "logs"},
     "PasswordResetStateMachine": {"lambda"},
@@ -426,7 +438,8 @@ def test_no_function_environment_variable_holds_a_secret():
             # days, limits), one of a few allowed values (a switch), or a URL whose pattern forbids
             # credentials in it; never a value.
             ref = value.get("Ref") if isinstance(value, dict) else None
-            is_resource = ref in template["Resources"]
+            attribute = value.get("Fn::GetAtt", [None, None]) if isinstance(value, dict) else [None, None]
+            is_resource = ref in template["Resources"] or (attribute[0] in template["Resources"] and attribute[1] == "Arn")
             parameter = parameters.get(ref, {})
             is_number = parameter.get("Type") == "Number"
             is_switch = bool(parameter.get("AllowedValues"))

@@ -5,11 +5,14 @@ The template routes every request of the v1 stage to ApiFunction through the $de
 is the event's routeKey; header names are lower-case, as HTTP API sends them.
 """
 
+import base64
 import json
 import time
 import uuid
 from typing import Any
 from urllib.parse import urlencode
+
+from infra.gateway import TEXT_MEDIA_TYPES
 
 API_KEY = "unit-api-key"
 SOURCE_IP = "192.0.2.10"
@@ -23,14 +26,19 @@ def api_gateway_event(
     query: dict[str, str] | None = None,
     source_ip: str = SOURCE_IP,
 ) -> dict:
-    """The event for `method /v1<path>`; a dict or list body is sent as JSON."""
-    text = body if isinstance(body, str) or body is None else json.dumps(body)
+    """The event for `method /v1<path>`; a dict or list body is sent as JSON, a str or bytes body as
+    given, base64-encoded as HTTP API sends a body whose media type is not text (application/x-ndjson)."""
+    if isinstance(body, bytes | str) or body is None:
+        raw = body.encode() if isinstance(body, str) else body
+    else:
+        raw = json.dumps(body).encode()
     all_headers = {
         "host": "api.unit.test",
         "x-api-key": API_KEY,
-        **({"content-type": "application/json"} if text else {}),
+        **({"content-type": "application/json"} if raw else {}),
         **{name.lower(): value for name, value in (headers or {}).items()},
     }
+    sent = {} if raw is None else _sent_body(raw, all_headers.get("content-type", ""))
     now = time.time()
     return {
         "version": "2.0",
@@ -51,9 +59,19 @@ def api_gateway_event(
             "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
             "timeEpoch": int(now * 1000),
         },
-        **({"body": text} if text is not None else {}),
         "isBase64Encoded": False,
+        **sent,
     }
+
+
+def _sent_body(raw: bytes, content_type: str) -> dict:
+    """body and isBase64Encoded as HTTP API sends them: text media types as UTF-8 text, anything else encoded."""
+    if TEXT_MEDIA_TYPES.match(content_type.split(";")[0].strip().lower()):
+        try:
+            return {"body": raw.decode(), "isBase64Encoded": False}
+        except UnicodeDecodeError:
+            pass
+    return {"body": base64.b64encode(raw).decode(), "isBase64Encoded": True}
 
 
 def answer(result: dict) -> tuple[int, Any, dict[str, str]]:

@@ -87,7 +87,7 @@ class CognitoUserPool(_Resource):
 
 
 class CognitoUserPoolClient(_Resource):
-    attribute_names = ("ClientId", "Name")
+    attribute_names = ("ClientId", "ClientSecret", "Name")
 
     @staticmethod
     def cloudformation_type() -> str:
@@ -104,7 +104,7 @@ class CognitoUserPoolClient(_Resource):
         client = cognitoidp_backends[account_id][region_name].create_user_pool_client(
             pool_id, bool(properties.get("GenerateSecret")), {**properties, "ClientName": resource_name}
         )
-        return cls(client.id, {"ClientId": client.id, "Name": resource_name})
+        return cls(client.id, {"ClientId": client.id, "ClientSecret": client.secret, "Name": resource_name})
 
 
 class CognitoUserPoolGroup(_Resource):

@@ -7,6 +7,7 @@ Invoke, Step Functions) is left alone.
 
 import random
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -82,4 +83,44 @@ def fault_storm(monkeypatch, services: list[str], rate: float, seed: int = 7) ->
 
             monkeypatch.setattr(backend, name, faulty)
     yield storm
+    monkeypatch.undo()
+
+
+class CognitoQuota:
+    """Cognito's per-second quota on AdminCreateUser, lowered by a test: calls past it are throttled."""
+
+    def __init__(self, per_second: int):
+        self.per_second = per_second
+        self.lock = threading.Lock()
+        self.window: tuple[int, int] = (0, 0)  # (epoch second, calls in it)
+        self.calls = 0
+        self.throttled = 0
+
+    def admit(self) -> bool:
+        second = int(time.time())
+        with self.lock:
+            self.calls += 1
+            start, count = self.window
+            count = count + 1 if start == second else 1
+            self.window = (second, count)
+            if count > self.per_second:
+                self.throttled += 1
+                return False
+            return True
+
+
+@contextmanager
+def admin_create_user_quota(monkeypatch, per_second: int) -> Iterator[CognitoQuota]:
+    """AdminCreateUser answers TooManyRequestsException past per_second calls in a second, as Cognito does
+    past its quota (50 a second per account, shared by the create and the invitation's resend)."""
+    quota = CognitoQuota(per_second)
+    original = CognitoIdpBackend.admin_create_user
+
+    def limited(self, *args, **kwargs):
+        if not quota.admit():
+            raise JsonRESTError("TooManyRequestsException", "Too many requests (the test's lowered quota)")
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(CognitoIdpBackend, "admin_create_user", limited)
+    yield quota
     monkeypatch.undo()

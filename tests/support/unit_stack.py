@@ -38,6 +38,7 @@ PROVISIONED_TYPES = {
     "AWS::Events::Archive",  # ApiFunction replays it to the webhook rule (its ARNs are in its environment)
     "AWS::Events::Rule",
     "AWS::SecretsManager::Secret",
+    "AWS::KMS::Key",  # webhook signing secrets are sealed with it
     "AWS::SQS::Queue",
     "AWS::Logs::LogGroup",
     "AWS::Serverless::LayerVersion",

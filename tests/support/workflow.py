@@ -205,7 +205,7 @@ def in_process_aws(monkeypatch) -> Iterator[str]:
     }.items():
         monkeypatch.setenv(name, value)
     authflow.aws.client.cache_clear()
-    authflow.aws.resource.cache_clear()
+    authflow.aws.table_client.cache_clear()
     DEFAULT_PROVIDERS.clear()
     mock = mock_aws()
     mock.start(reset=False)
@@ -214,7 +214,7 @@ def in_process_aws(monkeypatch) -> Iterator[str]:
     finally:
         mock.stop(remove_data=False)
         authflow.aws.client.cache_clear()
-        authflow.aws.resource.cache_clear()
+        authflow.aws.table_client.cache_clear()
         DEFAULT_PROVIDERS.clear()
 
 

@@ -60,7 +60,7 @@ def workflows() -> FakeWorkflows:
 def adapters(settings, workflows) -> Adapters:
     """The API's bundle, built afresh (not the cached one) inside this test's mock, with the fakes of in_process."""
     built = lifecycle_adapters.__wrapped__(settings)
-    verifier = MotoJwksVerifier(settings.user_pool_id, settings.user_pool_client_id, built.revoked_sign_ins)
+    verifier = MotoJwksVerifier(settings.user_pool_id, settings.user_pool_client_id, built.revoked_sign_ins, built.sign_outs)
     return dataclasses.replace(built, workflows=workflows, verifier=verifier)
 
 

@@ -8,6 +8,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
+from moto.cognitoidp.utils import check_secret_hash
 from pydantic import BaseModel, SecretStr
 
 import authflow.aws
@@ -16,7 +17,7 @@ from authflow.adapters import Adapters, delivery_adapters, lifecycle_adapters, t
 from authflow.idempotency import Idempotency
 from authflow.models import CreateUserRequest, OnboardingInput, OnboardingTimeouts
 from authflow.settings import CommonSettings, DeliverySettings
-from authflow.users import UserDirectory
+from authflow.users import AuditContext, UserDirectory, secret_hash
 from authflow.workflows import Workflows, execution_arn
 from tests.support.in_process import PASSWORD
 from tests.unit.conftest import new_email
@@ -87,15 +88,16 @@ def test_run_sync_reports_the_express_executions_answer(settings):
             workflows.run_sync(settings.login_state_machine_arn, CreateUserRequest(full_name="A", email=new_email()), "Login")["status"]
             == "FAILED"
         )
-        with pytest.raises(errors.TransientError, match="Login is temporarily unavailable"):
+        with pytest.raises(errors.TransientError, match="Login is busy; retry in a second") as throttled:
             workflows.run_sync(settings.login_state_machine_arn, CreateUserRequest(full_name="A", email=new_email()), "Login")
+        assert (throttled.value.status, throttled.value.retry_after) == (429, 1), "a quota's throttling: 429 with Retry-After"
 
 
 # ----------------------------------------------------------------------------- the user directory's error maps
 
 
 def test_each_operation_maps_cognitos_refusals_its_own_way(settings, driver):
-    users = UserDirectory(settings.user_pool_id, settings.user_pool_client_id)
+    users = UserDirectory(settings.user_pool_id, settings.user_pool_client_id, settings.user_pool_client_secret_arn)
     email = new_email("errors")
     user_id = driver.onboard(email)
 
@@ -103,10 +105,10 @@ def test_each_operation_maps_cognitos_refusals_its_own_way(settings, driver):
         users.authenticate(user_id, SecretStr("Wrong-Passw0rd-1!"))
     challenge = users.authenticate(user_id, SecretStr(PASSWORD))
     with pytest.raises(errors.SessionExpired):  # MFA: a session string Cognito never issued
-        users.answer_mfa(user_id, SecretStr("x"), SecretStr("123456"))
+        users.answer_mfa(user_id, SecretStr("x"), SecretStr("123456"), AuditContext("req"))
     wrong = f"{(int(driver.otp()) + 1) % 1_000_000:06d}"
     with pytest.raises(errors.InvalidMfaCode):  # MFA: a wrong code
-        users.answer_mfa(user_id, challenge.session, SecretStr(wrong))
+        users.answer_mfa(user_id, challenge.session, SecretStr(wrong), AuditContext("req"))
     with pytest.raises(errors.WrongOnboardingStep):  # enrolment: an active user has no temporary password to replace
         users.start_mfa_setup(user_id, SecretStr(PASSWORD), SecretStr("Another-Passw0rd-1!"))
     with pytest.raises(errors.InvalidToken):  # token calls: a token Cognito never issued
@@ -116,8 +118,54 @@ def test_each_operation_maps_cognitos_refusals_its_own_way(settings, driver):
     assert users.email_of(str(uuid.uuid4())) is None and users.delete_user(str(uuid.uuid4())) is False
 
 
+CLIENT_AUTHORISED = {"AdminInitiateAuth", "AdminRespondToAuthChallenge", "ForgotPassword", "ConfirmForgotPassword"}
+
+
+def test_every_call_the_app_client_authorises_carries_the_secret_hash_of_its_user(settings, driver):
+    """Issue 15 item 6: the client has a secret, and each sign-in step, refresh and reset names its user's SECRET_HASH."""
+    users = UserDirectory(settings.user_pool_id, settings.user_pool_client_id, settings.user_pool_client_secret_arn)
+    cognito = authflow.aws.client("cognito-idp")
+    client = cognito.describe_user_pool_client(UserPoolId=settings.user_pool_id, ClientId=settings.user_pool_client_id)
+    client_secret = client["UserPoolClient"]["ClientSecret"]
+    assert boto3.client("secretsmanager").get_secret_value(SecretId=settings.user_pool_client_secret_arn)["SecretString"] == client_secret
+    sent: list[tuple[str, dict]] = []
+
+    def record(params, model, **_):
+        if model.name in CLIENT_AUTHORISED:
+            sent.append((model.name, params))
+
+    user_id = driver.onboard(new_email("hash"))  # AdminInitiateAuth and NEW_PASSWORD_REQUIRED with the temporary password
+    cognito.meta.events.register("provide-client-params.cognito-idp.*", record)
+    try:
+        challenge = users.authenticate(user_id, SecretStr(PASSWORD))
+        tokens = users.answer_mfa(user_id, challenge.session, SecretStr(driver.otp()), AuditContext("req"))
+        users.refresh(user_id, SecretStr(tokens.refresh_token or ""))
+        users.send_reset_code(user_id)
+        users.reset_password(user_id, SecretStr("123456"), SecretStr(PASSWORD))
+    finally:
+        cognito.meta.events.unregister("provide-client-params.cognito-idp.*", record)
+
+    expected = secret_hash(client_secret, settings.user_pool_client_id, user_id)
+    assert [name for name, _ in sent] == [
+        "AdminInitiateAuth",
+        "AdminRespondToAuthChallenge",
+        "AdminInitiateAuth",
+        "ForgotPassword",
+        "ConfirmForgotPassword",
+    ]
+    for name, params in sent:
+        given = params.get("SecretHash") or {**params.get("AuthParameters", {}), **params.get("ChallengeResponses", {})}["SECRET_HASH"]
+        assert given == expected, name
+        # moto's own check (AWS's algorithm, written independently) accepts it
+        assert check_secret_hash(client_secret, settings.user_pool_client_id, user_id, given)
+
+
 def test_creating_the_same_user_again_is_a_no_op_but_not_for_another_email(settings):
-    users, user_id, email = UserDirectory(settings.user_pool_id, settings.user_pool_client_id), str(uuid.uuid4()), new_email()
+    users, user_id, email = (
+        UserDirectory(settings.user_pool_id, settings.user_pool_client_id, settings.user_pool_client_secret_arn),
+        str(uuid.uuid4()),
+        new_email(),
+    )
     users.create_user(user_id, email, "Ada Lovelace", "+33612345678")
     users.create_user(user_id, email, "Ada Lovelace", "+33612345678")
     with pytest.raises(Exception, match="UsernameExists"):
@@ -125,7 +173,7 @@ def test_creating_the_same_user_again_is_a_no_op_but_not_for_another_email(setti
 
 
 def test_too_many_password_attempts_and_throttling_have_their_own_errors(settings):
-    users = UserDirectory(settings.user_pool_id, settings.user_pool_client_id)
+    users = UserDirectory(settings.user_pool_id, settings.user_pool_client_id, settings.user_pool_client_secret_arn)
     with Stubber(authflow.aws.client("cognito-idp")) as stubber:
         stubber.add_client_error("admin_initiate_auth", "NotAuthorizedException", "Password attempts exceeded", 400)
         stubber.add_client_error("admin_initiate_auth", "TooManyRequestsException", "Rate exceeded", 400)
@@ -133,8 +181,11 @@ def test_too_many_password_attempts_and_throttling_have_their_own_errors(setting
         stubber.add_client_error("confirm_forgot_password", "ExpiredCodeException", "expired", 400)
         with pytest.raises(errors.TooManyAttempts):
             users.authenticate("u", SecretStr("p"))
-        with pytest.raises(errors.TransientError):
+        with pytest.raises(errors.TransientError) as throttled:
             users.authenticate("u", SecretStr("p"))
+        # Cognito's UserAuthentication quota: the API answers 429 THROTTLED with Retry-After, a workflow retries it by name.
+        assert (throttled.value.status, throttled.value.code, throttled.value.retry_after) == (429, "THROTTLED", 1)
+        assert type(throttled.value).__name__ == "TransientError"
         with pytest.raises(errors.TooManyRequests):
             users.change_password(SecretStr("t"), SecretStr("a"), SecretStr("b"))
         with pytest.raises(errors.InvalidVerificationCode):

@@ -3,7 +3,7 @@
 cfn-lint checks every alarm and the dashboard with the rest of the template (tests/unit/test_template.py);
 here each alarm watches the metric of the resource it names, notifies AlarmTopicArn when one is given and
 nothing otherwise, and the dashboard's funnel reads the metrics the onboarding task emits; the local
-stack creates them all. No import feature exists yet, so no import-failure alarm either.
+stack creates them all.
 """
 
 import json
@@ -27,6 +27,7 @@ FUNCTIONS = (
     "OnboardingTaskFunction",
     "CognitoTriggerFunction",
     "WebhookDeliveryFunction",
+    "UserImportFunction",
 )
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:authflow-operators"
 
@@ -78,7 +79,7 @@ for _function in FUNCTIONS:
             "Sum",
             0,
         )
-EVERY_ALARM = {*SIMPLE_ALARMS, "OnboardingExecutionsFailedAlarm"}
+EVERY_ALARM = {*SIMPLE_ALARMS, "OnboardingExecutionsFailedAlarm", "UserImportFailuresAlarm"}
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +127,26 @@ def test_failed_onboardings_alarm_leaves_expirations_out(cfn) -> None:
     assert expired["Dimensions"] == [{"Name": "service", "Value": emitted_as["POWERTOOLS_SERVICE_NAME"]}]
     assert queries["failedNotExpired"]["Expression"] == "FILL(failed, 0) - FILL(expired, 0)"
     assert [q["Id"] for q in alarm["Metrics"] if q["ReturnData"]] == ["failedNotExpired"]
+
+
+def test_import_failures_alarm_fires_on_a_failed_row_or_a_row_in_the_dead_letter_queue(cfn) -> None:
+    """A row recorded failed (ImportRowsFailed, emitted by the import function and the API) or parked
+    in the import dead-letter queue: either breaches the alarm on its own."""
+    alarm = _alarm(cfn, "UserImportFailuresAlarm")
+    queries = {q["Id"]: q for q in alarm["Metrics"]}
+    failed = queries["failed"]["MetricStat"]["Metric"]
+    emitted_as = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+    assert (failed["Namespace"], failed["MetricName"]) == (emitted_as["POWERTOOLS_METRICS_NAMESPACE"], "ImportRowsFailed")
+    assert failed["Dimensions"] == [{"Name": "service", "Value": emitted_as["POWERTOOLS_SERVICE_NAME"]}]
+    parked = queries["parked"]["MetricStat"]["Metric"]
+    assert (parked["Namespace"], parked["MetricName"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert parked["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["UserImportDeadLetterQueue", "QueueName"]}}]
+    assert queries["parked"]["MetricStat"]["Stat"] == "Maximum"
+    assert queries["failedOrParked"]["Expression"] == "FILL(failed, 0) + FILL(parked, 0)"
+    assert [q["Id"] for q in alarm["Metrics"] if q["ReturnData"]] == ["failedOrParked"]
+    assert (alarm["Threshold"], alarm["ComparisonOperator"], alarm["TreatMissingData"]) == (0, "GreaterThanThreshold", "notBreaching")
+    queue = load_template()["Resources"]["UserImportQueue"]["Properties"]
+    assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {"Fn::GetAtt": ["UserImportDeadLetterQueue", "Arn"]}
 
 
 @pytest.mark.parametrize("logical_id", sorted(EVERY_ALARM))

@@ -2,6 +2,7 @@
 the answer (status, body, headers) and what it stored. Its environment is the template's; moto's
 in-process Step Functions records the executions it starts (without running them)."""
 
+import json
 import uuid
 
 import boto3
@@ -121,3 +122,53 @@ def test_a_webhook_creation_in_progress_expires_with_the_invocation_not_after_a_
     )
     (new,) = [item for sk, item in records().items() if sk not in before]
     assert status == 201 and "in_progress_expiration" in new
+
+
+def test_a_user_import_takes_a_csv_file_from_an_admin_once_per_idempotency_key(api, admin, unit_stack):
+    body = (
+        "full_name,email,mobile_phone_number\n" + "\n".join(f"Ada {i},{new_email('import')}," for i in range(12)) + "\nBad,not-an-email,\n"
+    )
+    headers = {"Content-Type": "text/csv; charset=utf-8", "Idempotency-Key": f"import-{uuid.uuid4()}", **admin}
+    status, created, _ = api("POST", "/user-imports", body, headers)
+    assert status == 202 and (created["rows"], created["queued"], created["invalid"], created["status"]) == (13, 12, 1, "QUEUED")
+    assert api("POST", "/user-imports", body, headers)[1] == created, "the same file again: the first answer"
+    status, refused, _ = api("POST", "/user-imports", body + "Eve,eve@example.com,\n", headers)
+    assert (status, refused["error"]["code"]) == (409, "IDEMPOTENCY_KEY_REUSED")
+
+    queue_url = unit_stack.environment("ApiFunction")["USER_IMPORT_QUEUE_URL"]
+    depth = boto3.client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
+    assert int(depth["Attributes"]["ApproximateNumberOfMessages"]) >= 12
+    status, progress, _ = api("GET", f"/user-imports/{created['import_id']}", headers=admin)
+    assert status == 200 and progress["status"] == "IN_PROGRESS" and progress["counts"]["queued"] == 12
+    assert progress["problems"] == [{"row": 13, "email": "not-an-email", "reason": "INVALID_REQUEST"}]
+
+
+def test_a_user_import_of_json_lines_arrives_base64_encoded_and_is_read_as_its_text(api, admin):
+    """HTTP API sends an application/x-ndjson body base64-encoded (not a text media type): the rows are
+    the decoded lines, the 6 MB limit is the file's size, and a file that is not UTF-8 is refused."""
+    lines = [{"full_name": "Ada Ünal", "email": new_email("ndjson")}, {"full_name": "Bad", "email": "not-an-email"}]
+    body = "\n".join(json.dumps(line, ensure_ascii=False) for line in lines).encode()
+    headers = {"Content-Type": "application/x-ndjson", **admin}
+    assert api_gateway_event("POST", "/user-imports", body, headers)["isBase64Encoded"]
+    status, created, _ = api("POST", "/user-imports", body, headers)
+    assert status == 202 and (created["rows"], created["queued"], created["invalid"]) == (2, 1, 1)
+    status, refused, _ = api("POST", "/user-imports", b"\n" * 6_000_001, headers)
+    assert (status, refused["error"]["code"]) == (413, "PAYLOAD_TOO_LARGE")
+    status, refused, _ = api("POST", "/user-imports", "full_name,email\nAda,ada@example.com\n".encode("utf-16"), headers)
+    assert (status, refused["error"]["code"]) == (400, "INVALID_REQUEST")
+
+
+def test_user_imports_need_an_admin_a_file_media_type_and_a_known_id(api, admin):
+    body = "full_name,email\nAda,ada@example.com\n"
+    status, refused, _ = api("POST", "/user-imports", body, {"Content-Type": "text/csv"})
+    assert (status, refused["error"]["code"]) == (401, "INVALID_TOKEN")
+    status, refused, _ = api("POST", "/user-imports", {"full_name": "Ada", "email": "ada@example.com"}, admin)
+    assert (status, refused["error"]["code"]) == (415, "UNSUPPORTED_MEDIA_TYPE")
+    status, refused, _ = api("POST", "/user-imports", "x" * 6_000_001, {"Content-Type": "text/csv", **admin})
+    assert (status, refused["error"]["code"]) == (413, "PAYLOAD_TOO_LARGE")
+    status, refused, _ = api("POST", "/users", "x" * 17_000, {"Content-Type": "text/csv"})
+    assert (status, refused["error"]["code"]) == (413, "PAYLOAD_TOO_LARGE"), "other routes keep their 16 KiB"
+    status, refused, _ = api("GET", f"/user-imports/{uuid.uuid4()}", headers=admin)
+    assert (status, refused["error"]["code"]) == (404, "IMPORT_NOT_FOUND")
+    status, refused, _ = api("GET", f"/user-imports/{uuid.uuid4()}")
+    assert (status, refused["error"]["code"]) == (401, "INVALID_TOKEN")

@@ -91,10 +91,13 @@ def test_qr_code_store_puts_links_and_deletes_a_users_png(bucket):
     assert query["X-Amz-Expires"] == ["600"], "the link is short-lived, as QR_LINK_EXPIRY_SECONDS says"
     assert "X-Amz-Signature" in query, "a presigned link, not a public object"
 
+    store.put(user_id, png, reenrolment=True)
+    assert urllib.parse.urlparse(store.link(user_id, reenrolment=True)).path.endswith(f"mfa_reenrolments/{user_id}.png")
     store.delete(user_id)
-    with pytest.raises(ClientError) as gone:
-        s3.head_object(Bucket=bucket, Key=f"users_mfa/{user_id}.png")
-    assert gone.value.response["Error"]["Code"] in ("404", "NoSuchKey")
+    for key in (f"users_mfa/{user_id}.png", f"mfa_reenrolments/{user_id}.png"):
+        with pytest.raises(ClientError) as gone:
+            s3.head_object(Bucket=bucket, Key=key)
+        assert gone.value.response["Error"]["Code"] in ("404", "NoSuchKey")
     store.delete(user_id)  # compensation may run twice: deleting a missing code is not an error
 
 

@@ -3,7 +3,7 @@ between the API (the user's action) and the waiting onboarding execution (its ta
 
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -14,7 +14,7 @@ from pydantic import SecretStr
 import authflow.aws
 from authflow import errors
 from authflow.models import OnboardingStatus, StepStatus, UserAction
-from authflow.status import StatusRecords
+from authflow.status import SignOuts, StatusRecords
 from tests.support.workflow import TableStores, create_status_table, in_process_aws  # noqa: F401 (fixture)
 
 TTL = timedelta(days=1)
@@ -30,7 +30,7 @@ def store(in_process_aws) -> StatusRecords:  # noqa: F811
 
 @pytest.fixture
 def stores(store) -> TableStores:
-    return TableStores.on(store.table.name)
+    return TableStores.on(store.table_name)
 
 
 def new_user(store: StatusRecords, email: str | None = None) -> tuple[str, str]:
@@ -41,7 +41,7 @@ def new_user(store: StatusRecords, email: str | None = None) -> tuple[str, str]:
 
 
 def raw_item(store: StatusRecords, pk: str, sk: str) -> dict | None:
-    return store.table.get_item(Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item")
+    return store.client.get_item(TableName=store.table_name, Key={"pk": pk, "sk": sk}, ConsistentRead=True).get("Item")
 
 
 # ----------------------------------------------------------------------------- create / claims
@@ -216,13 +216,42 @@ def test_mfa_session_is_returned_while_valid_and_not_after(store, stores):
     assert stores.mfa_sessions.get(user_id) is None, "an expired session (TTL deletion is lazy) must not be used"
 
 
+# ----------------------------------------------------------------------------- sign-outs
+
+
+def test_a_sign_out_ends_the_tokens_issued_before_it_and_only_those(store):
+    """iat counts whole seconds: in the sign-out's own second only a sign-in noted as fresh passes."""
+    now = [datetime(2026, 1, 1, 12, 0, 0, 400000, tzinfo=UTC)]
+    sign_outs = SignOuts(store.table_name, lambda: now[0], timedelta(hours=1))
+    user_id, _ = new_user(store)
+    second = int(now[0].timestamp())
+    assert not sign_outs.ended(user_id, "jti-any", second - 60), "no sign-out recorded: nothing ended"
+    sign_outs.record(user_id)
+    assert sign_outs.ended(user_id, "jti-before", second - 1)
+    assert sign_outs.ended(user_id, "jti-same-second", second)
+    assert not sign_outs.ended(user_id, "jti-after", second + 1)
+    assert not sign_outs.ended(str(uuid.uuid4()), "jti-other-user", second - 1)
+
+    sign_outs.note_sign_in(user_id, "jti-fresh", second)
+    assert not sign_outs.ended(user_id, "jti-fresh", second) and sign_outs.ended(user_id, "jti-same-second", second)
+    sign_outs.note_sign_in(user_id, "jti-much-later", second + 60)
+    recorded = raw_item(store, f"USER#{user_id}", "SIGNED_OUT")
+    assert recorded is not None and recorded["fresh_sign_ins"] == {"jti-fresh"}, "only sign-ins near the sign-out"
+
+    now[0] += timedelta(seconds=5)
+    sign_outs.record(user_id)
+    assert sign_outs.ended(user_id, "jti-fresh", second), "a newer sign-out ends the fresh sign-in too"
+    now[0] += timedelta(hours=1, seconds=1)
+    assert not sign_outs.ended(user_id, "jti-before", second - 1), "kept no longer than an id token lives (TTL deletion is lazy)"
+
+
 # ----------------------------------------------------------------------------- transient errors
 
 
 def test_throttling_of_the_table_surfaces_as_transient_error(in_process_aws):  # noqa: F811
     store = StatusRecords("any-table")
     user_id = str(uuid.uuid4())
-    stubber = Stubber(store.table.meta.client)
+    stubber = Stubber(store.client)
     stubber.add_client_error("get_item", "ProvisionedThroughputExceededException", "Rate exceeded", 400)
     stubber.add_client_error("transact_write_items", "ThrottlingException", "Rate exceeded", 400)
     stubber.add_client_error("get_item", "AccessDeniedException", "no", 400)
@@ -241,7 +270,7 @@ def test_a_throttled_create_is_transient_not_a_taken_email(in_process_aws):  # n
     taken (the client would never retry, and the email is free)."""
     store = StatusRecords("any-table")
     user_id = str(uuid.uuid4())
-    stubber = Stubber(store.table.meta.client)
+    stubber = Stubber(store.client)
     stubber.add_client_error(
         "transact_write_items",
         "TransactionCanceledException",

@@ -14,8 +14,9 @@ import json
 
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
+from pydantic import ValidationError
 
-from authflow.events import EVENT_TYPES, SOURCE
+from authflow.events import EVENT_TYPES, SOURCE, EventDetail, UserCreated, WebhookEndpointDisabled
 from infra import catalogue
 from tests.support import asl
 
@@ -61,7 +62,12 @@ def test_each_schema_is_valid_and_identified(name: str) -> None:
 @pytest.mark.parametrize("name", NAMES)
 def test_each_detail_has_the_common_fields_and_no_secret(name: str) -> None:
     detail = _schema(name)["properties"]["detail"]
-    assert {"event_id", "occurred_at", "user_id", "request_id", "execution_arn"} <= set(detail["required"])
+    assert {"event_id", "occurred_at", "request_id", "execution_arn"} <= set(detail["required"])
+    model = next(m for m in EVENT_TYPES if m.__name__ == name)
+    if catalogue.kind_of(model) == "user":
+        assert "user_id" in detail["required"]
+    else:
+        assert "user_id" not in detail["properties"], "a system fact concerns no single user"
     assert detail["additionalProperties"] is False
     secretive = [field for field in detail["properties"] if any(word in field.lower() for word in SECRET_WORDS)]
     assert not secretive, f"{name} has fields named like secrets: {secretive}"
@@ -93,6 +99,21 @@ def test_a_schema_refuses_what_a_consumer_must_not_get() -> None:
     assert not validator.is_valid({**sample, "source": "someone-else"})
 
 
+def test_an_event_type_is_a_fact_about_a_user_or_about_the_system() -> None:
+    class Unclassified(EventDetail):
+        """Derives from the common base only."""
+
+    with pytest.raises(TypeError):
+        catalogue.kind_of(Unclassified)
+    assert catalogue.kind_of(WebhookEndpointDisabled) == "system" and catalogue.kind_of(UserCreated) == "user"
+    system = catalogue.sample_event(WebhookEndpointDisabled)["detail"]
+    assert "user_id" not in system and system["request_id"] is None and system["execution_arn"] is None
+    with pytest.raises(ValidationError):
+        WebhookEndpointDisabled.model_validate({**system, "user_id": "u-1"})
+    with pytest.raises(ValidationError):
+        UserCreated.model_validate({k: v for k, v in catalogue.sample_event(UserCreated)["detail"].items() if k != "user_id"})
+
+
 def test_the_flows_name_only_catalogued_events() -> None:
     for flow, spec in catalogue.FLOWS.items():
         unknown = set(spec["events"]) - set(NAMES)
@@ -111,8 +132,10 @@ ASL_EVENTS = [
 
 
 def test_the_state_machines_publish_events_of_their_own() -> None:
-    """Guard for the next test: the login workflow records its outcome with PutEvents."""
-    assert {entry["DetailType"] for _, _, entry in ASL_EVENTS} >= {"LoginSucceeded", "LoginFailed"}
+    """Guard for the next test: the login workflow records a refusal with PutEvents (Cognito's post
+    authentication trigger records a sign-in, so the workflow does not: one event per fact)."""
+    published = {entry["DetailType"] for _, _, entry in ASL_EVENTS}
+    assert "LoginFailed" in published and "LoginSucceeded" not in published
 
 
 @pytest.mark.parametrize(("machine", "state", "entry"), ASL_EVENTS, ids=[f"{m}.{s}" for m, s, _ in ASL_EVENTS])

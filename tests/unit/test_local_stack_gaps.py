@@ -11,7 +11,11 @@ One test (or a small group) per gap, each failing if the local stack fell back t
 - TOTP secrets authenticator apps accept, one per AssociateSoftwareToken, each checked for its own
   user; a challenge session answered only for the user it was issued to (infra/cognito.py);
 - disabling a user's TOTP makes the next sign-in ask for a new enrolment (infra/cognito.py);
+- the app client's secret: every call it authorises is refused without its user's SECRET_HASH, the
+  admin sign-in, its challenges and its refresh too (infra/cognito.py), and GetAtt ClientSecret gives
+  the secret moto drew to the secret the functions read (infra/provision.py);
 - the bucket policy: only the TLS-only statement is left out locally (infra/provision.py);
+- SendMessage costs the same whatever the queue's depth (infra/sqs.py);
 - moto's CloudFormation deploys the translated template, for the CLI's tests against a deployed
   stack (tests/support/cloudformation.py);
 - moto serves no HTTP API: the local gateway sends the template's HttpApi requests to its function
@@ -32,6 +36,7 @@ import pyotp
 import pytest
 from botocore.exceptions import ClientError
 
+from authflow.users import secret_hash
 from infra.cognito import _SYMBOLS, COGNITO_DEFAULT_SENDER
 from infra.lambda_runtime import LocalLambdaRuntime
 from infra.provision import Provisioner
@@ -92,12 +97,18 @@ def user_attributes(email: str, given_name: str = "Ada") -> list[dict]:
     ]
 
 
+def hashed(cognito, pool_id, client_id, username) -> str:
+    """The SECRET_HASH the app client's secret makes for this username, as authflow's functions send it."""
+    client_secret = cognito.describe_user_pool_client(UserPoolId=pool_id, ClientId=client_id)["UserPoolClient"]["ClientSecret"]
+    return secret_hash(client_secret, client_id, username)
+
+
 def password_auth(cognito, pool_id, client_id, username, password) -> dict:
     return cognito.admin_initiate_auth(
         UserPoolId=pool_id,
         ClientId=client_id,
         AuthFlow="ADMIN_USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": username, "PASSWORD": password},
+        AuthParameters={"USERNAME": username, "PASSWORD": password, "SECRET_HASH": hashed(cognito, pool_id, client_id, username)},
     )
 
 
@@ -268,6 +279,49 @@ def test_lambda_invoke_of_a_failing_handler_is_an_unhandled_function_error(local
     assert {"errorMessage", "errorType", "stackTrace"} <= set(error)
 
 
+# ----------------------------------------------------------------------------- the app client's secret
+
+
+def test_the_functions_secret_is_the_clients_and_every_admin_sign_in_step_needs_its_hash(cognito, pool_id, client_id, local_stack):
+    client_secret = cognito.describe_user_pool_client(UserPoolId=pool_id, ClientId=client_id)["UserPoolClient"]["ClientSecret"]
+    secret_arn = local_stack.stack.refs["AppClientSecret"]
+    assert stack_client(local_stack, "secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"] == client_secret
+    alice, _ = enrolled_user(cognito, pool_id, client_id)
+    bob, bob_totp = enrolled_user(cognito, pool_id, client_id)
+
+    def refused(**auth_parameters) -> str:
+        with pytest.raises(ClientError) as refusal:
+            cognito.admin_initiate_auth(
+                UserPoolId=pool_id, ClientId=client_id, AuthFlow="ADMIN_USER_PASSWORD_AUTH", AuthParameters=auth_parameters
+            )
+        return refusal.value.response["Error"]["Code"]
+
+    assert refused(USERNAME=bob, PASSWORD=PASSWORD) == "NotAuthorizedException"  # moto: a challenge
+    assert refused(USERNAME=bob, PASSWORD=PASSWORD, SECRET_HASH=hashed(cognito, pool_id, client_id, alice)) == "NotAuthorizedException"
+    session = mfa_challenge(cognito, pool_id, client_id, bob)
+    with pytest.raises(ClientError, match="NotAuthorized"):  # the MFA answer without the hash
+        cognito.admin_respond_to_auth_challenge(
+            UserPoolId=pool_id,
+            ClientId=client_id,
+            ChallengeName="SOFTWARE_TOKEN_MFA",
+            ChallengeResponses={"USERNAME": bob, "SOFTWARE_TOKEN_MFA_CODE": bob_totp.now()},
+            Session=session,
+        )
+    refresh_token = answer_mfa(cognito, pool_id, client_id, session, bob, bob_totp.now())["AuthenticationResult"]["RefreshToken"]
+
+    def refresh(username: str) -> dict:
+        return cognito.admin_initiate_auth(
+            UserPoolId=pool_id,
+            ClientId=client_id,
+            AuthFlow="REFRESH_TOKEN_AUTH",
+            AuthParameters={"REFRESH_TOKEN": refresh_token, "SECRET_HASH": hashed(cognito, pool_id, client_id, username)},
+        )
+
+    with pytest.raises(ClientError, match="NotAuthorized"):  # moto's admin refresh checks no hash
+        refresh(alice)
+    assert refresh(bob)["AuthenticationResult"]["AccessToken"]
+
+
 # ----------------------------------------------------------------------------- TOTP
 
 
@@ -282,7 +336,7 @@ def mfa_setup_session(cognito, pool_id, client_id) -> tuple[str, str]:
         UserPoolId=pool_id,
         ClientId=client_id,
         ChallengeName="NEW_PASSWORD_REQUIRED",
-        ChallengeResponses={"USERNAME": username, "NEW_PASSWORD": PASSWORD},
+        ChallengeResponses={"USERNAME": username, "NEW_PASSWORD": PASSWORD, "SECRET_HASH": hashed(cognito, pool_id, client_id, username)},
         Session=auth["Session"],
     )
     assert challenge["ChallengeName"] == "MFA_SETUP", "the pool makes TOTP mandatory"
@@ -352,7 +406,11 @@ def answer_mfa(cognito, pool_id, client_id, session, username, code) -> dict:
         UserPoolId=pool_id,
         ClientId=client_id,
         ChallengeName="SOFTWARE_TOKEN_MFA",
-        ChallengeResponses={"USERNAME": username, "SOFTWARE_TOKEN_MFA_CODE": code},
+        ChallengeResponses={
+            "USERNAME": username,
+            "SOFTWARE_TOKEN_MFA_CODE": code,
+            "SECRET_HASH": hashed(cognito, pool_id, client_id, username),
+        },
         Session=session,
     )
 
@@ -385,6 +443,24 @@ def test_sign_in_checks_the_code_against_the_users_own_secret(cognito, pool_id, 
 
     signed_in = answer_mfa(cognito, pool_id, client_id, mfa_challenge(cognito, pool_id, client_id, bob), bob, bob_totp.now())
     assert "AccessToken" in signed_in["AuthenticationResult"]
+
+
+def test_the_challenge_answers_client_metadata_reaches_the_post_authentication_trigger(cognito, pool_id, client_id, views):
+    username, totp = enrolled_user(cognito, pool_id, client_id)
+    session = mfa_challenge(cognito, pool_id, client_id, username)
+    away_from_a_step_boundary()
+    cognito.admin_respond_to_auth_challenge(
+        UserPoolId=pool_id,
+        ClientId=client_id,
+        ChallengeName="SOFTWARE_TOKEN_MFA",
+        ChallengeResponses={"USERNAME": username, "SOFTWARE_TOKEN_MFA_CODE": totp.now()},
+        Session=session,
+        ClientMetadata={"request_id": "req-gap", "execution_arn": "arn:aws:states:eu-west-1:123456789012:execution:login:gap"},
+    )
+    # The real trigger handler puts what it received in its LoginSucceeded event; moto drops the metadata.
+    signed_in = wait_for(lambda: views.events(user_id=username, detail_type="LoginSucceeded"), 5, "the trigger's event")
+    assert signed_in[-1]["detail"]["request_id"] == "req-gap"
+    assert signed_in[-1]["detail"]["execution_arn"] == "arn:aws:states:eu-west-1:123456789012:execution:login:gap"
 
 
 def test_a_session_answers_only_for_the_user_it_was_issued_to(cognito, pool_id, client_id):
@@ -465,7 +541,7 @@ def test_a_new_password_challenge_sets_only_its_own_users_password(cognito, pool
             UserPoolId=pool_id,
             ClientId=client_id,
             ChallengeName="NEW_PASSWORD_REQUIRED",
-            ChallengeResponses={"USERNAME": bob, "NEW_PASSWORD": PASSWORD},
+            ChallengeResponses={"USERNAME": bob, "NEW_PASSWORD": PASSWORD, "SECRET_HASH": hashed(cognito, pool_id, client_id, bob)},
             Session=alice_session,
         )
 
@@ -572,7 +648,13 @@ def test_admin_reset_mails_a_code_and_refuses_the_old_password_until_it_is_used(
     with pytest.raises(ClientError) as refused:
         password_auth(cognito, pool_id, client_id, username, "Before-Horse-4-Battery")
     assert refused.value.response["Error"]["Code"] == "PasswordResetRequiredException"
-    cognito.confirm_forgot_password(ClientId=client_id, Username=username, ConfirmationCode=code, Password="After-Horse-4-Battery")
+    cognito.confirm_forgot_password(
+        ClientId=client_id,
+        Username=username,
+        SecretHash=hashed(cognito, pool_id, client_id, username),
+        ConfirmationCode=code,
+        Password="After-Horse-4-Battery",
+    )
     # The new password is accepted: this user has no TOTP, so the pool (MFA required) asks for an enrolment.
     assert password_auth(cognito, pool_id, client_id, username, "After-Horse-4-Battery")["ChallengeName"] == "MFA_SETUP"
 
@@ -650,6 +732,31 @@ def test_moto_cloudformation_deploys_the_translated_template_with_the_gaps_close
     assert physical["EventBus"] == "authflow-dev"
 
 
+def test_sending_to_a_deep_queue_counts_no_message_and_queue_attributes_stay_motos(in_process_aws, monkeypatch):  # noqa: F811
+    """SQS answers SendMessageBatch alike whatever the queue's depth; moto counted every message at each
+    send (infra/sqs.py). With the gap closed a send computes no count, and GetQueueAttributes still does."""
+    import moto.sqs.models
+
+    from infra import sqs as sqs_gap
+
+    sqs_gap.install()
+    client = boto3.client("sqs")
+    url = client.create_queue(QueueName=f"gap-{uuid.uuid4().hex[:8]}", Attributes={"VisibilityTimeout": "45"})["QueueUrl"]
+    with monkeypatch.context() as counting:
+
+        def counted(queue):
+            raise AssertionError("a send counted the queue's messages")
+
+        counting.setattr(moto.sqs.models.Queue, "approximate_number_of_messages", property(counted))
+        for batch in range(3):
+            entries = [{"Id": str(i), "MessageBody": f"row {batch}-{i}"} for i in range(10)]
+            assert not client.send_message_batch(QueueUrl=url, Entries=entries).get("Failed")
+    attributes = client.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert (attributes["ApproximateNumberOfMessages"], attributes["VisibilityTimeout"]) == ("30", "45")
+    one = client.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
+    assert one == {"ApproximateNumberOfMessages": "30"}
+
+
 # ----------------------------------------------------------------------------- HTTP API
 
 
@@ -712,10 +819,14 @@ def test_a_body_that_is_not_text_arrives_base64_encoded(http_api):
     client, runtime = http_api
     client.post("/v1/login", data=b"\xff\xfe not utf-8", headers={"Content-Type": "application/json"})
     client.post("/v1/login", data=b"email=a", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    client.post("/v1/user-imports", data=b'{"email": "a@example.com"}\n', headers={"Content-Type": "application/x-ndjson"})
     assert [(e["isBase64Encoded"], base64.b64decode(e["body"])) for e in runtime.events] == [
         (True, b"\xff\xfe not utf-8"),
         (True, b"email=a"),
+        (True, b'{"email": "a@example.com"}\n'),
     ]
+    client.post("/v1/user-imports", data=b"full_name,email\n", headers={"Content-Type": "text/csv"})
+    assert (runtime.events[-1]["isBase64Encoded"], runtime.events[-1]["body"]) == (False, "full_name,email\n")
 
 
 def test_preflight_and_http_apis_own_answers_never_reach_the_function(http_api):

@@ -23,6 +23,8 @@ from authflow.models import (
 )
 from authflow.sessions import Sessions
 from authflow.status.recovery_codes import CODES_PER_SET, RECOVERY_CODE_PREFIX
+from authflow.tokens import TokenUse
+from authflow.users import AuditContext
 from tests.support.in_process import PASSWORD, TEMPORARY_PASSWORD
 from tests.unit.conftest import new_email
 
@@ -51,7 +53,9 @@ def mails_to(email: str) -> list[str]:
 
 
 def stored_items(adapters, user_id: str) -> list[dict]:
-    return adapters.status.table.query(KeyConditionExpression=boto3.dynamodb.conditions.Key("pk").eq(f"USER#{user_id}"))["Items"]
+    return adapters.status.client.query(
+        TableName=adapters.status.table_name, KeyConditionExpression=boto3.dynamodb.conditions.Key("pk").eq(f"USER#{user_id}")
+    )["Items"]
 
 
 def test_mfa_confirmation_hands_out_ten_distinct_codes_of_at_least_112_bits_stored_only_hashed(driver, mfa, adapters):
@@ -127,12 +131,12 @@ def test_a_wrong_recovery_code_is_refused_after_the_password_and_mails_nothing(d
 def test_adding_a_device_mails_the_new_qr_link_and_its_confirmation_revokes_every_session(driver, mfa, adapters, settings, tap):
     email = new_email("adddevice")
     user_id, old_codes = onboard(driver, mfa, email)
-    earlier = adapters.users.prove_totp(user_id, SecretStr(PASSWORD), SecretStr(driver.otp()))
+    earlier = adapters.users.prove_totp(user_id, SecretStr(PASSWORD), SecretStr(driver.otp()), AuditContext("req"))
 
     answer = mfa.enrol_new_authenticator(ResendMfaRequest(email=email, password=PASSWORD, otp_code=driver.otp()), "req")
 
     assert answer.model_dump() == {"email": email, "status": "MFA_QR_LINK_SENT"}, "the link is only mailed"
-    assert f"users_mfa/{user_id}.png" in mails_to(email)[-1]
+    assert f"mfa_reenrolments/{user_id}.png" in mails_to(email)[-1]
     confirmed = mfa.confirm_mfa(user_id, ConfirmMfaRequest(email=email, otp=driver.otp()), "req")
 
     assert confirmed.other_sessions_revoked and len(confirmed.recovery_codes) == CODES_PER_SET
@@ -141,12 +145,55 @@ def test_adding_a_device_mails_the_new_qr_link_and_its_confirmation_revokes_ever
         Sessions(adapters, settings.login_state_machine_arn).refresh(
             RefreshTokenRequest(email=email, refresh_token=earlier.refresh_token), "r"
         )
-    listed = boto3.client("s3").list_objects_v2(Bucket=adapters.qr_codes.bucket, Prefix=adapters.qr_codes.key(user_id))
+    listed = boto3.client("s3").list_objects_v2(Bucket=adapters.qr_codes.bucket, Prefix=adapters.qr_codes.key(user_id, reenrolment=True))
     assert listed.get("KeyCount", 0) == 0, "the new seed's QR code is deleted once verified"
     assert tap.types(user_id)[-2:] == ["MfaEnrolmentStarted", "MfaReplaced"]
     assert "A new authenticator app replaced your previous one" in mails_to(email)[-1]
     with pytest.raises(errors.WrongOnboardingStep):
         mfa.confirm_mfa(user_id, ConfirmMfaRequest(email=email, otp=driver.otp()), "req")
+
+
+def test_an_unconfirmed_reenrolments_qr_code_lives_under_the_expiring_prefix_and_goes_once_the_enrolment_expired(driver, mfa, adapters):
+    """The bucket's lifecycle rule expires the prefix after a day; a confirmation tried after the
+    pending enrolment expired removes the picture of the never-verified seed at once."""
+    email = new_email("stalecode")
+    user_id, _ = onboard(driver, mfa, email)
+    s3, bucket = boto3.client("s3"), adapters.qr_codes.bucket
+    mfa.enrol_new_authenticator(ResendMfaRequest(email=email, password=PASSWORD, otp_code=driver.otp()), "req")
+    assert s3.head_object(Bucket=bucket, Key=f"mfa_reenrolments/{user_id}.png")["ContentType"] == "image/png"
+    assert s3.list_objects_v2(Bucket=bucket, Prefix=f"users_mfa/{user_id}").get("KeyCount", 0) == 0
+
+    adapters.mfa_sessions.save(user_id, SecretStr("expired-session"), timedelta(seconds=-1))  # TTL deletion is lazy
+    with pytest.raises(errors.WrongOnboardingStep):
+        mfa.confirm_mfa(user_id, ConfirmMfaRequest(email=email, otp=driver.otp()), "req")
+    assert s3.list_objects_v2(Bucket=bucket, Prefix=f"mfa_reenrolments/{user_id}").get("KeyCount", 0) == 0
+
+
+@pytest.mark.parametrize("failing", ["clear_totp", "start_new_enrolment"])
+def test_a_recovery_code_spent_for_an_enrolment_cognito_then_failed_is_given_back(driver, mfa, adapters, monkeypatch, failing):
+    """Cognito throttled after the code was spent (before or after the old seed was cleared): the code
+    is back, nothing was mailed or left pending, and the code still works exactly once. (moto in-process
+    has no MFA_SETUP challenge, so the retry's enrolment itself is the local stack's: tests/e2e/test_mfa.py.)"""
+    email = new_email("flakylost")
+    user_id, codes = onboard(driver, mfa, email)
+    real = getattr(adapters.users, failing)
+    calls: list[str] = []
+
+    def throttled_once(*args):
+        calls.append(user_id)
+        if len(calls) == 1:
+            raise errors.TransientError("The user directory is temporarily unavailable.")
+        return real(*args)
+
+    monkeypatch.setattr(adapters.users, failing, throttled_once)
+    mailed = len(mails_to(email))
+    request = ResendMfaRequest(email=email, password=PASSWORD, recovery_code=codes[0])
+    with pytest.raises(errors.TransientError):
+        mfa.enrol_new_authenticator(request, "req")
+    assert adapters.recovery_codes.left(user_id) == CODES_PER_SET, "the failure cost no code"
+    assert len(mails_to(email)) == mailed and adapters.mfa_sessions.get(user_id) is None
+
+    assert adapters.recovery_codes.use(user_id, codes[0]) and not adapters.recovery_codes.use(user_id, codes[0])
 
 
 def test_within_a_day_of_a_password_reset_only_a_recovery_code_enrols_a_new_authenticator(driver, mfa, adapters):
@@ -168,7 +215,7 @@ def test_within_a_day_of_a_password_reset_only_a_recovery_code_enrols_a_new_auth
 def test_an_operator_mfa_reset_clears_the_authenticator_and_codes_ends_sessions_and_tells_the_user(driver, mfa, adapters, settings, tap):
     email = new_email("opreset")
     user_id, codes = onboard(driver, mfa, email)
-    earlier = adapters.users.prove_totp(user_id, SecretStr(PASSWORD), SecretStr(driver.otp()))
+    earlier = adapters.users.prove_totp(user_id, SecretStr(PASSWORD), SecretStr(driver.otp()), AuditContext("req"))
 
     answer = mfa.reset_by_operator(user_id, "req")
 
@@ -186,10 +233,25 @@ def test_an_operator_mfa_reset_clears_the_authenticator_and_codes_ends_sessions_
         mfa.reset_by_operator("6b3e1c9a-0000-4000-8000-000000000000", "req")
 
 
+def test_the_qr_mails_of_sign_ins_after_an_operator_reset_count_like_resend_mfas(driver, mfa, adapters, settings, monkeypatch):
+    email = new_email("opresetflood")
+    user_id, _ = onboard(driver, mfa, email)
+    mfa.reset_by_operator(user_id, "req")
+    enrolments: list[str] = []
+    monkeypatch.setattr(adapters.users, "start_new_enrolment", lambda *args: enrolments.append(user_id))
+    for _ in range(settings.resend_mfa_limit_per_hour):  # the user's resends this hour, through resend-mfa or sign-ins
+        adapters.rate_counters.count(user_id, "resend-mfa", timedelta(hours=1))
+    mailed = len(mails_to(email))
+
+    with pytest.raises(errors.TooManyRequests) as refused:
+        mfa.enrol_after_operator_reset(user_id, email, SecretStr(PASSWORD), "req")
+    assert refused.value.retry_after > 0 and enrolments == [] and len(mails_to(email)) == mailed
+
+
 def test_an_operator_sign_out_revokes_every_refresh_token(driver, mfa, adapters, settings, tap):
     email = new_email("opsignout")
     user_id, _ = onboard(driver, mfa, email)
-    earlier = adapters.users.prove_totp(user_id, SecretStr(PASSWORD), SecretStr(driver.otp()))
+    earlier = adapters.users.prove_totp(user_id, SecretStr(PASSWORD), SecretStr(driver.otp()), AuditContext("req"))
 
     assert mfa.sign_out_by_operator(user_id, "req").status == "SIGNED_OUT"
 
@@ -197,4 +259,6 @@ def test_an_operator_sign_out_revokes_every_refresh_token(driver, mfa, adapters,
         Sessions(adapters, settings.login_state_machine_arn).refresh(
             RefreshTokenRequest(email=email, refresh_token=earlier.refresh_token), "r"
         )
+    with pytest.raises(errors.InvalidToken):
+        adapters.verifier.verify(SecretStr(earlier.id_token), accept=(TokenUse.ACCESS, TokenUse.ID))
     assert tap.types(user_id)[-1] == "SignedOutByOperator"

@@ -1,6 +1,7 @@
 """Onboarding (authflow.onboarding) in-process: the API's use cases and the workflow's tasks, on
 template.yaml's table, user pool, bucket and bus in moto, with Step Functions faked (FakeWorkflows)."""
 
+import time
 import uuid
 
 import boto3
@@ -193,3 +194,34 @@ def test_a_wait_without_its_token_is_refused(driver):
 def qr_code_exists(adapters, user_id: str) -> bool:
     listed = boto3.client("s3").list_objects_v2(Bucket=adapters.qr_codes.bucket, Prefix=adapters.qr_codes.key(user_id))
     return listed.get("KeyCount", 0) > 0
+
+
+def test_task_tokens_and_mfa_sessions_are_kept_only_while_needed(driver, settings):
+    """Issue 15 item 9: each item holding a task token or a Cognito session has a TTL, and goes once used."""
+    table = boto3.resource("dynamodb").Table(settings.status_table_name)
+    email = new_email("lifetime")
+
+    def item(user_id: str, sk: str) -> dict | None:
+        return table.get_item(Key={"pk": f"USER#{user_id}", "sk": sk}, ConsistentRead=True).get("Item")
+
+    def bounded(found: dict | None, longest_seconds: float) -> bool:
+        return found is not None and int(found["expires_at"]) <= time.time() + longest_seconds + 1
+
+    user_id = driver.start(email)
+    driver.invite(user_id)
+    driver.run(user_id, "await_user_action", "WaitForConfirmation", action="CONFIRMATION", task_token="token-confirmation")
+    waiting = item(user_id, "SIGNAL#CONFIRMATION")
+    assert waiting and waiting["task_token"] == "token-confirmation"
+    assert bounded(waiting, (settings.temporary_password_validity_days + 1) * 86400)
+
+    driver.onboarding.confirm(user_id, ConfirmUserRequest(email=email, temporary_password=TEMPORARY_PASSWORD, new_password=PASSWORD))
+    assert bounded(item(user_id, "MFA_SETUP"), settings.auth_session_validity_minutes * 60)
+    driver.run(user_id, "record_confirmation", "RecordConfirmation")
+    moved_on = item(user_id, "SIGNAL#CONFIRMATION")
+    assert moved_on and moved_on["received"] and "task_token" not in moved_on, "the token is dropped once the execution moved on"
+
+    driver.run(user_id, "await_user_action", "WaitForMfaConfirmation", action="MFA_CONFIRMATION", task_token="token-mfa")
+    driver.onboarding.confirm_mfa(user_id, ConfirmMfaRequest(email=email, otp=driver.otp()))
+    assert item(user_id, "MFA_SETUP") is None, "Cognito's enrolment session goes once it has verified the code"
+    driver.run(user_id, "activate_account", "ActivateAccount")
+    assert item(user_id, "SIGNAL#CONFIRMATION") is None and item(user_id, "SIGNAL#MFA_CONFIRMATION") is None

@@ -31,6 +31,7 @@ from cfnlint.helpers import load_resource
 from samtranslator.public.exceptions import InvalidDocumentException
 from samtranslator.translator.transform import transform
 
+from infra.provision import Provisioner
 from infra.template import Resolver, load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,6 +68,7 @@ EXPECTED_FUNCTIONS = {
     "PasswordResetTaskFunction",
     "CognitoTriggerFunction",
     "WebhookDeliveryFunction",
+    "UserImportFunction",
 }
 RUNTIME = "python3.13"
 
@@ -299,12 +301,44 @@ def test_user_pool_client_revokes_tokens_and_hides_user_existence(cfn: dict[str,
     parameters = cfn["Parameters"]
     assert client["EnableTokenRevocation"] is True
     assert client["PreventUserExistenceErrors"] == "ENABLED"
-    assert client.get("GenerateSecret") in (False, None)
+    # a secret, so Cognito's client APIs need its SECRET_HASH (issue 15 item 6); the functions read it
+    # from AppClientSecret, which holds the client's own secret
+    assert client["GenerateSecret"] is True
+    assert cfn["Resources"]["AppClientSecret"]["Properties"]["SecretString"] == {"Fn::GetAtt": ["UserPoolClient", "ClientSecret"]}
     # access and id 1 h, refresh 24 h by default (spec section 2)
     units = client["TokenValidityUnits"]
     assert (_resolve(client["AccessTokenValidity"], parameters), units["AccessToken"]) == (60, "minutes")
     assert (_resolve(client["IdTokenValidity"], parameters), units["IdToken"]) == (60, "minutes")
     assert (_resolve(client["RefreshTokenValidity"], parameters), units["RefreshToken"]) == (24, "hours")
+
+
+@pytest.mark.parametrize(
+    ("tier", "threat_protection", "accepted"),
+    [
+        ("LITE", "OFF", True),
+        ("ESSENTIALS", "OFF", True),
+        ("PLUS", "OFF", True),
+        ("PLUS", "AUDIT", True),
+        ("PLUS", "ENFORCED", True),
+        ("LITE", "ENFORCED", False),
+        ("ESSENTIALS", "AUDIT", False),
+    ],
+)
+def test_threat_protection_is_a_parameter_allowed_only_on_the_plus_tier(
+    template: dict[str, Any], tier, threat_protection, accepted
+) -> None:
+    parameters = {"UserPoolTier": tier, "ThreatProtection": threat_protection}
+    resolver = Resolver(template, parameters, pseudo={})
+    assert (resolver.broken_rules() == []) is accepted
+    pool = resolver.resolve(template["Resources"]["UserPool"]["Properties"]["UserPoolAddOns"])
+    assert pool == {"AdvancedSecurityMode": threat_protection}
+    assert template["Parameters"]["ThreatProtection"]["Default"] == "OFF"
+
+
+def test_the_local_stack_refuses_what_the_rules_refuse(template: dict[str, Any]) -> None:
+    provisioner = Provisioner(template, {"UserPoolTier": "LITE", "ThreatProtection": "ENFORCED"}, runtime=None, stack_name="rules")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="needs UserPoolTier PLUS"):
+        provisioner.provision()
 
 
 def test_qr_bucket_is_encrypted_and_blocks_all_public_access(cfn: dict[str, Any]) -> None:
@@ -317,6 +351,17 @@ def test_qr_bucket_is_encrypted_and_blocks_all_public_access(cfn: dict[str, Any]
         "IgnorePublicAcls": True,
         "RestrictPublicBuckets": True,
     }
+
+
+def test_unconfirmed_reenrolment_qr_codes_expire_and_onboardings_are_left_to_onboarding(cfn: dict[str, Any]) -> None:
+    """A re-enrolment's QR code nobody confirmed is a picture of a seed: the bucket expires it after a
+    day (S3's shortest), under the prefix the QR store writes it to; onboarding's codes are not touched."""
+    from authflow.qr import ONBOARDING_PREFIX, REENROLMENT_PREFIX, QrCodeStore
+
+    (rule,) = _only(cfn, "AWS::S3::Bucket")["LifecycleConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled" and rule["ExpirationInDays"] == 1
+    assert rule["Prefix"] == REENROLMENT_PREFIX and QrCodeStore.key("u-1", reenrolment=True).startswith(REENROLMENT_PREFIX)
+    assert not ONBOARDING_PREFIX.startswith(REENROLMENT_PREFIX) and not QrCodeStore.key("u-1").startswith(rule["Prefix"])
 
 
 def test_event_bus_is_named_after_the_environment(cfn: dict[str, Any]) -> None:
@@ -444,3 +489,34 @@ def test_template_translates_with_each_environments_overrides(env: str) -> None:
         [f"authflow-{env}-shared"],
         [{"Fn::Sub": f"authflow-{env}-shared"}],
     )
+
+
+# ------------------------------------------------------------------------------------- what operations cost (issue 13)
+
+
+def test_xray_samples_the_stack_by_a_rule_whose_rate_is_a_parameter(template: dict[str, Any], cfn: dict[str, Any]) -> None:
+    (rule,) = _resources_of(cfn, "AWS::XRay::SamplingRule").values()
+    sampling = rule["Properties"]["SamplingRule"]
+    assert sampling["FixedRate"] == {"Ref": "TraceSampleRate"} and sampling["ReservoirSize"] == {"Ref": "TraceReservoirPerSecond"}
+    assert sampling["ServiceName"] == {"Fn::Sub": "authflow-${Environment}*"}, "the rule samples this stack's services only"
+    assert template["Parameters"]["TraceSampleRate"]["Default"] == 0.01
+    assert template["Parameters"]["TraceReservoirPerSecond"]["Default"] == 0
+    # Lambda ignores sampling rules: its functions join sampled callers' traces and start none by default.
+    assert template["Parameters"]["FunctionTracing"]["Default"] == "PassThrough"
+    for logical_id, function in _resources_of(cfn, "AWS::Lambda::Function").items():
+        assert function["Properties"]["TracingConfig"] == {"Mode": {"Ref": "FunctionTracing"}}, logical_id
+
+
+def test_log_levels_are_parameters_with_quiet_production_defaults(template: dict[str, Any], cfn: dict[str, Any]) -> None:
+    assert template["Parameters"]["LogLevel"]["Default"] == "WARN"
+    assert template["Parameters"]["PlatformLogLevel"]["Default"] == "WARN"
+    for logical_id, function in _resources_of(cfn, "AWS::Lambda::Function").items():
+        properties = function["Properties"]
+        assert properties["LoggingConfig"] == {
+            "LogFormat": "JSON",
+            "ApplicationLogLevel": {"Ref": "LogLevel"},
+            "SystemLogLevel": {"Ref": "PlatformLogLevel"},
+        }, logical_id
+        assert properties["Environment"]["Variables"]["POWERTOOLS_LOG_LEVEL"] == {"Ref": "LogLevel"}, logical_id
+    dev = _overrides(_samconfig()["dev"]["deploy"]["parameters"]["parameter_overrides"])
+    assert dev["LogLevel"] == "INFO" and dev["FunctionTracing"] == "Active", "dev keeps the detail prod leaves out"

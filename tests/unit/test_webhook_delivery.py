@@ -16,7 +16,6 @@ from typing import Any, cast
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-from pydantic import SecretStr
 from standardwebhooks import Webhook, WebhookVerificationError
 
 from authflow import errors
@@ -24,14 +23,17 @@ from authflow.adapters import DeliveryAdapters
 from authflow.callback_urls import check_callback_url
 from authflow.clock import utc_now
 from authflow.deliveries import JITTER, MAX_DELAY_SECONDS, WebhookDeliverer, jitter, retry_after_seconds, signed_headers, webhook_payload
+from authflow.errors import TransientError
+from authflow.events import EventPublisher
 from authflow.mail import Mail
 from authflow.replays import ReplayTarget
+from authflow.sealed_secrets import SecretSealer
 from authflow.settings import DeliverySettings
 from authflow.status import DeliveryRecords, SubscriptionStore
 from authflow.status.subscriptions import Subscription
 from authflow.webhook_http import Outcome, post
 from authflow.webhooks import new_secret
-from tests.support.in_process import sqs_record
+from tests.support.in_process import EventTap, sqs_record
 from tests.support.webhook_receiver import WebhookReceiver
 from tests.support.workflow import create_status_table, in_process_aws  # noqa: F401 (fixture)
 
@@ -43,6 +45,7 @@ PUBLIC = {
     "inside.example.com": ["10.0.0.9"],
 }
 ACCOUNT = "123456789012"  # moto's default account
+UNIT_KEY_ALIAS = "alias/authflow-unit-webhook-secrets"  # the settings fixture's key, which seals every subscription here
 
 
 def resolve(host: str, port: int) -> list[str]:
@@ -55,16 +58,30 @@ def settings(in_process_aws) -> DeliverySettings:  # noqa: F811
     suffix = uuid.uuid4().hex[:8]
     create_status_table(f"unit-status-{suffix}")
     sqs = boto3.client("sqs")
+    boto3.client("events").create_event_bus(Name=f"unit-bus-{suffix}")
+    kms = boto3.client("kms")
+    try:  # moto's backends outlive each test (tests/support/workflow.py): one key for the module
+        key = kms.describe_key(KeyId=UNIT_KEY_ALIAS)["KeyMetadata"]
+    except kms.exceptions.NotFoundException:
+        key = kms.create_key(Description="unit webhook secrets")["KeyMetadata"]
+        kms.create_alias(AliasName=UNIT_KEY_ALIAS, TargetKeyId=key["KeyId"])
     return DeliverySettings(
         status_table_name=f"unit-status-{suffix}",
+        webhook_secret_key_arn=key["Arn"],
         webhook_queue_url=sqs.create_queue(QueueName=f"unit-webhooks-{suffix}")["QueueUrl"],
         webhook_dead_letter_queue_url=sqs.create_queue(QueueName=f"unit-webhooks-dlq-{suffix}")["QueueUrl"],
         webhook_retry_schedule="5,300,1800,7200,18000,36000,36000",
         webhook_disable_after_days=5,
         app_name="authflow-unit",
         mail_from_address="no-reply@example.com",
+        event_bus_name=f"unit-bus-{suffix}",
         webhook_allow_loopback=False,
     )
+
+
+@pytest.fixture
+def tap(settings: DeliverySettings) -> EventTap:
+    return EventTap(settings.event_bus_name)
 
 
 class FakeEndpoints:
@@ -129,7 +146,10 @@ class RecordingQueue:
 
 
 def subscription(host: str, *events: str) -> Subscription:
-    return Subscription(id=f"wh-{host}", url=f"https://{host}/hook", events=list(events), secret=new_secret(), created_at=datetime.now(UTC))
+    """A subscription whose secret is sealed as the API seals it (with the settings fixture's key)."""
+    webhook_id = f"wh-{host}"
+    sealed = SecretSealer(UNIT_KEY_ALIAS).seal(webhook_id, new_secret())
+    return Subscription(id=webhook_id, url=f"https://{host}/hook", events=list(events), sealed_secret=sealed, created_at=datetime.now(UTC))
 
 
 def subscribed(settings: DeliverySettings, *subscriptions: Subscription) -> SubscriptionStore:
@@ -191,6 +211,7 @@ def deliverer(
     queue=None,
     replays=None,
     mailer=None,
+    events=None,
 ) -> WebhookDeliverer:
     adapters = DeliveryAdapters(
         subscriptions=store or SubscriptionStore(settings.status_table_name, clock),
@@ -200,6 +221,8 @@ def deliverer(
         send=endpoints,
         replays=replays or cast(Any, FakeReplays()),
         mailer=mailer or cast(Any, FakeMailer()),
+        events=events or EventPublisher(settings.event_bus_name),
+        sealer=SecretSealer(settings.webhook_secret_key_arn),
         clock=clock,
     )
     return WebhookDeliverer(settings, adapters, spread=lambda delay: delay)  # no jitter: the schedule exactly
@@ -311,7 +334,11 @@ def test_a_retry_after_longer_than_the_schedule_is_honoured(settings) -> None:
     assert log_entry(settings, "wh-bad.example.com").next_attempt_at == clock.now + timedelta(hours=1)
 
 
-def test_410_gone_disables_the_subscription_and_nothing_more_is_posted_to_it(settings) -> None:
+def disabled_events(tap: EventTap) -> list[dict]:
+    return [e["detail"] for e in tap.events() if e["detail-type"] == "WebhookEndpointDisabled"]
+
+
+def test_410_gone_disables_the_subscription_and_nothing_more_is_posted_to_it(settings, tap) -> None:
     store = subscribed(settings, subscription("bad.example.com", "UserCreated"), subscription("good.example.com", "UserCreated"))
     queue = RecordingQueue()
     endpoints = FakeEndpoints(bad=410, good=204)
@@ -319,12 +346,22 @@ def test_410_gone_disables_the_subscription_and_nothing_more_is_posted_to_it(set
     assert queue.sent == [], "no retry and nothing parked"
     gone = {s.id: s for s in store.all()}["wh-bad.example.com"]
     assert not gone.enabled and gone.disabled_reason == "The endpoint answered 410 Gone."
+    (said,) = disabled_events(tap)
+    assert {k: said[k] for k in ("webhook_id", "cause", "failing_since", "last_http_status")} == {
+        "webhook_id": "wh-bad.example.com",
+        "cause": "ENDPOINT_GONE",
+        "failing_since": None,
+        "last_http_status": 410,
+    }
+    assert "user_id" not in said and SecretSealer(UNIT_KEY_ALIAS).open(gone.id, gone.sealed_secret).get_secret_value() not in json.dumps(
+        said
+    )
     assert log_entry(settings, "wh-bad.example.com").state == "failed"
     deliverer(settings, endpoints).deliver_batch([record(settings, event(event_id="ev-2"))], plenty_of_time)
     assert sorted(host for host, _, _ in endpoints.posts) == ["bad.example.com", "good.example.com", "good.example.com"]
 
 
-def test_an_endpoint_failing_every_delivery_for_five_days_is_disabled_and_its_contact_mailed(settings) -> None:
+def test_an_endpoint_failing_every_delivery_for_five_days_is_disabled_and_its_contact_mailed(settings, tap) -> None:
     clock = FakeClock()
     failing = subscription("bad.example.com", "UserCreated").model_copy(update={"contact_email": "ops@example.com"})
     store = subscribed(settings, failing)
@@ -335,21 +372,41 @@ def test_an_endpoint_failing_every_delivery_for_five_days_is_disabled_and_its_co
     assert stored(store, failing.id).failing_since == clock.now
     clock.now += timedelta(days=4, hours=23)
     worker.deliver_batch([record(settings, event(event_id="ev-day-4"))], plenty_of_time)
-    assert stored(store, failing.id).enabled and mailer.sent == [], "not yet five days"
+    assert stored(store, failing.id).enabled and mailer.sent == [] and disabled_events(tap) == [], "not yet five days"
     clock.now += timedelta(hours=1)
     worker.deliver_batch([record(settings, event(event_id="ev-day-5"))], plenty_of_time)
     gone = stored(store, failing.id)
     assert not gone.enabled and gone.disabled_reason == "Every delivery failed for 5 days."
     assert log_entry(settings, failing.id, "ev-day-5").state == "failed"
+    (said,) = disabled_events(tap)
+    assert (said["webhook_id"], said["cause"], said["last_http_status"]) == (failing.id, "FAILING_FOR_DAYS", 503)
+    assert said["failing_since"] == (clock.now - timedelta(days=5)).isoformat().replace("+00:00", "Z")
     ((to, mail),) = mailer.sent
     assert (
         to == "ops@example.com"
         and failing.id in mail.html
         and "HTTP 503" in mail.html
-        and failing.secret.get_secret_value() not in mail.html
+        and SecretSealer(UNIT_KEY_ALIAS).open(failing.id, failing.sealed_secret).get_secret_value() not in mail.html
     )
     worker.deliver_batch([record(settings, event(event_id="ev-day-6"))], plenty_of_time)
     assert len(endpoints.posts) == 3, "nothing more is posted to it"
+
+
+class FailingBus:
+    """The event bus, throttled."""
+
+    def publish(self, *details) -> None:
+        raise TransientError("The event bus did not accept every event.")
+
+
+def test_when_the_bus_refuses_the_event_the_endpoint_stays_enabled_and_its_message_comes_back(settings, tap) -> None:
+    store = subscribed(settings, subscription("bad.example.com", "UserCreated"))
+    endpoints = FakeEndpoints(bad=410)
+    message = record(settings, event())
+    failed = deliverer(settings, endpoints, events=FailingBus()).deliver_batch([message], plenty_of_time)
+    assert failed == [message.message_id] and stored(store, "wh-bad.example.com").enabled
+    deliverer(settings, endpoints).deliver_batch([message], plenty_of_time)
+    assert not stored(store, "wh-bad.example.com").enabled and len(disabled_events(tap)) == 1
 
 
 def test_one_delivery_resets_the_failing_clock(settings) -> None:
@@ -433,6 +490,23 @@ def test_a_post_that_would_not_end_in_the_time_left_is_queued_not_attempted(sett
     assert log_entry(settings, "wh-good.example.com") is None
 
 
+def test_a_secret_the_key_service_does_not_open_now_leaves_the_delivery_queued_not_attempted(settings) -> None:
+    subscribed(settings, subscription("good.example.com", "UserCreated"))
+    queue = RecordingQueue()
+    endpoints = FakeEndpoints(good=204)
+    worker = deliverer(settings, endpoints, queue=queue)
+
+    class ThrottledKms(SecretSealer):
+        def open(self, webhook_id, sealed):
+            raise errors.TransientError("The key service is temporarily unavailable.")
+
+    worker.sealer = ThrottledKms(settings.webhook_secret_key_arn)
+    worker.deliver_batch([record(settings, event())], plenty_of_time)
+    assert endpoints.posts == [], "nothing unsigned is posted"
+    (again,) = queue.sent
+    assert json.loads(again["MessageBody"])["delivery"]["attempt"] == 1
+
+
 def test_one_bad_message_fails_only_itself_and_not_the_batch(settings) -> None:
     subscribed(settings, subscription("good.example.com", "UserCreated"))
 
@@ -508,8 +582,3 @@ def test_post_reports_an_endpoint_that_does_not_answer() -> None:
     target = check_callback_url(url, allow_loopback=True)
     outcome = post(target, "{}", {}, timeout=2)
     assert not outcome.delivered and outcome.reason.startswith("connection failed")
-
-
-def test_secrets_do_not_show_in_a_subscription_repr() -> None:
-    sub = subscription("good.example.com", "UserCreated")
-    assert sub.secret.get_secret_value() not in repr(sub) and isinstance(sub.secret, SecretStr)

@@ -1,7 +1,8 @@
 """template.yaml's audit trail and webhook delivery path, as the SAM translator makes them.
 
 Every authflow event reaches the audit log group (retention a parameter; EventBridge allowed by the
-log group's resource policy) and the webhook queue; the consumer reads the queue with partial batch
+log group's resource policy); the webhook queue gets the subscribed types only (the rule's pattern,
+which only the API may rewrite); the consumer reads the queue with partial batch
 failures; failed deliveries end in the dead-letter queue; loopback webhook URLs are off in AWS and on
 only where the local stack says so.
 """
@@ -12,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from authflow.events import EVENT_TYPES
+from authflow.webhook_routing import NO_SUBSCRIPTION, event_pattern
 from infra.stack import LOCAL_PARAMETERS
 from tests.unit.test_template import SAMCONFIG, _overrides, _translate
 
@@ -55,14 +58,29 @@ def test_eventbridge_may_write_to_the_audit_log_group_and_only_for_the_audit_rul
     assert cfn["Resources"]["AuditEventsRule"]["Properties"]["Name"] == {"Fn::Sub": "authflow-${Environment}-audit"}
 
 
-def test_every_event_goes_to_the_webhook_queue_and_only_that_rule_may_send_to_it(cfn) -> None:
+def test_the_webhook_rule_starts_matching_nothing_and_only_that_rule_may_send_to_the_queue(cfn) -> None:
     rule = _resource(cfn, "WebhookEventsRule", "AWS::Events::Rule")["Properties"]
-    assert rule["EventPattern"] == AUTHFLOW_EVENTS and rule["EventBusName"] == {"Ref": "EventBus"}
+    # No subscription yet: the API writes the subscribed types (authflow.webhook_routing) at each change.
+    assert rule["EventPattern"] == event_pattern([]) and rule["EventBusName"] == {"Ref": "EventBus"}
+    assert NO_SUBSCRIPTION not in {model.__name__ for model in EVENT_TYPES}
     assert rule["Targets"][0]["Arn"] == {"Fn::GetAtt": ["WebhookQueue", "Arn"]}
     policy = _resource(cfn, "WebhookQueuePolicy", "AWS::SQS::QueuePolicy")["Properties"]
     (statement,) = policy["PolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "events.amazonaws.com"} and statement["Action"] == "sqs:SendMessage"
     assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["WebhookEventsRule", "Arn"]}}}
+
+
+def test_only_the_api_may_rewrite_the_webhook_rule(cfn) -> None:
+    writers = [
+        logical_id
+        for logical_id, resource in cfn["Resources"].items()
+        if resource["Type"] == "AWS::IAM::Role"
+        for policy in resource["Properties"].get("Policies", [])
+        for statement in policy["PolicyDocument"]["Statement"]
+        if "events:PutRule" in (statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]])
+        and statement["Resource"] == {"Fn::GetAtt": ["WebhookEventsRule", "Arn"]}
+    ]
+    assert writers == ["ApiFunctionRole"]
 
 
 def test_the_consumer_reports_partial_batch_failures(cfn) -> None:

@@ -19,14 +19,14 @@ def store(local_stack) -> StatusRecords:
     """The API's status records on the local stack's table (through AWS_ENDPOINT_URL, as the API reaches it)."""
     assert os.environ.get("AWS_ENDPOINT_URL") == f"http://127.0.0.1:{local_stack.moto_port}"
     authflow.aws.client.cache_clear()
-    authflow.aws.resource.cache_clear()
+    authflow.aws.table_client.cache_clear()
     return StatusRecords(local_stack.stack.refs["StatusTable"])
 
 
 @pytest.fixture(scope="module")
 def stores(store) -> TableStores:
     """The table's other stores (claims, signals, MFA sessions, handoffs), as the API reaches them."""
-    return TableStores.on(store.table.name)
+    return TableStores.on(store.table_name)
 
 
 @pytest.fixture(scope="module")

@@ -52,7 +52,9 @@ def assert_qr_absent(s3, bucket: str, user_id: str) -> None:
 def user_items(store, user_id: str) -> set[str]:
     return {
         item["sk"]
-        for item in store.table.query(KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": f"USER#{user_id}"})["Items"]
+        for item in store.client.query(
+            TableName=store.table_name, KeyConditionExpression="pk = :pk", ExpressionAttributeValues={":pk": f"USER#{user_id}"}
+        )["Items"]
     }
 
 

@@ -80,7 +80,9 @@ def test_a_newer_request_supersedes_a_waiting_reset(api, sfn, reset_arn, store):
         "the first reset",
     )[0]
     wait_for(
-        lambda: store.table.get_item(Key={"pk": f"USER#{user.user_id}", "sk": f"SIGNAL#{UserAction.PASSWORD_RESET.value}"}).get("Item"),
+        lambda: store.client.get_item(
+            TableName=store.table_name, Key={"pk": f"USER#{user.user_id}", "sk": f"SIGNAL#{UserAction.PASSWORD_RESET.value}"}
+        ).get("Item"),
         10,
         "the waiting token",
     )

@@ -20,16 +20,19 @@ if TYPE_CHECKING:
     from authflow.callback_urls import Resolve
     from authflow.clock import Clock
     from authflow.identity import PseudoIds
+    from authflow.imports import ImportQueue
     from authflow.mail import Mailer
     from authflow.password_policy import PasswordPolicy
     from authflow.qr import QrCodeStore
     from authflow.replays import ArchiveReplays
+    from authflow.sealed_secrets import SecretSealer
     from authflow.settings import ApiSettings, CognitoSettings, CommonSettings, DeliverySettings
     from authflow.status import (
         ApiKeys,
         DeliveryRecords,
         EmailClaims,
         Handoffs,
+        ImportRecords,
         Lockouts,
         MfaSessions,
         RateCounters,
@@ -37,12 +40,14 @@ if TYPE_CHECKING:
         RecoveryCodes,
         RevokedSignIns,
         Signals,
+        SignOuts,
         StatusRecords,
         SubscriptionStore,
     )
     from authflow.tokens import TokenVerifier
     from authflow.users import UserDirectory
     from authflow.webhook_http import Send
+    from authflow.webhook_routing import WebhookRouting
     from authflow.workflows import Workflows
 
 
@@ -62,8 +67,10 @@ class Adapters:
     lockouts: Lockouts
     handoffs: Handoffs
     revoked_sign_ins: RevokedSignIns
+    sign_outs: SignOuts
     subscriptions: SubscriptionStore
     deliveries: DeliveryRecords
+    imports: ImportRecords
     events: EventPublisher
     qr_codes: QrCodeStore
     workflows: Workflows
@@ -86,6 +93,8 @@ class DeliveryAdapters:
     send: Send
     replays: ArchiveReplays  # whom a replayed event is for
     mailer: Mailer  # the contact of a webhook disabled for failing
+    events: EventPublisher  # WebhookEndpointDisabled
+    sealer: SecretSealer  # opens the signing secrets, to sign
     clock: Clock
 
 
@@ -105,6 +114,7 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
         DeliveryRecords,
         EmailClaims,
         Handoffs,
+        ImportRecords,
         Lockouts,
         MfaSessions,
         RateCounters,
@@ -112,6 +122,7 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
         RecoveryCodes,
         RevokedSignIns,
         Signals,
+        SignOuts,
         StatusRecords,
         SubscriptionStore,
     )
@@ -121,9 +132,11 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
     from authflow.workflows import Workflows
 
     table = settings.status_table_name
-    revoked_sign_ins = RevokedSignIns(table, utc_now, timedelta(minutes=settings.id_token_validity_minutes))
+    id_token_validity = timedelta(minutes=settings.id_token_validity_minutes)
+    revoked_sign_ins = RevokedSignIns(table, utc_now, id_token_validity)
+    sign_outs = SignOuts(table, utc_now, id_token_validity)
     return Adapters(
-        users=UserDirectory(settings.user_pool_id, settings.user_pool_client_id),
+        users=UserDirectory(settings.user_pool_id, settings.user_pool_client_id, settings.user_pool_client_secret_arn),
         status=StatusRecords(table, utc_now),
         claims=EmailClaims(table, utc_now),
         signals=Signals(table, utc_now),
@@ -143,14 +156,16 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
         ),
         handoffs=Handoffs(table, utc_now),
         revoked_sign_ins=revoked_sign_ins,
+        sign_outs=sign_outs,
         subscriptions=SubscriptionStore(table, utc_now),
         deliveries=DeliveryRecords(table, utc_now),
+        imports=ImportRecords(table, utc_now),
         events=EventPublisher(settings.event_bus_name),
         qr_codes=QrCodeStore(settings.qr_bucket_name, settings.qr_link_expiry_seconds),
         workflows=Workflows(),
         mailer=Mailer(settings.mail_from_address),
         pseudo_ids=PseudoIds(settings.pseudo_id_secret_arn),
-        verifier=TokenVerifier(settings.user_pool_id, settings.user_pool_client_id, revoked_sign_ins),
+        verifier=TokenVerifier(settings.user_pool_id, settings.user_pool_client_id, revoked_sign_ins, sign_outs),
         resolve=resolve_host,
         clock=utc_now,
         password_policy=PasswordPolicy.from_settings(settings),
@@ -165,6 +180,7 @@ def delivery_adapters(settings: DeliverySettings) -> DeliveryAdapters:
     from authflow.clock import utc_now
     from authflow.mail import Mailer
     from authflow.replays import ArchiveReplays
+    from authflow.sealed_secrets import SecretSealer
     from authflow.status import DeliveryRecords, SubscriptionStore
     from authflow.webhook_http import post
 
@@ -176,8 +192,26 @@ def delivery_adapters(settings: DeliverySettings) -> DeliveryAdapters:
         send=post,
         replays=ArchiveReplays(),
         mailer=Mailer(settings.mail_from_address),
+        events=EventPublisher(settings.event_bus_name),
+        sealer=SecretSealer(settings.webhook_secret_key_arn),
         clock=utc_now,
     )
+
+
+@cache
+def webhook_routing(settings: ApiSettings) -> WebhookRouting:
+    """The API's writes of the webhook rule's pattern (the subscribed detail-types)."""
+    from authflow.webhook_routing import WebhookRouting
+
+    return WebhookRouting(settings.webhook_events_rule_arn)
+
+
+@cache
+def secret_sealer(settings: ApiSettings) -> SecretSealer:
+    """The API's sealer of new webhook signing secrets (it may encrypt, never decrypt)."""
+    from authflow.sealed_secrets import SecretSealer
+
+    return SecretSealer(settings.webhook_secret_key_arn)
 
 
 @cache
@@ -186,6 +220,14 @@ def archive_replays(settings: ApiSettings) -> ArchiveReplays:
     from authflow.replays import ArchiveReplays
 
     return ArchiveReplays(settings.event_archive_arn, settings.event_bus_arn, settings.webhook_events_rule_arn)
+
+
+@cache
+def import_queue(queue_url: str) -> ImportQueue:
+    """The user import queue: the API sends rows to it, the import function returns a row to it for later."""
+    from authflow.imports import ImportQueue
+
+    return ImportQueue(queue_url)
 
 
 @cache

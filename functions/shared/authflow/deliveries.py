@@ -21,7 +21,8 @@ the subscription its replay names, as a new first attempt.
 
 Each attempt is written to the delivery log (authflow.status.deliveries), which also makes a retry or
 a duplicate SQS message harmless. A 2xx is a delivery; 410 Gone disables the subscription, and so do failures of every delivery for
-WEBHOOK_DISABLE_AFTER_DAYS (5, as Svix), with a mail to its contact; a URL
+WEBHOOK_DISABLE_AFTER_DAYS (5, as Svix), with a mail to its contact; either way a WebhookEndpointDisabled
+event says so (published first: if the bus fails, the message comes back and the endpoint is tried again); a URL
 that now resolves inside is refused at once; after the last attempt the event is parked in the
 dead-letter queue with the reason in its message attributes.
 """
@@ -31,7 +32,7 @@ import json
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -41,8 +42,8 @@ from standardwebhooks import Webhook
 
 from authflow.adapters import DeliveryAdapters
 from authflow.callback_urls import check_callback_url
-from authflow.errors import InvalidWebhookUrl
-from authflow.events import SOURCE
+from authflow.errors import InvalidWebhookUrl, TransientError
+from authflow.events import SOURCE, WebhookDisableCause, WebhookEndpointDisabled
 from authflow.mail import webhook_disabled
 from authflow.observability import logger
 from authflow.replays import ReplayTarget
@@ -134,6 +135,8 @@ class WebhookDeliverer:
         self.spread = spread
         self.replays = adapters.replays
         self.mailer = adapters.mailer
+        self.events = adapters.events
+        self.sealer = adapters.sealer
         self._subscriptions: dict[str, Subscription] = {}
         self._replay_targets: dict[str, ReplayTarget | None] = {}
 
@@ -232,12 +235,27 @@ class WebhookDeliverer:
         if not due:
             return []
         deadline = time.monotonic() + seconds_left() - TIME_RESERVED_SECONDS
+        signing = self._open_secrets({delivery.subscription.id: delivery.subscription for delivery in due}.values())
         with ThreadPoolExecutor(max_workers=min(len(due), MAX_CONCURRENT_POSTS), thread_name_prefix="webhook-post") as pool:
-            return list(pool.map(lambda delivery: self._post(delivery, deadline), due))
+            return list(pool.map(lambda delivery: self._post(delivery, signing.get(delivery.subscription.id), deadline), due))
 
-    def _post(self, delivery: DueDelivery, deadline: float) -> Attempt:
+    def _open_secrets(self, subscriptions: Iterable[Subscription]) -> dict[str, list[str]]:
+        """The signing secrets of each subscription with a post due, opened once for the batch and only to sign
+        it (before the posts start, so that their order is not the key service's). One the key service does
+        not open now (throttled) is left out: that subscription's deliveries come back un-attempted."""
+        now, opened = self.clock(), {}
+        for subscription in subscriptions:
+            try:
+                opened[subscription.id] = [
+                    self.sealer.open(subscription.id, sealed).get_secret_value() for sealed in subscription.sealed_signing_secrets(now)
+                ]
+            except TransientError:
+                logger.warning("signing secret not opened; the deliveries come back", extra={"webhook_id": subscription.id})
+        return opened
+
+    def _post(self, delivery: DueDelivery, secrets: list[str] | None, deadline: float) -> Attempt:
         timeout = self.settings.webhook_request_timeout_seconds
-        if time.monotonic() + timeout > deadline:
+        if secrets is None or time.monotonic() + timeout > deadline:
             return Attempt(None)
         try:
             target = check_callback_url(delivery.subscription.url, self.settings.webhook_allow_loopback, self.resolve)
@@ -245,7 +263,7 @@ class WebhookDeliverer:
             return Attempt(Outcome(False, f"URL refused: {refused.message}", permanent=True))
         payload = webhook_payload(delivery.event)
         now = self.clock()
-        headers = signed_headers(delivery.subscription.signing_secrets(now), delivery.event_id, payload, now)
+        headers = signed_headers(secrets, delivery.event_id, payload, now)
         started = time.monotonic()
         outcome = self.send(target, payload, headers, timeout)
         return Attempt(outcome, int((time.monotonic() - started) * 1000))
@@ -278,14 +296,14 @@ class WebhookDeliverer:
         context = {"event_id": event_id, "webhook_id": subscription.id, "attempt": delivery.attempt, "http_status": outcome.status}
         if outcome.delivered:
             entry = entry.model_copy(update={"state": "delivered"})
-            logger.info("webhook delivered", extra=context)
+            logger.debug("webhook delivered", extra=context)
             self._failing(subscription, None)
         elif outcome.status == GONE:
-            self.store.disable(subscription.id, "The endpoint answered 410 Gone.")
+            self._disable(subscription, "ENDPOINT_GONE", "The endpoint answered 410 Gone.", outcome.status)
             entry = entry.model_copy(update={"state": "failed"})
             logger.warning("webhook endpoint gone: subscription disabled", extra=context)
         elif self._failing(subscription, now) <= now - timedelta(days=self.settings.webhook_disable_after_days):
-            self._disable_failing(subscription, outcome.reason)
+            self._disable_failing(subscription, outcome)
             entry = entry.model_copy(update={"state": "failed"})
         elif outcome.permanent or delivery.attempt >= self.last_attempt:
             self._park(
@@ -311,15 +329,28 @@ class WebhookDeliverer:
             self._subscriptions[subscription.id] = current.model_copy(update={"failing_since": since})
         return since or datetime.max.replace(tzinfo=UTC)
 
-    def _disable_failing(self, subscription: Subscription, reason: str) -> None:
+    def _disable(self, subscription: Subscription, cause: WebhookDisableCause, reason: str, last_http_status: int | None) -> Subscription:
+        """Says so on the bus, then disables the subscription: a bus failure brings the message back before anything changed."""
+        current = self._subscriptions.get(subscription.id, subscription)
+        self.events.publish(
+            WebhookEndpointDisabled(
+                webhook_id=subscription.id, cause=cause, failing_since=current.failing_since, last_http_status=last_http_status
+            )
+        )
+        self.store.disable(subscription.id, reason)
+        disabled = current.model_copy(update={"disabled_at": self.clock(), "disabled_reason": reason})
+        self._subscriptions[subscription.id] = disabled
+        return disabled
+
+    def _disable_failing(self, subscription: Subscription, outcome: Outcome) -> None:
         """Disables an endpoint that failed every delivery for webhook_disable_after_days, and mails its contact."""
         days = self.settings.webhook_disable_after_days
-        self.store.disable(subscription.id, f"Every delivery failed for {days} days.")
-        self._subscriptions[subscription.id] = subscription.model_copy(update={"disabled_at": self.clock()})
-        since = self._subscriptions[subscription.id].failing_since
+        since = self._disable(subscription, "FAILING_FOR_DAYS", f"Every delivery failed for {days} days.", outcome.status).failing_since
         logger.warning("webhook disabled after failing for days", extra={"webhook_id": subscription.id, "days": days})
         if subscription.contact_email:
-            mail = webhook_disabled(self.settings.app_name, subscription.id, subscription.url, since.isoformat() if since else "", reason)
+            mail = webhook_disabled(
+                self.settings.app_name, subscription.id, subscription.url, since.isoformat() if since else "", outcome.reason
+            )
             self.mailer.send(subscription.contact_email, mail)
 
     def _queue_attempt(self, delivery: DueDelivery, attempt: int, due_at: datetime) -> None:

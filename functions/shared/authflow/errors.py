@@ -89,11 +89,21 @@ class TooManyRequests(AuthflowError):
 
 
 class TransientError(AuthflowError):
-    """An AWS dependency throttled or failed transiently; workflows retry this error by name."""
+    """An AWS dependency throttled or failed transiently; workflows retry this error by name.
+
+    With retry_after it is a quota's throttling (Cognito's UserAuthentication requests a second, say):
+    the caller is told to come back then (429 THROTTLED with Retry-After), as nothing failed.
+    """
 
     status = HTTPStatus.SERVICE_UNAVAILABLE
     code = "SERVICE_UNAVAILABLE"
     message = "A dependency is temporarily unavailable; retry later."
+
+    def __init__(self, message: str | None = None, retry_after: int | None = None):
+        super().__init__(message, retry_after)
+        if retry_after is not None:
+            self.status = HTTPStatus.TOO_MANY_REQUESTS
+            self.code = "THROTTLED"
 
 
 class MfaCodeReused(AuthflowError):
@@ -187,6 +197,16 @@ class IdempotencyKeyReused(Conflict):
 class RequestInProgress(Conflict):
     code = "REQUEST_IN_PROGRESS"
     message = "A request with this Idempotency-Key is still being processed; retry shortly."
+
+
+class ImportNotFound(NotFound):
+    code = "IMPORT_NOT_FOUND"
+    message = "No such user import (an import is kept 30 days)."
+
+
+class ImportTooLarge(InvalidRequest):
+    code = "IMPORT_TOO_LARGE"
+    message = "An import holds at most 10 000 rows; split the file."
 
 
 class DeliveryFailed(Exception):

@@ -20,6 +20,9 @@ from authflow.models import ErrorResponse
 from authflow.observability import logger
 
 MAX_BODY_BYTES = 16 * 1024
+# POST /v1/user-imports takes a file, not a JSON body: up to 10 000 users as CSV or JSON lines, within
+# Lambda's 6 MB synchronous payload (a row of POST /v1/users' longest fields is about 530 bytes).
+FILE_ROUTES = {("POST", "/user-imports"): (("text/csv", "application/x-ndjson"), 6_000_000)}
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 
 
@@ -31,6 +34,14 @@ def error_response(app: APIGatewayHttpResolver, status: int, code: str, message:
     body = _error_body(status, code, message, app.current_event.request_context.request_id or "")
     headers = SECURITY_HEADERS if retry_after is None else {**SECURITY_HEADERS, "Retry-After": str(max(1, retry_after))}
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
+
+
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _parses(body: bytes) -> bool:
@@ -70,21 +81,37 @@ def _raw_body(event: dict) -> bytes:
     return body.encode() if isinstance(body, str) else body
 
 
+def _route(event: dict) -> tuple[str, str]:
+    """(method, path) of the request, the path without the stage's prefix (HTTP API keeps it in rawPath)."""
+    context = event.get("requestContext") or {}
+    path = event.get("rawPath") or ""
+    stage = context.get("stage") or "$default"
+    if stage != "$default" and path.startswith(f"/{stage}/"):
+        path = path[len(stage) + 1 :]
+    return (context.get("http") or {}).get("method", ""), path
+
+
 def refuse_unreadable_body(event: dict) -> dict | None:
     """413 for bodies over 16 KiB, 415 for bodies that are not JSON and 400 for JSON that is not UTF-8
     or not readable, before routing and validation (the resolver would otherwise parse a form body and
-    answer a misleading 400). A body HTTP API sent base64-encoded is decoded for the resolver."""
+    answer a misleading 400). A file route (FILE_ROUTES) takes its own media types and size instead, and
+    UTF-8 text. A body HTTP API sent base64-encoded (any media type but text/*, JSON and XML) is decoded
+    for the resolver; the limits apply to the decoded body."""
     raw = _raw_body(event)
-    method = ((event.get("requestContext") or {}).get("http") or {}).get("method")
+    method, path = _route(event)
+    media_types, max_bytes = FILE_ROUTES.get((method, path), (("application/json",), MAX_BODY_BYTES))
     refusal = None
-    if len(raw) > MAX_BODY_BYTES:
-        refusal = (413, "PAYLOAD_TOO_LARGE", "The request body is larger than 16 KiB.")
+    if len(raw) > max_bytes:
+        limit = "16 KiB" if max_bytes == MAX_BODY_BYTES else f"{max_bytes // 1_000_000} MB"
+        refusal = (413, "PAYLOAD_TOO_LARGE", f"The request body is larger than {limit}.")
     elif raw and method in ("POST", "PUT", "PATCH"):
         media_type = (header(event, "content-type") or "").split(";")[0].strip().lower()
-        if media_type != "application/json":
-            refusal = (415, "UNSUPPORTED_MEDIA_TYPE", "Send the request body as application/json.")
-        elif not _parses(raw):
+        if media_type not in media_types:
+            refusal = (415, "UNSUPPORTED_MEDIA_TYPE", "Send the request body as " + " or ".join(media_types) + ".")
+        elif media_type == "application/json" and not _parses(raw):
             refusal = (400, "MALFORMED_JSON", "The request body is not valid JSON.")
+        elif not _is_utf8(raw):
+            refusal = (400, "INVALID_REQUEST", "The request body is not UTF-8 text.")
         else:
             # Media types are case-insensitive; the resolver compares them exactly.
             event["headers"] = {**{k: v for k, v in event["headers"].items() if k.lower() != "content-type"}, "content-type": media_type}

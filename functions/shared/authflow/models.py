@@ -558,3 +558,56 @@ class WebhookDeliveriesResponse(Response):
 class DeleteWebhookResponse(Response):
     id: UUID
     status: Literal["DELETED"] = "DELETED"
+
+
+# ----------------------------------------------------------------------------- user imports
+
+
+class ImportOutcome(StrEnum):
+    """What became of one row of an import."""
+
+    CREATED = "created"  # the user's onboarding started (status CREATED, as POST /v1/users answers)
+    DUPLICATE = "duplicate"  # the email already belongs to a user (another row, or an earlier one)
+    INVALID = "invalid"  # the row is not what POST /v1/users accepts; nothing was queued
+    FAILED = "failed"  # the row could not be started (see its reason code)
+
+
+class ImportRowMessage(BaseModel):
+    """One valid row on the import queue: the user to onboard, as POST /v1/users would take it."""
+
+    import_id: str
+    row: int = Field(ge=1)
+    request_id: str
+    user: CreateUserRequest
+
+
+class ImportCounts(Response):
+    queued: int = Field(description="Rows not yet accounted for: on the queue, or waiting for the import's rate.")
+    created: int
+    duplicate: int
+    invalid: int
+    failed: int
+
+
+class ImportRowProblem(Response):
+    row: int = Field(description="The row's number in the file (1 is the first user, after a CSV's header).")
+    email: str | None = Field(description="The row's email as given (None if it had none).")
+    reason: str = Field(description="The error code POST /v1/users would answer, or why the row could not be started.")
+
+
+class CreateUserImportResponse(Response):
+    import_id: UUID
+    status: Literal["QUEUED"] = "QUEUED"
+    rows: int
+    queued: int
+    invalid: int
+
+
+class UserImportStatusResponse(Response):
+    import_id: UUID
+    status: Literal["IN_PROGRESS", "COMPLETED"]
+    rows: int
+    counts: ImportCounts
+    problems: list[ImportRowProblem] = Field(description="Each invalid or failed row, in row order.")
+    created_at: datetime
+    completed_at: datetime | None

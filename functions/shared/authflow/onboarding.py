@@ -78,16 +78,24 @@ class Onboarding:
     # ------------------------------------------------------------------ API use cases
 
     def start(
-        self, request: CreateUserRequest, request_id: str, idempotency_key: str | None = None, api_key_name: str | None = None
+        self,
+        request: CreateUserRequest,
+        request_id: str,
+        idempotency_key: str | None = None,
+        api_key_name: str | None = None,
+        by_admin: bool = False,
     ) -> CreateUserResponse:
         """Claims the email and starts the user's execution, named after the user_id (a random v4).
 
         With an idempotency key the claim keeps the key's digest, so a retry after a partial failure finds
-        the same user_id, claim and execution instead of a conflict.
+        the same user_id, claim and execution instead of a conflict. An admin's user import (by_admin) is
+        not charged POST /v1/users' per-email limit, a guard against strangers with the API key: a row
+        retried after throttling would use it up, and the claim already gives an email one invitation.
         """
         if not self.state_machine_arn:
             raise RuntimeError("start needs the onboarding state machine")
-        self.limits.charge(request.email, api_key_name, purpose="create")
+        if not by_admin:
+            self.limits.charge(request.email, api_key_name, purpose="create")
         retried = self.claims.user_id_for_retry(request.email, idempotency_key) if idempotency_key else None
         user_id = retried or str(uuid4())
         arn = execution_arn(self.state_machine_arn, user_id)
@@ -111,7 +119,7 @@ class Onboarding:
             self.status.delete_user_items(user_id, keep_status=False)
             raise_transient(error, "The workflow service")
             raise
-        logger.info("onboarding started", extra={"user_id": user_id})
+        logger.debug("onboarding started", extra={"user_id": user_id})
         return CreateUserResponse(email=request.email, user_id=user_id, status_token=status_token.get_secret_value())
 
     def confirm(self, user_id: str, request: ConfirmUserRequest) -> ConfirmUserResponse:
@@ -148,6 +156,8 @@ class Onboarding:
         self.attempts.attempt(
             user_id, Factor.TOTP, lambda: self.users.finish_mfa_setup(user_id, pending.credential, request.otp), (errors.InvalidMfaCode,)
         )
+        # Cognito's enrolment session is spent by the verification: not kept until activation.
+        self.mfa_sessions.discard(user_id)
         # Handed out here only: never mailed, logged, or put in an execution or an event.
         recovery_codes = self.recovery_codes.replace(user_id)
         self._signal(user_id, UserAction.MFA_CONFIRMATION)
@@ -242,6 +252,8 @@ class Onboarding:
 
     def _record_confirmation(self, task: OnboardingTask) -> None:
         user_id = str(task.onboarding.user_id)
+        # The execution has left WaitForConfirmation: its task token is of no more use, and not kept.
+        self.signals.forget_token(user_id, UserAction.CONFIRMATION)
         self.status.record_step(user_id, task.state, StepStatus.SUCCEEDED, OnboardingStatus.CONFIRMED)
         self.events.publish(events.UserConfirmed(**self._event_context(task)))
 
@@ -271,7 +283,7 @@ class Onboarding:
             error = o.failure.Error if o.failure else "Unknown"
             self.status.record_step(user_id, task.state, StepStatus.SUCCEEDED, OnboardingStatus.FAILED)
             self.events.publish(events.OnboardingFailed(error=error, **context))
-        logger.info("onboarding compensated", extra={"user_id": user_id, "outcome": task.outcome})
+        logger.debug("onboarding compensated", extra={"user_id": user_id, "outcome": task.outcome})
 
     TASKS: ClassVar[dict[str, Callable[["Onboarding", OnboardingTask], None]]] = {
         "create_cognito_user": _create_cognito_user,

@@ -27,6 +27,7 @@ from authflow.models import (
 )
 from authflow.request_limits import RequestLimits
 from authflow.settings import CognitoSettings
+from authflow.sign_out import SignOut
 
 # For this long after a reset, a new authenticator needs a recovery code (authflow.mfa).
 RESET_WEAKENS_NO_FACTOR_FOR = timedelta(hours=24)
@@ -37,6 +38,7 @@ class Passwords:
         self.settings = settings
         self.reset_state_machine_arn = reset_state_machine_arn
         self.users = adapters.users
+        self.sign_out = SignOut(adapters)
         self.status = adapters.status
         self.claims = adapters.claims
         self.signals = adapters.signals
@@ -125,7 +127,7 @@ class Passwords:
 
         reset_user = self.attempts.attempt(active_user or pseudo_id, Factor.RESET_CODE, reset, (errors.InvalidVerificationCode,))
         # Whoever held a session before the reset holds it no longer (ASVS 5.0 7.4.3).
-        self.users.sign_out_user(reset_user)
+        self.sign_out.everywhere(reset_user)
         self.recent_resets.record(reset_user, RESET_WEAKENS_NO_FACTOR_FOR)
         token = self.signals.receive(reset_user, UserAction.PASSWORD_RESET, self._signal_ttl)
         if token is not None:

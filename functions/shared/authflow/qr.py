@@ -30,18 +30,25 @@ def qr_png(secret: SecretStr, account: str, issuer: str) -> bytes:
     return buffer.getvalue()
 
 
+# Onboarding's QR code is removed by onboarding itself (at ACTIVE, expiry, failure). A re-enrolment's
+# lives under a prefix of its own, which the bucket's lifecycle rule expires a day after it was written
+# (S3's shortest) if neither its confirmation, a later enrolment nor an expiry noticed removed it first.
+ONBOARDING_PREFIX = "users_mfa/"
+REENROLMENT_PREFIX = "mfa_reenrolments/"
+
+
 class QrCodeStore:
     def __init__(self, bucket: str, link_expiry_seconds: int):
         self.bucket = bucket
         self.link_expiry_seconds = link_expiry_seconds
 
     @staticmethod
-    def key(user_id: str) -> str:
-        return f"users_mfa/{user_id}.png"
+    def key(user_id: str, reenrolment: bool = False) -> str:
+        return f"{REENROLMENT_PREFIX if reenrolment else ONBOARDING_PREFIX}{user_id}.png"
 
-    def put(self, user_id: str, png: bytes) -> None:
+    def put(self, user_id: str, png: bytes, reenrolment: bool = False) -> None:
         try:
-            client("s3").put_object(Bucket=self.bucket, Key=self.key(user_id), Body=png, ContentType="image/png")
+            client("s3").put_object(Bucket=self.bucket, Key=self.key(user_id, reenrolment), Body=png, ContentType="image/png")
         except ClientError as error:
             raise_transient(error, "The QR code store")
             raise
@@ -51,14 +58,16 @@ class QrCodeStore:
         """Made on the first link (presigning calls no AWS API), once per store."""
         return boto3.client("s3", config=_PRESIGN_CONFIG)
 
-    def link(self, user_id: str) -> str:
+    def link(self, user_id: str, reenrolment: bool = False) -> str:
         return self._presigner.generate_presigned_url(
-            "get_object", Params={"Bucket": self.bucket, "Key": self.key(user_id)}, ExpiresIn=self.link_expiry_seconds
+            "get_object", Params={"Bucket": self.bucket, "Key": self.key(user_id, reenrolment)}, ExpiresIn=self.link_expiry_seconds
         )
 
     def delete(self, user_id: str) -> None:
+        """Removes the user's QR codes, onboarding's and a re-enrolment's (S3 deletes are free requests)."""
         try:
-            client("s3").delete_object(Bucket=self.bucket, Key=self.key(user_id))
+            for reenrolment in (False, True):
+                client("s3").delete_object(Bucket=self.bucket, Key=self.key(user_id, reenrolment))
         except ClientError as error:
             raise_transient(error, "The QR code store")
             raise

@@ -36,7 +36,9 @@ from authflow.models import (
     UserInfoResponse,
 )
 from authflow.observability import logger
-from authflow.tokens import TokenUse
+from authflow.sign_out import SignOut
+from authflow.tokens import TokenUse, sign_in_of
+from authflow.users import AuditContext
 
 HANDOFF_TTL = timedelta(minutes=2)
 # What a login step task returns: its outcome and the secrets the API takes from the result handoff.
@@ -62,6 +64,7 @@ class Sessions:
         self.login_state_machine_arn = login_state_machine_arn
         self.enrol_after_operator_reset = enrol_after_operator_reset
         self.users = adapters.users
+        self.sign_out = SignOut(adapters)
         self.status = adapters.status
         self.claims = adapters.claims
         self.handoffs = adapters.handoffs
@@ -70,6 +73,7 @@ class Sessions:
         self.workflows = adapters.workflows
         self.verifier = adapters.verifier
         self.revoked_sign_ins = adapters.revoked_sign_ins
+        self.sign_outs = adapters.sign_outs
         self.pseudo_ids = adapters.pseudo_ids
         self.password_policy = adapters.password_policy
         self.attempts = AttemptLimits(adapters)
@@ -124,11 +128,13 @@ class Sessions:
         return result
 
     def refresh(self, request: RefreshTokenRequest, request_id: str) -> RefreshTokenResponse:
-        tokens = self.users.refresh(request.refresh_token)
-        claims = self.verifier.verify(SecretStr(tokens.access_token))
-        if self.claims.user_id_for(request.email) != claims.user_id:
+        user_id = self.claims.user_id_for(request.email, consistent=False)
+        if user_id is None:
             raise errors.InvalidToken()
-        self.events.publish(events.TokenRefreshed(user_id=claims.user_id, request_id=request_id))
+        tokens = self.users.refresh(user_id, request.refresh_token)
+        claims = self.verifier.verify(SecretStr(tokens.access_token))
+        if claims.user_id != user_id:
+            raise errors.InvalidToken()
         return RefreshTokenResponse(
             email=request.email,
             id_token=tokens.id_token,
@@ -159,9 +165,9 @@ class Sessions:
 
     def logout(self, request: LogoutRequest, request_id: str) -> LogoutResponse:
         claims = self.verifier.verify(request.access_token)
-        if self.claims.user_id_for(request.email) != claims.user_id:
+        if not self.claims.owned_by(request.email, claims.user_id):
             raise errors.InvalidToken()
-        self.users.sign_out_everywhere(request.access_token)
+        self.sign_out.everywhere_by_the_user(claims.user_id, request.access_token)
         self.revoked_sign_ins.revoke(claims.origin_jti)
         self.events.publish(events.LoggedOut(user_id=claims.user_id, request_id=request_id))
         return LogoutResponse()
@@ -178,13 +184,13 @@ class Sessions:
         self, access_token: SecretStr, old: SecretStr, new: SecretStr, request_id: str, user_id: str | None, email: str | None
     ) -> ChangePasswordResponse:
         claims = self.verifier.verify(access_token)
-        if (user_id is not None and user_id != claims.user_id) or (email is not None and self.claims.user_id_for(email) != claims.user_id):
+        if (user_id is not None and user_id != claims.user_id) or (email is not None and not self.claims.owned_by(email, claims.user_id)):
             raise errors.InvalidToken()
         record = self.status.get(claims.user_id)
         self.password_policy.check(new, record.email if record else "")
         self.users.change_password(access_token, old, new)
         # Cognito cannot revoke all refresh tokens but one: every session ends, this one too (ASVS 5.0 7.4.3).
-        self.users.sign_out_user(claims.user_id)
+        self.sign_out.everywhere(claims.user_id)
         self.events.publish(events.PasswordChanged(user_id=claims.user_id, request_id=request_id))
         return ChangePasswordResponse(other_sessions_revoked=True)
 
@@ -201,7 +207,7 @@ class Sessions:
         factor, wrong = _GUESSES[task.task]
         try:
             outcome, result = self.attempts.attempt(
-                subject, factor, lambda: self.TASKS[task.task](self, user_id, secrets), wrong, task.request_id
+                subject, factor, lambda: self.TASKS[task.task](self, user_id, secrets, task), wrong, task.request_id
             )
         except errors.TransientError:
             # The workflow retries this task: it must find the secrets it took (within their lifetime).
@@ -220,10 +226,12 @@ class Sessions:
             return self.claims.user_id_for(identifier)
         return user_id if self.status.get(user_id) is not None else None
 
-    def _verify_password(self, user_id: str | None, secrets: dict) -> StepResult:
+    def _verify_password(self, user_id: str | None, secrets: dict, task: LoginTask) -> StepResult:
+        # An unknown email makes the same Cognito call as a known one, under its pseudo-id (the name of no
+        # user: Cognito refuses it as a wrong password), so both cost the same (issue 15 item 3).
+        challenge = self.users.authenticate(user_id or self.pseudo_ids.for_email(secrets["email"]), SecretStr(secrets["password"]))
         if user_id is None:
             raise errors.InvalidCredentials()
-        challenge = self.users.authenticate(user_id, SecretStr(secrets["password"]))
         if challenge.name == "MFA_SETUP" and self._is_active(user_id):
             raise errors.MfaEnrolmentRequired()
         if challenge.name != "SOFTWARE_TOKEN_MFA":
@@ -234,11 +242,19 @@ class Sessions:
         record = self.status.get(user_id)
         return record is not None and record.status == OnboardingStatus.ACTIVE
 
-    def _verify_mfa_code(self, user_id: str | None, secrets: dict) -> StepResult:
+    def _verify_mfa_code(self, user_id: str | None, secrets: dict, task: LoginTask) -> StepResult:
         if user_id is None:
             # An unknown email or user id is refused like an unknown email at the password step.
             raise errors.InvalidCredentials()
-        tokens = self.users.answer_mfa(user_id, SecretStr(secrets["session"]), SecretStr(secrets["code"]))
+        audit = AuditContext(task.request_id, task.execution_arn)
+        tokens = self.users.answer_mfa(user_id, SecretStr(secrets["session"]), SecretStr(secrets["code"]), audit)
+        # A sign-in just after the user's sessions ended (in the same second, maybe) is not taken for one of them.
+        try:
+            self.sign_outs.note_sign_in(user_id, *sign_in_of(tokens.id_token))
+        except errors.TransientError:
+            # Cognito has used the session and the code: failing now would lose a completed sign-in for a
+            # note that matters only if a sign-out fell in the same second.
+            logger.warning("fresh sign-in not noted; its tokens are refused if a sign-out fell in its second", extra={"user_id": user_id})
         result = TokensResponse(
             id_token=tokens.id_token,
             access_token=tokens.access_token,
@@ -247,7 +263,7 @@ class Sessions:
         )
         return LoginOutcome.SIGNED_IN, result.model_dump()
 
-    TASKS: ClassVar[dict[str, Callable[["Sessions", str | None, dict], StepResult]]] = {
+    TASKS: ClassVar[dict[str, Callable[["Sessions", str | None, dict, LoginTask], StepResult]]] = {
         "verify_password": _verify_password,
         "verify_mfa_code": _verify_mfa_code,
     }

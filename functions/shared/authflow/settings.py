@@ -37,6 +37,7 @@ class CognitoSettings(CommonSettings):
 
     user_pool_id: str
     user_pool_client_id: str
+    user_pool_client_secret_arn: str  # the app client's secret (Secrets Manager), for SECRET_HASH
 
 
 class ApiSettings(CognitoSettings):
@@ -53,6 +54,16 @@ class ApiSettings(CognitoSettings):
     event_archive_arn: str
     event_bus_arn: str
     webhook_events_rule_arn: str
+    user_import_queue_url: str
+    webhook_secret_key_arn: str  # the KMS key webhook signing secrets are sealed with
+
+
+class ImportSettings(CognitoSettings):
+    """The user import function: each row's onboarding, within a budget of Cognito calls."""
+
+    onboarding_state_machine_arn: str
+    user_import_queue_url: str
+    import_admin_create_user_per_second: int  # ImportAdminCreateUserPerSecond, shared by every import
 
 
 class DeliverySettings(BaseSettings):
@@ -61,6 +72,7 @@ class DeliverySettings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True, extra="ignore")
 
     status_table_name: str
+    webhook_secret_key_arn: str
     webhook_queue_url: str
     webhook_dead_letter_queue_url: str
     webhook_retry_schedule: str  # seconds before the 2nd, 3rd, ... attempt, comma-separated
@@ -69,6 +81,7 @@ class DeliverySettings(BaseSettings):
     webhook_disable_after_days: int
     app_name: str
     mail_from_address: str
+    event_bus_name: str  # WebhookEndpointDisabled goes on the bus
 
     @property
     def retry_delays(self) -> tuple[int, ...]:

@@ -3,7 +3,8 @@
 Access tokens are what authflow's own routes take; id tokens are what CognitoApi's clients send to
 the routes that sat behind its Cognito authorizer (GET /v1/userinfo, DELETE /v1/users/{id}). Cognito
 never checks an id token for revocation, so every sign-in revoked by authflow is recorded by its
-origin_jti (status.revocations), and a token of a revoked sign-in is refused whatever its kind.
+origin_jti (status.revocations), and a token of a revoked sign-in is refused whatever its kind; and
+when every session of a user ends (status.sign_outs), any token of theirs issued before is refused.
 
 PyJWT (and cryptography under it) is imported on first use, so functions that never verify a token
 don't load it at cold start.
@@ -23,7 +24,7 @@ from authflow import errors
 from authflow.aws import client
 
 if TYPE_CHECKING:
-    from authflow.status import RevokedSignIns
+    from authflow.status import RevokedSignIns, SignOuts
 
 
 class TokenUse(StrEnum):
@@ -41,10 +42,11 @@ class TokenClaims:
 
 
 class TokenVerifier:
-    def __init__(self, user_pool_id: str, client_id: str, revoked: RevokedSignIns):
+    def __init__(self, user_pool_id: str, client_id: str, revoked: RevokedSignIns, sign_outs: SignOuts):
         self.user_pool_id = user_pool_id
         self.client_id = client_id
         self.revoked = revoked
+        self.sign_outs = sign_outs
 
     @cached_property
     def _cognito(self):
@@ -74,7 +76,7 @@ class TokenVerifier:
                 algorithms=["RS256"],
                 issuer=self.issuer,
                 # An id token names the app client in aud, an access token in client_id: checked below.
-                options={"require": ["exp", "iss", "token_use", "origin_jti"], "verify_aud": False},
+                options={"require": ["exp", "iat", "iss", "token_use", "origin_jti"], "verify_aud": False},
             )
         except (jwt.PyJWTError, jwt.PyJWKClientError, ValueError):
             raise errors.InvalidToken() from None
@@ -89,6 +91,9 @@ class TokenVerifier:
             raise errors.InvalidToken()
         if self.revoked.is_revoked(claims["origin_jti"]):
             raise errors.InvalidToken()
+        # A password change or reset, an MFA change or a sign-out ended the user's sessions after this token was issued.
+        if self.sign_outs.ended(user_id, claims["origin_jti"], int(claims["iat"])):
+            raise errors.InvalidToken()
         return TokenClaims(
             user_id=user_id,
             groups=list(claims.get("cognito:groups", [])),
@@ -96,3 +101,12 @@ class TokenVerifier:
             origin_jti=claims["origin_jti"],
             expires_at=datetime.fromtimestamp(claims["exp"], UTC),
         )
+
+
+def sign_in_of(token: str) -> tuple[str, int]:
+    """The origin_jti and issue time (epoch seconds) of a token Cognito has just answered us, over TLS,
+    in the same call: nothing to verify, only to read."""
+    import jwt
+
+    claims = jwt.decode(token, options={"verify_signature": False})
+    return claims["origin_jti"], int(claims["iat"])

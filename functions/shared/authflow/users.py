@@ -2,13 +2,21 @@
 
 Each operation names its own error map: which Cognito error codes mean what for that operation.
 Whatever a map does not name stays an error of ours (a 500), and throttling is always TransientError.
+
+The app client has a secret: every call Cognito authorises by the client (sign-in, its challenges,
+refresh, ForgotPassword, ConfirmForgotPassword) carries the SECRET_HASH of the user it is for, so the
+client id that every token names is not enough to call those APIs around authflow.
 """
 
+import base64
+import hashlib
+import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+from aws_lambda_powertools.utilities.parameters import get_secret
 from botocore.exceptions import ClientError, ParamValidationError
 from pydantic import SecretStr
 
@@ -108,6 +116,21 @@ class Tokens:
 
 
 @dataclass(frozen=True)
+class AuditContext:
+    """What Cognito's post authentication trigger needs to name a sign-in in its LoginSucceeded event:
+    the API request, and the login execution where one runs it (sent as client metadata, never a secret)."""
+
+    request_id: str
+    execution_arn: str | None = None
+
+    def client_metadata(self) -> dict[str, str]:
+        metadata = {"request_id": self.request_id}
+        if self.execution_arn:
+            metadata["execution_arn"] = self.execution_arn
+        return metadata
+
+
+@dataclass(frozen=True)
 class Challenge:
     name: str
     session: SecretStr
@@ -125,10 +148,26 @@ def _code(error: ClientError) -> str:
     return code
 
 
+def secret_hash(client_secret: str, client_id: str, username: str) -> str:
+    """Cognito's SECRET_HASH: base64 of HMAC-SHA256(username + client id) keyed with the client's secret."""
+    digest = hmac.new(client_secret.encode(), (username + client_id).encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+# How long a function reuses the client's secret before reading it again (a replaced client's new one).
+CLIENT_SECRET_MAX_AGE_SECONDS = 300
+
+
 class UserDirectory:
-    def __init__(self, user_pool_id: str, client_id: str):
+    def __init__(self, user_pool_id: str, client_id: str, client_secret_arn: str):
         self.user_pool_id = user_pool_id
         self.client_id = client_id
+        self.client_secret_arn = client_secret_arn
+
+    def _secret_hash(self, username: str) -> str:
+        """Read at first use (functions that never call a client API never read it), then cached."""
+        client_secret = get_secret(self.client_secret_arn, max_age=CLIENT_SECRET_MAX_AGE_SECONDS)
+        return secret_hash(client_secret, self.client_id, username)
 
     def _call(self, operation: str, error_map: ErrorMap, pool: bool = True, **kwargs) -> Any:
         """Calls Cognito (with the pool id unless pool=False); error_map says what its refusals mean."""
@@ -205,7 +244,11 @@ class UserDirectory:
             _SIGN_IN_ERRORS,
             ClientId=self.client_id,
             AuthFlow="ADMIN_USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": user_id, "PASSWORD": temporary_password.get_secret_value()},
+            AuthParameters={
+                "USERNAME": user_id,
+                "PASSWORD": temporary_password.get_secret_value(),
+                "SECRET_HASH": self._secret_hash(user_id),
+            },
         )
         if auth.get("ChallengeName") != "NEW_PASSWORD_REQUIRED":
             raise errors.WrongOnboardingStep("This user has already been confirmed.")
@@ -214,7 +257,11 @@ class UserDirectory:
             _ADMIN_ERRORS,
             ClientId=self.client_id,
             ChallengeName="NEW_PASSWORD_REQUIRED",
-            ChallengeResponses={"USERNAME": user_id, "NEW_PASSWORD": new_password.get_secret_value()},
+            ChallengeResponses={
+                "USERNAME": user_id,
+                "NEW_PASSWORD": new_password.get_secret_value(),
+                "SECRET_HASH": self._secret_hash(user_id),
+            },
             Session=auth["Session"],
         )
         return self._associate_new_seed(challenge.get("ChallengeName"), challenge["Session"])
@@ -247,12 +294,12 @@ class UserDirectory:
 
     # ------------------------------------------------------------------ a new authenticator for an active user
 
-    def prove_totp(self, user_id: str, password: SecretStr, otp: SecretStr) -> Tokens:
-        """Both factors, as a sign-in checks them; the tokens authorise replacing the authenticator."""
+    def prove_totp(self, user_id: str, password: SecretStr, otp: SecretStr, audit: AuditContext) -> Tokens:
+        """Both factors, as a sign-in checks them (and records: LoginSucceeded); the tokens authorise replacing the authenticator."""
         challenge = self.authenticate(user_id, password)
         if challenge.name != "SOFTWARE_TOKEN_MFA":
             raise errors.OnboardingIncomplete()
-        return self.answer_mfa(user_id, challenge.session, otp)
+        return self.answer_mfa(user_id, challenge.session, otp, audit)
 
     def associate_new_token(self, access_token: SecretStr) -> SecretStr:
         """A new TOTP seed for the signed-in user; the current one keeps working until the new one is verified."""
@@ -285,30 +332,37 @@ class UserDirectory:
             _SIGN_IN_ERRORS,
             ClientId=self.client_id,
             AuthFlow="ADMIN_USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": user_id, "PASSWORD": password.get_secret_value()},
+            AuthParameters={"USERNAME": user_id, "PASSWORD": password.get_secret_value(), "SECRET_HASH": self._secret_hash(user_id)},
         )
         if "ChallengeName" not in result:
             raise errors.OnboardingIncomplete()
         return Challenge(result["ChallengeName"], SecretStr(result["Session"]))
 
-    def answer_mfa(self, user_id: str, session: SecretStr, code: SecretStr) -> Tokens:
+    def answer_mfa(self, user_id: str, session: SecretStr, code: SecretStr, audit: AuditContext) -> Tokens:
+        """The MFA step; Cognito's post authentication trigger records the sign-in with the audit context."""
         result = self._call(
             "admin_respond_to_auth_challenge",
             _MFA_ERRORS,
             ClientId=self.client_id,
             ChallengeName="SOFTWARE_TOKEN_MFA",
-            ChallengeResponses={"USERNAME": user_id, "SOFTWARE_TOKEN_MFA_CODE": code.get_secret_value()},
+            ChallengeResponses={
+                "USERNAME": user_id,
+                "SOFTWARE_TOKEN_MFA_CODE": code.get_secret_value(),
+                "SECRET_HASH": self._secret_hash(user_id),
+            },
             Session=session.get_secret_value(),
+            ClientMetadata=audit.client_metadata(),
         )
         return Tokens.from_result(result)
 
-    def refresh(self, refresh_token: SecretStr) -> Tokens:
+    def refresh(self, user_id: str, refresh_token: SecretStr) -> Tokens:
+        """New tokens for the user's refresh token; the SECRET_HASH names the user, so another user's token is refused."""
         result = self._call(
             "admin_initiate_auth",
             _TOKEN_ERRORS,
             ClientId=self.client_id,
             AuthFlow="REFRESH_TOKEN_AUTH",
-            AuthParameters={"REFRESH_TOKEN": refresh_token.get_secret_value()},
+            AuthParameters={"REFRESH_TOKEN": refresh_token.get_secret_value(), "SECRET_HASH": self._secret_hash(user_id)},
         )
         return Tokens.from_result(result)
 
@@ -341,7 +395,9 @@ class UserDirectory:
 
     def send_reset_code(self, user_id: str) -> None:
         """Cognito mails a reset code through the custom message trigger."""
-        self._call("forgot_password", _ADMIN_ERRORS, pool=False, ClientId=self.client_id, Username=user_id)
+        self._call(
+            "forgot_password", _ADMIN_ERRORS, pool=False, ClientId=self.client_id, Username=user_id, SecretHash=self._secret_hash(user_id)
+        )
 
     def force_password_reset(self, user_id: str) -> None:
         """The current password stops working; Cognito mails a reset code (the forgot-password mail)."""
@@ -354,6 +410,7 @@ class UserDirectory:
             pool=False,
             ClientId=self.client_id,
             Username=user_id,
+            SecretHash=self._secret_hash(user_id),
             ConfirmationCode=code.get_secret_value(),
             Password=new_password.get_secret_value(),
         )

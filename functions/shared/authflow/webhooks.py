@@ -28,39 +28,62 @@ from authflow.models import (
 )
 from authflow.observability import logger
 from authflow.replays import ArchiveReplays, ReplayTarget
+from authflow.sealed_secrets import SecretSealer
+from authflow.status.deliveries import DeliveryLogEntry
 from authflow.status.subscriptions import Subscription
+from authflow.webhook_routing import WebhookRouting
 
 SECRET_PREFIX = "whsec_"
 ROTATION_WINDOW = timedelta(hours=24)  # deliveries carry both signatures while receivers switch secrets
 ONE_EVENT_WINDOW = timedelta(seconds=1)  # a replay of one event reads the archive around its time only
+DELIVERIES_SHOWN, MOST_DELIVERIES_SHOWN = 50, 100  # the delivery log's limit: its default and its maximum
+# Concurrent subscription changes: each re-routes until the subscriptions it read are still the same.
+ROUTING_ROUNDS = 3
 
 
 def new_secret() -> SecretStr:
     return SecretStr(SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode())
 
 
+def delivery_log(webhook_id: str, entries: list[DeliveryLogEntry]) -> WebhookDeliveriesResponse:
+    """The delivery log as GET /v1/webhooks/{id}/deliveries answers it (and the local console shows it)."""
+    return WebhookDeliveriesResponse(
+        webhook_id=webhook_id,
+        deliveries=[WebhookDeliveryResponse.model_validate(entry.model_dump(exclude={"webhook_id", "updated_at"})) for entry in entries],
+    )
+
+
 class Webhooks:
-    def __init__(self, adapters: Adapters, allow_loopback: bool, replays: ArchiveReplays):
+    def __init__(self, adapters: Adapters, allow_loopback: bool, replays: ArchiveReplays, sealer: SecretSealer, routing: WebhookRouting):
         self.store = adapters.subscriptions
+        self.sealer = sealer
         self.deliveries = adapters.deliveries
         self.resolve = adapters.resolve
         self.clock = adapters.clock
         self.allow_loopback = allow_loopback
         self.replays = replays
+        self.routing = routing
 
     def subscribe(self, request: CreateWebhookRequest) -> CreateWebhookResponse:
         check_callback_url(request.url, self.allow_loopback, self.resolve)
+        webhook_id, secret = str(uuid4()), new_secret()
         subscription = Subscription(
-            id=str(uuid4()),
+            id=webhook_id,
             url=request.url,
             events=request.events,
-            secret=new_secret(),
+            sealed_secret=self.sealer.seal(webhook_id, secret),
             created_at=self.clock(),
             contact_email=request.contact_email,
         )
         self.store.add(subscription)
+        try:
+            self.route_subscribed_types()
+        except Exception:
+            # Not subscribed unless its events can reach the queue: the admin's retry creates it anew.
+            self.store.remove(subscription.id)
+            raise
         logger.info("webhook subscribed", extra={"webhook_id": subscription.id, "events": subscription.events})
-        return CreateWebhookResponse(**subscription.public().model_dump(), secret=subscription.secret.get_secret_value())
+        return CreateWebhookResponse(**subscription.public().model_dump(), secret=secret.get_secret_value())
 
     def list_subscriptions(self) -> WebhookListResponse:
         return WebhookListResponse(webhooks=[s.public() for s in self.store.all()])
@@ -68,15 +91,35 @@ class Webhooks:
     def unsubscribe(self, webhook_id: str) -> DeleteWebhookResponse:
         if not self.store.remove(webhook_id):
             raise errors.WebhookNotFound()
+        self.route_subscribed_types()
         logger.info("webhook deleted", extra={"webhook_id": webhook_id})
         return DeleteWebhookResponse(id=webhook_id)
+
+    def route_subscribed_types(self) -> None:
+        """The webhook rule sends the detail-types some subscription names to the queue, and no other.
+
+        A disabled subscription's types stay routed (the consumer drops their events), so that
+        re-enabling it needs no rule change. Two admins changing subscriptions at once could each write
+        the rule from what they read: each writes again until a fresh read agrees with what it wrote.
+        """
+        routed = None
+        for _ in range(ROUTING_ROUNDS):
+            subscribed = {event_type for subscription in self.store.all() for event_type in subscription.events}
+            if subscribed == routed:
+                return
+            self.routing.route(subscribed)
+            routed = subscribed
+        logger.warning("webhook subscriptions kept changing while the rule was written", extra={"event_types": sorted(routed or ())})
 
     def update(self, webhook_id: str, request: UpdateWebhookRequest) -> UpdateWebhookResponse:
         """Re-enables a disabled subscription and/or rotates its secret (both signatures for ROTATION_WINDOW)."""
         secret = new_secret() if request.rotate_secret else None
-        updated = self.store.update(webhook_id, enable=bool(request.enabled), secret=secret, rotation_window=ROTATION_WINDOW)
+        sealed = self.sealer.seal(webhook_id, secret) if secret is not None else None
+        updated = self.store.update(webhook_id, enable=bool(request.enabled), sealed_secret=sealed, rotation_window=ROTATION_WINDOW)
         if updated is None:
             raise errors.WebhookNotFound()
+        # Also how an operator restores the rule's pattern after a stack update reset it (README).
+        self.route_subscribed_types()
         logger.info(
             "webhook updated", extra={"webhook_id": webhook_id, "re_enabled": bool(request.enabled), "secret_rotated": secret is not None}
         )
@@ -86,13 +129,7 @@ class Webhooks:
         """The subscription's delivery log: each event's attempts, last answer, next attempt, state."""
         if self.store.get(webhook_id) is None:
             raise errors.WebhookNotFound()
-        entries = self.deliveries.of_subscription(webhook_id, limit)
-        return WebhookDeliveriesResponse(
-            webhook_id=webhook_id,
-            deliveries=[
-                WebhookDeliveryResponse.model_validate(entry.model_dump(exclude={"webhook_id", "updated_at"})) for entry in entries
-            ],
-        )
+        return delivery_log(webhook_id, self.deliveries.of_subscription(webhook_id, limit))
 
     def replay(self, webhook_id: str, request: ReplayWebhookRequest) -> ReplayWebhookResponse:
         """Delivers one event, or every event since a time, again to this subscription (from the bus's archive)."""

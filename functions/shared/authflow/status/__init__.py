@@ -20,8 +20,14 @@ Item layout, and the module that owns each kind (the only code that reads or wri
 |                       |                           | (id: the user_id, or an unknown email's pseudo-id)    |                    |
 | HANDOFF#<id>          | request / result          | one-time secrets between the API and a workflow task  | status.handoffs    |
 | SIGN_IN#<origin_jti>  | REVOKED                   | a sign-in revoked at logout: its id tokens refused    | status.revocations |
-| WEBHOOKS              | SUBSCRIPTION#<id>         | a webhook subscription and its signing secret         | status.subscriptions|
+| USER#<id>             | SIGNED_OUT                | when every session of the user last ended: tokens     | status.sign_outs   |
+|                       |                           | issued before refused (and the sign-ins just after)   |                    |
+| WEBHOOKS              | SUBSCRIPTION#<id>         | a webhook subscription and its signing secret, sealed | status.subscriptions|
+|                       |                           | with the KMS key (authflow.sealed_secrets)            |                    |
 | WEBHOOK#<id>          | DELIVERY#<event_id>       | the delivery log: attempts, last answer, final state  | status.deliveries  |
+| IMPORT#<id>           | SUMMARY / ROW#<row>       | a user import's counts, and each row's outcome (kept  | status.imports     |
+|                       |                           | 30 days)                                              |                    |
+| IMPORTS               | RATE#<epoch second>       | AdminCreateUser calls imports took in that second     | status.imports     |
 | IDEMPOTENCY           | <hash of scope#key>       | the first answer to an Idempotency-Key (Powertools)   | authflow.idempotency|
 | API_KEYS              | KEY#<sha256 of the key>   | a front end's API key: its name, never the key itself | status.api_keys    |
 
@@ -33,6 +39,7 @@ from authflow.status.api_keys import ApiKeys
 from authflow.status.claims import EmailClaims
 from authflow.status.deliveries import DeliveryRecords
 from authflow.status.handoffs import Handoffs
+from authflow.status.imports import ImportRecords
 from authflow.status.lockouts import Lockouts
 from authflow.status.mfa_sessions import MfaSessions
 from authflow.status.rate_limits import RateCounters
@@ -40,6 +47,7 @@ from authflow.status.recent_resets import RecentResets
 from authflow.status.records import StatusRecords
 from authflow.status.recovery_codes import RecoveryCodes
 from authflow.status.revocations import RevokedSignIns
+from authflow.status.sign_outs import SignOuts
 from authflow.status.signals import Signals
 from authflow.status.subscriptions import SubscriptionStore
 
@@ -48,12 +56,14 @@ __all__ = [
     "DeliveryRecords",
     "EmailClaims",
     "Handoffs",
+    "ImportRecords",
     "Lockouts",
     "MfaSessions",
     "RateCounters",
     "RecentResets",
     "RecoveryCodes",
     "Signals",
+    "SignOuts",
     "RevokedSignIns",
     "StatusRecords",
     "SubscriptionStore",

@@ -14,9 +14,18 @@ def idempotency_digest(idempotency_key: str) -> str:
 
 
 class EmailClaims(TableStore):
-    def user_id_for(self, email: str) -> str | None:
-        item = self._call("get_item", Key=email_key(email), ConsistentRead=True).get("Item")
+    def user_id_for(self, email: str, consistent: bool = True) -> str | None:
+        """The user the email is claimed by; consistent=False (half the read units) where a stale answer
+        only refuses a request, as a claim changes only when its user is created or deleted."""
+        item = self._call("get_item", Key=email_key(email), ConsistentRead=consistent).get("Item")
         return item["user_id"] if item else None
+
+    def owned_by(self, email: str, user_id: str) -> bool:
+        """Whether the email is this user's, asked where a verified token already names the user: an
+        eventually consistent read (half the read units) is enough, as a claim changes only when its
+        user is created or deleted, and Cognito refuses a deleted user's tokens."""
+        item = self._call("get_item", Key=email_key(email), ProjectionExpression="user_id").get("Item")
+        return item is not None and item["user_id"] == user_id
 
     def user_id_for_retry(self, email: str, idempotency_key: str) -> str | None:
         """The user a request with this Idempotency-Key already claimed the email for, if any."""

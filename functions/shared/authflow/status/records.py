@@ -30,11 +30,11 @@ class StatusRecords(TableStore):
             status_token_digest=status_token_digest,
         )
         try:
-            self.table.meta.client.transact_write_items(
+            self.client.transact_write_items(
                 TransactItems=[
                     {
                         "Put": {
-                            "TableName": self.table.name,
+                            "TableName": self.table_name,
                             "Item": {
                                 **email_key(email),
                                 "user_id": user_id,
@@ -46,7 +46,7 @@ class StatusRecords(TableStore):
                     },
                     {
                         "Put": {
-                            "TableName": self.table.name,
+                            "TableName": self.table_name,
                             "Item": {**user_key(user_id, "STATUS"), **record.model_dump(mode="json")},
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
@@ -61,7 +61,7 @@ class StatusRecords(TableStore):
             if "ConditionalCheckFailed" not in reasons:
                 # Cancelled by throttling or a concurrent transaction, not because the email is taken.
                 raise errors.TransientError("The status table is busy; retry.") from None
-            if EmailClaims(self.table.name, self.clock).user_id_for(email) != user_id:
+            if EmailClaims(self.table_name, self.clock).user_id_for(email) != user_id:
                 raise errors.EmailAlreadyExists() from None
             existing = self.get(user_id)
             if existing is None or existing.email != email:

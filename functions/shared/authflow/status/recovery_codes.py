@@ -48,12 +48,11 @@ class RecoveryCodes(TableStore):
     def replace(self, user_id: str) -> list[str]:
         """Issues a new set and voids the old one in one transaction; returns the codes, the only time they exist in clear."""
         codes = [new_code() for _ in range(CODES_PER_SET)]
-        table = self.table.name
+        table = self.table_name
         voided = [{"Delete": {"TableName": table, "Key": user_key(user_id, sk)}} for sk in self._digests(user_id)]
         issued = [{"Put": {"TableName": table, "Item": user_key(user_id, RECOVERY_CODE_PREFIX + _digest(code))}} for code in codes]
         try:
-            # The resource's own client takes plain values, as the table does.
-            self.table.meta.client.transact_write_items(TransactItems=voided + issued)
+            self.client.transact_write_items(TransactItems=voided + issued)
         except ClientError as error:
             raise_transient(error, "The status table")
             raise
@@ -77,6 +76,11 @@ class RecoveryCodes(TableStore):
                 return False
             raise
         return True
+
+    def restore(self, user_id: str, code: str) -> None:
+        """Gives back a code just spent for a change that then failed (Cognito throttled, say): nothing
+        changed for the user, so the code must still work for their next try."""
+        self._call("put_item", Item=user_key(user_id, RECOVERY_CODE_PREFIX + _digest(code)))
 
     def left(self, user_id: str) -> int:
         return len(self._digests(user_id))

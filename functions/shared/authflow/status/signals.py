@@ -1,7 +1,8 @@
 """USER#<id>, SIGNAL#<action>: the meeting point of a waiting execution and the user's action.
 
 Whichever comes first leaves its half (the task token, or `received`); the second finds it and
-resumes the execution, so neither order loses the signal.
+resumes the execution, so neither order loses the signal. A task token is kept only while its
+execution waits: the next task forgets it (forget_token, or clear), and expires_at bounds it anyway.
 """
 
 from datetime import timedelta
@@ -50,6 +51,10 @@ class Signals(TableStore):
     def received(self, user_id: str, action: UserAction) -> bool:
         item = self._call("get_item", Key=_key(user_id, action), ConsistentRead=True).get("Item")
         return bool(item and item.get("received"))
+
+    def forget_token(self, user_id: str, action: UserAction) -> None:
+        """Drops the task token once its execution has moved on (it resumes nothing more); `received` stays."""
+        self._call("update_item", Key=_key(user_id, action), UpdateExpression="REMOVE task_token")
 
     def clear(self, user_id: str, action: UserAction) -> SecretStr | None:
         """Forgets a previous signal (a new password reset starts afresh); its task token if one waited."""

@@ -1,14 +1,15 @@
 """WEBHOOKS, SUBSCRIPTION#<id>: webhook subscriptions, all in one partition (listing them is one Query).
 
 The signing secret is kept because every delivery is signed with it; it is returned once, at
-creation, and never listed or logged.
+creation, and never listed or logged. It is stored sealed with the stack's KMS key
+(authflow.sealed_secrets), and only the webhook delivery function can open it, to sign.
 """
 
 from datetime import datetime, timedelta
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
-from pydantic import BaseModel, SecretStr
+from pydantic import BaseModel
 
 from authflow.aws import error_code
 from authflow.models import WebhookResponse
@@ -21,22 +22,22 @@ class Subscription(BaseModel):
     id: str
     url: str
     events: list[str]
-    secret: SecretStr
+    sealed_secret: str  # the signing secret, KMS-encrypted for this subscription (authflow.sealed_secrets)
     created_at: datetime
     contact_email: str | None = None
     failing_since: datetime | None = None  # the first failure since the last delivery
     disabled_at: datetime | None = None
     disabled_reason: str | None = None
     # The secret a rotation replaced, still signed with until previous_secret_until (receivers switch meanwhile).
-    previous_secret: SecretStr | None = None
+    previous_sealed_secret: str | None = None
     previous_secret_until: datetime | None = None
 
-    def signing_secrets(self, now: datetime) -> list[str]:
-        """The secrets each delivery is signed with: the current one, and the previous one during its rotation window."""
-        secrets = [self.secret.get_secret_value()]
-        if self.previous_secret is not None and self.previous_secret_until is not None and now < self.previous_secret_until:
-            secrets.append(self.previous_secret.get_secret_value())
-        return secrets
+    def sealed_signing_secrets(self, now: datetime) -> list[str]:
+        """The secrets each delivery is signed with, sealed: the current one, and the previous one during its rotation window."""
+        sealed = [self.sealed_secret]
+        if self.previous_sealed_secret is not None and self.previous_secret_until is not None and now < self.previous_secret_until:
+            sealed.append(self.previous_sealed_secret)
+        return sealed
 
     @property
     def enabled(self) -> bool:
@@ -60,11 +61,7 @@ def _key(webhook_id: str) -> dict[str, str]:
 
 class SubscriptionStore(TableStore):
     def add(self, subscription: Subscription) -> None:
-        item = {
-            **_key(subscription.id),
-            **subscription.model_dump(mode="json", exclude={"secret", "previous_secret"}, exclude_none=True),
-            "secret": subscription.secret.get_secret_value(),
-        }
+        item = {**_key(subscription.id), **subscription.model_dump(mode="json", exclude_none=True)}
         self._call("put_item", Item=item, ConditionExpression="attribute_not_exists(pk)")
 
     def get(self, webhook_id: str) -> Subscription | None:
@@ -114,14 +111,14 @@ class SubscriptionStore(TableStore):
             if error_code(error) != "ConditionalCheckFailedException":
                 raise
 
-    def update(self, webhook_id: str, enable: bool, secret: SecretStr | None, rotation_window: timedelta) -> Subscription | None:
-        """Re-enables the subscription and/or replaces its secret (the old one kept for rotation_window); None if there is none."""
+    def update(self, webhook_id: str, enable: bool, sealed_secret: str | None, rotation_window: timedelta) -> Subscription | None:
+        """Re-enables the subscription and/or replaces its sealed secret (the old one kept for rotation_window); None if there is none."""
         sets, removes, values = [], [], {}
         if enable:
             removes += ["disabled_at", "disabled_reason"]
-        if secret is not None:
-            sets += ["previous_secret = secret", "secret = :secret", "previous_secret_until = :until"]
-            values.update({":secret": secret.get_secret_value(), ":until": (self.clock() + rotation_window).isoformat()})
+        if sealed_secret is not None:
+            sets += ["previous_sealed_secret = sealed_secret", "sealed_secret = :secret", "previous_secret_until = :until"]
+            values.update({":secret": sealed_secret, ":until": (self.clock() + rotation_window).isoformat()})
         if not sets and not removes:
             return self.get(webhook_id)
         expression = " ".join(part for part in (sets and "SET " + ", ".join(sets), removes and "REMOVE " + ", ".join(removes)) if part)

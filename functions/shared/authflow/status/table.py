@@ -5,7 +5,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from authflow.aws import raise_transient, resource
+from authflow.aws import raise_transient, table_client
 from authflow.clock import Clock, utc_now
 
 
@@ -18,16 +18,22 @@ def email_key(email: str) -> dict[str, str]:
 
 
 class TableStore:
-    """A DynamoDB table whose throttling and transient failures surface as TransientError."""
+    """A DynamoDB table whose throttling and transient failures surface as TransientError.
 
-    def __init__(self, table_name: str, clock: Clock = utc_now, dynamodb: Any = None):
-        """dynamodb: a boto3 DynamoDB resource of another session (the operator's CLI); the function's own by default."""
-        self.table = (dynamodb or resource("dynamodb")).Table(table_name)
+    Items and keys are plain Python values (authflow.aws.table_client), as with boto3's Table resource.
+    """
+
+    def __init__(self, table_name: str, clock: Clock = utc_now, client: Any = None):
+        """client: a DynamoDB client of another session made to take plain values (authflow.aws.plain_values:
+        the operator's CLI); the function's own by default."""
+        self.table_name = table_name
+        self.client = client or table_client()
         self.clock = clock
 
     def _call(self, operation: str, **kwargs) -> Any:
+        """An operation on this table (its TableName added)."""
         try:
-            return getattr(self.table, operation)(**kwargs)
+            return getattr(self.client, operation)(TableName=self.table_name, **kwargs)
         except ClientError as error:
             raise_transient(error, "The status table")
             raise
