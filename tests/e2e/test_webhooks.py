@@ -146,7 +146,8 @@ def test_a_receiver_gets_a_users_onboarding_events_in_order_signed(api, admin) -
         otp = enrol_mfa(api, api, ActiveUser(invitation.email, user_id, PASSWORD, secret))
         got = receiver.wait_for(lambda ds: len([d for d in ds if of_user(user_id)(d)]) >= len(ONBOARDING))
 
-    mine = [d for d in got if of_user(user_id)(d)]
+    # Deliveries are posted concurrently: a receiver orders them by occurred_at (README, Webhooks).
+    mine = sorted((d for d in got if of_user(user_id)(d)), key=lambda d: datetime.fromisoformat(d.json()["data"]["occurred_at"]))
     assert [d.json()["type"] for d in mine] == ONBOARDING
     verifier = Webhook(webhook["secret"])
     for delivery in mine:

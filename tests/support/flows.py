@@ -170,8 +170,12 @@ class ActiveUser:
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def otp(self, step_offset: int = 0) -> str:
-        """The code of the current step, or of a neighbouring one (Cognito accepts one step of skew)."""
-        return pyotp.TOTP(self.totp_secret).at((current_step() + step_offset) * 30)
+        """The code of the current step, or of a neighbouring one (Cognito accepts one step of skew);
+        next_code will not hand it out again."""
+        step = current_step() + step_offset
+        with self.lock:
+            self.used_steps.add(step)
+        return pyotp.TOTP(self.totp_secret).at(step * 30)
 
     def next_code(self) -> str:
         """A code this user has not sent: Cognito accepts the previous, current and next step's code,

@@ -453,7 +453,11 @@ def test_the_challenge_answers_client_metadata_reaches_the_post_authentication_t
         UserPoolId=pool_id,
         ClientId=client_id,
         ChallengeName="SOFTWARE_TOKEN_MFA",
-        ChallengeResponses={"USERNAME": username, "SOFTWARE_TOKEN_MFA_CODE": totp.now()},
+        ChallengeResponses={
+            "USERNAME": username,
+            "SOFTWARE_TOKEN_MFA_CODE": totp.now(),
+            "SECRET_HASH": hashed(cognito, pool_id, client_id, username),
+        },
         Session=session,
         ClientMetadata={"request_id": "req-gap", "execution_arn": "arn:aws:states:eu-west-1:123456789012:execution:login:gap"},
     )

@@ -14,15 +14,17 @@ ONBOARDINGS = 8
 
 
 def post_until_answered(api, path: str, body: dict, key: str, within: float = 30):
-    """A client that retries with its Idempotency-Key while the answer says to (503, or 409
-    REQUEST_IN_PROGRESS when a failed attempt's in-progress record has not expired yet)."""
+    """A client that retries with its Idempotency-Key while the answer says to (503; 429 THROTTLED, an AWS
+    quota, after its Retry-After; or 409 REQUEST_IN_PROGRESS when a failed attempt's in-progress record
+    has not expired yet)."""
     deadline = time.monotonic() + within
     while True:
         answer = api.post(path, body, headers={"idempotency-key": key})
-        retryable = answer.status == 503 or (answer.status == 409 and answer.json()["error"]["code"] == "REQUEST_IN_PROGRESS")
+        throttled = answer.status == 429 and answer.json()["error"]["code"] == "THROTTLED"
+        retryable = answer.status == 503 or throttled or (answer.status == 409 and answer.json()["error"]["code"] == "REQUEST_IN_PROGRESS")
         if not retryable or time.monotonic() > deadline:
             return answer
-        time.sleep(0.5)
+        time.sleep(min(float(answer.headers.get("Retry-After", 0.5)), 1.0) if throttled else 0.5)
 
 
 def test_onboardings_survive_a_storm_of_throttling(api, local_stack, monkeypatch):
