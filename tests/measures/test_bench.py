@@ -31,7 +31,7 @@ def test_a_tiny_bench_prints_every_route_for_the_api_and_for_cognito(tmp_path):
             "--threads",
             "2",
             "--max-seconds",
-            "90",
+            "180",
             "--import-rows",
             "10",
             "--import-seconds",
@@ -42,7 +42,7 @@ def test_a_tiny_bench_prints_every_route_for_the_api_and_for_cognito(tmp_path):
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=330,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     for route in (*ROUTES, *FLOW_ROWS):

@@ -211,8 +211,8 @@ def test_a_month_for_50k_users_prices_each_count_and_the_fixed_items():
 def test_the_templates_alarms_dashboard_and_tier_are_read_from_it():
     facts = template_facts()
     alarms = [r for r in load_template()["Resources"].values() if r["Type"] == "AWS::CloudWatch::Alarm"]
-    # The failed-onboardings alarm reads two metrics (AWS bills each metric an alarm reads).
-    assert facts["fixed"]["cloudwatch_alarm_metrics"] == len(alarms) + 1
+    # The failed-onboardings and the import-failures alarms read two metrics each (AWS bills each metric an alarm reads).
+    assert facts["fixed"]["cloudwatch_alarm_metrics"] == len(alarms) + 2
     assert facts["fixed"]["cloudwatch_dashboards"] == 1
     assert facts["user_pool_tier"] == "LITE"
     assert facts["express_functions"] == ["LoginTaskFunction"]
