@@ -9,6 +9,7 @@
     authflow users import FILE --admin-token TOKEN [--idempotency-key KEY]
     authflow users import-status IMPORT_ID --admin-token TOKEN
     authflow admins add EMAIL
+    authflow api-keys create NAME | list | revoke NAME
     authflow webhooks deliveries WEBHOOK_ID [--limit 50]
 
 Local stack: http://127.0.0.1:3000 (AUTHFLOW_URL or AUTHFLOW_PORT).
@@ -31,6 +32,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from authflow.status.api_keys import ApiKeyNameTaken
 from authflow_cli.sources import AdminRequest, AwsSource, LocalSource, NoSuchUser, SourceError, default_url
 from infra.console.formatting import compact, event_summary, execution_name, format_duration, format_time
 
@@ -73,6 +75,10 @@ admins_app = typer.Typer(
 app.add_typer(users_app, name="users")
 app.add_typer(admins_app, name="admins")
 app.add_typer(webhooks_app, name="webhooks")
+api_keys_app = typer.Typer(
+    help="The front ends' API keys (x-api-key): stored hashed, shown once at creation, revoked by name.", no_args_is_help=True
+)
+app.add_typer(api_keys_app, name="api-keys")
 
 out = Console(highlight=False, soft_wrap=False)
 err = Console(stderr=True, highlight=False)
@@ -679,6 +685,88 @@ def admins_add(
         return
     out.print(f"{escape(email)} (user {user_id}) is an admin in {source.label}.")
     out.print(Text("Their access token (POST /v1/login, then /v1/mfa-verify) now opens the admin routes.", style="dim"))
+
+
+@api_keys_app.command("create")
+def api_keys_create(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="What the key is for (lower-case letters, digits, dashes): the web shop, a back office...")],
+    as_json: Json = False,
+    url: Url = None,
+    stack_name: StackName = None,
+    profile: Profile = None,
+    region: Region = None,
+) -> None:
+    """Create an API key and print it, the only time it is shown: only its SHA-256 is stored."""
+    target = _target(ctx, url=url, stack_name=stack_name, profile=profile, region=region)
+    try:
+        source = target.source()
+        key = source.api_keys(f"Creating API key {name}", "create", name)
+    except ApiKeyNameTaken:
+        _fail(f"An API key named {name} exists. Revoke it first (authflow api-keys revoke {name}) or choose another name.")
+    except ValueError as invalid:
+        _fail(str(invalid))
+    except SourceError as error:
+        _fail(str(error), 2)
+    if as_json:
+        _print_json({"name": name, "key": key})
+        return
+    out.print(f"API key {escape(name)} for {source.label}:")
+    out.print(key, soft_wrap=True)
+    out.print(Text("Send it as the x-api-key header. It is not stored anywhere: copy it now.", style="dim"))
+
+
+@api_keys_app.command("list")
+def api_keys_list(
+    ctx: typer.Context,
+    as_json: Json = False,
+    url: Url = None,
+    stack_name: StackName = None,
+    profile: Profile = None,
+    region: Region = None,
+) -> None:
+    """List the API keys by name (the keys themselves cannot be shown: only their digests are stored)."""
+    target = _target(ctx, url=url, stack_name=stack_name, profile=profile, region=region)
+    try:
+        source = target.source()
+        entries = source.api_keys("Listing API keys", "entries")
+    except SourceError as error:
+        _fail(str(error), 2)
+    rows = [{"name": e.name, "created_at": e.created_at, "digest_prefix": e.digest_prefix} for e in entries]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table(title=f"API keys · {escape(source.label)}", title_justify="left", header_style="bold")
+    for column in ("Name", "Created", "SHA-256 (start)"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(escape(row["name"]), row["created_at"], Text(row["digest_prefix"], style="dim"))
+    out.print(table if rows else "No API keys.")
+
+
+@api_keys_app.command("revoke")
+def api_keys_revoke(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="The key's name, as `authflow api-keys list` shows it.")],
+    as_json: Json = False,
+    url: Url = None,
+    stack_name: StackName = None,
+    profile: Profile = None,
+    region: Region = None,
+) -> None:
+    """Revoke an API key: refused at once by new API function instances, within a minute by warm ones."""
+    target = _target(ctx, url=url, stack_name=stack_name, profile=profile, region=region)
+    try:
+        source = target.source()
+        revoked = source.api_keys(f"Revoking API key {name}", "revoke", name)
+    except SourceError as error:
+        _fail(str(error), 2)
+    if not revoked:
+        _fail(f"No API key named {name}. List them with: authflow api-keys list")
+    if as_json:
+        _print_json({"name": name, "revoked": True})
+        return
+    out.print(f"API key {escape(name)} revoked in {source.label}; warm API functions refuse it within a minute.")
 
 
 @webhooks_app.command("deliveries")

@@ -81,18 +81,25 @@ class LocalSource:
     def _resources(self) -> dict:
         return self._ok(self._get("/_local/stack"), "Reading the local stack's resources")
 
+    def _aws_settings(self) -> dict:
+        """The local stack's AWS (moto): its endpoint, region and fake credentials."""
+        stack = self._resources()
+        return {
+            "endpoint_url": stack["aws_endpoint_url"],
+            "region_name": stack["region"],
+            "aws_access_key_id": "local",
+            "aws_secret_access_key": "local",
+        }
+
     def client(self, service: str):
-        """A client of the local stack's AWS (moto), with the local stack's fake credentials."""
         import boto3
 
-        stack = self._resources()
-        return boto3.client(
-            service,
-            endpoint_url=stack["aws_endpoint_url"],
-            region_name=stack["region"],
-            aws_access_key_id="local",
-            aws_secret_access_key="local",
-        )
+        return boto3.client(service, **self._aws_settings())
+
+    def api_keys(self, what: str, operation: str, *args):
+        """operation of the stack's API keys (authflow.status.ApiKeys: create, entries, revoke)."""
+        table = self._resources()["resources"]["StatusTable"]
+        return self._aws(what, api_key_operation, self.client("dynamodb"), table, operation, *args)
 
     def _aws(self, what: str, function, *args):
         from botocore.exceptions import BotoCoreError, ClientError
@@ -274,12 +281,29 @@ class AwsSource:
         group = self._the("AWS::Cognito::UserPoolGroup", "AdminGroup")
         return self._call(f"Adding {email} to {group}", add_to_admin_group, self.client("cognito-idp"), pool, group, email)
 
+    def api_keys(self, what: str, operation: str, *args):
+        table = self._the("AWS::DynamoDB::Table", "StatusTable")
+        return self._call(what, api_key_operation, self.client("dynamodb"), table, operation, *args)
+
     def operate(self, path: str, admin_token: str, request: "AdminRequest | None" = None) -> dict:
-        """The stack's admin route, found from its outputs (ApiUrl, ApiKeyId), with the operator's AWS credentials."""
+        """The stack's admin route, found from its outputs (ApiUrl), with an API key of the operator's
+        (AUTHFLOW_API_KEY: keys are stored hashed, so none can be read back from the stack)."""
+        api_key = os.environ.get("AUTHFLOW_API_KEY")
+        if not api_key:
+            raise SourceError(
+                "Set AUTHFLOW_API_KEY to an API key of this stack (make one with: authflow api-keys create NAME --stack-name ...)."
+            )
         stack = self._call("Reading the stack", self.client("cloudformation").describe_stacks, StackName=self.stack_name)["Stacks"][0]
         outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-        key = self._call("Reading the API key", self.client("apigateway").get_api_key, apiKey=outputs["ApiKeyId"], includeValue=True)
-        return call_admin_route(f"{outputs['ApiUrl']}{path}", key["value"], admin_token, 30.0, request)
+        return call_admin_route(f"{outputs['ApiUrl']}{path}", api_key, admin_token, 30.0, request)
+
+
+def api_key_operation(dynamodb, table: str, operation: str, *args):
+    """ApiKeys' operation on the stack's status table, through the operator's DynamoDB client."""
+    from authflow.aws import plain_values
+    from authflow.status.api_keys import ApiKeys
+
+    return getattr(ApiKeys(table, client=plain_values(dynamodb)), operation)(*args)
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,14 @@
-"""The local API Gateway: serves the template's REST API on 127.0.0.1 as API Gateway does in AWS.
+"""The local API Gateway: serves the template's HTTP API on 127.0.0.1 as API Gateway does in AWS.
 
-It checks the API key, answers CORS preflight from the Api's Cors settings, renders the Api's
-GatewayResponses for its own errors, and hands every other request to the API function as the
-REST proxy event AWS sends. /_local/* serves the local views (infra/views.py).
+It answers CORS preflight from the HttpApi's CorsConfiguration (without calling the function, as AWS
+does) and sets the configured CORS headers on the function's answers in place of the function's own,
+answers what HTTP API answers itself (a path outside the stage, a body over 10 MB, a failed
+invocation) with HTTP API's own bodies, and hands every other request to the route's function as
+the payload format 2.0 event AWS sends. /_local/* serves the local views (infra/views.py).
 """
 
+import base64
+import json
 import re
 import threading
 import time
@@ -18,134 +22,161 @@ from infra.lambda_runtime import InvocationError, LocalLambdaRuntime
 from infra.provision import Stack
 
 API_GATEWAY_MAX_BODY = 10 * 1024 * 1024
+# HTTP API's own answers (they cannot be shaped: HTTP API has no gateway responses). README, "HTTP API, not REST".
+NOT_FOUND = (404, {"message": "Not Found"})
+TOO_LARGE = (413, {"message": "Request Entity Too Large"})
+INTEGRATION_FAILED = (500, {"message": "Internal Server Error"})
+# Media types HTTP API passes to Lambda as text; any other body arrives base64-encoded.
+TEXT_MEDIA_TYPES = re.compile(r"^(text/.*|application/(json|xml|javascript|.*\+json|.*\+xml))$")
 
 
-def _unquote(value: str) -> str:
-    return value.strip("'")
-
-
-def _path_pattern(path: str) -> re.Pattern:
+def _route_pattern(path: str) -> re.Pattern:
     pattern = re.sub(r"\{(\w+)\+\}", r"(?P<\1>.+)", path)
     pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern)
     return re.compile(f"^{pattern}$")
 
 
 class LocalApiGateway:
-    def __init__(self, stack: Stack, runtime: LocalLambdaRuntime, api_key: str, views: Callable[[Request], Response]):
+    def __init__(self, stack: Stack, runtime: LocalLambdaRuntime, views: Callable[[Request], Response]):
         if len(stack.apis) != 1:
-            raise ValueError("the local gateway serves exactly one Api")
+            raise ValueError("the local gateway serves exactly one HttpApi")
         ((self.api_id, self.api),) = stack.apis.items()
-        self.stage = self.api.get("StageName", "Prod")
-        self.routes = [
-            (_path_pattern(path), path, method, function) for api, path, method, function in stack.api_routes if api == self.api_id
-        ]
+        self.stage = self.api.get("StageName", "$default")
+        routes = [(path, method, function) for api, path, method, function in stack.api_routes if api == self.api_id]
+        self.routes = [(_route_pattern(path), path, method, function) for path, method, function in routes if path != "$default"]
+        self.default_route = next((function for path, _, function in routes if path == "$default"), None)
+        self.cors = self.api.get("CorsConfiguration")
         self.runtime = runtime
-        self.api_key = api_key
         self.views = views
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ API Gateway behaviour
 
-    def _gateway_response(self, kind: str, request_id: str, default_status: int) -> Response:
-        configured = self.api.get("GatewayResponses", {}).get(kind) or self.api.get("GatewayResponses", {}).get(
-            "DEFAULT_5XX" if default_status >= 500 else "DEFAULT_4XX", {}
+    @staticmethod
+    def _own_answer(answer: tuple[int, dict], request_id: str) -> Response:
+        status, body = answer
+        return Response(
+            json.dumps(body, separators=(",", ":")), status=status, content_type="application/json", headers={"apigw-requestid": request_id}
         )
-        template = configured.get("ResponseTemplates", {}).get("application/json", f'{{"message": "{kind}"}}')
-        status = int(configured.get("StatusCode", default_status))
-        body = template.replace("$context.requestId", request_id)
-        # ResponseParameters values are API Gateway literals in single quotes.
-        headers = {k: _unquote(v) for k, v in configured.get("ResponseParameters", {}).get("Headers", {}).items()}
-        return Response(body, status=status, content_type="application/json", headers={**self._cors_headers(), **headers})
 
-    def _cors_headers(self) -> dict:
-        cors = self.api.get("Cors")
-        return {"Access-Control-Allow-Origin": _unquote(cors["AllowOrigin"])} if cors else {}
+    def _cors_headers(self, request: Request) -> dict[str, str]:
+        """What HTTP API adds to an answer for a cross-origin request (it drops the backend's own CORS headers)."""
+        origin = request.headers.get("origin")
+        if not self.cors or not origin:
+            return {}
+        allowed = self.cors.get("AllowOrigins", [])
+        if "*" not in allowed and origin not in allowed:
+            return {}
+        headers = {"Access-Control-Allow-Origin": "*" if "*" in allowed else origin}
+        if self.cors.get("ExposeHeaders"):
+            headers["Access-Control-Expose-Headers"] = ",".join(self.cors["ExposeHeaders"])
+        return headers
 
-    def _preflight(self) -> Response:
-        cors = self.api["Cors"]
-        headers = {
-            "Access-Control-Allow-Origin": _unquote(cors["AllowOrigin"]),
-            "Access-Control-Allow-Methods": _unquote(cors.get("AllowMethods", "'*'")),
-            "Access-Control-Allow-Headers": _unquote(cors.get("AllowHeaders", "'*'")),
-        }
-        return Response("", status=200, headers=headers)
+    def _preflight(self, request: Request, cors: dict) -> Response:
+        headers = self._cors_headers(request)
+        if headers:
+            headers["Access-Control-Allow-Methods"] = ",".join(cors.get("AllowMethods", ["*"]))
+            headers["Access-Control-Allow-Headers"] = ",".join(cors.get("AllowHeaders", ["*"]))
+            if "MaxAge" in cors:
+                headers["Access-Control-Max-Age"] = str(cors["MaxAge"])
+        return Response("", status=204, headers=headers)
 
-    def _proxy_event(self, request: Request, resource: str, path: str, path_parameters: dict, body: str) -> dict:
-        headers = dict(request.headers.items())
-        return {
-            "resource": resource,
-            "path": path,
-            "httpMethod": request.method,
+    def _event(self, request: Request, route_key: str, path_parameters: dict, raw_body: bytes, request_id: str) -> dict:
+        headers: dict[str, str] = {}
+        for name, value in request.headers.items():
+            name = name.lower()
+            headers[name] = f"{headers[name]},{value}" if name in headers else value
+        cookies = [c.strip() for c in headers.pop("cookie", "").split(";") if c.strip()]
+        media_type = headers.get("content-type", "").split(";")[0].strip().lower()
+        as_text = None
+        if TEXT_MEDIA_TYPES.match(media_type):
+            try:
+                as_text = raw_body.decode("utf-8")
+            except UnicodeDecodeError:
+                as_text = None
+        query = {key: ",".join(request.args.getlist(key)) for key in request.args}
+        now = time.time()
+        source_ip = request.remote_addr or "127.0.0.1"
+        event = {
+            "version": "2.0",
+            "routeKey": route_key,
+            "rawPath": request.path,
+            "rawQueryString": request.query_string.decode("latin-1"),
             "headers": headers,
-            "multiValueHeaders": {k: request.headers.getlist(k) for k in headers},
-            "queryStringParameters": dict(request.args) or None,
-            "multiValueQueryStringParameters": {k: request.args.getlist(k) for k in request.args} or None,
-            "pathParameters": path_parameters or None,
-            "stageVariables": None,
             "requestContext": {
-                "resourcePath": resource,
-                "httpMethod": request.method,
-                "path": f"/{self.stage}{path}",
-                "stage": self.stage,
-                "requestId": str(uuid.uuid4()),
-                "requestTimeEpoch": int(time.time() * 1000),
                 "accountId": "123456789012",
                 "apiId": self.api_id.lower(),
-                "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
-                "identity": {
-                    "sourceIp": request.remote_addr,
+                "domainName": request.host,
+                "domainPrefix": request.host.split(".")[0],
+                "http": {
+                    "method": request.method,
+                    "path": request.path,
+                    "protocol": request.environ.get("SERVER_PROTOCOL", "HTTP/1.1"),
+                    "sourceIp": source_ip,
                     "userAgent": request.user_agent.string,
-                    "apiKey": request.headers.get("x-api-key"),
                 },
+                "requestId": request_id,
+                "routeKey": route_key,
+                "stage": self.stage,
+                "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime(now)),
+                "timeEpoch": int(now * 1000),
             },
-            "body": body or None,
-            "isBase64Encoded": False,
+            "isBase64Encoded": bool(raw_body) and as_text is None,
         }
+        if cookies:
+            event["cookies"] = cookies
+        if query:
+            event["queryStringParameters"] = query
+        if path_parameters:
+            event["pathParameters"] = path_parameters
+        if raw_body:
+            event["body"] = as_text if as_text is not None else base64.b64encode(raw_body).decode()
+        return event
+
+    def _route(self, request: Request, path: str) -> tuple[str, dict, str] | None:
+        """(route key, path parameters, function) of the request, as HTTP API picks it: the most specific route, else $default."""
+        for pattern, route_path, method, function in self.routes:
+            if (found := pattern.match(path)) and method in ("ANY", request.method):
+                return f"{method} {route_path}", found.groupdict(), function
+        return ("$default", {}, self.default_route) if self.default_route else None
+
+    def _answer(self, result: dict, request: Request) -> Response:
+        """The function's payload 2.0 answer, with HTTP API's CORS headers instead of the function's."""
+        body = result.get("body") or ""
+        data = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+        response = Response(data, status=int(result.get("statusCode", 200)))
+        response.headers.clear()
+        for key, value in (result.get("headers") or {}).items():
+            if not key.lower().startswith("access-control-"):
+                response.headers[key] = str(value)
+        for key, value in self._cors_headers(request).items():
+            response.headers[key] = value
+        for cookie in result.get("cookies") or []:
+            response.headers.add("Set-Cookie", cookie)
+        return response
 
     def handle(self, request: Request) -> Response:
         request_id = str(uuid.uuid4())
-        prefix = f"/{self.stage}"
         if request.path.startswith("/_local"):
             return self.views(request)
+        prefix = "" if self.stage == "$default" else f"/{self.stage}"
         if not (request.path == prefix or request.path.startswith(prefix + "/")):
-            return self._gateway_response("MISSING_AUTHENTICATION_TOKEN", request_id, 403)
-        path = request.path[len(prefix) :] or "/"
-        match = next(
-            (
-                (found, resource, function)
-                for pattern, resource, method, function in self.routes
-                if (found := pattern.match(path)) and method in ("ANY", request.method)
-            ),
-            None,
-        )
-        if match is None:
-            return self._gateway_response("MISSING_AUTHENTICATION_TOKEN", request_id, 403)
-        if request.method == "OPTIONS" and self.api.get("Cors"):
-            return self._preflight()
-        if self.api.get("Auth", {}).get("ApiKeyRequired") and request.headers.get("x-api-key") != self.api_key:
-            return self._gateway_response("INVALID_API_KEY", request_id, 403)
+            return self._own_answer(NOT_FOUND, request_id)
+        if request.method == "OPTIONS" and self.cors:
+            return self._preflight(request, self.cors)
+        route = self._route(request, request.path[len(prefix) :] or "/")
+        if route is None:
+            return self._own_answer(NOT_FOUND, request_id)
         if (request.content_length or 0) > API_GATEWAY_MAX_BODY:
-            return self._gateway_response("REQUEST_TOO_LARGE", request_id, 413)
-        found, resource, function = match
-        raw = request.get_data(cache=False)
-        try:
-            body = raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return self._gateway_response("BAD_REQUEST_BODY", request_id, 400)
-        event = self._proxy_event(request, resource, path, found.groupdict(), body)
+            return self._own_answer(TOO_LARGE, request_id)
+        route_key, path_parameters, function = route
+        event = self._event(request, route_key, path_parameters, request.get_data(cache=False), request_id)
         try:
             result = self.runtime.invoke(function, event)
         except InvocationError:
-            return self._gateway_response("DEFAULT_5XX", request_id, 502)
-        response = Response(result.get("body", ""), status=int(result.get("statusCode", 200)))
-        response.headers.clear()
-        for key, value in (result.get("headers") or {}).items():
-            response.headers[key] = str(value)
-        for key, values in (result.get("multiValueHeaders") or {}).items():
-            for value in values:
-                response.headers.add(key, str(value))
-        return response
+            return self._own_answer(INTEGRATION_FAILED, request_id)
+        return self._answer(result, request)
 
     # ------------------------------------------------------------------ server
 

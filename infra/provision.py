@@ -17,7 +17,7 @@ from infra.lambda_runtime import LocalFunction, LocalLambdaRuntime
 from infra.template import ROOT, Resolver, dependencies
 
 NOT_PROVISIONED = {
-    "AWS::Serverless::Api": "served by the local API gateway (infra/gateway.py) from this resource's settings",
+    "AWS::Serverless::HttpApi": "served by the local API gateway (infra/gateway.py) from this resource's settings",
     "AWS::Lambda::Permission": "moto does not check resource policies on Invoke",
     "AWS::XRay::SamplingRule": "the local stack records no traces",
 }
@@ -33,7 +33,8 @@ class Stack:
     refs: dict[str, Any] = field(default_factory=dict)
     attributes: dict[tuple[str, str], Any] = field(default_factory=dict)
     apis: dict[str, dict] = field(default_factory=dict)
-    api_routes: list[tuple[str, str, str, str]] = field(default_factory=list)  # api, path, method, function
+    # api, route path ("$default" for the default route), method ("ANY" for any), function
+    api_routes: list[tuple[str, str, str, str]] = field(default_factory=list)
     state_machines: dict[str, str] = field(default_factory=dict)  # logical id -> ARN
 
 
@@ -115,7 +116,7 @@ class Provisioner:
         graph = {logical_id: self._resource_dependencies(logical_id, r) for logical_id, r in resources.items()}
         for logical_id in TopologicalSorter(graph).static_order():
             resource = resources[logical_id]
-            if resource["Type"] in NOT_PROVISIONED and resource["Type"] != "AWS::Serverless::Api":
+            if resource["Type"] in NOT_PROVISIONED and resource["Type"] != "AWS::Serverless::HttpApi":
                 continue
             create = getattr(self, "_create_" + resource["Type"].replace("::", "__"))
             create(logical_id, resource)
@@ -374,10 +375,11 @@ class Provisioner:
             )
         )
         for event in resource.get("Properties", {}).get("Events", {}).values():
-            if event["Type"] == "Api":
-                props = event["Properties"]
-                api = props.get("RestApiId", {}).get("Ref", "ServerlessRestApi")
-                self.stack.api_routes.append((api, props["Path"], props["Method"].upper(), name))
+            if event["Type"] == "HttpApi":
+                # SAM's rule: an HttpApi event without Path and Method is the API's $default route.
+                props = event.get("Properties", {})
+                api = props.get("ApiId", {}).get("Ref", "ServerlessHttpApi")
+                self.stack.api_routes.append((api, props.get("Path", "$default"), props.get("Method", "ANY").upper(), name))
         self._set(logical_id, name, Arn=function["FunctionArn"])
 
     def _create_AWS__Serverless__StateMachine(self, logical_id: str, resource: dict) -> None:
@@ -410,6 +412,6 @@ class Provisioner:
         boto3.client("cloudwatch").put_dashboard(DashboardName=name, DashboardBody=p["DashboardBody"])
         self._set(logical_id, name)
 
-    def _create_AWS__Serverless__Api(self, logical_id: str, resource: dict) -> None:
+    def _create_AWS__Serverless__HttpApi(self, logical_id: str, resource: dict) -> None:
         self.stack.apis[logical_id] = self._properties(resource)
         self._set(logical_id, f"local-{logical_id.lower()}")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import boto3
 
+from authflow.status import ApiKeys
 from infra import cognito, eventbridge, sqs, stepfunctions
 from infra.event_sources import SqsPoller
 from infra.gateway import LocalApiGateway
@@ -22,11 +23,21 @@ if TYPE_CHECKING:
     from moto.server import ThreadedMotoServer
 
 DEFAULT_API_KEY = "local-api-key"
+# The name the local stack's key is stored under (authflow api-keys list shows it); what the mail
+# routes' per-key limit counts.
+LOCAL_API_KEY_NAME = "local"
 # Template parameters the local stack overrides by default: webhooks to the loopback receivers of a
 # local run, and delivery retries in seconds rather than hours. PwnedPasswordsRangeUrl points to the
 # loopback stand-in of the Pwned Passwords range API (infra/pwned_passwords.py). Every local client
-# shares the one API key, so its mail-request limit is lifted (the per-email limit stays).
-LOCAL_PARAMETERS = {"WebhookAllowLoopback": "true", "WebhookRetrySchedule": "1,2", "MailRequestsPerApiKeyPerHour": "1000000"}
+# shares the one API key and comes from 127.0.0.1, so the per-key mail limit and the per-source-IP
+# limit are lifted (the per-email limits and the attempt limits stay; tests/unit/test_source_ip_limits.py
+# tests the per-IP rule with events from several addresses).
+LOCAL_PARAMETERS = {
+    "WebhookAllowLoopback": "true",
+    "WebhookRetrySchedule": "1,2",
+    "MailRequestsPerApiKeyPerHour": "1000000",
+    "SourceIpRequestsPerWindow": "1000000",
+}
 
 
 def free_port() -> int:
@@ -109,8 +120,10 @@ class LocalStack:
         self._stack = Provisioner(load_template(), self.parameters, self.runtime, self.stack_name).provision()
         # A deploy prerequisite in AWS (README, Deploy): the sender of authflow's own mail is a verified SES identity.
         boto3.client("ses").verify_email_identity(EmailAddress=self.stack.parameters["MailFromAddress"])
+        # What an operator does after a deploy (authflow api-keys create), with the local stack's fixed key.
+        ApiKeys(self.stack.refs["StatusTable"]).create(LOCAL_API_KEY_NAME, self.api_key)
         if self.with_gateway:
-            self.gateway = LocalApiGateway(self.stack, self.runtime, self.api_key, LocalViews(self.stack))
+            self.gateway = LocalApiGateway(self.stack, self.runtime, LocalViews(self.stack))
             self.gateway.start(self.api_port)
         self._poller = SqsPoller(load_template(), self.parameters, self.stack, self.runtime).start()
         return self

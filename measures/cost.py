@@ -68,7 +68,7 @@ UNRETAINED_LOG_MONTHS = 12
 
 # metric measured or modelled per flow -> price item of prices.json
 PRICED_METRICS = {
-    "api_requests": "api_gateway_rest_requests",
+    "api_requests": "api_gateway_http_requests",
     "lambda_requests": "lambda_requests",
     "lambda_gb_seconds_arm64": "lambda_arm64_gb_seconds",
     "lambda_gb_seconds_x86_64": "lambda_x86_64_gb_seconds",
@@ -897,13 +897,15 @@ def report(
         [label, money(cost_of(bills[claim_mau], label)), *(money(cost_of(lines, label)) for lines in theirs.values())] for label in labels
     ]
     their_totals = {name: sum(line.cost for line in lines) for name, lines in theirs.items()}
-    gateway = prices["items"]["api_gateway_rest_requests"]["label"]
+    # authflow is behind an HTTP API, CognitoApi behind a REST API: each without its own.
+    our_gateway = prices["items"][PRICED_METRICS["api_requests"]]["label"]
+    their_gateway = prices["items"]["api_gateway_rest_requests"]["label"]
     side_rows.append(["AWS services, Cognito aside", money(ours), *(money(t) for t in their_totals.values())])
     side_rows.append(
         [
-            f"  without {gateway}",
-            money(ours - cost_of(bills[claim_mau], gateway)),
-            *(money(t - cost_of(theirs[n], gateway)) for n, t in their_totals.items()),
+            "  without API Gateway",
+            money(ours - cost_of(bills[claim_mau], our_gateway)),
+            *(money(t - cost_of(theirs[n], their_gateway)) for n, t in their_totals.items()),
         ]
     )
     side_rows.append([f"Cognito {plan.title()}", *([money(plans[plan][claim_mau])] * (1 + len(theirs)))])

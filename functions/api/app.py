@@ -6,7 +6,8 @@ from typing import Annotated
 from uuid import UUID
 
 from access import BEARER, STATUS_TOKEN_OR_BEARER, bearer_token, required_bearer_token, status_token
-from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer, Server
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.logging import correlation_paths
@@ -15,10 +16,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from imports import document_import_body, imports_router
 from webhooks import webhooks_router
 
+from authflow import errors
 from authflow.accounts import Accounts
 from authflow.adapters import archive_replays, import_queue, lifecycle_adapters, secret_sealer, webhook_routing
 from authflow.admins import Callers
-from authflow.http import build_resolver, refuse_unreadable_body, responses
+from authflow.api_keys import ApiKeyCheck
+from authflow.http import build_resolver, error_answer, header, refuse_unreadable_body, responses
 from authflow.idempotency import Idempotency
 from authflow.imports import UserImports
 from authflow.mfa import Mfa
@@ -61,6 +64,7 @@ from authflow.models import (
 from authflow.observability import logger, metrics
 from authflow.onboarding import Onboarding
 from authflow.passwords import Passwords
+from authflow.request_limits import SourceIpLimits
 from authflow.sessions import Sessions
 from authflow.settings import ApiSettings
 from authflow.status_tokens import SealedStatusToken
@@ -84,6 +88,8 @@ webhooks = Webhooks(
 # One for every route that takes an Idempotency-Key; the handler gives it each invocation's context.
 idempotency = Idempotency(settings.status_table_name)
 created_users = SealedStatusToken(CreateUserResponse, lambda: adapters.pseudo_ids.key)
+api_keys = ApiKeyCheck(adapters.api_keys)
+source_ips = SourceIpLimits(settings, adapters)
 app = build_resolver()
 app.include_router(webhooks_router(webhooks, idempotency, callers))
 app.include_router(imports_router(UserImports(adapters, queue=import_queue(settings.user_import_queue_url)), idempotency, callers))
@@ -96,9 +102,19 @@ def _request_id() -> str:
     return app.current_event.request_context.request_id
 
 
-def _api_key() -> str | None:
-    """The API key API Gateway checked: the calling front end, which the mail routes' limits count."""
-    return app.current_event.request_context.identity.api_key
+def _api_key_name() -> str:
+    """The name of the API key the handler checked: the calling front end, which the mail routes' limits count."""
+    return app.context["api_key_name"]
+
+
+def _per_source_ip(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response:
+    """The sign-in, code and resend routes count each request against its source IP's limit first."""
+    source_ips.charge(app.current_event.request_context.http.source_ip)
+    return next_middleware(app)
+
+
+# The routes where passwords, codes and mails can be tried by the thousand (issue 15 item 6).
+PER_SOURCE_IP = [_per_source_ip]
 
 
 def _idempotency_key() -> str | None:
@@ -114,7 +130,7 @@ def create_user(request: Annotated[CreateUserRequest, Body()]) -> tuple[CreateUs
     """
     request_id, key = _request_id(), _idempotency_key()
     created = idempotency.run(
-        "create-user", key, request, lambda: onboarding.start(request, request_id, key, _api_key()), CreateUserResponse, created_users
+        "create-user", key, request, lambda: onboarding.start(request, request_id, key, _api_key_name()), CreateUserResponse, created_users
     )
     return created, 201
 
@@ -123,6 +139,7 @@ def create_user(request: Annotated[CreateUserRequest, Body()]) -> tuple[CreateUs
     "/users/<user_id>/confirm",
     responses=responses(ConfirmUserResponse, S.UNAUTHORIZED, S.NOT_FOUND, S.CONFLICT, S.TOO_MANY_REQUESTS),
     tags=["Onboarding"],
+    middlewares=PER_SOURCE_IP,
 )
 def confirm_user(user_id: UserId, request: Annotated[ConfirmUserRequest, Body()]) -> ConfirmUserResponse:
     """Replaces the temporary password and returns the TOTP secret and a link to its QR code."""
@@ -133,6 +150,7 @@ def confirm_user(user_id: UserId, request: Annotated[ConfirmUserRequest, Body()]
     "/users/<user_id>/confirm-mfa",
     responses=responses(ConfirmMfaResponse, S.UNAUTHORIZED, S.NOT_FOUND, S.CONFLICT, S.TOO_MANY_REQUESTS),
     tags=["Onboarding"],
+    middlewares=PER_SOURCE_IP,
 )
 def confirm_mfa(user_id: UserId, request: Annotated[ConfirmMfaRequest, Body()]) -> ConfirmMfaResponse:
     """Verifies the first code of a new authenticator app and answers ten single-use recovery codes.
@@ -142,10 +160,15 @@ def confirm_mfa(user_id: UserId, request: Annotated[ConfirmMfaRequest, Body()]) 
     return mfa.confirm_mfa(str(user_id), request, _request_id())
 
 
-@app.post("/resend-confirmation-code", responses=responses(ResendConfirmationResponse, S.TOO_MANY_REQUESTS), tags=["Onboarding"])
+@app.post(
+    "/resend-confirmation-code",
+    responses=responses(ResendConfirmationResponse, S.TOO_MANY_REQUESTS),
+    tags=["Onboarding"],
+    middlewares=PER_SOURCE_IP,
+)
 def resend_confirmation_code(request: Annotated[ResendConfirmationRequest, Body()]) -> ResendConfirmationResponse:
     """Mails a new temporary password to a user who has not confirmed yet (same answer for any email)."""
-    return onboarding.resend_invitation(request, _request_id(), _api_key())
+    return onboarding.resend_invitation(request, _request_id(), _api_key_name())
 
 
 @app.get(
@@ -165,7 +188,12 @@ def onboarding_status(user_id: UserId) -> OnboardingStatusResponse:
     return onboarding.status_of(str(user_id), status_token(app.current_event), by_admin=by_admin)
 
 
-@app.post("/login", responses=responses(LoginResponse, S.UNAUTHORIZED, S.CONFLICT, S.TOO_MANY_REQUESTS), tags=["Sign-in"])
+@app.post(
+    "/login",
+    responses=responses(LoginResponse, S.UNAUTHORIZED, S.CONFLICT, S.TOO_MANY_REQUESTS),
+    tags=["Sign-in"],
+    middlewares=PER_SOURCE_IP,
+)
 def login(request: Annotated[LoginRequest, Body()]) -> LoginResponse:
     """The password step; answers an MFA session for the authenticator code (unknown emails look like wrong passwords).
 
@@ -174,7 +202,9 @@ def login(request: Annotated[LoginRequest, Body()]) -> LoginResponse:
     return sessions.login(request, _request_id())
 
 
-@app.post("/mfa-verify", responses=responses(TokensResponse, S.UNAUTHORIZED, S.TOO_MANY_REQUESTS), tags=["Sign-in"])
+@app.post(
+    "/mfa-verify", responses=responses(TokensResponse, S.UNAUTHORIZED, S.TOO_MANY_REQUESTS), tags=["Sign-in"], middlewares=PER_SOURCE_IP
+)
 def mfa_verify(request: Annotated[MfaVerifyRequest, Body()]) -> TokensResponse:
     """The MFA step; answers the id, access and refresh tokens."""
     return sessions.verify_mfa(request, _request_id())
@@ -214,10 +244,12 @@ def change_password_alias(request: Annotated[ChangePasswordAliasRequest, Body()]
     return sessions.change_password_alias(request, _request_id())
 
 
-@app.post("/forgot-password", responses=responses(ForgotPasswordResponse, S.TOO_MANY_REQUESTS), tags=["Passwords"])
+@app.post(
+    "/forgot-password", responses=responses(ForgotPasswordResponse, S.TOO_MANY_REQUESTS), tags=["Passwords"], middlewares=PER_SOURCE_IP
+)
 def forgot_password(request: Annotated[ForgotPasswordRequest, Body()]) -> ForgotPasswordResponse:
     """Mails a reset code (same answer for any email)."""
-    return passwords.forgot(request, _request_id(), _api_key())
+    return passwords.forgot(request, _request_id(), _api_key_name())
 
 
 @app.post(
@@ -234,27 +266,40 @@ def reset_password(user_id: UserId, request: Annotated[ResetPasswordRequest, Bod
     if request.force:
         callers.require_admin(required_bearer_token(app.current_event))
         return passwords.force_reset(str(user_id), request, _request_id())
-    return passwords.operator_reset(str(user_id), request, _request_id(), _api_key())
+    return passwords.operator_reset(str(user_id), request, _request_id(), _api_key_name())
 
 
 @app.post(
-    "/users/<user_id>/confirm-password", responses=responses(ConfirmPasswordResponse, S.NOT_FOUND, S.TOO_MANY_REQUESTS), tags=["Passwords"]
+    "/users/<user_id>/confirm-password",
+    responses=responses(ConfirmPasswordResponse, S.NOT_FOUND, S.TOO_MANY_REQUESTS),
+    tags=["Passwords"],
+    middlewares=PER_SOURCE_IP,
 )
 def confirm_password(user_id: UserId, request: Annotated[ConfirmPasswordRequest, Body()]) -> ConfirmPasswordResponse:
     """Sets a new password with the mailed reset code."""
     return passwords.confirm(str(user_id), request)
 
 
-@app.post("/resend-mfa", responses=responses(ResendMfaResponse, S.UNAUTHORIZED, S.CONFLICT, S.TOO_MANY_REQUESTS), tags=["MFA"])
+@app.post(
+    "/resend-mfa",
+    responses=responses(ResendMfaResponse, S.UNAUTHORIZED, S.CONFLICT, S.TOO_MANY_REQUESTS),
+    tags=["MFA"],
+    middlewares=PER_SOURCE_IP,
+)
 def resend_mfa(request: Annotated[ResendMfaRequest, Body()]) -> ResendMfaResponse:
     """Enrols a new authenticator: needs the password and otp_code (adding a device) or recovery_code (lost device).
 
     Mails the user a short-lived link to the new seed's QR code (never in the response); confirm it with
     POST /v1/users/{user_id}/confirm-mfa. Without a second factor: 400 MFA_PROOF_REQUIRED, no mail."""
-    return mfa.enrol_new_authenticator(request, _request_id(), _api_key())
+    return mfa.enrol_new_authenticator(request, _request_id(), _api_key_name())
 
 
-@app.post("/recovery-codes", responses=responses(RecoveryCodesResponse, S.UNAUTHORIZED, S.CONFLICT, S.TOO_MANY_REQUESTS), tags=["MFA"])
+@app.post(
+    "/recovery-codes",
+    responses=responses(RecoveryCodesResponse, S.UNAUTHORIZED, S.CONFLICT, S.TOO_MANY_REQUESTS),
+    tags=["MFA"],
+    middlewares=PER_SOURCE_IP,
+)
 def recovery_codes(request: Annotated[RecoveryCodesRequest, Body()]) -> RecoveryCodesResponse:
     """Issues ten new recovery codes (password and a current code); the previous set stops working."""
     return mfa.new_recovery_codes(request, _request_id())
@@ -322,9 +367,18 @@ def openapi_document():
     )
 
 
-@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> dict:
     metrics.add_metric(name="ApiRequests", unit=MetricUnit.Count, value=1)
     idempotency.config.register_lambda_context(context)
-    return refuse_unreadable_body(event) or app.resolve(event, context)
+    # The key first, as API Gateway checked it before anything else: a caller without one learns nothing.
+    try:
+        key_name = api_keys.name_of(header(event, "x-api-key"))
+    except errors.AuthflowError as refused:
+        return error_answer(event, refused.status, refused.code, refused.message, refused.retry_after)
+    refusal = refuse_unreadable_body(event)
+    if refusal:
+        return refusal
+    app.append_context(api_key_name=key_name)
+    return app.resolve(event, context)

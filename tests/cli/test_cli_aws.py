@@ -179,6 +179,19 @@ def test_events_tail_explains_a_stack_whose_events_reach_no_log_group(aws):
     assert named == []
 
 
+def test_api_keys_are_made_in_the_stacks_status_table_and_stored_hashed(aws):
+    """After `sam deploy` an operator makes each front end's key with their AWS credentials."""
+    created = as_json(authflow("api-keys", "create", "web-shop", "--stack-name", "authflow-prod", "--json"))
+    assert created["name"] == "web-shop" and len(created["key"]) >= 43
+    table = aws["prod"]["StatusTableName"]
+    items = boto3.Session(profile_name="ops").client("dynamodb").scan(TableName=table)["Items"]
+    stored = [item for item in items if item["pk"]["S"] == "API_KEYS"]
+    assert [item["name"]["S"] for item in stored] == ["web-shop"] and created["key"] not in json.dumps(stored)
+    assert [row["name"] for row in as_json(authflow("api-keys", "list", "--stack-name", "authflow-prod", "--json"))] == ["web-shop"]
+    assert as_json(authflow("api-keys", "list", "--stack-name", "authflow-dev", "--json")) == []
+    assert as_json(authflow("api-keys", "revoke", "web-shop", "--stack-name", "authflow-prod", "--json"))["revoked"] is True
+
+
 def test_an_unknown_stack_is_a_clear_error(aws):
     answer = authflow("executions", "list", "--stack-name", "no-such-stack")
     assert answer.exit_code == 2 and f"Reading stack no-such-stack in {REGION}" in answer.stderr

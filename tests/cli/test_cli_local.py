@@ -121,6 +121,29 @@ def test_admins_add_puts_an_onboarded_user_in_the_admins_group(run, users, local
     assert unknown.exit_code == 1 and "No user with the email nobody-at-all@example.com" in unknown.stderr
 
 
+def test_api_keys_create_list_and_revoke_as_an_operator_does(run, api, local_stack, monkeypatch):
+    """A key made by the CLI opens the API at once; revoked, it is refused once the function's cache
+    (a minute at most) has passed, which the test shortens instead of waiting."""
+    name = f"cli-{time.monotonic_ns() % 10**9}"
+    created = run("api-keys", "create", name)
+    assert created.exit_code == 0, created.output
+    key = created.stdout.split("\n")[1].strip()
+    assert len(key) >= 43 and "copy it now" in created.stdout
+    assert api.post("/forgot-password", {"email": "nobody@example.com"}, headers={"x-api-key": key}).status == 200
+    listed = {row["name"]: row for row in parsed(run("api-keys", "list", "--json"))}
+    assert {"local", name} <= set(listed) and key not in json.dumps(listed)
+    again = run("api-keys", "create", name)
+    assert again.exit_code == 1 and f"An API key named {name} exists" in again.stderr
+    assert parsed(run("api-keys", "revoke", name, "--json")) == {"name": name, "revoked": True}
+    api_function = local_stack.runtime._load(local_stack.runtime.function("ApiFunction"))
+    monkeypatch.setattr(api_function.api_keys, "ttl_seconds", 0)  # the minute the warm function may remember it, passed
+    refused = api.post("/forgot-password", {"email": "nobody@example.com"}, headers={"x-api-key": key})
+    assert refused.status == 403 and refused.json()["error"]["code"] == "FORBIDDEN"
+    assert name not in {row["name"] for row in parsed(run("api-keys", "list", "--json"))}
+    missing = run("api-keys", "revoke", name)
+    assert missing.exit_code == 1 and f"No API key named {name}" in missing.stderr
+
+
 def test_events_tail_shows_the_latest_events_filtered(run, users):
     user_id = users["active"][0]
     events = parsed(run("events", "tail", "--json", "--user-id", user_id, "-n", "50"))

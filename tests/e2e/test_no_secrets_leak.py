@@ -43,6 +43,9 @@ def captured_logs(local_stack):
 def test_no_password_code_token_or_secret_in_histories_events_or_logs(api, admin, local_stack, captured_logs):
     user = onboard(api, "leak")
     secrets = {user.password, user.totp_secret, api.status_tokens[user.user_id], temporary_password(api, user.email)}
+    # The API key every request of the lifecycle carries, and a key sent wrong (a near miss of it).
+    secrets |= {api.api_key, api.api_key + "-wrong"}
+    assert api.post("/login", {"email": user.email, "password": "x"}, headers={"x-api-key": api.api_key + "-wrong"}).status == 403
 
     wrong = api.post("/login", {"email": user.email, "password": "Wrong-Password-4711"})
     assert wrong.status == 401

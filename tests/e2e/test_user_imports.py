@@ -6,6 +6,7 @@ No 5xx, no duplicate user, every row accounted for, and ImportCompleted once. AU
 sets the number of users (200 here; `make bench` runs 2 000 and reports the rate).
 """
 
+import json
 import os
 import time
 import uuid
@@ -114,3 +115,20 @@ def test_only_an_admin_may_import_or_read_an_import(api, admin):
     assert (too_big.status, too_big.json()["error"]["code"]) == (413, "PAYLOAD_TOO_LARGE")
     as_json = api.post("/user-imports", {"full_name": "Ada", "email": "ada-import@example.com"}, headers=admin.headers)
     assert (as_json.status, as_json.json()["error"]["code"]) == (415, "UNSUPPORTED_MEDIA_TYPE")
+
+
+def test_json_lines_reach_the_import_through_http_api_base64_encoded(api, admin):
+    """HTTP API sends an application/x-ndjson body to the function base64-encoded (the local gateway
+    as AWS does, tests/unit/test_local_stack_gaps.py): the rows are the decoded lines, non-ASCII names
+    included; a file that is not UTF-8 is refused whole."""
+    tag = uuid.uuid4().hex[:8]
+    lines = [{"full_name": "Zoë Ündset", "email": f"import-ndjson-{tag}@example.com"}, {"full_name": "Bad", "email": "not-an-email"}]
+    body = "\n".join(json.dumps(line, ensure_ascii=False) for line in lines).encode()
+    headers = {**admin.headers, "content-type": "application/x-ndjson"}
+    submitted = api.post("/user-imports", raw=body, headers=headers)
+    assert submitted.status == 202, submitted.body
+    assert (submitted.json()["rows"], submitted.json()["queued"], submitted.json()["invalid"]) == (2, 1, 1)
+    problems = api.get(f"/user-imports/{submitted.json()['import_id']}", headers=admin.headers).json()["problems"]
+    assert problems == [{"row": 2, "email": "not-an-email", "reason": "INVALID_REQUEST"}]
+    refused = api.post("/user-imports", raw=body.decode().encode("utf-16"), headers=headers)
+    assert (refused.status, refused.json()["error"]["code"]) == (400, "INVALID_REQUEST")

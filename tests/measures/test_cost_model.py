@@ -101,6 +101,8 @@ def test_tiers_are_cumulative_bounds():
     api = PRICES["items"]["api_gateway_rest_requests"]["tiers"]
     assert tiered_cost(1e9, api) == pytest.approx(333e6 * 3.5e-6 + 667e6 * 2.8e-6)
     assert tiered_cost(0, api) == 0
+    http_api = PRICES["items"]["api_gateway_http_requests"]["tiers"]
+    assert tiered_cost(1e9, http_api) == pytest.approx(300e6 * 1e-6 + 700e6 * 0.9e-6)
 
 
 def test_xray_sampling_keeps_the_reservoir_then_the_rate():
@@ -192,8 +194,10 @@ def test_a_month_for_50k_users_prices_each_count_and_the_fixed_items():
     per_mau = monthly_per_mau(PER_FLOW, Usage())
     fixed = {"secrets_manager_secrets": 1, "cloudwatch_custom_metrics": 12, "cloudwatch_alarm_metrics": 23, "cloudwatch_dashboards": 1}
     lines = {line.item: line for line in price_month(per_mau, 50_000, PRICES, Usage(), fixed)}
-    assert lines["api_gateway_rest_requests"].quantity == 783 * 50_000
-    assert lines["api_gateway_rest_requests"].cost == pytest.approx(783 * 50_000 * 3.5e-6)
+    # HTTP API (1.00 USD per million up to 300 million), not REST's 3.50.
+    assert "api_gateway_rest_requests" not in lines
+    assert lines["api_gateway_http_requests"].quantity == 783 * 50_000
+    assert lines["api_gateway_http_requests"].cost == pytest.approx(783 * 50_000 * 1e-6)
     assert lines["lambda_requests"].cost == pytest.approx((16 + 5 * 30 + 2 * 720) * 50_000 * 0.2e-6)
     assert lines["sfn_standard_transitions"].cost == pytest.approx(7 * 50_000 * 0.000025)
     assert lines["ses_messages"].cost == pytest.approx(50_000 * 0.0001)
@@ -261,7 +265,8 @@ def test_report_prints_every_size_each_cognito_plan_and_cognitoapi_side_by_side(
     readme = next(v for k, v in figures["cognitoapi"].items() if "README" in k)
     assert figures["ratio_to_cognitoapi"][next(k for k in figures["cognitoapi"] if "README" in k)] == pytest.approx(ours / readme)
     assert f"{ours / readme:.2f} x CognitoApi's like-for-like figure" in out
-    assert re.search(r"What drives it at 50,000 MAU: API Gateway REST requests", out)
+    assert re.search(r"What drives it at 50,000 MAU: \S", out) and "API Gateway HTTP API requests" in out
+    assert "  without API Gateway" in out
 
 
 def test_the_plan_can_be_chosen(capsys):

@@ -1,17 +1,15 @@
 """Every error code a client can receive is in the README's error table: the codes of the domain's
-error classes, the codes the HTTP layer answers with itself, and those of template.yaml's
-GatewayResponses (API Gateway's own answers)."""
+error classes and the codes the HTTP layer answers with itself. HTTP API's own few answers (stage
+throttling, a body over 10 MB, a path outside the stage) carry no code: the README quotes their bodies."""
 
 import ast
 import importlib
-import json
 import pkgutil
 import re
 from pathlib import Path
 
 import authflow
 from authflow import errors
-from infra.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE = re.compile(r"^[A-Z]+(_[A-Z]+)+$|^[A-Z]{6,}$")
@@ -56,19 +54,9 @@ def http_layer_codes() -> set[str]:
     return found
 
 
-def gateway_codes() -> set[str]:
-    responses = load_template()["Resources"]["Api"]["Properties"]["GatewayResponses"]
-    return {
-        json.loads(template.replace("$context.requestId", "id"))["error"]["code"]
-        for response in responses.values()
-        for template in response["ResponseTemplates"].values()
-    }
-
-
 def test_the_code_scans_find_what_they_look_for():
     assert {"EMAIL_ALREADY_EXISTS", "WEBHOOK_NOT_FOUND", "IDEMPOTENCY_KEY_REUSED"} <= domain_error_codes()
     assert {"PAYLOAD_TOO_LARGE", "UNSUPPORTED_MEDIA_TYPE", "INTERNAL_ERROR"} <= http_layer_codes()
-    assert {"FORBIDDEN", "THROTTLED", "REQUEST_REFUSED"} <= gateway_codes()
 
 
 def test_every_error_code_is_in_the_readme_error_table():
@@ -76,6 +64,5 @@ def test_every_error_code_is_in_the_readme_error_table():
     for source, codes in (
         ("functions/shared/authflow error classes", domain_error_codes()),
         ("functions/shared/authflow HTTP layer", http_layer_codes()),
-        ("template.yaml GatewayResponses", gateway_codes()),
     ):
         assert codes <= documented, f"codes of {source} missing from README.md's error table: {sorted(codes - documented)}"

@@ -8,10 +8,10 @@ moto 5.2.5's CloudFormation falls short of AWS for this template; closed here, w
 (the local stack provisions the template itself, infra/provision.py):
 - no model for AWS::Cognito::UserPool, UserPoolClient and UserPoolGroup, nor AWS::Lambda::Alias: they
   are created in moto's Cognito and Lambda backends, with the ids and attributes CloudFormation gives them;
-- no model for the resources nothing here reads back (the alarms, the secret, the API key, stage and
-  usage plan, the bucket and queue policies), and an AWS::ApiGateway::Deployment that fails (moto imports no
-  Swagger 2.0 Body, so the API has no method to deploy): each is recorded as a stack resource with a
-  physical id, so that Ref and GetAtt resolve and ListStackResources lists it, as in AWS;
+- no model for the resources nothing here reads back (the alarms, the secret, the HTTP API and its
+  stage: moto's CloudFormation has no AWS::ApiGatewayV2 model, the bucket and queue policies): each is
+  recorded as a stack resource with a physical id, so that Ref and GetAtt resolve and
+  ListStackResources lists it, as in AWS;
 - AWS::StepFunctions::StateMachine reads only DefinitionString: its DefinitionS3Location is read
   from moto's S3 and its DefinitionSubstitutions applied, as CloudFormation does;
 - an AWS::Lambda::Version has no GetAtt Version (the alias needs it);
@@ -184,11 +184,8 @@ def _recorded(resource_type: str) -> type[_RecordedResource]:
 RECORDED_TYPES = (
     "AWS::CloudWatch::Alarm",
     "AWS::SecretsManager::Secret",
-    "AWS::ApiGateway::Deployment",
-    "AWS::ApiGateway::ApiKey",
-    "AWS::ApiGateway::Stage",
-    "AWS::ApiGateway::UsagePlan",
-    "AWS::ApiGateway::UsagePlanKey",
+    "AWS::ApiGatewayV2::Api",
+    "AWS::ApiGatewayV2::Stage",
     "AWS::S3::BucketPolicy",
     "AWS::SQS::QueuePolicy",
 )

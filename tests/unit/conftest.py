@@ -7,11 +7,14 @@ tests' mocks; see in_process_aws) and lives in a region of its own, apart from t
 import base64
 import dataclasses
 import secrets
+from types import ModuleType
 
 import pytest
 
 from authflow.adapters import Adapters, lifecycle_adapters
 from authflow.settings import ApiSettings
+from authflow.status import ApiKeys
+from tests.support.api_gateway import API_KEY
 from tests.support.in_process import EventTap, FakeWorkflows, MotoJwksVerifier, OnboardingDriver
 from tests.support.unit_stack import UnitStack
 from tests.support.workflow import in_process_aws  # noqa: F401 (fixture)
@@ -36,6 +39,16 @@ def unit_stack(in_process_aws, monkeypatch) -> UnitStack:  # noqa: F811
 def settings(unit_stack) -> ApiSettings:
     """The API function's settings, from the environment the template gives it."""
     return ApiSettings(**{name.lower(): value for name, value in unit_stack.environment("ApiFunction").items()})
+
+
+@pytest.fixture
+def api_function(unit_stack, settings) -> ModuleType:
+    """The API function's handler module, with tests/support/api_gateway.py's key among its API keys
+    (what `authflow api-keys create` stores after a deploy)."""
+    keys = ApiKeys(settings.status_table_name)
+    if keys.name_of(API_KEY) is None:
+        keys.create("unit", API_KEY)
+    return unit_stack.load("ApiFunction")
 
 
 @pytest.fixture

@@ -61,8 +61,8 @@ SIMPLE_ALARMS: dict[str, tuple[str, str, list[dict[str, Any]], str, float]] = {
     ),
     "Api5xxRateAlarm": (
         "AWS/ApiGateway",
-        "5XXError",
-        [{"Name": "ApiName", "Value": {"Fn::Sub": "authflow-${Environment}"}}, {"Name": "Stage", "Value": "v1"}],
+        "5xx",  # HTTP API's metric name and dimensions (REST's is 5XXError by ApiName)
+        [{"Name": "ApiId", "Value": {"Ref": "Api"}}, {"Name": "Stage", "Value": "v1"}],
         "Average",
         0.01,
     ),

@@ -2,6 +2,7 @@
 the answer (status, body, headers) and what it stored. Its environment is the template's; moto's
 in-process Step Functions records the executions it starts (without running them)."""
 
+import json
 import uuid
 
 import boto3
@@ -14,11 +15,9 @@ from tests.unit.conftest import new_email
 
 
 @pytest.fixture
-def api(unit_stack):
-    module = unit_stack.load("ApiFunction")
-
+def api(unit_stack, api_function):
     def call(method: str, path: str, body=None, headers=None) -> tuple[int, dict, dict]:
-        result = module.handler(api_gateway_event(method, path, body, headers), unit_stack.context("ApiFunction"))
+        result = api_function.handler(api_gateway_event(method, path, body, headers), unit_stack.context("ApiFunction"))
         return answer(result)
 
     return call
@@ -142,6 +141,21 @@ def test_a_user_import_takes_a_csv_file_from_an_admin_once_per_idempotency_key(a
     status, progress, _ = api("GET", f"/user-imports/{created['import_id']}", headers=admin)
     assert status == 200 and progress["status"] == "IN_PROGRESS" and progress["counts"]["queued"] == 12
     assert progress["problems"] == [{"row": 13, "email": "not-an-email", "reason": "INVALID_REQUEST"}]
+
+
+def test_a_user_import_of_json_lines_arrives_base64_encoded_and_is_read_as_its_text(api, admin):
+    """HTTP API sends an application/x-ndjson body base64-encoded (not a text media type): the rows are
+    the decoded lines, the 6 MB limit is the file's size, and a file that is not UTF-8 is refused."""
+    lines = [{"full_name": "Ada Ünal", "email": new_email("ndjson")}, {"full_name": "Bad", "email": "not-an-email"}]
+    body = "\n".join(json.dumps(line, ensure_ascii=False) for line in lines).encode()
+    headers = {"Content-Type": "application/x-ndjson", **admin}
+    assert api_gateway_event("POST", "/user-imports", body, headers)["isBase64Encoded"]
+    status, created, _ = api("POST", "/user-imports", body, headers)
+    assert status == 202 and (created["rows"], created["queued"], created["invalid"]) == (2, 1, 1)
+    status, refused, _ = api("POST", "/user-imports", b"\n" * 6_000_001, headers)
+    assert (status, refused["error"]["code"]) == (413, "PAYLOAD_TOO_LARGE")
+    status, refused, _ = api("POST", "/user-imports", "full_name,email\nAda,ada@example.com\n".encode("utf-16"), headers)
+    assert (status, refused["error"]["code"]) == (400, "INVALID_REQUEST")
 
 
 def test_user_imports_need_an_admin_a_file_media_type_and_a_known_id(api, admin):

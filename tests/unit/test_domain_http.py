@@ -1,12 +1,12 @@
 """The HTTP edge (authflow.http): one error shape for every failure, and never an input value in it.
 
 A resolver from build_resolver() with a few routes over the real request models is driven with the
-REST proxy events API Gateway sends, through the same two steps as the API handler
+HTTP API (payload 2.0) events API Gateway sends, through the same two steps as the API handler
 (refuse_unreadable_body, then the resolver); no AWS is involved.
 """
 
+import base64
 import json
-import uuid
 from typing import Annotated
 
 import pytest
@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from authflow import errors
 from authflow.http import MAX_BODY_BYTES, _describe_validation, build_resolver, refuse_unreadable_body
 from authflow.models import ConfirmMfaRequest, ConfirmUserRequest, CreateUserRequest
+from tests.support.api_gateway import api_gateway_event
 
 PASSWORD = "Sup3r-Secret-Passw0rd!"
 TEMPORARY = "Temp-Pa55word-xyz!"
@@ -49,25 +50,21 @@ def app():
     return app
 
 
-def call(app, path: str, body=None, *, raw: str | None = None, content_type: str | None = "application/json", method="POST"):
-    request_id = str(uuid.uuid4())
-    headers = {"content-type": content_type} if content_type else {}
-    event = {
-        "resource": "/{proxy+}",
-        "path": path,
-        "httpMethod": method,
-        "headers": headers,
-        "multiValueHeaders": {k: [v] for k, v in headers.items()},
-        "queryStringParameters": None,
-        "multiValueQueryStringParameters": None,
-        "pathParameters": {"proxy": path.lstrip("/")},
-        "stageVariables": None,
-        "requestContext": {"requestId": request_id, "stage": "v1", "path": f"/v1{path}", "httpMethod": method, "resourcePath": "/{proxy+}"},
-        "body": raw if raw is not None else (json.dumps(body) if body is not None else None),
-        "isBase64Encoded": False,
-    }
+def call(app, path: str, body=None, *, raw: str | bytes | None = None, content_type: str | None = "application/json", method="POST"):
+    """A request as HTTP API sends it (tests/support/api_gateway.py), a bytes body base64-encoded as it does."""
+    text = raw if raw is not None else (json.dumps(body) if body is not None else None)
+    event = api_gateway_event(method, path, None, {"content-type": content_type} if content_type else {})
+    if isinstance(text, bytes):
+        event.update(body=base64.b64encode(text).decode(), isBase64Encoded=True)
+    elif text is not None:
+        event["body"] = text
     response = handle(app, event)
-    return response["statusCode"], json.loads(response["body"]) if response.get("body") else None, response, request_id
+    return (
+        response["statusCode"],
+        json.loads(response["body"]) if response.get("body") else None,
+        response,
+        event["requestContext"]["requestId"],
+    )
 
 
 def handle(app, event: dict) -> dict:
@@ -137,6 +134,15 @@ def test_a_body_that_is_not_json_is_refused_as_unsupported_media(app, content_ty
     assert status == 415
     assert_error_shape(body, "UNSUPPORTED_MEDIA_TYPE", request_id)
     assert PASSWORD not in response["body"]
+
+
+def test_a_base64_body_is_decoded_and_one_that_is_not_utf8_is_malformed_json(app):
+    """HTTP API base64-encodes a body it does not take for text; the function reads it as the JSON it must be."""
+    status, body, _, _ = call(app, "/confirm-mfa", raw=json.dumps({"email": "a@example.com", "otp": "123456"}).encode())
+    assert (status, body) == (200, {"email": "a@example.com"})
+    status, body, _, request_id = call(app, "/confirm-mfa", raw='{"email": "é@example.com", "otp": "123456"}'.encode("latin-1"))
+    assert status == 400
+    assert_error_shape(body, "MALFORMED_JSON", request_id)
 
 
 def test_json_with_a_charset_is_json(app):

@@ -17,7 +17,9 @@ One test (or a small group) per gap, each failing if the local stack fell back t
 - the bucket policy: only the TLS-only statement is left out locally (infra/provision.py);
 - SendMessage costs the same whatever the queue's depth (infra/sqs.py);
 - moto's CloudFormation deploys the translated template, for the CLI's tests against a deployed
-  stack (tests/support/cloudformation.py).
+  stack (tests/support/cloudformation.py);
+- moto serves no HTTP API: the local gateway sends the template's HttpApi requests to its function
+  as payload format 2.0 events, with the HttpApi's CORS and HTTP API's own answers (infra/gateway.py).
 """
 
 import base64
@@ -36,6 +38,7 @@ from botocore.exceptions import ClientError
 
 from authflow.users import secret_hash
 from infra.cognito import _SYMBOLS, COGNITO_DEFAULT_SENDER
+from infra.lambda_runtime import LocalLambdaRuntime
 from infra.provision import Provisioner
 from infra.template import load_template
 from infra.views import LocalViews
@@ -756,3 +759,87 @@ def test_sending_to_a_deep_queue_counts_no_message_and_queue_attributes_stay_mot
     assert (attributes["ApproximateNumberOfMessages"], attributes["VisibilityTimeout"]) == ("30", "45")
     one = client.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]
     assert one == {"ApproximateNumberOfMessages": "30"}
+
+
+# ----------------------------------------------------------------------------- HTTP API
+
+
+class _RecordingRuntime(LocalLambdaRuntime):
+    """The Lambda runtime with its handlers replaced: keeps each event and answers as a payload 2.0 handler does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events: list[dict] = []
+
+    def invoke(self, function: str, event: dict) -> dict:
+        self.events.append(event)
+        return {
+            "statusCode": 200,
+            "headers": {"Content-Type": "application/json", "Access-Control-Allow-Origin": "https://from-the-function.example"},
+            "cookies": ["session=1; Secure"],
+            "body": json.dumps({"function": function}),
+            "isBase64Encoded": False,
+        }
+
+
+@pytest.fixture
+def http_api():
+    from werkzeug.test import Client
+    from werkzeug.wrappers import Response
+
+    from infra.gateway import LocalApiGateway
+    from infra.provision import Stack
+
+    template = load_template()
+    stack = Stack("gaps", apis={"Api": template["Resources"]["Api"]["Properties"]}, api_routes=[("Api", "$default", "ANY", "ApiFunction")])
+    runtime = _RecordingRuntime()
+    gateway = LocalApiGateway(stack, runtime, views=lambda request: Response("", status=404))
+    return Client(gateway.wsgi, use_cookies=False), runtime
+
+
+def test_the_local_gateway_sends_payload_2_events_as_http_api_does(http_api):
+    client, runtime = http_api
+    answer = client.post(
+        "/v1/users/abc/confirm?a=1&a=2&b=x",
+        data=b'{"email": "a@example.com"}',
+        headers={"Content-Type": "application/json", "X-Api-Key": "k", "Cookie": "c1=v1; c2=v2", "Origin": "https://app.example"},
+        environ_base={"REMOTE_ADDR": "192.0.2.7"},
+    )
+    (event,) = runtime.events
+    assert event["version"] == "2.0" and event["routeKey"] == "$default"
+    assert (event["rawPath"], event["rawQueryString"]) == ("/v1/users/abc/confirm", "a=1&a=2&b=x")
+    assert event["queryStringParameters"] == {"a": "1,2", "b": "x"}
+    assert event["headers"]["x-api-key"] == "k" and all(name == name.lower() for name in event["headers"])
+    assert event["cookies"] == ["c1=v1", "c2=v2"] and "cookie" not in event["headers"]
+    context = event["requestContext"]
+    assert context["http"]["method"] == "POST" and context["http"]["sourceIp"] == "192.0.2.7" and context["stage"] == "v1"
+    assert (event["body"], event["isBase64Encoded"]) == ('{"email": "a@example.com"}', False)
+    # HTTP API's CORS headers replace the function's own; its cookies become Set-Cookie.
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+    assert answer.headers.getlist("Set-Cookie") == ["session=1; Secure"]
+
+
+def test_a_body_that_is_not_text_arrives_base64_encoded(http_api):
+    client, runtime = http_api
+    client.post("/v1/login", data=b"\xff\xfe not utf-8", headers={"Content-Type": "application/json"})
+    client.post("/v1/login", data=b"email=a", headers={"Content-Type": "application/x-www-form-urlencoded"})
+    client.post("/v1/user-imports", data=b'{"email": "a@example.com"}\n', headers={"Content-Type": "application/x-ndjson"})
+    assert [(e["isBase64Encoded"], base64.b64decode(e["body"])) for e in runtime.events] == [
+        (True, b"\xff\xfe not utf-8"),
+        (True, b"email=a"),
+        (True, b'{"email": "a@example.com"}\n'),
+    ]
+    client.post("/v1/user-imports", data=b"full_name,email\n", headers={"Content-Type": "text/csv"})
+    assert (runtime.events[-1]["isBase64Encoded"], runtime.events[-1]["body"]) == (False, "full_name,email\n")
+
+
+def test_preflight_and_http_apis_own_answers_never_reach_the_function(http_api):
+    client, runtime = http_api
+    preflight = client.options("/v1/login", headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST"})
+    assert preflight.status_code == 204 and preflight.headers["Access-Control-Allow-Origin"] == "*"
+    assert "x-api-key" in preflight.headers["Access-Control-Allow-Headers"] and preflight.headers["Access-Control-Max-Age"] == "600"
+    outside = client.get("/v2/login")
+    assert (outside.status_code, outside.get_data()) == (404, b'{"message":"Not Found"}')
+    too_large = client.post("/v1/login", data=b"x" * (10 * 1024 * 1024 + 1), headers={"Content-Type": "application/json"})
+    assert (too_large.status_code, too_large.get_data()) == (413, b'{"message":"Request Entity Too Large"}')
+    assert runtime.events == []

@@ -249,18 +249,17 @@ def test_translation_has_the_expected_resources(cfn: dict[str, Any]) -> None:
         _resources_of(cfn, "AWS::StepFunctions::StateMachine")
     )
     for kind in (
-        "AWS::ApiGateway::RestApi",
-        "AWS::ApiGateway::UsagePlan",
-        "AWS::ApiGateway::ApiKey",
+        "AWS::ApiGatewayV2::Api",
+        "AWS::ApiGatewayV2::Stage",
         "AWS::Cognito::UserPool",
         "AWS::Cognito::UserPoolClient",
         "AWS::S3::Bucket",
         "AWS::Events::EventBus",
     ):
         assert types.count(kind) == 1, f"expected exactly one {kind}, found {types.count(kind)}"
-    # Outputs name the generated API key; SAM must still generate it under that logical id.
-    assert cfn["Outputs"]["ApiKeyId"]["Value"] == {"Ref": "ApiApiKey"}
-    assert "ApiApiKey" in _resources_of(cfn, "AWS::ApiGateway::ApiKey")
+    # HTTP API (1.00 USD per million requests, not REST's 3.50): no gateway API key, usage plan or REST API.
+    assert not any(t.startswith("AWS::ApiGateway::") for t in types), "a REST API resource is left"
+    assert "ApiKeyId" not in cfn["Outputs"]
 
 
 def test_user_pool_requires_mfa_and_a_15_character_password_without_composition_rules_by_default(cfn: dict[str, Any]) -> None:
@@ -372,30 +371,41 @@ def test_event_bus_is_named_after_the_environment(cfn: dict[str, Any]) -> None:
     assert any(a["Properties"]["SourceArn"] == {"Fn::GetAtt": ["EventBus", "Arn"]} for a in archives.values()), "the bus has no archive"
 
 
-def test_every_api_method_but_cors_preflight_requires_the_api_key(cfn: dict[str, Any]) -> None:
-    body = _only(cfn, "AWS::ApiGateway::RestApi")["Body"]
-    assert body["securityDefinitions"]["api_key"] == {"type": "apiKey", "name": "x-api-key", "in": "header"}
-    methods = [(path, verb, op) for path, ops in body["paths"].items() for verb, op in ops.items()]
-    assert methods
-    for path, verb, op in methods:
-        if verb == "options":
-            assert not op.get("security"), f"CORS preflight {path} must not need the API key"
-        else:
-            assert {"api_key": []} in op.get("security", []), f"{verb} {path} lacks the API key"
+def test_the_http_api_sends_every_request_of_the_v1_stage_to_the_live_alias(cfn: dict[str, Any]) -> None:
+    """CognitoApi's URLs (.../v1/<route>): stage v1; one $default route, so unknown routes get the
+    function's 404 in the one error shape; payload 2.0 to the `live` alias (SnapStart needs a version)."""
+    body = _only(cfn, "AWS::ApiGatewayV2::Api")["Body"]
+    assert list(body["paths"]) == ["$default"]
+    route = body["paths"]["$default"]["x-amazon-apigateway-any-method"]
+    integration = route["x-amazon-apigateway-integration"]
+    assert route["isDefaultRoute"] is True and integration["payloadFormatVersion"] == "2.0" and integration["type"] == "aws_proxy"
+    assert "${ApiFunctionAliaslive}" in integration["uri"]["Fn::Sub"]
+    stage = _only(cfn, "AWS::ApiGatewayV2::Stage")
+    assert stage["StageName"] == "v1" and stage["AutoDeploy"] is True
+    assert stage["DefaultRouteSettings"] == {"ThrottlingRateLimit": 100, "ThrottlingBurstLimit": 200}
+    assert cfn["Outputs"]["ApiUrl"]["Value"] == {"Fn::Sub": "https://${Api}.execute-api.${AWS::Region}.amazonaws.com/v1"}
+
+
+def test_cors_preflight_is_answered_by_the_gateway_with_the_headers_a_browser_sends(cfn: dict[str, Any]) -> None:
+    cors = _only(cfn, "AWS::ApiGatewayV2::Api")["Body"]["x-amazon-apigateway-cors"]
+    assert cors["allowOrigins"] == ["*"]
+    assert set(cors["allowMethods"]) == {"GET", "POST", "DELETE", "OPTIONS"}
+    assert set(cors["allowHeaders"]) == {"content-type", "authorization", "x-api-key", "idempotency-key", "x-status-token"}
+
+
+def test_the_per_source_ip_limit_reaches_the_api_function(template: dict[str, Any], cfn: dict[str, Any]) -> None:
+    """Issue 15 item 6: HTTP API has no WAF, so the function counts requests per source IP."""
+    parameters = template["Parameters"]
+    assert (parameters["SourceIpRequestsPerWindow"]["Default"], parameters["SourceIpWindowSeconds"]["Default"]) == (500, 300)
+    variables = _resources_of(cfn, "AWS::Lambda::Function")["ApiFunction"]["Properties"]["Environment"]["Variables"]
+    assert variables["SOURCE_IP_REQUESTS_PER_WINDOW"] == {"Ref": "SourceIpRequestsPerWindow"}
+    assert variables["SOURCE_IP_WINDOW_SECONDS"] == {"Ref": "SourceIpWindowSeconds"}
 
 
 def test_the_abuse_limits_default_to_the_documented_figures(template: dict[str, Any]) -> None:
     defaults = {name: template["Parameters"][name]["Default"] for name in template["Parameters"]}
     assert defaults["MailRequestsPerEmailPerHour"] == 5 and defaults["MailRequestsPerApiKeyPerHour"] == 1000
     assert (defaults["FailedAttemptLimit"], defaults["FailedAttemptWindowSeconds"], defaults["LockoutSeconds"]) == (5, 900, 900)
-
-
-def test_every_429_the_gateway_answers_itself_carries_retry_after(template: dict[str, Any]) -> None:
-    answers = template["Resources"]["Api"]["Properties"]["GatewayResponses"]
-    throttling = {name: answer for name, answer in answers.items() if answer.get("StatusCode") == 429}
-    assert "THROTTLED" in throttling
-    for name, answer in throttling.items():
-        assert answer["ResponseParameters"]["Headers"]["Retry-After"] == "'1'", name
 
 
 def test_every_function_runs_python_3_13(template: dict[str, Any], cfn: dict[str, Any]) -> None:

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from authflow.sealed_secrets import SecretSealer
     from authflow.settings import ApiSettings, CognitoSettings, CommonSettings, DeliverySettings
     from authflow.status import (
+        ApiKeys,
         DeliveryRecords,
         EmailClaims,
         Handoffs,
@@ -60,6 +61,7 @@ class Adapters:
     signals: Signals
     mfa_sessions: MfaSessions
     rate_counters: RateCounters
+    api_keys: ApiKeys
     recovery_codes: RecoveryCodes
     recent_resets: RecentResets
     lockouts: Lockouts
@@ -108,6 +110,7 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
     from authflow.password_policy import PasswordPolicy
     from authflow.qr import QrCodeStore
     from authflow.status import (
+        ApiKeys,
         DeliveryRecords,
         EmailClaims,
         Handoffs,
@@ -139,6 +142,7 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
         signals=Signals(table, utc_now),
         mfa_sessions=MfaSessions(table, utc_now),
         rate_counters=RateCounters(table, utc_now),
+        api_keys=ApiKeys(table, utc_now),
         recovery_codes=RecoveryCodes(table, utc_now),
         recent_resets=RecentResets(table, utc_now),
         lockouts=Lockouts(

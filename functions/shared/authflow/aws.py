@@ -50,9 +50,14 @@ def table_client():
     (values serialised, condition objects rendered as expressions). It is not client("dynamodb"),
     whose callers (the idempotency layer) send DynamoDB's typed values.
     """
+    return plain_values(boto3.client("dynamodb", config=_CONFIG))
+
+
+def plain_values(dynamodb):
+    """dynamodb (a DynamoDB client, also one of another session: the operator's CLI) made to take and
+    answer plain Python values: the transformations boto3 registers on its Table resource's client."""
     from boto3.dynamodb.transform import TransformationInjector, copy_dynamodb_params
 
-    dynamodb = boto3.client("dynamodb", config=_CONFIG)
     injector = TransformationInjector()
     events = dynamodb.meta.events
     events.register("provide-client-params.dynamodb", copy_dynamodb_params, unique_id="dynamodb-create-params-copy")

@@ -73,7 +73,7 @@ class Mfa:
     def _enrolment_ttl(self) -> timedelta:
         return timedelta(seconds=self.settings.qr_link_expiry_seconds)
 
-    def enrol_new_authenticator(self, request: ResendMfaRequest, request_id: str, api_key: str | None = None) -> ResendMfaResponse:
+    def enrol_new_authenticator(self, request: ResendMfaRequest, request_id: str, api_key_name: str | None = None) -> ResendMfaResponse:
         """POST /v1/resend-mfa: a new seed, proven by the password and a second factor; its QR link is mailed.
 
         A wrong password counts towards the lockout as at login, and without it a known and an unknown email
@@ -82,7 +82,7 @@ class Mfa:
         """
         if request.otp_code is None and request.recovery_code is None:
             raise errors.MfaProofRequired()
-        self.limits.charge(request.email, api_key)
+        self.limits.charge(request.email, api_key_name)
         known_user = self._active_user_or_none(request.email)
 
         def authenticate() -> str:

@@ -82,7 +82,7 @@ class Onboarding:
         request: CreateUserRequest,
         request_id: str,
         idempotency_key: str | None = None,
-        api_key: str | None = None,
+        api_key_name: str | None = None,
         by_admin: bool = False,
     ) -> CreateUserResponse:
         """Claims the email and starts the user's execution, named after the user_id (a random v4).
@@ -95,7 +95,7 @@ class Onboarding:
         if not self.state_machine_arn:
             raise RuntimeError("start needs the onboarding state machine")
         if not by_admin:
-            self.limits.charge(request.email, api_key, purpose="create")
+            self.limits.charge(request.email, api_key_name, purpose="create")
         retried = self.claims.user_id_for_retry(request.email, idempotency_key) if idempotency_key else None
         user_id = retried or str(uuid4())
         arn = execution_arn(self.state_machine_arn, user_id)
@@ -164,10 +164,10 @@ class Onboarding:
         return ConfirmMfaResponse(email=request.email, user_id=user_id, recovery_codes=recovery_codes)
 
     def resend_invitation(
-        self, request: ResendConfirmationRequest, request_id: str, api_key: str | None = None
+        self, request: ResendConfirmationRequest, request_id: str, api_key_name: str | None = None
     ) -> ResendConfirmationResponse:
         """Mails a new temporary password; answers an unknown or already confirmed email the same way."""
-        self.limits.charge(request.email, api_key)
+        self.limits.charge(request.email, api_key_name)
         user_id = self.claims.user_id_for(request.email)
         record = self.status.get(user_id) if user_id else None
         if user_id and record and record.status == OnboardingStatus.INVITED:

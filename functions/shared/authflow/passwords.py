@@ -62,9 +62,9 @@ class Passwords:
 
     # ------------------------------------------------------------------ API side
 
-    def forgot(self, request: ForgotPasswordRequest, request_id: str, api_key: str | None = None) -> ForgotPasswordResponse:
+    def forgot(self, request: ForgotPasswordRequest, request_id: str, api_key_name: str | None = None) -> ForgotPasswordResponse:
         """Starts a reset for an active user; every email, known or not, is answered its stable pseudo-id."""
-        self.limits.charge(request.email, api_key)
+        self.limits.charge(request.email, api_key_name)
         answer = ForgotPasswordResponse(email=request.email, user_id=self.pseudo_ids.for_email(request.email))
         user_id = self._active_user(request.email)
         if user_id is None:
@@ -73,13 +73,13 @@ class Passwords:
         return answer
 
     def operator_reset(
-        self, user_id: str, request: ResetPasswordRequest, request_id: str, api_key: str | None = None
+        self, user_id: str, request: ResetPasswordRequest, request_id: str, api_key_name: str | None = None
     ) -> ResetPasswordResponse:
         """CognitoApi's POST /v1/users/{id}/reset-password with the API key alone: the same reset as
         forgot-password (the current password keeps working until it completes), started only when the
         id and the email name the same active user, and answered alike when they do not. It shares
         forgot-password's mail limits, charged first."""
-        self.limits.charge(request.email, api_key)
+        self.limits.charge(request.email, api_key_name)
         if self._active_user(request.email) == user_id:
             self._start_reset(user_id, request_id)
         return ResetPasswordResponse(email=request.email, user_id=user_id)

@@ -48,6 +48,8 @@ class ApiSettings(CognitoSettings):
     password_reset_state_machine_arn: str
     admin_group_name: str
     admin_check_cache_seconds: int
+    source_ip_requests_per_window: int
+    source_ip_window_seconds: int
     webhook_allow_loopback: bool
     event_archive_arn: str
     event_bus_arn: str

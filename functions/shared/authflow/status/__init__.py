@@ -14,7 +14,8 @@ Item layout, and the module that owns each kind (the only code that reads or wri
 | USER#<id>             | PASSWORD_RESET            | a password reset in the last 24 h (re-enrolment then  | status.recent_resets|
 |                       |                           | needs a recovery code)                                |                    |
 | USER#<id>             | RATE#<action>#<window>    | a counter in a fixed window (id: a user_id, an        | status.rate_limits |
-|                       |                           | email's pseudo-id, or "apikey-" + a key's digest)     |                    |
+|                       |                           | email's pseudo-id, "apikey-" + a key's name, or       |                    |
+|                       |                           | "ip-" + a source IP)                                  |                    |
 | USER#<id>             | LOCKOUT                   | failed code/password attempts and the lock they set   | status.lockouts    |
 |                       |                           | (id: the user_id, or an unknown email's pseudo-id)    |                    |
 | HANDOFF#<id>          | request / result          | one-time secrets between the API and a workflow task  | status.handoffs    |
@@ -28,11 +29,13 @@ Item layout, and the module that owns each kind (the only code that reads or wri
 |                       |                           | 30 days)                                              |                    |
 | IMPORTS               | RATE#<epoch second>       | AdminCreateUser calls imports took in that second     | status.imports     |
 | IDEMPOTENCY           | <hash of scope#key>       | the first answer to an Idempotency-Key (Powertools)   | authflow.idempotency|
+| API_KEYS              | KEY#<sha256 of the key>   | a front end's API key: its name, never the key itself | status.api_keys    |
 
 Every item that may end carries `expires_at` (epoch seconds), the table's TTL attribute. The USER#
 partition is the user's: deleting a user (or finishing onboarding) queries it (status.records).
 """
 
+from authflow.status.api_keys import ApiKeys
 from authflow.status.claims import EmailClaims
 from authflow.status.deliveries import DeliveryRecords
 from authflow.status.handoffs import Handoffs
@@ -49,6 +52,7 @@ from authflow.status.signals import Signals
 from authflow.status.subscriptions import SubscriptionStore
 
 __all__ = [
+    "ApiKeys",
     "DeliveryRecords",
     "EmailClaims",
     "Handoffs",

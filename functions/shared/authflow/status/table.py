@@ -23,9 +23,11 @@ class TableStore:
     Items and keys are plain Python values (authflow.aws.table_client), as with boto3's Table resource.
     """
 
-    def __init__(self, table_name: str, clock: Clock = utc_now):
+    def __init__(self, table_name: str, clock: Clock = utc_now, client: Any = None):
+        """client: a DynamoDB client of another session made to take plain values (authflow.aws.plain_values:
+        the operator's CLI); the function's own by default."""
         self.table_name = table_name
-        self.client = table_client()
+        self.client = client or table_client()
         self.clock = clock
 
     def _call(self, operation: str, **kwargs) -> Any:
