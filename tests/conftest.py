@@ -44,8 +44,11 @@ def pytest_sessionfinish(session):
         _summary.save_part(worker)
 
 
-def pytest_terminal_summary(terminalreporter):
-    """The security tests' figures (tests/security/_summary.py), merged from every worker."""
+def pytest_terminal_summary(terminalreporter, config):
+    """The security tests' figures (tests/security/_summary.py), merged from every worker by the
+    controller (xdist's workers run this hook too, into output nobody sees)."""
+    if hasattr(config, "workerinput"):
+        return
     _summary.merge_parts()
     summary = _summary.lines()
     if summary:
