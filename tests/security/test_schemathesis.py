@@ -45,8 +45,8 @@ pytestmark = pytest.mark.e2e
 
 # Hypothesis is derandomized (its seed derives from each test); this is schemathesis's own seed.
 SEED = 20261125
-# Hypothesis examples per operation and generation mode (positive, then negative): 27 operations x
-# (60 positive + 60 negative), 3 240 cases, half of the suite's fuzzing time of
+# Hypothesis examples per operation and generation mode (positive, then negative): 28 operations x
+# (60 positive + 60 negative), 3 360 cases, half of the suite's fuzzing time of
 # 120 (AUTHFLOW_FUZZ_EXAMPLES=120 runs that deeper search).
 MAX_EXAMPLES = int(os.environ.get("AUTHFLOW_FUZZ_EXAMPLES", "60"))
 FUZZ_SETTINGS = settings(
