@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import boto3
 
 from authflow.status import ApiKeys
-from infra import cognito, eventbridge, sqs, stepfunctions
+from infra import cognito, eventbridge, moto_hot_paths, sqs, stepfunctions
 from infra.event_sources import SqsPoller
 from infra.gateway import LocalApiGateway
 from infra.lambda_runtime import LocalLambdaRuntime
@@ -111,6 +111,7 @@ class LocalStack:
         self.runtime.install()
         self.pwned_passwords.start()
         self.parameters.setdefault("PwnedPasswordsRangeUrl", self.pwned_passwords.url)
+        moto_hot_paths.install()
         cognito.install(self.runtime)
         stepfunctions.install()
         eventbridge.install()
