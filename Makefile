@@ -70,8 +70,10 @@ clean:
 cost: $(INSTALLED)
 	$(VENV)/bin/python -m measures.cost
 
+# The bench's figures, then the user import test with 2 000 users (issue 14), which prints its rate.
 bench: $(INSTALLED)
 	$(VENV)/bin/python -m measures.bench
+	AUTHFLOW_IMPORT_ROWS=2000 $(VENV)/bin/python -m pytest -q -p no:cacheprovider tests/e2e/test_user_imports.py -k throttling
 
 coldstart: $(INSTALLED)
 	$(VENV)/bin/python -m measures.coldstart
