@@ -7,7 +7,8 @@ of the local stack's time, and two of them grow with the data, so a 2 000-row im
   (they hold per-execution state, such as retry counters), built from that tree.
 - TransactWriteItems deep-copies every table it touches, all items, to roll back on failure (13 %,
   and linear in the table's size). Here it keeps a copy of only the items the transaction names, and
-  a failed transaction puts back exactly those (AWS's rollback is of those items too).
+  a cancelled transaction puts back exactly those it wrote; transactions run one at a time, as
+  DynamoDB isolates them.
 - PutEvents builds a new JSONPath parser (a yacc table) for each target of each matched rule (16 %),
   and so does every JSONPath a state reads (6 %). Here each path is parsed once (finding matches
   does not change a parsed path).
@@ -20,13 +21,16 @@ Behaviour is unchanged: tests/unit/test_moto_hot_paths.py runs each path against
 
 import copy
 import functools
+import json
 import sys
+import threading
 from types import SimpleNamespace
 from typing import Any
 
 import jsonpath_ng.ext
 import moto.dynamodb.models as dynamodb_models
 from moto.core.models import botocore_stubber
+from moto.dynamodb.exceptions import TransactionCanceledException
 from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import Item
 from moto.dynamodb.models.table import Table
@@ -42,6 +46,7 @@ _transact_write_items = DynamoDBBackend.transact_write_items
 _parse_json_path = jsonpath_ng.ext.parse
 _boto_client_for = boto_client.boto_client_for
 _parse_trees: dict[str, Any] = {}
+_transactions = threading.Lock()
 
 
 def parse_asl(definition: str) -> tuple[Any, Any]:
@@ -74,19 +79,31 @@ def _named_item(backend: DynamoDBBackend, op_type: str, op: dict) -> tuple[Table
         return None
 
 
+def _put_back(named: list[tuple[Table, Any, Any, Item | None]]) -> None:
+    for table, hash_value, range_value, item in reversed(named):
+        if item is None:
+            table.delete_item(hash_value, range_value)
+        elif range_value:
+            table.items[hash_value][range_value] = item
+        else:
+            table.items[hash_value] = item
+
+
 def transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
-    named = [_named_item(self, *next(iter(item.items()))) for item in transact_items if len(item) == 1]
-    try:
-        _transact_write_items(self, transact_items)
-    except Exception:
-        for table, hash_value, range_value, item in reversed([n for n in named if n is not None]):
-            if item is None:
-                table.delete_item(hash_value, range_value)
-            elif range_value:
-                table.items[hash_value][range_value] = item
-            else:
-                table.items[hash_value] = item
-        raise
+    # One transaction at a time, as DynamoDB isolates them (moto does not: another transaction's write
+    # could land between this one's copy and its rollback, and be undone).
+    with _transactions:
+        named = [_named_item(self, *next(iter(item.items()))) if len(item) == 1 else None for item in transact_items]
+        try:
+            _transact_write_items(self, transact_items)
+        except TransactionCanceledException as cancelled:
+            # Only what the transaction wrote: an item whose condition failed was not touched.
+            reasons = json.loads(cancelled.description)["CancellationReasons"]
+            _put_back([n for n, reason in zip(named, reasons, strict=False) if n is not None and reason["Code"] == "None"])
+            raise
+        except Exception:
+            _put_back([n for n in named if n is not None])
+            raise
 
 
 parse_json_path = functools.lru_cache(maxsize=512)(_parse_json_path)

@@ -70,6 +70,33 @@ def test_a_cancelled_transaction_leaves_every_item_as_it_was_without_copying_the
     assert "Item" not in dynamodb.get_item(TableName=table, Key=key("gone"))
 
 
+def test_a_cancelled_transaction_puts_back_only_what_it_wrote(monkeypatch):
+    """Another writer's change to the item whose condition failed, made after the transaction copied
+    it, survives the cancellation: the transaction never wrote that item."""
+    dynamodb = boto3.client("dynamodb")
+    table = new_table(dynamodb)
+    dynamodb.put_item(TableName=table, Item={"pk": {"S": "claim"}, "owner": {"S": "first"}})
+    original = moto_hot_paths._transact_write_items
+
+    def meanwhile(backend, transact_items):
+        backend.put_item(table, {"pk": {"S": "claim"}, "owner": {"S": "second"}})
+        original(backend, transact_items)
+
+    monkeypatch.setattr(moto_hot_paths, "_transact_write_items", meanwhile)
+    claim = {
+        "Put": {
+            "TableName": table,
+            "Item": {"pk": {"S": "claim"}, "owner": {"S": "third"}},
+            "ConditionExpression": "attribute_not_exists(pk)",
+        }
+    }
+    record = {"Put": {"TableName": table, "Item": {"pk": {"S": "record"}}}}
+    with pytest.raises(ClientError):
+        dynamodb.transact_write_items(TransactItems=[record, claim])
+    assert dynamodb.get_item(TableName=table, Key={"pk": {"S": "claim"}})["Item"]["owner"] == {"S": "second"}
+    assert "Item" not in dynamodb.get_item(TableName=table, Key={"pk": {"S": "record"}})
+
+
 def test_a_transaction_naming_one_item_twice_is_refused_and_changes_nothing():
     dynamodb = boto3.client("dynamodb")
     table = new_table(dynamodb)
