@@ -1,26 +1,10 @@
 """Tables on the terminal: rich's when it is installed, aligned plain text otherwise."""
 
-import io
 import sys
 from collections.abc import Sequence
 
 from rich.console import Console
 from rich.table import Table
-
-
-class _Sink(io.TextIOBase):
-    """Stands for stdout while a local stack runs: the handlers' log lines are not the measures' output."""
-
-    def __init__(self, inner):
-        self.inner = inner
-
-    def write(self, text: str) -> int:
-        return len(text)
-
-
-def quiet_handlers() -> None:
-    if not hasattr(sys.stdout, "inner"):
-        sys.stdout = _Sink(sys.stdout)
 
 
 def _console() -> Console:
@@ -29,9 +13,12 @@ def _console() -> Console:
     return Console(file=stream, width=max(132, Console(file=stream).width), highlight=False)
 
 
-def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]], notes: Sequence[str] = ()) -> None:
+def print_table(
+    title: str, columns: Sequence[str], rows: Sequence[Sequence[object]], notes: Sequence[str] = (), row_lines: bool = False
+) -> None:
+    """row_lines: a rule between rows, for cells of several lines."""
     console = _console()
-    table = Table(title=title, title_justify="left", show_lines=False)
+    table = Table(title=title, title_justify="left", show_lines=row_lines)
     for i, column in enumerate(columns):
         table.add_column(column, justify="left" if i == 0 else "right", overflow="fold")
     for row in rows:
