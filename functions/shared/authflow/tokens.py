@@ -22,6 +22,8 @@ from pydantic import SecretStr
 
 from authflow import errors
 from authflow.aws import client
+from authflow.status.revocations import revoked_key
+from authflow.status.sign_outs import signed_out_key
 
 if TYPE_CHECKING:
     from authflow.status import RevokedSignIns, SignOuts
@@ -111,7 +113,11 @@ class TokenVerifier:
     def refuse_revoked(self, claims: TokenClaims) -> None:
         """InvalidToken if authflow revoked the token's sign-in (logout), or a password change or reset, an
         MFA change or a sign-out ended the user's sessions after the token was issued."""
-        if self.revoked.is_revoked(claims.origin_jti) or self.sign_outs.ended(claims.user_id, claims.origin_jti, claims.issued_at):
+        # Both records in one round trip. Neither makes the other redundant: a logout records both, and
+        # the revoked sign-in still holds if authflow's clock lags Cognito's (the token's iat would fall
+        # after the sign-out's time); the sign-out covers every sign-in of the user, not just one.
+        revoked, signed_out = self.revoked.get_many([revoked_key(claims.origin_jti), signed_out_key(claims.user_id)])
+        if self.revoked.revokes(revoked) or self.sign_outs.ends(signed_out, claims.origin_jti, claims.issued_at):
             raise errors.InvalidToken()
 
 
