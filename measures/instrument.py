@@ -498,3 +498,16 @@ class Meter:
                 answer = {}
             items = [answer["Item"]] if answer.get("Item") else answer.get("Items", [])
             self._add("dynamodb", "rru", read_units(sum(_dynamo_size(i) for i in items), consistent))
+        if service == "dynamodb" and action == "BatchGetItem":
+            # Billed as one GetItem per key asked (an absent item too), by DynamoDB's documented rule.
+            request = response.body if isinstance(response.body, dict) else {}
+            try:
+                answer = json.loads(text) if text else {}
+            except ValueError:
+                answer = {}
+            for table, asked in (request.get("RequestItems") or {}).items():
+                found = answer.get("Responses", {}).get(table, [])
+                consistent = bool(asked.get("ConsistentRead"))
+                units = sum(read_units(_dynamo_size(i), consistent) for i in found)
+                units += (len(asked.get("Keys", [])) - len(found)) * read_units(0, consistent)
+                self._add("dynamodb", "rru", units)

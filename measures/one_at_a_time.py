@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from statistics import median
 from typing import Any
 
+from measures.cost import call_latency_ms, load_prices
 from measures.flows import Api, StackReader, onboard
 from measures.instrument import Meter, RequestTrips
 from measures.report import print_table
@@ -79,7 +80,16 @@ class RouteFigures:
             "invocations": dict(typical.invocations) if typical else {},
             "cache_refills": sum(sum(t.cache_refills.values()) for t in self.trips),
             "budget": BUDGETS.get(self.route),
+            "modelled_aws_ms": modelled_aws_ms(dict(typical.authflow)) if typical else 0.0,
         }
+
+
+def modelled_aws_ms(calls: dict[str, int]) -> float:
+    """What authflow's own round trips would add in AWS: each call's latency from measures/prices.json
+    (aws_latency_ms, as the cost model bills it) and an Express execution's own overhead; no handler time."""
+    latencies = load_prices()["aws_latency_ms"]
+    total = sum(n * call_latency_ms(call, latencies) for call, n in calls.items())
+    return total + calls.get("stepfunctions:StartSyncExecution", 0) * latencies["express_execution_overhead"]["ms"]
 
 
 def _timed(samples: dict[str, list[float]], route: str, call):
@@ -166,7 +176,7 @@ def _budget(row: dict[str, Any]) -> str:
 def print_figures(rows: list[dict[str, Any]]) -> None:
     print_table(
         "Each route at one request at a time: what authflow adds over the Cognito calls it makes (ms, medians)",
-        ["route", "n", "authflow", "Cognito calls on its path", "those, made directly", "added by authflow"],
+        ["route", "n", "authflow", "Cognito calls on its path", "those, made directly", "added by authflow", "its round trips in AWS"],
         [
             [
                 row["route"],
@@ -175,12 +185,15 @@ def print_figures(rows: list[dict[str, Any]]) -> None:
                 _calls(row["cognito_calls"]) + ("" if sorted(row["cognito_calls"]) == sorted(row["expected_cognito_calls"]) else " (!)"),
                 f"{row['cognito_p50_ms']:.1f}" if row["expected_cognito_calls"] else "none made",
                 f"{row['added_ms']:.1f}",
+                f"~{row['modelled_aws_ms']:.0f}",
             ]
             for row in rows
         ],
         [
             "Both sides reach the same in-process moto over loopback: the difference is authflow's own work",
             "(gateway, handler, workflows, DynamoDB, and the local emulation's costs: see the README), not AWS's latency.",
+            "Its round trips in AWS: the latency measures/prices.json gives each of authflow's own calls on the path",
+            "(the next table), plus an Express execution's overhead: modelled, not measured; the handlers' own time aside.",
             "(!): the measured request made other Cognito calls than the direct side times.",
         ],
     )

@@ -16,8 +16,8 @@ ROUND_TRIPS_AT_MOST = {
     "POST /mfa-verify": 10,
     "POST /refresh-token": 1,
     one_at_a_time.ACCESS_TOKEN_USERINFO: 1,
-    one_at_a_time.ID_TOKEN_USERINFO: 3,
-    "POST /logout": 6,
+    one_at_a_time.ID_TOKEN_USERINFO: 2,
+    "POST /logout": 5,
     "POST /forgot-password": 7,
 }
 
