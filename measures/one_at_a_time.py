@@ -176,7 +176,7 @@ def _budget(row: dict[str, Any]) -> str:
 def print_figures(rows: list[dict[str, Any]]) -> None:
     print_table(
         "Each route at one request at a time: what authflow adds over the Cognito calls it makes (ms, medians)",
-        ["route", "n", "authflow", "Cognito calls on its path", "those, made directly", "added by authflow", "its round trips in AWS"],
+        ["route", "n", "authflow", "Cognito calls on its path", "those, made directly", "added by authflow", "in AWS (modelled)"],
         [
             [
                 row["route"],
@@ -192,10 +192,11 @@ def print_figures(rows: list[dict[str, Any]]) -> None:
         [
             "Both sides reach the same in-process moto over loopback: the difference is authflow's own work",
             "(gateway, handler, workflows, DynamoDB, and the local emulation's costs: see the README), not AWS's latency.",
-            "Its round trips in AWS: the latency measures/prices.json gives each of authflow's own calls on the path",
+            "In AWS (modelled): the latency measures/prices.json gives each of authflow's own calls on the path",
             "(the next table), plus an Express execution's overhead: modelled, not measured; the handlers' own time aside.",
             "(!): the measured request made other Cognito calls than the direct side times.",
         ],
+        width=150,
     )
     print_table(
         "AWS round trips on each route's path, per request (the calls made before the answer, counted)",
@@ -218,4 +219,5 @@ def print_figures(rows: list[dict[str, Any]]) -> None:
             f"environment, is left out: {sum(r['cache_refills'] for r in rows)} such reads in the run.",
         ],
         row_lines=True,
+        width=170,
     )

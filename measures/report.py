@@ -7,17 +7,22 @@ from rich.console import Console
 from rich.table import Table
 
 
-def _console() -> Console:
+def _console(width: int = 132) -> Console:
     # Measures print to the real stdout even when the instrumented one wraps it.
     stream = getattr(sys.stdout, "inner", sys.stdout)
-    return Console(file=stream, width=max(132, Console(file=stream).width), highlight=False)
+    return Console(file=stream, width=max(width, Console(file=stream).width), highlight=False)
 
 
 def print_table(
-    title: str, columns: Sequence[str], rows: Sequence[Sequence[object]], notes: Sequence[str] = (), row_lines: bool = False
+    title: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    notes: Sequence[str] = (),
+    row_lines: bool = False,
+    width: int = 132,
 ) -> None:
-    """row_lines: a rule between rows, for cells of several lines."""
-    console = _console()
+    """row_lines: a rule between rows, for cells of several lines; width: the least width of the output."""
+    console = _console(width)
     table = Table(title=title, title_justify="left", show_lines=row_lines)
     for i, column in enumerate(columns):
         table.add_column(column, justify="left" if i == 0 else "right", overflow="fold")
