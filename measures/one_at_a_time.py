@@ -195,6 +195,9 @@ def print_figures(rows: list[dict[str, Any]]) -> None:
             "In AWS (modelled): the latency measures/prices.json gives each of authflow's own calls on the path",
             "(the next table), plus an Express execution's overhead: modelled, not measured; the handlers' own time aside.",
             "(!): the measured request made other Cognito calls than the direct side times.",
+            "Local artefacts in the ms (not in the counts): every AWS call is HTTP to moto in this one Python process;",
+            "StartSyncExecution polls its execution's end every 2 ms (infra/stepfunctions.py); each function serves one",
+            "invocation at a time (infra/lambda_runtime.py); an earlier request's asynchronous work may still run.",
         ],
         width=150,
     )
