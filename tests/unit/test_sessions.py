@@ -348,3 +348,13 @@ def test_a_revoked_refresh_or_access_token_is_refused_by_cognito_without_authflo
         sessions.refresh(RefreshTokenRequest(email=email, refresh_token=tokens.refresh_token), "req")
     with pytest.raises(errors.InvalidToken):
         sessions.user_info(SecretStr(tokens.access_token))
+
+
+def test_a_refresh_token_presented_with_another_users_email_is_refused(sessions, driver, user):
+    """The email names whose SECRET_HASH is sent, and the refreshed token must name that user too."""
+    _, email = user
+    tokens = sign_in(sessions, driver, email)
+    other_email = new_email("other")
+    driver.onboard(other_email)
+    with pytest.raises(errors.InvalidToken):
+        sessions.refresh(RefreshTokenRequest(email=other_email, refresh_token=tokens.refresh_token), "req")
