@@ -30,8 +30,10 @@ import boto3
 from botocore.config import Config
 
 from authflow.users import secret_hash
+from measures import one_at_a_time
 from measures.flows import Api, StackReader, Timings, login, onboard, refresh
-from measures.report import print_table, quiet_handlers, say
+from measures.instrument import Meter
+from measures.report import print_table, say
 from tests.support.flows import PASSWORD, ActiveUser, FlowError, paused_seconds
 
 ROUTES = (
@@ -156,47 +158,41 @@ class DirectCognito:
         self._timed("POST /users/{id}/confirm-mfa", confirm_mfa)
         return user
 
-    def login(self, user: ActiveUser) -> None:
-        c = self.cognito
-        challenge = self._timed(
-            "POST /login",
-            lambda: c.admin_initiate_auth(
-                UserPoolId=self.pool,
-                ClientId=self.client_id,
-                AuthFlow="ADMIN_USER_PASSWORD_AUTH",
-                AuthParameters={"USERNAME": user.user_id, "PASSWORD": user.password, "SECRET_HASH": self._hash(user.user_id)},
-            ),
+    def authenticate(self, user: ActiveUser) -> dict:
+        return self.cognito.admin_initiate_auth(
+            UserPoolId=self.pool,
+            ClientId=self.client_id,
+            AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": user.user_id, "PASSWORD": user.password, "SECRET_HASH": self._hash(user.user_id)},
         )
+
+    def answer_mfa(self, user: ActiveUser, session: str, code: str) -> dict:
+        return self.cognito.admin_respond_to_auth_challenge(
+            UserPoolId=self.pool,
+            ClientId=self.client_id,
+            ChallengeName="SOFTWARE_TOKEN_MFA",
+            ChallengeResponses={"USERNAME": user.user_id, "SOFTWARE_TOKEN_MFA_CODE": code, "SECRET_HASH": self._hash(user.user_id)},
+            Session=session,
+        )
+
+    def refresh_tokens(self, user_id: str, refresh_token: str) -> dict:
+        return self.cognito.admin_initiate_auth(
+            UserPoolId=self.pool,
+            ClientId=self.client_id,
+            AuthFlow="REFRESH_TOKEN_AUTH",
+            AuthParameters={"REFRESH_TOKEN": refresh_token, "SECRET_HASH": self._hash(user_id)},
+        )
+
+    def login(self, user: ActiveUser) -> None:
+        challenge = self._timed("POST /login", lambda: self.authenticate(user))
         if challenge.get("ChallengeName") != "SOFTWARE_TOKEN_MFA":
             raise FlowError(f"Cognito answered {challenge.get('ChallengeName')}")
         code = user.next_code()
-        tokens = self._timed(
-            "POST /mfa-verify",
-            lambda: c.admin_respond_to_auth_challenge(
-                UserPoolId=self.pool,
-                ClientId=self.client_id,
-                ChallengeName="SOFTWARE_TOKEN_MFA",
-                ChallengeResponses={
-                    "USERNAME": user.user_id,
-                    "SOFTWARE_TOKEN_MFA_CODE": code,
-                    "SECRET_HASH": self._hash(user.user_id),
-                },
-                Session=challenge["Session"],
-            ),
-        )
+        tokens = self._timed("POST /mfa-verify", lambda: self.answer_mfa(user, challenge["Session"], code))
         user.refresh_token = tokens["AuthenticationResult"]["RefreshToken"]
 
     def refresh(self, user: ActiveUser) -> None:
-        c = self.cognito
-        self._timed(
-            "POST /refresh-token",
-            lambda: c.admin_initiate_auth(
-                UserPoolId=self.pool,
-                ClientId=self.client_id,
-                AuthFlow="REFRESH_TOKEN_AUTH",
-                AuthParameters={"REFRESH_TOKEN": user.refresh_token, "SECRET_HASH": self._hash(user.user_id)},
-            ),
-        )
+        self._timed("POST /refresh-token", lambda: self.refresh_tokens(user.user_id, user.refresh_token))
 
 
 def _timed_flow(timings: Timings, name: str, flow):
@@ -310,16 +306,19 @@ def bench(
     max_seconds: float = 120,
     import_rows: int = 2000,
     import_seconds: float = 180,
+    one_at_a_time_users: int = 10,
     progress=say,
 ) -> dict:
     from tests.support.stack import running_stack
 
+    meter = Meter.install()  # counts each request's round trips (and swallows the handlers' log lines)
     started = time.monotonic()
     with running_stack() as stack:
-        deadline = Deadline(max_seconds)
         progress(f"local stack up in {time.monotonic() - started:.1f} s on {stack.api_url}")
         reader = StackReader(stack)
         direct = DirectCognito(stack.stack.refs["UserPool"], stack.stack.refs["UserPoolClient"], threads)
+        one_by_one = one_at_a_time.measure(stack, reader, direct, meter, one_at_a_time_users, progress) if one_at_a_time_users else []
+        deadline = Deadline(max_seconds)
 
         def api_side(timings: Timings, users: int, refreshes: int, report) -> dict:
             api = Api(stack.api_url, stack.api_key, timings)
@@ -358,6 +357,7 @@ def bench(
             "stopped_by_deadline": deadline.passed(),
             "errors": api_run["errors"] + direct_run["errors"],
             "routes": rows,
+            "one_at_a_time": one_by_one,
             "import": imported,
             "invocations": {f.logical_id: stack.runtime.invocations[f.name] for f in stack.runtime.functions.values()},
         }
@@ -395,16 +395,28 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-seconds", type=float, default=120, help="no flow starts after this")
     parser.add_argument("--import-rows", type=int, default=2000, help="rows of the user import (0: none)")
     parser.add_argument("--import-seconds", type=float, default=180, help="the import's rate is measured until it completes or this")
+    parser.add_argument(
+        "--one-at-a-time-users",
+        type=int,
+        default=int(os.environ.get("BENCH_ONE_AT_A_TIME_USERS", "10")),
+        help="users whose requests are timed and counted one at a time, before the load (0: none)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     from measures.cost import machine_description
 
-    quiet_handlers()
-    result = bench(args.users, args.refreshes, args.threads, args.max_seconds, args.import_rows, args.import_seconds)
-    say(
-        f"Measured on {time.strftime('%Y-%m-%d')}, {machine_description()}; "
-        f"{args.users} users, {LOGINS_PER_USER} logins and {args.refreshes} refreshes each, {result['seconds']:.0f} s"
+    result = bench(
+        args.users, args.refreshes, args.threads, args.max_seconds, args.import_rows, args.import_seconds, args.one_at_a_time_users
     )
+    load = os.getloadavg()
+    say(
+        f"Measured on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {machine_description()}, load average "
+        f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} (1 / 5 / 15 min) at the end; {result['seconds']:.0f} s in all"
+    )
+    if result["one_at_a_time"]:
+        say(f"One request at a time: {args.one_at_a_time_users} users on each side, after one untimed user per side.")
+        one_at_a_time.print_figures(result["one_at_a_time"])
+    say(f"Under load: {args.users} users, {LOGINS_PER_USER} logins and {args.refreshes} refreshes each, {args.threads} threads.")
     print_summary(result["routes"], args.threads)
     say(
         "Lambda invocations, warm-up included (locally each function runs one invocation at a time, "

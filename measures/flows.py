@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 import boto3
 
 from infra.views import LocalViews
-from measures.instrument import MEASURE_ACCESS_KEY
+from measures.instrument import MEASURE_ACCESS_KEY, ROUTE_HEADER
 from tests.support import flows
 from tests.support.flows import ActiveUser, FlowError, expect
 
@@ -80,9 +80,10 @@ class Api:
             connection = self._local.connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
         return connection
 
-    def call(self, method: str, path: str, body: dict | None, route: str) -> Answer:
+    def call(self, method: str, path: str, body: dict | None, route: str, headers: dict[str, str] | None = None) -> Answer:
+        """The request, timed and its AWS round trips counted (measures/instrument.py) under `route`."""
         data = json.dumps(body).encode() if body is not None else None
-        headers = {"x-api-key": self.api_key, "content-type": "application/json"}
+        headers = {"x-api-key": self.api_key, "content-type": "application/json", ROUTE_HEADER: route, **(headers or {})}
         for attempt in range(2):
             connection = self._connection()
             started = time.perf_counter()
@@ -103,6 +104,9 @@ class Api:
 
     def post(self, path: str, body: dict) -> Answer:
         return self.call("POST", path, body, f"POST {USER_ID.sub('{id}', path)}")
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> Answer:
+        return self.call("GET", path, None, f"GET {USER_ID.sub('{id}', path)}", headers)
 
 
 class StackReader:

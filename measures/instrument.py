@@ -16,13 +16,21 @@ measurement itself carry the access key MEASURE_ACCESS_KEY and are left out.
   and extracts their metrics), with the metrics they define;
 - for each Lambda invocation, which function made each AWS call, the wall time spent inside AWS
   calls (moto's answers here, AWS's latency in the cost model), and the invocations that ran
-  inside another's AWS call (a Cognito trigger inside AdminInitiateAuth).
+  inside another's AWS call (a Cognito trigger inside AdminInitiateAuth);
+- for each API request, the AWS round trips on its path (RequestTrips): the calls made while it is
+  answered by the API function, by what runs synchronously inside them (the Express execution a
+  StartSyncExecution runs, its task functions, the Cognito triggers a Cognito call runs) and by
+  what those call in turn. The request travels with each call (the REQUEST_HEADER across the HTTP
+  hop to moto, the execution's worker thread for a StartSyncExecution); asynchronous work (a
+  Standard execution, an asynchronous invoke, an SQS consumer) starts in threads of its own and is
+  not counted.
 """
 
 import contextlib
 import io
 import json
 import math
+import re
 import sys
 import threading
 import time
@@ -34,6 +42,14 @@ MEASURE_ACCESS_KEY = "MEASUREMENTACCESSKEY"
 LOG_EVENT_OVERHEAD_BYTES = 26
 # Names the Lambda invocation an AWS request comes from, across the local stack's HTTP hop to moto.
 CALLER_HEADER = "X-Measure-Caller"
+# Names the API request (and whether inside a Cognito call) an AWS request is on the path of, across that hop.
+REQUEST_HEADER = "X-Measure-Request"
+# The route an API request is counted under, when its client names it (measures/flows.py's Api does).
+ROUTE_HEADER = "x-measure-route"
+INSIDE_COGNITO = "inside-cognito"
+# Status table partitions the API function reads through a cache of a minute (authflow/api_keys.py).
+CACHED_PARTITIONS = ({"S": "API_KEYS"}, "API_KEYS")
+USER_ID_IN_PATH = re.compile(r"/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?=/|$)")
 
 
 def _dynamo_size(item: dict) -> int:
@@ -72,6 +88,44 @@ class Counts:
 
     def __sub__(self, other: "Counts") -> "Counts":
         return Counts(**{name: _minus(getattr(self, name), getattr(other, name)) for name in self.__dataclass_fields__})
+
+
+@dataclass
+class RequestTrips:
+    """The AWS round trips on one API request's path, each as "service:Operation"."""
+
+    route: str
+    # Calls to Cognito made by authflow's functions (the API function, a workflow's task).
+    cognito: Counter = field(default_factory=Counter)
+    # Every other call on the path: authflow's functions' and its workflows' own (StartSyncExecution's
+    # Lambda Invoke of a task, say).
+    authflow: Counter = field(default_factory=Counter)
+    # Calls made by Cognito triggers while Cognito answers one of authflow's calls.
+    inside_cognito: Counter = field(default_factory=Counter)
+    # Lambda invocations on the path, by function (the API function's own included).
+    invocations: Counter = field(default_factory=Counter)
+    # Reads of what a function caches for a minute (the API keys): one request a minute per environment pays them.
+    cache_refills: Counter = field(default_factory=Counter)
+
+    def add(self, service: str, operation: str, params: dict, inside_cognito: bool) -> None:
+        if service == "dynamodb" and operation == "GetItem" and (params.get("Key") or {}).get("pk") in CACHED_PARTITIONS:
+            self.cache_refills[f"{service}:{operation}"] += 1
+        elif inside_cognito:
+            self.inside_cognito[f"{service}:{operation}"] += 1
+        elif service == "cognito-idp":
+            self.cognito[operation] += 1
+        else:
+            self.authflow[f"{service}:{operation}"] += 1
+
+
+def route_of(event: dict) -> str | None:
+    """The route an API Gateway payload 2.0 event is counted under; None for any other event."""
+    if not isinstance(event, dict) or "http" not in (event.get("requestContext") or {}):
+        return None
+    named = (event.get("headers") or {}).get(ROUTE_HEADER)
+    if named:
+        return named
+    return f"{event['requestContext']['http']['method']} {USER_ID_IN_PATH.sub('/{id}', event.get('rawPath', ''))}"
 
 
 def _minus(a: Counter, b: Counter) -> Counter:
@@ -115,6 +169,9 @@ class Meter:
         self.lock = threading.Lock()
         self.counts = Counts()
         self._running = threading.local()  # .functions: the invocations running in this thread, innermost last
+        # The API requests seen, in order; a thread on one's path has its index in .request, and
+        # .inside_cognito while a Cognito trigger runs for it.
+        self.requests: list[RequestTrips] = []
 
     def running_function(self) -> str | None:
         functions = getattr(self._running, "functions", None)
@@ -127,6 +184,28 @@ class Meter:
             meter._install()
             cls._installed = meter
         return cls._installed
+
+    def _request(self) -> RequestTrips | None:
+        index = getattr(self._running, "request", None)
+        return None if index is None else self.requests[index]
+
+    def _path_header(self) -> str | None:
+        index = getattr(self._running, "request", None)
+        if index is None:
+            return None
+        return f"{index}|{INSIDE_COGNITO}" if getattr(self._running, "inside_cognito", False) else str(index)
+
+    def _enter_path(self, header: str | None, inside_cognito: bool) -> tuple:
+        """Puts this thread on the path the header names (None: no path); what _leave_path restores."""
+        saved = (getattr(self._running, "request", None), getattr(self._running, "inside_cognito", False))
+        if header:
+            index, _, where = header.partition("|")
+            self._running.request = int(index)
+            self._running.inside_cognito = where == INSIDE_COGNITO or inside_cognito
+        return saved
+
+    def _leave_path(self, saved: tuple) -> None:
+        self._running.request, self._running.inside_cognito = saved
 
     def snapshot(self) -> Counts:
         with self.lock:
@@ -169,6 +248,7 @@ class Meter:
         from moto.logs.models import LogsBackend
         from moto.s3.responses import S3Response
         from moto.sqs.models import SQSBackend
+        from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 
         from infra.lambda_runtime import LocalLambdaRuntime
 
@@ -181,11 +261,22 @@ class Meter:
             running = meter._running.__dict__.setdefault("functions", [])
             if running:
                 meter._add("nested_invocations", f"{running[-1]}>{function.name}")
+            saved = meter._enter_path(None, False)
+            route = route_of(event) if meter._request() is None else None
+            if route is not None:  # an API request begins: what runs for it from here is on its path
+                with meter.lock:
+                    meter.requests.append(RequestTrips(route))
+                    meter._running.request = len(meter.requests) - 1
+            request = meter._request()
+            if request is not None:
+                with meter.lock:
+                    request.invocations[function.name] += 1
             running.append(function.name)
             try:
                 return original_run(runtime, function, handler, event, context)
             finally:
                 running.pop()
+                meter._leave_path(saved)
 
         LocalLambdaRuntime._run = run
 
@@ -194,6 +285,15 @@ class Meter:
 
         def make_api_call(client, operation_name, api_params):
             caller = meter.running_function()
+            request = meter._request()
+            if request is not None:
+                with meter.lock:
+                    request.add(
+                        client.meta.service_model.service_name,
+                        operation_name,
+                        api_params,
+                        getattr(meter._running, "inside_cognito", False),
+                    )
             if caller is None:
                 return original_make_api_call(client, operation_name, api_params)
             started = time.monotonic()
@@ -211,6 +311,9 @@ class Meter:
             caller = meter.running_function()
             if caller:
                 request.headers[CALLER_HEADER] = caller
+            path = meter._path_header()
+            if path:
+                request.headers[REQUEST_HEADER] = path
             return original_endpoint_send(endpoint, request)
 
         botocore.endpoint.Endpoint._send = endpoint_send
@@ -230,9 +333,14 @@ class Meter:
             running = meter._running.__dict__.setdefault("functions", [])
             if caller:
                 running.append(caller)
+            # What runs inside this call (a trigger, a synchronous execution) is on the caller's request's path.
+            saved = meter._enter_path(response.headers.get(REQUEST_HEADER), inside_cognito=service == "cognito-idp")
+            meter._running.action = action
             try:
                 result = original_call_action(response)
             finally:
+                meter._running.action = None
+                meter._leave_path(saved)
                 if caller:
                     running.pop()
             with contextlib.suppress(Exception):  # a counter never breaks the stack
@@ -240,6 +348,49 @@ class Meter:
             return result
 
         BaseResponse.call_action = call_action
+
+        # StartSyncExecution's execution runs in a worker thread of its own: it is on the request's path
+        # (StartExecution's, asynchronous, is not).
+        original_worker_start = ExecutionWorker.start
+        original_execution_logic = ExecutionWorker._execution_logic
+
+        def worker_start(worker):
+            if getattr(meter._running, "action", None) == "StartSyncExecution":
+                worker.measured_path = meter._path_header()
+            return original_worker_start(worker)
+
+        def execution_logic(worker):
+            saved = meter._enter_path(getattr(worker, "measured_path", None), False)
+            meter._running.sync_execution = meter._request() is not None
+            try:
+                return original_execution_logic(worker)
+            finally:
+                meter._running.sync_execution = False
+                meter._leave_path(saved)
+
+        ExecutionWorker.start = worker_start
+        ExecutionWorker._execution_logic = execution_logic
+
+        # moto's interpreter runs a task state in threads of its own: they are on the execution's path.
+        original_thread_start = threading.Thread.start
+
+        def thread_start(thread):
+            if getattr(meter._running, "sync_execution", False):
+                path, original_thread_run = meter._path_header(), thread.run
+
+                def run_on_path():
+                    saved = meter._enter_path(path, False)
+                    meter._running.sync_execution = True
+                    try:
+                        original_thread_run()
+                    finally:
+                        meter._running.sync_execution = False
+                        meter._leave_path(saved)
+
+                thread.run = run_on_path  # this one thread's body, wrapped
+            return original_thread_start(thread)
+
+        threading.Thread.start = thread_start  # in the measuring process only
 
         for name, kind in (("key_response", "key"), ("bucket_response", "bucket")):
             original = getattr(S3Response, name)
@@ -347,3 +498,16 @@ class Meter:
                 answer = {}
             items = [answer["Item"]] if answer.get("Item") else answer.get("Items", [])
             self._add("dynamodb", "rru", read_units(sum(_dynamo_size(i) for i in items), consistent))
+        if service == "dynamodb" and action == "BatchGetItem":
+            # Billed as one GetItem per key asked (an absent item too), by DynamoDB's documented rule.
+            request = response.body if isinstance(response.body, dict) else {}
+            try:
+                answer = json.loads(text) if text else {}
+            except ValueError:
+                answer = {}
+            for table, asked in (request.get("RequestItems") or {}).items():
+                found = answer.get("Responses", {}).get(table, [])
+                consistent = bool(asked.get("ConsistentRead"))
+                units = sum(read_units(_dynamo_size(i), consistent) for i in found)
+                units += (len(asked.get("Keys", [])) - len(found)) * read_units(0, consistent)
+                self._add("dynamodb", "rru", units)

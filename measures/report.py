@@ -1,6 +1,5 @@
 """Tables on the terminal: rich's when it is installed, aligned plain text otherwise."""
 
-import io
 import sys
 from collections.abc import Sequence
 
@@ -8,30 +7,23 @@ from rich.console import Console
 from rich.table import Table
 
 
-class _Sink(io.TextIOBase):
-    """Stands for stdout while a local stack runs: the handlers' log lines are not the measures' output."""
-
-    def __init__(self, inner):
-        self.inner = inner
-
-    def write(self, text: str) -> int:
-        return len(text)
-
-
-def quiet_handlers() -> None:
-    if not hasattr(sys.stdout, "inner"):
-        sys.stdout = _Sink(sys.stdout)
-
-
-def _console() -> Console:
+def _console(width: int = 132) -> Console:
     # Measures print to the real stdout even when the instrumented one wraps it.
     stream = getattr(sys.stdout, "inner", sys.stdout)
-    return Console(file=stream, width=max(132, Console(file=stream).width), highlight=False)
+    return Console(file=stream, width=max(width, Console(file=stream).width), highlight=False)
 
 
-def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]], notes: Sequence[str] = ()) -> None:
-    console = _console()
-    table = Table(title=title, title_justify="left", show_lines=False)
+def print_table(
+    title: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    notes: Sequence[str] = (),
+    row_lines: bool = False,
+    width: int = 132,
+) -> None:
+    """row_lines: a rule between rows, for cells of several lines; width: the least width of the output."""
+    console = _console(width)
+    table = Table(title=title, title_justify="left", show_lines=row_lines)
     for i, column in enumerate(columns):
         table.add_column(column, justify="left" if i == 0 else "right", overflow="fold")
     for row in rows:

@@ -193,6 +193,8 @@ def test_an_operator_sign_out_ends_the_users_id_tokens_too(api, admin):
     assert signed_out.status == 200, signed_out.body
     assert refused_everywhere(api, someone.user_id, tokens["id_token"]) == [(401, "INVALID_TOKEN")] * 2
     assert refused_everywhere(api, someone.user_id, tokens["access_token"]) == [(401, "INVALID_TOKEN")] * 2
+    refreshed = api.post("/refresh-token", {"email": someone.email, "refresh_token": tokens["refresh_token"]})
+    assert (refreshed.status, refreshed.json()["error"]["code"]) == (401, "INVALID_TOKEN"), "Cognito's own refusal (no record read)"
     assert api.onboarding(someone.user_id).json()["status"] == "ACTIVE"
 
 

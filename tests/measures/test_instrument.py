@@ -4,7 +4,7 @@ import json
 from collections import Counter
 
 from measures.cost import render_platform_lines
-from measures.instrument import LOG_EVENT_OVERHEAD_BYTES, Counts, Meter, read_units, write_units
+from measures.instrument import LOG_EVENT_OVERHEAD_BYTES, ROUTE_HEADER, Counts, Meter, RequestTrips, read_units, route_of, write_units
 
 
 def test_dynamodb_request_units_follow_on_demand_billing():
@@ -57,3 +57,26 @@ def test_a_line_printed_outside_any_invocation_is_not_a_functions_log():
     meter = Meter()
     meter._count_log_line(json.dumps({"_aws": {"CloudWatchMetrics": []}}))
     assert not meter.snapshot().log_bytes
+
+
+def test_a_requests_calls_are_told_apart_cognitos_authflows_a_triggers_and_cached_reads():
+    trips = RequestTrips("POST /refresh-token")
+    trips.add("dynamodb", "GetItem", {"Key": {"pk": "EMAIL#a@example.com", "sk": "CLAIM"}}, inside_cognito=False)
+    trips.add("cognito-idp", "AdminInitiateAuth", {}, inside_cognito=False)
+    trips.add("events", "PutEvents", {}, inside_cognito=True)
+    trips.add("dynamodb", "GetItem", {"Key": {"pk": "API_KEYS", "sk": "KEY#00"}}, inside_cognito=False)
+    assert trips.cognito == Counter({"AdminInitiateAuth": 1})
+    assert trips.authflow == Counter({"dynamodb:GetItem": 1})
+    assert trips.inside_cognito == Counter({"events:PutEvents": 1})
+    assert trips.cache_refills == Counter({"dynamodb:GetItem": 1})
+
+
+def test_an_api_event_is_counted_under_the_route_its_client_names_or_its_path_with_ids_templated():
+    event = {
+        "requestContext": {"http": {"method": "POST"}},
+        "rawPath": "/v1/users/3f8199aa-0000-4000-8000-000000000001/confirm",
+        "headers": {},
+    }
+    assert route_of(event) == "POST /v1/users/{id}/confirm"
+    assert route_of({**event, "headers": {ROUTE_HEADER: "GET /userinfo (id token)"}}) == "GET /userinfo (id token)"
+    assert route_of({"Records": []}) is None, "an SQS batch, a task's payload: no API request"

@@ -41,7 +41,9 @@ class UnverifiedClaims:
 
 
 def claims_of(user_id: str, groups: list[str]) -> TokenClaims:
-    return TokenClaims(user_id=user_id, groups=groups, token_use=TokenUse.ACCESS, origin_jti="jti", expires_at=datetime.now(UTC))
+    return TokenClaims(
+        user_id=user_id, groups=groups, token_use=TokenUse.ACCESS, origin_jti="jti", issued_at=0, expires_at=datetime.now(UTC)
+    )
 
 
 @pytest.fixture

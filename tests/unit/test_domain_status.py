@@ -245,6 +245,29 @@ def test_a_sign_out_ends_the_tokens_issued_before_it_and_only_those(store):
     assert not sign_outs.ended(user_id, "jti-before", second - 1), "kept no longer than an id token lives (TTL deletion is lazy)"
 
 
+def test_items_read_together_come_back_in_the_keys_order_and_unprocessed_keys_are_asked_again(store, monkeypatch):
+    """TokenVerifier reads a revoked sign-in and the user's sign-out in one BatchGetItem (issue 13 item 3)."""
+    first, _ = new_user(store)
+    second, _ = new_user(store)
+    keys = [{"pk": f"USER#{second}", "sk": "STATUS"}, {"pk": "SIGN_IN#none", "sk": "REVOKED"}, {"pk": f"USER#{first}", "sk": "STATUS"}]
+    found = store.get_many(keys)
+    assert [item and item["pk"] for item in found] == [f"USER#{second}", None, f"USER#{first}"]
+
+    batch_get_item, asked = store.client.batch_get_item, []
+
+    def leaving_the_last_key_unprocessed(RequestItems):
+        request = RequestItems[store.table_name]
+        asked.append(len(request["Keys"]))
+        answer = batch_get_item(RequestItems={store.table_name: {**request, "Keys": request["Keys"][:1]}})
+        if len(request["Keys"]) > 1:
+            answer["UnprocessedKeys"] = {store.table_name: {"Keys": request["Keys"][1:], "ConsistentRead": True}}
+        return answer
+
+    monkeypatch.setattr(store.client, "batch_get_item", leaving_the_last_key_unprocessed)
+    assert [item and item["pk"] for item in store.get_many(keys)] == [f"USER#{second}", None, f"USER#{first}"]
+    assert asked == [3, 2, 1]
+
+
 # ----------------------------------------------------------------------------- transient errors
 
 

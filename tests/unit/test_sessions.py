@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import boto3
 import pytest
+from botocore.client import BaseClient
 from pydantic import SecretStr, ValidationError
 
 from authflow import errors
@@ -299,3 +300,61 @@ def test_a_refresh_reads_the_email_claim_without_a_strongly_consistent_read(sess
         events.unregister("provide-client-params.dynamodb.GetItem", record)
     claim_reads = [r for r in reads if r["Key"]["pk"] == f"EMAIL#{email}"]
     assert claim_reads and not any(r.get("ConsistentRead") for r in claim_reads)
+
+
+@pytest.fixture
+def aws_calls(monkeypatch) -> list[str]:
+    """Every AWS call made from here on, as "service:Operation"."""
+    calls: list[str] = []
+    original = BaseClient._make_api_call
+
+    def recording(client, operation_name, params):
+        calls.append(f"{client.meta.service_model.service_name}:{operation_name}")
+        return original(client, operation_name, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", recording)
+    return calls
+
+
+def test_refresh_and_userinfo_by_access_token_make_one_aws_call_besides_cognitos(sessions, driver, user, aws_calls):
+    """Cognito refuses a refresh or access token that any sign-out revoked, so neither route reads
+    authflow's revocation records (issue 13 item 3); an id token's are still read (issue 12 item 1),
+    both in one request."""
+    user_id, email = user
+    tokens = sign_in(sessions, driver, email)
+
+    aws_calls.clear()
+    refreshed = sessions.refresh(RefreshTokenRequest(email=email, refresh_token=tokens.refresh_token), "req")
+    assert aws_calls == ["dynamodb:GetItem", "cognito-idp:AdminInitiateAuth"]
+
+    aws_calls.clear()
+    assert str(sessions.user_info(SecretStr(refreshed.access_token)).user_id) == user_id
+    assert aws_calls == ["cognito-idp:GetUser", "dynamodb:Query"]
+
+    aws_calls.clear()
+    assert str(sessions.user_info(SecretStr(refreshed.id_token)).user_id) == user_id
+    assert aws_calls == ["dynamodb:BatchGetItem", "cognito-idp:AdminGetUser", "dynamodb:Query"]
+
+
+def test_a_revoked_refresh_or_access_token_is_refused_by_cognito_without_authflows_records(sessions, driver, user, adapters, monkeypatch):
+    """What the dropped revocation reads protected is Cognito's to refuse: with authflow's records
+    emptied, a logged-out sign-in's refresh and access tokens are refused all the same."""
+    user_id, email = user
+    tokens = sign_in(sessions, driver, email)
+    sessions.logout(LogoutRequest(email=email, access_token=tokens.access_token), "req-logout")
+    monkeypatch.setattr(adapters.revoked_sign_ins, "revokes", lambda item: False)
+    monkeypatch.setattr(adapters.sign_outs, "ends", lambda item, origin_jti, issued_at: False)
+    with pytest.raises(errors.InvalidToken):
+        sessions.refresh(RefreshTokenRequest(email=email, refresh_token=tokens.refresh_token), "req")
+    with pytest.raises(errors.InvalidToken):
+        sessions.user_info(SecretStr(tokens.access_token))
+
+
+def test_a_refresh_token_presented_with_another_users_email_is_refused(sessions, driver, user):
+    """The email names whose SECRET_HASH is sent, and the refreshed token must name that user too."""
+    _, email = user
+    tokens = sign_in(sessions, driver, email)
+    other_email = new_email("other")
+    driver.onboard(other_email)
+    with pytest.raises(errors.InvalidToken):
+        sessions.refresh(RefreshTokenRequest(email=other_email, refresh_token=tokens.refresh_token), "req")

@@ -10,7 +10,7 @@ from authflow.clock import Clock
 from authflow.status.table import TableStore
 
 
-def _key(origin_jti: str) -> dict[str, str]:
+def revoked_key(origin_jti: str) -> dict[str, str]:
     return {"pk": f"SIGN_IN#{origin_jti}", "sk": "REVOKED"}
 
 
@@ -22,8 +22,9 @@ class RevokedSignIns(TableStore):
         self.retention = id_token_validity
 
     def revoke(self, origin_jti: str) -> None:
-        self._call("put_item", Item={**_key(origin_jti), "expires_at": self._expires_at(self.retention)})
+        self._call("put_item", Item={**revoked_key(origin_jti), "expires_at": self._expires_at(self.retention)})
 
-    def is_revoked(self, origin_jti: str) -> bool:
-        item = self._call("get_item", Key=_key(origin_jti), ConsistentRead=True).get("Item")
-        return bool(item) and not self._expired(item)
+    def revokes(self, item: dict | None) -> bool:
+        """Whether the item read at revoked_key(origin_jti) revokes that sign-in (TokenVerifier reads
+        it together with the user's sign-out, status.sign_outs, in one request)."""
+        return item is not None and not self._expired(item)

@@ -20,6 +20,12 @@ from authflow.clock import Clock
 from authflow.status.table import TableStore, user_key
 
 SIGNED_OUT = "SIGNED_OUT"
+
+
+def signed_out_key(user_id: str) -> dict[str, str]:
+    return user_key(user_id, SIGNED_OUT)
+
+
 # A sign-in's tokens carry Cognito's clock, the record ours: a sign-in up to this many seconds after
 # the sign-out's second is noted as fresh, so a small skew between the two clocks refuses no new token.
 CLOCK_SKEW_SECONDS = 2
@@ -34,7 +40,7 @@ class SignOuts(TableStore):
         """Every session of the user ended now (after Cognito's sign-out): tokens issued before are refused."""
         now = self.clock()
         item = {
-            **user_key(user_id, SIGNED_OUT),
+            **signed_out_key(user_id),
             "signed_out_at": Decimal(str(now.timestamp())),
             "expires_at": self._expires_at(self.retention),
         }
@@ -49,7 +55,7 @@ class SignOuts(TableStore):
         try:
             self._call(
                 "update_item",
-                Key=user_key(user_id, SIGNED_OUT),
+                Key=signed_out_key(user_id),
                 UpdateExpression="ADD fresh_sign_ins :jti",
                 ConditionExpression="signed_out_at = :at",
                 ExpressionAttributeValues={":jti": {origin_jti}, ":at": item["signed_out_at"]},
@@ -61,11 +67,15 @@ class SignOuts(TableStore):
 
     def ended(self, user_id: str, origin_jti: str, issued_at: int) -> bool:
         """Whether a token of this sign-in, issued at issued_at (epoch seconds), belongs to an ended session."""
-        item = self._current(user_id)
-        if item is None or issued_at > floor(item["signed_out_at"]):
+        return self.ends(self._call("get_item", Key=signed_out_key(user_id), ConsistentRead=True).get("Item"), origin_jti, issued_at)
+
+    def ends(self, item: dict | None, origin_jti: str, issued_at: int) -> bool:
+        """Whether the item read at signed_out_key(user_id) ends that user's sign-in's token issued at
+        issued_at (TokenVerifier reads it together with the revoked sign-in, status.revocations)."""
+        if not item or self._expired(item) or issued_at > floor(item["signed_out_at"]):
             return False
         return origin_jti not in item.get("fresh_sign_ins", set())
 
     def _current(self, user_id: str) -> dict | None:
-        item = self._call("get_item", Key=user_key(user_id, SIGNED_OUT), ConsistentRead=True).get("Item")
+        item = self._call("get_item", Key=signed_out_key(user_id), ConsistentRead=True).get("Item")
         return item if item and not self._expired(item) else None

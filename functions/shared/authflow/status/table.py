@@ -38,6 +38,25 @@ class TableStore:
             raise_transient(error, "The status table")
             raise
 
+    def get_many(self, keys: list[dict[str, str]]) -> list[dict | None]:
+        """The items at these keys of the table (None where there is none), strongly consistent, read
+        together in one BatchGetItem (DynamoDB may leave keys unprocessed under load: they are asked again)."""
+        found: dict[tuple[str, str], dict] = {}
+        pending = [dict(key) for key in keys]
+        while pending:
+            answer = self._call_batch({self.table_name: {"Keys": pending, "ConsistentRead": True}})
+            for item in answer.get("Responses", {}).get(self.table_name, []):
+                found[(item["pk"], item["sk"])] = item
+            pending = answer.get("UnprocessedKeys", {}).get(self.table_name, {}).get("Keys", [])
+        return [found.get((key["pk"], key["sk"])) for key in keys]
+
+    def _call_batch(self, request_items: dict) -> Any:
+        try:
+            return self.client.batch_get_item(RequestItems=request_items)
+        except ClientError as error:
+            raise_transient(error, "The status table")
+            raise
+
     def _expires_at(self, ttl: timedelta) -> int:
         """The TTL attribute's value (epoch seconds) for an item that may live ttl from now."""
         return int((self.clock() + ttl).timestamp())
