@@ -9,8 +9,8 @@ One local stack, on loopback only. Three phases, each run by a pool of threads:
    endpoint: AdminCreateUser; AdminInitiateAuth + AdminRespondToAuthChallenge (NEW_PASSWORD_REQUIRED)
    + AssociateSoftwareToken; VerifySoftwareToken + AdminSetUserMFAPreference; AdminInitiateAuth;
    AdminRespondToAuthChallenge (SOFTWARE_TOKEN_MFA); AdminInitiateAuth (REFRESH_TOKEN_AUTH).
-4. a user import (POST /v1/user-imports, --import-rows rows, 2 000 by default, as an admin): its rate
-   in rows accounted for per second, from the POST until it completes or --import-seconds pass.
+(The user import's rate is the 2 000-user run of tests/e2e/test_user_imports.py that `make bench`
+runs after this module: it checks every row as well as timing the import.)
 A route's throughput is its completed requests over its phase's wall time. The overhead is the ratio
 of the medians: what authflow adds (API gateway, handler, Step Functions, DynamoDB, events) to the
 bare Cognito calls. The run is bounded: it stops starting flows after --max-seconds.
@@ -304,8 +304,6 @@ def bench(
     refreshes: int = 3,
     threads: int = 4,
     max_seconds: float = 120,
-    import_rows: int = 2000,
-    import_seconds: float = 180,
     one_at_a_time_users: int = 10,
     progress=say,
 ) -> dict:
@@ -348,7 +346,6 @@ def bench(
         api_run = api_side(api_timings, users, refreshes, progress)
         direct_run = cognito_side(direct_timings, users, refreshes, progress)
         rows = summarize(api_timings, api_run["phases"], direct_timings, direct_run["phases"])
-        imported = import_rate(stack, import_rows, import_seconds, progress) if import_rows else None
         return {
             "users": users,
             "refreshes_per_user": refreshes,
@@ -358,33 +355,8 @@ def bench(
             "errors": api_run["errors"] + direct_run["errors"],
             "routes": rows,
             "one_at_a_time": one_by_one,
-            "import": imported,
             "invocations": {f.logical_id: stack.runtime.invocations[f.name] for f in stack.runtime.functions.values()},
         }
-
-
-def import_rate(stack, rows: int, max_seconds: float, progress=say) -> dict:
-    """POST /v1/user-imports of `rows` new users as an admin, polled each second: rows accounted for a second."""
-    from tests.support.client import ApiClient, make_admin
-
-    client = ApiClient(stack.api_url, stack.local_url, stack.api_key)
-    admin = make_admin(client, "bench-admin")
-    tag = uuid.uuid4().hex[:8]
-    body = "full_name,email\n" + "".join(f"Bench User {i},bench-import-{tag}-{i}@example.com\n" for i in range(rows))
-    started = time.monotonic()
-    submitted = client.post("/user-imports", raw=body.encode(), headers={**admin.headers, "content-type": "text/csv"})
-    if submitted.status != 202:
-        raise FlowError(f"POST /user-imports answered {submitted.status}: {submitted.body[:200]!r}")
-    import_id = submitted.json()["import_id"]
-    while True:
-        status = client.get(f"/user-imports/{import_id}", headers=admin.headers).json()
-        elapsed = time.monotonic() - started
-        if status["status"] == "COMPLETED" or elapsed > max_seconds:
-            break
-        time.sleep(1)
-    accounted = status["rows"] - status["counts"]["queued"]
-    progress(f"user import: {accounted} of {rows} rows accounted for in {elapsed:.0f} s")
-    return {"rows": rows, "accounted": accounted, "seconds": elapsed, "rows_per_second": accounted / elapsed, **status["counts"]}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -393,8 +365,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--refreshes", type=int, default=3, help="refreshes per user")
     parser.add_argument("--threads", type=int, default=int(os.environ.get("BENCH_THREADS", "4")))
     parser.add_argument("--max-seconds", type=float, default=120, help="no flow starts after this")
-    parser.add_argument("--import-rows", type=int, default=2000, help="rows of the user import (0: none)")
-    parser.add_argument("--import-seconds", type=float, default=180, help="the import's rate is measured until it completes or this")
     parser.add_argument(
         "--one-at-a-time-users",
         type=int,
@@ -405,9 +375,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     from measures.cost import machine_description
 
-    result = bench(
-        args.users, args.refreshes, args.threads, args.max_seconds, args.import_rows, args.import_seconds, args.one_at_a_time_users
-    )
+    result = bench(args.users, args.refreshes, args.threads, args.max_seconds, args.one_at_a_time_users)
     load = os.getloadavg()
     say(
         f"Measured on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {machine_description()}, load average "
@@ -423,13 +391,6 @@ def main(argv: list[str] | None = None) -> None:
         "one execution environment: infra/lambda_runtime.py): "
         + ", ".join(f"{name} {n}" for name, n in sorted(result["invocations"].items()))
     )
-    if result["import"]:
-        imported = result["import"]
-        say(
-            f"User import: {imported['rows_per_second']:.1f} rows/s ({imported['accounted']} of {imported['rows']} rows accounted for "
-            f"in {imported['seconds']:.0f} s: {imported['created']} created, {imported['failed']} failed; "
-            "the rate allows 12.5 rows/s, ImportAdminCreateUserPerSecond 25)"
-        )
     if result["stopped_by_deadline"]:
         say(f"Stopped at the {args.max_seconds:.0f} s bound: later flows were not run.")
     for error in result["errors"][:10]:

@@ -44,10 +44,6 @@ def test_a_tiny_bench_prints_every_route_for_the_api_and_for_cognito(tmp_path):
             "2",
             "--max-seconds",
             "180",
-            "--import-rows",
-            "10",
-            "--import-seconds",
-            "60",
             "--one-at-a-time-users",
             "1",
             "--json",
@@ -61,9 +57,7 @@ def test_a_tiny_bench_prints_every_route_for_the_api_and_for_cognito(tmp_path):
     assert run.returncode == 0, run.stderr[-3000:]
     for route in (*ROUTES, *FLOW_ROWS):
         assert route in run.stdout
-    assert "overhead p50" in run.stdout and "User import: " in run.stdout
-    imported = json.loads(figures.read_text())["import"]
-    assert imported["rows"] == imported["accounted"] == imported["created"] == 10 and imported["rows_per_second"] > 0
+    assert "overhead p50" in run.stdout
     result = json.loads(figures.read_text())
     assert not result["errors"], result["errors"]
     rows = {row["route"]: row for row in result["routes"]}
