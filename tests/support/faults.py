@@ -87,10 +87,14 @@ def fault_storm(monkeypatch, services: list[str], rate: float, seed: int = 7) ->
 
 
 class CognitoQuota:
-    """Cognito's per-second quota on AdminCreateUser, lowered by a test: calls past it are throttled."""
+    """Cognito's per-second quota on AdminCreateUser, lowered by a test: calls past it are throttled.
 
-    def __init__(self, per_second: int):
+    With throttle_every=n, every n-th call is throttled too: a busy machine may never reach the
+    lowered quota, and the test must still see its back-off exercised."""
+
+    def __init__(self, per_second: int, throttle_every: int = 0):
         self.per_second = per_second
+        self.throttle_every = throttle_every
         self.lock = threading.Lock()
         self.window: tuple[int, int] = (0, 0)  # (epoch second, calls in it)
         self.calls = 0
@@ -103,17 +107,18 @@ class CognitoQuota:
             start, count = self.window
             count = count + 1 if start == second else 1
             self.window = (second, count)
-            if count > self.per_second:
+            if count > self.per_second or (self.throttle_every and self.calls % self.throttle_every == 0):
                 self.throttled += 1
                 return False
             return True
 
 
 @contextmanager
-def admin_create_user_quota(monkeypatch, per_second: int) -> Iterator[CognitoQuota]:
+def admin_create_user_quota(monkeypatch, per_second: int, throttle_every: int = 0) -> Iterator[CognitoQuota]:
     """AdminCreateUser answers TooManyRequestsException past per_second calls in a second, as Cognito does
-    past its quota (50 a second per account, shared by the create and the invitation's resend)."""
-    quota = CognitoQuota(per_second)
+    past its quota (50 a second per account, shared by the create and the invitation's resend), and to
+    every throttle_every-th call if given (CognitoQuota)."""
+    quota = CognitoQuota(per_second, throttle_every)
     original = CognitoIdpBackend.admin_create_user
 
     def limited(self, *args, **kwargs):
