@@ -7,8 +7,6 @@ reported as a batch item failure (the event source mapping has ReportBatchItemFa
 after the queue's maxReceiveCount it is in the dead-letter queue, which has an alarm.
 """
 
-from collections import Counter
-
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -30,7 +28,6 @@ requests = MailRequests(
     Onboarding(settings, adapters),
 )
 processor = BatchProcessor(event_type=EventType.SQS)
-outcomes: Counter[str] = Counter()
 
 
 def handle(record: SQSRecord) -> None:
@@ -38,14 +35,10 @@ def handle(record: SQSRecord) -> None:
     done = requests.handle(request)
     # Neither the email nor whether it has an account goes to the log: a metric counts the latter.
     logger.info("mail request handled", extra={"kind": request.kind.value, "request_id": request.request_id})
-    outcomes["MailRequestsDone" if done else "MailRequestsWithoutAccount"] += 1
+    metrics.add_metric(name="MailRequestsDone" if done else "MailRequestsWithoutAccount", unit=MetricUnit.Count, value=1)
 
 
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 def handler(event: dict, context: LambdaContext) -> PartialItemFailureResponse:
-    outcomes.clear()
-    response = process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
-    for outcome, count in outcomes.items():
-        metrics.add_metric(name=outcome, unit=MetricUnit.Count, value=count)
-    return response
+    return process_partial_response(event=event, record_handler=handle, processor=processor, context=context)
