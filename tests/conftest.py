@@ -64,8 +64,14 @@ def pytest_terminal_summary(terminalreporter, config):
 
 @pytest.fixture(scope="session")
 def local_stack():
-    """The whole local stack, once per test session, on free ports of 127.0.0.1."""
+    """The whole local stack, once per test session, on free ports of 127.0.0.1.
+
+    Every function is cold-started here, on this thread, before any test: a cold start swaps the
+    shared package's modules in sys.modules for the function's own copy while it imports (infra's
+    LocalLambdaRuntime), and one begun later by a background thread (an SQS poller, an execution)
+    would hand a test that imports meanwhile a copy of the package whose classes are not its own."""
     with running_stack() as stack:
+        stack.runtime.load_all()
         yield stack
 
 
