@@ -874,7 +874,8 @@ def report(
             f"Fixed: {fixed['cloudwatch_alarm_metrics']} alarm metrics and {fixed['cloudwatch_dashboards']} dashboard (template.yaml), "
             f"{fixed['cloudwatch_custom_metrics']} custom metrics the EMF lines of the run defined (outcomes not exercised add more).",
             "Not counted: free tiers other than Cognito's; data transfer out; DynamoDB and S3 storage (a few KB per user);",
-            "Lambda INIT time of cold starts; SQS idle polling (about 0.3 USD a month); X-Ray trace retrieval and scans.",
+            # Lambda's SQS event source long-polls each queue with 5 pollers, 20 s a poll: 648 000 requests a month.
+            "Lambda INIT time of cold starts; SQS idle polling (about 0.26 USD a month a polled queue); X-Ray trace retrieval and scans.",
         ],
     )
 

@@ -1,12 +1,16 @@
 import os
+from collections.abc import Callable
 
 import pytest
 
 from infra.views import LocalViews
 from tests.security import _summary
 from tests.support.client import Admin, ApiClient, make_admin
+from tests.support.flows import wait_for
 from tests.support.stack import running_stack
 from tests.support.workflow import stack_client
+
+QUEUED = ("ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed")
 
 # pytest-xdist's workers start with COLUMNS=80, which the CLI's module-level rich consoles would keep
 # from their import on; the CLI tests give each run its own COLUMNS.
@@ -60,8 +64,14 @@ def pytest_terminal_summary(terminalreporter, config):
 
 @pytest.fixture(scope="session")
 def local_stack():
-    """The whole local stack, once per test session, on free ports of 127.0.0.1."""
+    """The whole local stack, once per test session, on free ports of 127.0.0.1.
+
+    Every function is cold-started here, on this thread, before any test: a cold start swaps the
+    shared package's modules in sys.modules for the function's own copy while it imports (infra's
+    LocalLambdaRuntime), and one begun later by a background thread (an SQS poller, an execution)
+    would hand a test that imports meanwhile a copy of the package whose classes are not its own."""
     with running_stack() as stack:
+        stack.runtime.load_all()
         yield stack
 
 
@@ -97,3 +107,19 @@ def cognito(local_stack):
 @pytest.fixture(scope="session")
 def s3(local_stack):
     return stack_client(local_stack, "s3")
+
+
+@pytest.fixture
+def mail_requests_handled(local_stack) -> Callable[[], None]:
+    """Waits until MailRequestFunction has taken every queued request: the mail routes answer before
+    their work is done, so "no mail came" means something only after this."""
+    sqs, queue_url = stack_client(local_stack, "sqs"), local_stack.stack.refs["MailRequestQueue"]
+
+    def handled() -> None:
+        def drained() -> bool:
+            counts = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=list(QUEUED))["Attributes"]
+            return all(counts[name] == "0" for name in QUEUED)
+
+        wait_for(drained, 30, "the mail request queue drained")
+
+    return handled

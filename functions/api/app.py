@@ -18,7 +18,7 @@ from webhooks import webhooks_router
 
 from authflow import errors
 from authflow.accounts import Accounts
-from authflow.adapters import archive_replays, import_queue, lifecycle_adapters, secret_sealer, webhook_routing
+from authflow.adapters import archive_replays, import_queue, lifecycle_adapters, mail_request_queue, secret_sealer, webhook_routing
 from authflow.admins import Callers
 from authflow.api_keys import ApiKeyCheck
 from authflow.http import build_resolver, error_answer, header, refuse_unreadable_body, responses
@@ -72,10 +72,11 @@ from authflow.webhooks import Webhooks
 
 settings = ApiSettings()
 adapters = lifecycle_adapters(settings)
-onboarding = Onboarding(settings, adapters, state_machine_arn=settings.onboarding_state_machine_arn)
+mail_requests = mail_request_queue(settings.mail_request_queue_url)
+onboarding = Onboarding(settings, adapters, state_machine_arn=settings.onboarding_state_machine_arn, mail_requests=mail_requests)
 mfa = Mfa(settings, adapters, onboarding)
 sessions = Sessions(adapters, settings.login_state_machine_arn, enrol_after_operator_reset=mfa.enrol_after_operator_reset)
-passwords = Passwords(settings, adapters, reset_state_machine_arn=settings.password_reset_state_machine_arn)
+passwords = Passwords(settings, adapters, mail_requests=mail_requests)
 callers = Callers(adapters.verifier, settings.user_pool_id, settings.admin_group_name, ttl_seconds=settings.admin_check_cache_seconds)
 accounts = Accounts(adapters, callers)
 webhooks = Webhooks(

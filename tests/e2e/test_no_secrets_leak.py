@@ -1,5 +1,5 @@
 """A full lifecycle with every secret it uses recorded, then no secret in any execution history,
-event or log line (SPEC sections 2 and 3); no TOTP seed or recovery code in any mail either (the new
+event, log line or queued message (SPEC sections 2 and 3); no TOTP seed or recovery code in any mail either (the new
 seed reaches the user only as the QR code behind a mailed link, recovery codes only in answers)."""
 
 import json
@@ -12,7 +12,7 @@ import pytest
 
 from tests.e2e.test_mfa import pending_seed
 from tests.support.client import onboard
-from tests.support.flows import current_otp, reset_password, sign_in, temporary_password
+from tests.support.flows import current_otp, invite, reset_password, sign_in, temporary_password
 
 pytestmark = pytest.mark.e2e
 
@@ -40,9 +40,28 @@ def captured_logs(local_stack):
         logger.removeHandler(capture)
 
 
-def test_no_password_code_token_or_secret_in_histories_events_or_logs(api, admin, local_stack, captured_logs):
+@pytest.fixture
+def queued_messages(monkeypatch) -> list[str]:
+    """The body of every SendMessage the local stack's SQS takes meanwhile (the mail requests among them)."""
+    from moto.sqs.models import SQSBackend
+
+    bodies: list[str] = []
+    send_message = SQSBackend.send_message
+
+    def recording(self, queue_name: str, message_body: str, *args, **kwargs):
+        bodies.append(message_body)
+        return send_message(self, queue_name, message_body, *args, **kwargs)
+
+    monkeypatch.setattr(SQSBackend, "send_message", recording)
+    return bodies
+
+
+def test_no_password_code_token_or_secret_in_histories_events_logs_or_queues(api, admin, local_stack, captured_logs, queued_messages):
+    invited = invite(api, api, "leak-invited")
+    assert api.post("/resend-confirmation-code", {"email": invited.email}).status == 200
+    secrets = {invited.temporary_password, temporary_password(api, invited.email, previous=invited.temporary_password)}
     user = onboard(api, "leak")
-    secrets = {user.password, user.totp_secret, api.status_tokens[user.user_id], temporary_password(api, user.email)}
+    secrets |= {user.password, user.totp_secret, api.status_tokens[user.user_id], temporary_password(api, user.email)}
     # The API key every request of the lifecycle carries, and a key sent wrong (a near miss of it).
     secrets |= {api.api_key, api.api_key + "-wrong"}
     assert api.post("/login", {"email": user.email, "password": "x"}, headers={"x-api-key": api.api_key + "-wrong"}).status == 403
@@ -129,7 +148,15 @@ def test_no_password_code_token_or_secret_in_histories_events_or_logs(api, admin
     events_text = json.dumps(api.local("events"))
     logs_text = "\n".join(captured_logs.lines)
     assert captured_logs.lines, "no log line was captured"
+    queued_text = "\n".join(queued_messages)
+    assert '"kind":"INVITATION_RESEND"' in queued_text and '"kind":"PASSWORD_RESET"' in queued_text, "the scan saw no mail request"
     for secret in secrets | task_tokens:
         assert len(secret) >= 6
-        for name, text in (("execution history", "\n".join(histories)), ("events", events_text), ("logs", logs_text)):
+        texts = (
+            ("execution history", "\n".join(histories)),
+            ("events", events_text),
+            ("logs", logs_text),
+            ("queued messages", queued_text),
+        )
+        for name, text in texts:
             assert secret not in text, f"a secret ({len(secret)} characters) appears in {name}"

@@ -109,7 +109,7 @@ NO_RESOURCE_LEVEL_PERMISSIONS: dict[str, str] = {
 MANAGED_POLICIES: dict[str, str] = {
     "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole": "every function writes its own logs",
     "arn:aws:iam::aws:policy/AWSXrayWriteOnlyAccess": "Tracing: Active / Tracing: Enabled sends X-Ray segments",
-    "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole": "the SQS event sources of the webhook and user import consumers",
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole": "the SQS event sources of the webhook, user import and mail request consumers",
 }
 
 # The services each role's own policies may name: what its code calls (Lambda functions) or its
@@ -135,6 +135,8 @@ SERVICES: dict[str, set[str]] = {
     # events: DescribeReplay; ses: a disabled webhook's contact; kms: opens the signing secrets
     "WebhookDeliveryFunction": {"dynamodb", "sqs", "events", "ses", "kms"},
     "UserImportFunction": {"states", "dynamodb", "sqs", "events"},
+    # cognito-idp: the invitation resent; states: the reset started, a superseded one cancelled, a wait's heartbeat
+    "MailRequestFunction": {"cognito-idp", "states", "dynamodb", "events"},
     "OnboardingStateMachine": {"lambda"},
     "LoginStateMachine": {"lambda", "events", "logs"},
     "PasswordResetStateMachine": {"lambda"},

@@ -6,6 +6,8 @@
 - MotoJwksVerifier: the token verifier fetches the pool's JWKS over HTTP, which the in-process mock
   does not serve; this one reads moto's signing keys from moto's package. Verification is the real one.
 - EventTap: an EventBridge rule on the bus to an SQS queue (in moto), to read what was published.
+- MailRequestConsumer: the unit stack runs no SQS event source; it hands each queued mail request to
+  the use cases as MailRequestFunction does.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import gzip
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -22,7 +24,8 @@ from typing import Any
 import boto3
 from pydantic import BaseModel, SecretStr
 
-from authflow.models import LoginInput, LoginStep, LoginTask
+from authflow.mail_requests import MailRequests
+from authflow.models import LoginInput, LoginStep, LoginTask, MailRequest
 from authflow.tokens import TokenVerifier
 from authflow.workflows import Workflows, execution_arn
 
@@ -103,6 +106,25 @@ def sqs_record(message: dict) -> dict:
     }
 
 
+def drained(queue_url: str) -> Iterator[str]:
+    """The body of every message on the queue (in moto), each deleted once the caller has taken it."""
+    sqs = boto3.client("sqs")
+    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            yield message["Body"]
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+@dataclass
+class MailRequestConsumer:
+    queue_url: str
+    requests: MailRequests
+
+    def deliver(self) -> list[bool]:
+        """Handles every queued request; for each, whether it started or mailed something."""
+        return [self.requests.handle(MailRequest.model_validate_json(body)) for body in drained(self.queue_url)]
+
+
 class EventTap:
     """Every event on the bus from now on, through a rule to a queue (moto delivers synchronously)."""
 
@@ -116,11 +138,7 @@ class EventTap:
         self.seen: list[dict] = []
 
     def events(self) -> list[dict]:
-        sqs = boto3.client("sqs")
-        while messages := sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10).get("Messages", []):
-            for message in messages:
-                self.seen.append(json.loads(message["Body"]))
-                sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        self.seen.extend(json.loads(body) for body in drained(self.queue_url))
         return self.seen
 
     def types(self, user_id: str | None = None) -> list[str]:

@@ -12,10 +12,12 @@ from types import ModuleType
 import pytest
 
 from authflow.adapters import Adapters, lifecycle_adapters
-from authflow.settings import ApiSettings
+from authflow.mail_requests import MailRequestQueue, MailRequests
+from authflow.passwords import Passwords
+from authflow.settings import ApiSettings, MailRequestSettings
 from authflow.status import ApiKeys
 from tests.support.api_gateway import API_KEY
-from tests.support.in_process import EventTap, FakeWorkflows, MotoJwksVerifier, OnboardingDriver
+from tests.support.in_process import EventTap, FakeWorkflows, MailRequestConsumer, MotoJwksVerifier, OnboardingDriver, drained
 from tests.support.unit_stack import UnitStack
 from tests.support.workflow import in_process_aws  # noqa: F401 (fixture)
 
@@ -70,10 +72,35 @@ def tap(settings) -> EventTap:
 
 
 @pytest.fixture
-def onboarding(settings, adapters):
+def mail_requests(settings) -> MailRequestQueue:
+    """The API's mail request queue, emptied of the requests earlier tests left on it (SQS purges once a minute at most)."""
+    list(drained(settings.mail_request_queue_url))
+    return MailRequestQueue(settings.mail_request_queue_url)
+
+
+@pytest.fixture
+def onboarding(settings, adapters, mail_requests):
     from authflow.onboarding import Onboarding
 
-    return Onboarding(settings, adapters, state_machine_arn=settings.onboarding_state_machine_arn)
+    return Onboarding(settings, adapters, state_machine_arn=settings.onboarding_state_machine_arn, mail_requests=mail_requests)
+
+
+@pytest.fixture
+def passwords(settings, adapters, mail_requests) -> Passwords:
+    return Passwords(settings, adapters, mail_requests=mail_requests)
+
+
+@pytest.fixture
+def mail_request_settings(unit_stack) -> MailRequestSettings:
+    """The mail request function's settings, from the environment the template gives it."""
+    return MailRequestSettings(**{name.lower(): value for name, value in unit_stack.environment("MailRequestFunction").items()})
+
+
+@pytest.fixture
+def mail_request_consumer(mail_request_settings, adapters, onboarding, mail_requests) -> MailRequestConsumer:
+    """MailRequestFunction's work, in-process with this test's bundle (its fake workflows)."""
+    passwords = Passwords(mail_request_settings, adapters, reset_state_machine_arn=mail_request_settings.password_reset_state_machine_arn)
+    return MailRequestConsumer(mail_requests.queue_url, MailRequests(passwords, onboarding))
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ FUNCTIONS = (
     "CognitoTriggerFunction",
     "WebhookDeliveryFunction",
     "UserImportFunction",
+    "MailRequestFunction",
 )
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:authflow-operators"
 
@@ -56,6 +57,13 @@ SIMPLE_ALARMS: dict[str, tuple[str, str, list[dict[str, Any]], str, float]] = {
         "AWS/SQS",
         "ApproximateNumberOfMessagesVisible",
         [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["WebhookDeadLetterQueue", "QueueName"]}}],
+        "Maximum",
+        0,
+    ),
+    "MailRequestDeadLetterQueueAlarm": (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["MailRequestDeadLetterQueue", "QueueName"]}}],
         "Maximum",
         0,
     ),

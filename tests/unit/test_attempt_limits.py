@@ -19,7 +19,6 @@ from authflow.models import (
     MfaVerifyRequest,
     ResendMfaRequest,
 )
-from authflow.passwords import Passwords
 from authflow.sessions import Sessions
 from authflow.status import Lockouts
 from authflow.status.lockouts import LockoutPolicy
@@ -52,11 +51,6 @@ def sessions(adapters, workflows, settings) -> Sessions:
     sessions = Sessions(adapters, login_state_machine_arn=settings.login_state_machine_arn)
     workflows.login_task = sessions.run_login_task
     return sessions
-
-
-@pytest.fixture
-def passwords(settings, adapters) -> Passwords:
-    return Passwords(settings, adapters, reset_state_machine_arn=settings.password_reset_state_machine_arn)
 
 
 def wrong_otp(driver) -> str:

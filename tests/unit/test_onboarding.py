@@ -136,16 +136,19 @@ def test_a_wrong_first_code_is_refused_and_the_user_stays_pending(driver, onboar
     assert not adapters.signals.received(user_id, UserAction.MFA_CONFIRMATION)
 
 
-def test_resend_invitation_restarts_the_wait_and_answers_unknown_emails_alike(driver, onboarding, tap):
+def test_resend_invitation_restarts_the_wait_and_answers_unknown_emails_alike(driver, onboarding, tap, mail_request_consumer):
     email = new_email()
     user_id = driver.start(email)
     driver.invite(user_id)
     driver.run(user_id, "await_user_action", "WaitForConfirmation", action="CONFIRMATION", task_token="token-wait")
+    invitations = tap.types(user_id).count("InvitationSent")
 
     known = onboarding.resend_invitation(ResendConfirmationRequest(email=email), "req-resend")
     unknown = onboarding.resend_invitation(ResendConfirmationRequest(email=new_email()), "req-resend")
 
     assert known.status == unknown.status == "CONFIRMATION_CODE_RESENT"
+    assert driver.workflows.heartbeats == [] and tap.types(user_id).count("InvitationSent") == invitations, "the request only queues"
+    assert sorted(mail_request_consumer.deliver()) == [False, True], "resent to the invited user only"
     assert driver.workflows.heartbeats == ["token-wait"]
     assert tap.types(user_id)[-1] == "InvitationSent"
 

@@ -1,5 +1,5 @@
-"""Passwords (authflow.passwords) in-process: forgot-password starting a reset execution, the reset
-workflow's tasks and confirm-password (which revokes the user's sessions)."""
+"""Passwords (authflow.passwords) in-process: forgot-password queueing a request that starts a reset
+execution (MailRequestFunction's work, run here by the mail request consumer), the reset workflow's tasks and confirm-password (which revokes the user's sessions)."""
 
 import uuid
 
@@ -16,14 +16,8 @@ from authflow.models import (
     ResetPasswordResponse,
     UserAction,
 )
-from authflow.passwords import Passwords
 from tests.support.in_process import PASSWORD
 from tests.unit.conftest import new_email
-
-
-@pytest.fixture
-def passwords(settings, adapters) -> Passwords:
-    return Passwords(settings, adapters, reset_state_machine_arn=settings.password_reset_state_machine_arn)
 
 
 @pytest.fixture
@@ -37,7 +31,9 @@ def run(passwords, workflows, user_id: str, task: str, state: str, token: str | 
     return passwords.run_reset_task(PasswordResetTask(task=task, state=state, reset=reset, execution_arn=f"{arn}:{name}", task_token=token))
 
 
-def test_forgot_password_starts_a_reset_and_answers_every_email_its_stable_pseudo_id(passwords, workflows, user, settings, adapters):
+def test_forgot_password_starts_a_reset_and_answers_every_email_its_stable_pseudo_id(
+    passwords, workflows, user, mail_request_settings, adapters, mail_request_consumer
+):
     user_id, email = user
     known = passwords.forgot(ForgotPasswordRequest(email=email), "req")
     stranger = new_email()
@@ -45,16 +41,19 @@ def test_forgot_password_starts_a_reset_and_answers_every_email_its_stable_pseud
 
     assert str(known.user_id) == adapters.pseudo_ids.for_email(email) != user_id, "the answer tells no one the user exists"
     assert known.user_id == passwords.forgot(ForgotPasswordRequest(email=email), "req").user_id
+    assert not [s for s in workflows.started if s[1].startswith("reset-")], "the request starts nothing: the mail request function does"
+    assert sorted(mail_request_consumer.deliver()) == [False, False, True, True]
     machine, name, execution_input = workflows.started[-1]
-    assert machine == settings.password_reset_state_machine_arn and name.startswith(f"reset-{user_id}-")
+    assert machine == mail_request_settings.password_reset_state_machine_arn and name.startswith(f"reset-{user_id}-")
     assert execution_input == {"user_id": user_id, "request_id": "req", "code_validity_seconds": 3600}
     assert unknown[0].user_id == unknown[1].user_id != known.user_id
     assert sum(1 for s in workflows.started if s[1].startswith("reset-")) == 2, "no execution for an unknown email"
 
 
-def test_the_reset_tasks_wait_for_the_new_password_and_record_it(passwords, workflows, user, tap, adapters):
+def test_the_reset_tasks_wait_for_the_new_password_and_record_it(passwords, workflows, user, tap, adapters, mail_request_consumer):
     user_id, email = user
     passwords.forgot(ForgotPasswordRequest(email=email), "req")
+    mail_request_consumer.deliver()
     run(passwords, workflows, user_id, "request_reset_code", "SendResetCode")
     run(passwords, workflows, user_id, "await_new_password", "WaitForNewPassword", token="token-reset")
 
@@ -70,17 +69,21 @@ def test_the_reset_tasks_wait_for_the_new_password_and_record_it(passwords, work
     assert tap.types(user_id)[-2:] == ["PasswordResetRequested", "PasswordResetCompleted"]
 
 
-def test_a_newer_request_cancels_the_waiting_reset(passwords, workflows, user):
+def test_a_newer_request_cancels_the_waiting_reset(passwords, workflows, user, mail_request_consumer):
     user_id, email = user
     passwords.forgot(ForgotPasswordRequest(email=email), "req")
+    mail_request_consumer.deliver()
     run(passwords, workflows, user_id, "await_new_password", "WaitForNewPassword", token="token-first")
     passwords.forgot(ForgotPasswordRequest(email=email), "req")
+    assert workflows.cancelled == []
+    mail_request_consumer.deliver()
     assert workflows.cancelled == [("token-first", "PasswordResetSuperseded")]
 
 
-def test_a_confirmation_before_the_wait_resumes_it_and_an_expiry_is_recorded(passwords, workflows, user, tap):
+def test_a_confirmation_before_the_wait_resumes_it_and_an_expiry_is_recorded(passwords, workflows, user, tap, mail_request_consumer):
     user_id, email = user
     passwords.forgot(ForgotPasswordRequest(email=email), "req")
+    mail_request_consumer.deliver()
     passwords.confirm(user_id, ConfirmPasswordRequest(email=email, new_password="Reset-Passw0rd-77!", verification_code="123456"))
     run(passwords, workflows, user_id, "await_new_password", "WaitForNewPassword", token="token-late")
     assert workflows.resumed[-1][0] == "token-late"
@@ -102,7 +105,9 @@ def test_confirm_password_for_another_user_or_with_a_wrong_code_is_refused(passw
         )
 
 
-def test_the_operator_reset_starts_the_forgot_password_reset_only_for_a_matching_id_and_email(passwords, workflows, user, driver, tap):
+def test_the_operator_reset_starts_the_forgot_password_reset_only_for_a_matching_id_and_email(
+    passwords, workflows, user, driver, tap, mail_request_consumer
+):
     user_id, email = user
     other_id = driver.onboard(new_email("other"))
     mismatched = [
@@ -110,9 +115,11 @@ def test_the_operator_reset_starts_the_forgot_password_reset_only_for_a_matching
         passwords.operator_reset(str(uuid.uuid4()), ResetPasswordRequest(email=email), "req"),
         passwords.operator_reset(user_id, ResetPasswordRequest(email=new_email()), "req"),
     ]
+    assert mail_request_consumer.deliver() == [False] * 3
     assert not [s for s in workflows.started if s[1].startswith("reset-")], "no reset for a mismatched id and email"
 
     matched = passwords.operator_reset(user_id, ResetPasswordRequest(email=email), "req-operator")
+    assert mail_request_consumer.deliver() == [True]
 
     assert {type(a) for a in [*mismatched, matched]} == {ResetPasswordResponse}
     assert {a.status for a in [*mismatched, matched]} == {"PASSWORD_FORGOT_CONFIRMATION_SENT"}

@@ -5,14 +5,8 @@ import pytest
 
 from authflow import errors
 from authflow.models import CreateUserRequest, ForgotPasswordRequest, ResendConfirmationRequest
-from authflow.passwords import Passwords
 from authflow.request_limits import RequestLimits
 from tests.unit.conftest import new_email
-
-
-@pytest.fixture
-def passwords(settings, adapters) -> Passwords:
-    return Passwords(settings, adapters, reset_state_machine_arn=settings.password_reset_state_machine_arn)
 
 
 def test_the_default_is_five_mail_requests_per_email_an_hour(settings):
@@ -20,7 +14,9 @@ def test_the_default_is_five_mail_requests_per_email_an_hour(settings):
 
 
 @pytest.mark.parametrize("known", [True, False], ids=["known", "unknown"])
-def test_forgot_password_is_limited_per_email_alike_for_known_and_unknown_emails(passwords, driver, workflows, known):
+def test_forgot_password_is_limited_per_email_alike_for_known_and_unknown_emails(
+    passwords, driver, workflows, mail_request_consumer, known
+):
     email = new_email("limit-forgot")
     if known:
         driver.onboard(email)
@@ -29,6 +25,7 @@ def test_forgot_password_is_limited_per_email_alike_for_known_and_unknown_emails
         passwords.forgot(ForgotPasswordRequest(email=email), "req")
     assert len({a.user_id for a in answers}) == 1
     assert 0 < refusal.value.retry_after <= 3600
+    assert mail_request_consumer.deliver() == [known] * 5, "the refused sixth request queued nothing"
     resets = [s for s in workflows.started if s[1].startswith("reset-") and s[2]["user_id"] in {str(a.user_id) for a in answers}]
     assert resets == [], "the answer's id is the pseudo-id, never the account's"
 

@@ -14,7 +14,7 @@ from botocore.client import BaseClient
 
 from authflow import errors
 from authflow.mfa import Mfa
-from authflow.models import LoginRequest, ResendMfaRequest
+from authflow.models import ForgotPasswordRequest, LoginRequest, ResendConfirmationRequest, ResendMfaRequest, ResetPasswordRequest
 from authflow.sessions import Sessions
 from tests.unit.conftest import new_email
 
@@ -50,6 +50,21 @@ def known_and_unknown(driver, adapters) -> tuple[str, str]:
     return known, unknown
 
 
+@pytest.fixture
+def invited_and_unknown(driver, adapters) -> tuple[str, str]:
+    """An email whose user waits for confirmation (the one resend-confirmation-code mails), and one without a user."""
+    invited, unknown = new_email("invited"), new_email("unknown")
+    driver.invite(driver.start(invited))
+    adapters.pseudo_ids.for_email(unknown)
+    return invited, unknown
+
+
+def answered(call, email: str) -> list[tuple[str, str]]:
+    with aws_operations() as operations:
+        call(email)
+    return operations
+
+
 def refused_alike(call, email: str) -> list[tuple[str, str]]:
     with aws_operations() as operations, pytest.raises(errors.InvalidCredentials):
         call(email)
@@ -76,3 +91,44 @@ def test_resend_mfa_makes_the_same_aws_calls_for_a_known_and_an_unknown_email(se
 
     assert ("cognito-idp", "AdminInitiateAuth") in known
     assert known == unknown
+
+
+def test_forgot_password_makes_the_same_aws_calls_for_a_known_and_an_unknown_email(passwords, known_and_unknown, mail_request_consumer):
+    def forgot(email: str) -> None:
+        passwords.forgot(ForgotPasswordRequest(email=email), "req")
+
+    known, unknown = (answered(forgot, email) for email in known_and_unknown)
+
+    assert ("sqs", "SendMessage") in known, "the request queues its work"
+    assert known == unknown
+    assert sorted(mail_request_consumer.deliver()) == [False, True], "then the reset starts for the account's email only"
+
+
+def test_the_operator_reset_makes_the_same_aws_calls_for_a_matching_and_a_mismatched_email(
+    passwords, driver, known_and_unknown, mail_request_consumer
+):
+    email, stranger = known_and_unknown
+    user_id = driver.onboarding.claims.user_id_for(email)
+
+    def reset(address: str) -> None:
+        passwords.operator_reset(str(user_id), ResetPasswordRequest(email=address), "req")
+
+    matching, mismatched = answered(reset, email), answered(reset, stranger)
+
+    assert ("sqs", "SendMessage") in matching
+    assert matching == mismatched
+    assert sorted(mail_request_consumer.deliver()) == [False, True]
+
+
+def test_resend_confirmation_code_makes_the_same_aws_calls_for_an_invited_and_an_unknown_email(
+    onboarding, invited_and_unknown, mail_request_consumer
+):
+    def resend(email: str) -> None:
+        onboarding.resend_invitation(ResendConfirmationRequest(email=email), "req")
+
+    invited, unknown = (answered(resend, email) for email in invited_and_unknown)
+
+    assert ("sqs", "SendMessage") in invited
+    assert ("cognito-idp", "AdminCreateUser") not in invited, "the invitation is resent by the mail request function"
+    assert invited == unknown
+    assert sorted(mail_request_consumer.deliver()) == [False, True], "then the invitation is resent to the invited user only"

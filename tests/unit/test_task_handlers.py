@@ -6,6 +6,7 @@ import uuid
 
 import boto3
 
+from authflow.models import ForgotPasswordRequest
 from authflow.status import StatusRecords
 from tests.support.in_process import sqs_record
 from tests.unit.conftest import new_email
@@ -87,3 +88,23 @@ def test_the_delivery_function_parks_a_message_that_is_not_an_authflow_event(uni
     parked = sqs.receive_message(QueueUrl=dead, MessageAttributeNames=["All"])["Messages"]
     assert [json.dumps(m["Body"]) for m in parked] == [json.dumps("not json")]
     assert parked[0]["MessageAttributes"]["failure_reason"]["StringValue"] == "not an authflow event"
+
+
+def test_the_mail_request_function_starts_an_active_users_reset_only_and_returns_a_request_it_cannot_read(
+    unit_stack, driver, passwords, mail_requests, mail_request_settings
+):
+    email = new_email("queued-reset")
+    user_id = driver.onboard(email)
+    passwords.forgot(ForgotPasswordRequest(email=email), "req-queued")
+    passwords.forgot(ForgotPasswordRequest(email=new_email("nobody")), "req-queued")
+    sqs = boto3.client("sqs")
+    sqs.send_message(QueueUrl=mail_requests.queue_url, MessageBody="not a mail request")
+    messages = sqs.receive_message(QueueUrl=mail_requests.queue_url, AttributeNames=["All"], MaxNumberOfMessages=10)["Messages"]
+    unreadable = next(m["MessageId"] for m in messages if m["Body"] == "not a mail request")
+
+    answer = invoke(unit_stack, "MailRequestFunction", {"Records": [sqs_record(m) for m in messages]})
+
+    assert answer == {"batchItemFailures": [{"itemIdentifier": unreadable}]}, "it comes back, then goes to the dead-letter queue"
+    machine = mail_request_settings.password_reset_state_machine_arn
+    started = [e["name"] for e in boto3.client("stepfunctions").list_executions(stateMachineArn=machine)["executions"]]
+    assert len([name for name in started if name.startswith(f"reset-{user_id}-")]) == 1

@@ -69,6 +69,7 @@ EXPECTED_FUNCTIONS = {
     "CognitoTriggerFunction",
     "WebhookDeliveryFunction",
     "UserImportFunction",
+    "MailRequestFunction",
 }
 RUNTIME = "python3.13"
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from authflow.identity import PseudoIds
     from authflow.imports import ImportQueue
     from authflow.mail import Mailer
+    from authflow.mail_requests import MailRequestQueue
     from authflow.password_policy import PasswordPolicy
     from authflow.qr import QrCodeStore
     from authflow.replays import ArchiveReplays
@@ -228,6 +229,14 @@ def import_queue(queue_url: str) -> ImportQueue:
     from authflow.imports import ImportQueue
 
     return ImportQueue(queue_url)
+
+
+@cache
+def mail_request_queue(queue_url: str) -> MailRequestQueue:
+    """The mail request queue: the API sends forgot-password's, the operator reset's and resend-confirmation-code's work to it."""
+    from authflow.mail_requests import MailRequestQueue
+
+    return MailRequestQueue(queue_url)
 
 
 @cache

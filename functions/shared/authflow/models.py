@@ -461,6 +461,21 @@ class PasswordResetTask(BaseModel):
     task_token: SecretStr | None = None
 
 
+class MailRequestKind(StrEnum):
+    PASSWORD_RESET = "PASSWORD_RESET"  # forgot-password, or the operator's reset (which names the user)
+    INVITATION_RESEND = "INVITATION_RESEND"  # resend-confirmation-code
+
+
+class MailRequest(BaseModel):
+    """One message on the mail request queue (authflow.mail_requests): what the request asked for, the
+    same for every email; only its consumer looks the email up. No secret: the consumer draws them."""
+
+    kind: MailRequestKind
+    email: str = Field(description="As the request's model validated and normalised it.")
+    request_id: str
+    user_id: UUID | None = Field(None, description="The operator reset's path id: it starts only if the email's active user has it.")
+
+
 # ----------------------------------------------------------------------------- webhooks
 
 if TYPE_CHECKING:

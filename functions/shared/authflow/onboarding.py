@@ -16,6 +16,7 @@ from authflow import errors, events, status_tokens
 from authflow.adapters import Adapters
 from authflow.attempts import AttemptLimits, Factor
 from authflow.aws import raise_transient
+from authflow.mail_requests import MailRequestQueue
 from authflow.models import (
     ConfirmMfaRequest,
     ConfirmMfaResponse,
@@ -24,6 +25,8 @@ from authflow.models import (
     CreateUserRequest,
     CreateUserResponse,
     ExecutionRef,
+    MailRequest,
+    MailRequestKind,
     OnboardingInput,
     OnboardingStatus,
     OnboardingStatusResponse,
@@ -46,9 +49,16 @@ _WAITING_STATUS = {UserAction.CONFIRMATION: OnboardingStatus.INVITED, UserAction
 
 
 class Onboarding:
-    def __init__(self, settings: CognitoSettings, adapters: Adapters, state_machine_arn: str | None = None):
+    def __init__(
+        self,
+        settings: CognitoSettings,
+        adapters: Adapters,
+        state_machine_arn: str | None = None,
+        mail_requests: MailRequestQueue | None = None,
+    ):
         self.settings = settings
         self.state_machine_arn = state_machine_arn
+        self.mail_requests = mail_requests
         self.users = adapters.users
         self.status = adapters.status
         self.claims = adapters.claims
@@ -166,25 +176,35 @@ class Onboarding:
     def resend_invitation(
         self, request: ResendConfirmationRequest, request_id: str, api_key_name: str | None = None
     ) -> ResendConfirmationResponse:
-        """Mails a new temporary password; answers an unknown or already confirmed email the same way."""
+        """Queues the resend, which mails a new temporary password to an invited user only; answers an
+        unknown or already confirmed email the same way, after the same work."""
+        if self.mail_requests is None:
+            raise RuntimeError("resend_invitation needs the mail request queue")
         self.limits.charge(request.email, api_key_name)
+        self.mail_requests.send(MailRequest(kind=MailRequestKind.INVITATION_RESEND, email=request.email, request_id=request_id))
+        return ResendConfirmationResponse(email=request.email)
+
+    def resend_requested_invitation(self, request: MailRequest) -> bool:
+        """A queued resend (the mail request function): a new temporary password for the email's invited
+        user, whose wait for confirmation starts again; False, nothing sent, for any other email."""
         user_id = self.claims.user_id_for(request.email)
         record = self.status.get(user_id) if user_id else None
-        if user_id and record and record.status == OnboardingStatus.INVITED:
-            self.users.send_invitation(user_id, self.password_policy.temporary_password())
-            # The new temporary password is valid for the full period again, and so is the wait.
-            token = self.signals.waiting_token(user_id, UserAction.CONFIRMATION)
-            if token is not None:
-                self.workflows.heartbeat(token)
-            self.events.publish(
-                events.InvitationSent(
-                    user_id=user_id,
-                    resend=True,
-                    request_id=request_id,
-                    execution_arn=record.execution_arn,
-                )
+        if not (user_id and record and record.status == OnboardingStatus.INVITED):
+            return False
+        self.users.send_invitation(user_id, self.password_policy.temporary_password())
+        # The new temporary password is valid for the full period again, and so is the wait.
+        token = self.signals.waiting_token(user_id, UserAction.CONFIRMATION)
+        if token is not None:
+            self.workflows.heartbeat(token)
+        self.events.publish(
+            events.InvitationSent(
+                user_id=user_id,
+                resend=True,
+                request_id=request.request_id,
+                execution_arn=record.execution_arn,
             )
-        return ResendConfirmationResponse(email=request.email)
+        )
+        return True
 
     def status_of(self, user_id: str, status_token: SecretStr | None, by_admin: bool) -> OnboardingStatusResponse:
         """For an admin, or for whoever holds the user's status token; anyone else learns nothing,

@@ -1,23 +1,29 @@
 """The password lifecycle: reset by mailed code (a Standard workflow per request).
 
 Unknown emails get the same answers as known ones: forgot-password returns a stable pseudo-id, and the
-operator reset answers a mismatched id and email as a matching pair.
+operator reset answers a mismatched id and email as a matching pair. Both do the same work for every
+email too: they queue a request (authflow.mail_requests), and MailRequestFunction starts the reset for
+an active user's email only (start_requested_reset).
 """
 
 from collections.abc import Callable
 from datetime import timedelta
 from typing import ClassVar
+from uuid import UUID
 
 from pydantic import SecretStr
 
 from authflow import errors, events
 from authflow.adapters import Adapters
 from authflow.attempts import AttemptLimits, Factor
+from authflow.mail_requests import MailRequestQueue
 from authflow.models import (
     ConfirmPasswordRequest,
     ConfirmPasswordResponse,
     ForgotPasswordRequest,
     ForgotPasswordResponse,
+    MailRequest,
+    MailRequestKind,
     OnboardingStatus,
     PasswordResetInput,
     PasswordResetTask,
@@ -34,9 +40,16 @@ RESET_WEAKENS_NO_FACTOR_FOR = timedelta(hours=24)
 
 
 class Passwords:
-    def __init__(self, settings: CognitoSettings, adapters: Adapters, reset_state_machine_arn: str | None = None):
+    def __init__(
+        self,
+        settings: CognitoSettings,
+        adapters: Adapters,
+        reset_state_machine_arn: str | None = None,
+        mail_requests: MailRequestQueue | None = None,
+    ):
         self.settings = settings
         self.reset_state_machine_arn = reset_state_machine_arn
+        self.mail_requests = mail_requests
         self.users = adapters.users
         self.sign_out = SignOut(adapters)
         self.status = adapters.status
@@ -63,26 +76,27 @@ class Passwords:
     # ------------------------------------------------------------------ API side
 
     def forgot(self, request: ForgotPasswordRequest, request_id: str, api_key_name: str | None = None) -> ForgotPasswordResponse:
-        """Starts a reset for an active user; every email, known or not, is answered its stable pseudo-id."""
+        """Queues a reset request, which starts a reset for an active user only; every email, known or not,
+        is answered its stable pseudo-id after the same work."""
         self.limits.charge(request.email, api_key_name)
-        answer = ForgotPasswordResponse(email=request.email, user_id=self.pseudo_ids.for_email(request.email))
-        user_id = self._active_user(request.email)
-        if user_id is None:
-            return answer
-        self._start_reset(user_id, request_id)
-        return answer
+        self._queue(MailRequest(kind=MailRequestKind.PASSWORD_RESET, email=request.email, request_id=request_id))
+        return ForgotPasswordResponse(email=request.email, user_id=self.pseudo_ids.for_email(request.email))
 
     def operator_reset(
         self, user_id: str, request: ResetPasswordRequest, request_id: str, api_key_name: str | None = None
     ) -> ResetPasswordResponse:
         """CognitoApi's POST /v1/users/{id}/reset-password with the API key alone: the same reset as
         forgot-password (the current password keeps working until it completes), started only when the
-        id and the email name the same active user, and answered alike when they do not. It shares
-        forgot-password's mail limits, charged first."""
+        id and the email name the same active user, and answered alike, after the same work, when they
+        do not. It shares forgot-password's mail limits, charged first."""
         self.limits.charge(request.email, api_key_name)
-        if self._active_user(request.email) == user_id:
-            self._start_reset(user_id, request_id)
+        self._queue(MailRequest(kind=MailRequestKind.PASSWORD_RESET, email=request.email, request_id=request_id, user_id=user_id))
         return ResetPasswordResponse(email=request.email, user_id=user_id)
+
+    def _queue(self, request: MailRequest) -> None:
+        if self.mail_requests is None:
+            raise RuntimeError("forgot needs the mail request queue")
+        self.mail_requests.send(request)
 
     def force_reset(self, user_id: str, request: ResetPasswordRequest, request_id: str) -> ResetPasswordResponse:
         """An administrator's reset: the current password stops working and Cognito mails a reset code,
@@ -92,6 +106,17 @@ class Passwords:
         self.users.force_password_reset(user_id)
         self.events.publish(events.PasswordResetForced(user_id=user_id, request_id=request_id))
         return ResetPasswordResponse(email=request.email, user_id=user_id, status="PASSWORD_RESET_FORCED")
+
+    # ------------------------------------------------------------------ the mail request function
+
+    def start_requested_reset(self, request: MailRequest) -> bool:
+        """A queued reset request: the reset starts for the email's active user (the one the operator's
+        request names, if it names one); False, nothing started, for any other email."""
+        user_id = self._active_user(request.email)
+        if user_id is None or request.user_id not in (None, UUID(user_id)):
+            return False
+        self._start_reset(user_id, request.request_id)
+        return True
 
     def _start_reset(self, user_id: str, request_id: str) -> None:
         if not self.reset_state_machine_arn:

@@ -45,7 +45,6 @@ class ApiSettings(CognitoSettings):
 
     onboarding_state_machine_arn: str
     login_state_machine_arn: str
-    password_reset_state_machine_arn: str
     admin_group_name: str
     admin_check_cache_seconds: int
     source_ip_requests_per_window: int
@@ -55,6 +54,7 @@ class ApiSettings(CognitoSettings):
     event_bus_arn: str
     webhook_events_rule_arn: str
     user_import_queue_url: str
+    mail_request_queue_url: str  # forgot-password, the operator's reset and resend-confirmation-code queue their work there
     webhook_secret_key_arn: str  # the KMS key webhook signing secrets are sealed with
 
 
@@ -64,6 +64,12 @@ class ImportSettings(CognitoSettings):
     onboarding_state_machine_arn: str
     user_import_queue_url: str
     import_admin_create_user_per_second: int  # ImportAdminCreateUserPerSecond, shared by every import
+
+
+class MailRequestSettings(CognitoSettings):
+    """The mail request function: starts the password resets and resends the invitations the API queued."""
+
+    password_reset_state_machine_arn: str
 
 
 class DeliverySettings(BaseSettings):
