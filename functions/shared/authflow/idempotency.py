@@ -45,7 +45,7 @@ class Idempotency:
     @cached_property
     def persistence(self) -> DynamoDBPersistenceLayer:
         """Made by the first request with a key, which most cold starts never see: its DynamoDB client
-        (one of typed values, not the status stores') cost ~15 ms of CPU at every cold start."""
+        (one of typed values, a second beside the status stores') was made at every cold start."""
         return DynamoDBPersistenceLayer(
             table_name=self.table_name,
             key_attr="pk",

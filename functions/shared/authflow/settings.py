@@ -10,7 +10,7 @@ class EnvironmentSettings(BaseModel):
     """A function's settings, frozen (hence hashable: the adapter factories cache on them).
 
     A plain model rather than pydantic-settings' BaseSettings, whose import (its sources for dotenv
-    files, secrets directories and three clouds' vaults) cost ~30 ms of CPU at every cold start. Each
+    files, secrets directories and three clouds' vaults) cost 20-30 ms of CPU at every cold start. Each
     function builds the one settings model it reads (defer_build), not the others."""
 
     model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)
