@@ -62,7 +62,7 @@ NO_HANDLER_LOADS = {
 }
 ONLY_FOR = {
     "aws_lambda_powertools.utilities.idempotency": {"ApiFunction"},  # the API's Idempotency-Key
-    "aws_lambda_powertools.utilities.batch": {"UserImportFunction"},  # its batch processor
+    "aws_lambda_powertools.utilities.batch": {"UserImportFunction", "MailRequestFunction"},  # their batch processors
     "aws_lambda_powertools.event_handler": {"ApiFunction"},
 }
 

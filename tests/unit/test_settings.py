@@ -3,7 +3,15 @@
 import pytest
 from pydantic import ValidationError
 
-from authflow.settings import ApiSettings, CognitoSettings, CommonSettings, DeliverySettings, EnvironmentSettings, ImportSettings
+from authflow.settings import (
+    ApiSettings,
+    CognitoSettings,
+    CommonSettings,
+    DeliverySettings,
+    EnvironmentSettings,
+    ImportSettings,
+    MailRequestSettings,
+)
 from measures.coldstart import functions_of_template
 
 SETTINGS_OF: dict[str, type[EnvironmentSettings]] = {
@@ -12,6 +20,7 @@ SETTINGS_OF: dict[str, type[EnvironmentSettings]] = {
     "OnboardingTaskFunction": CognitoSettings,
     "PasswordResetTaskFunction": CognitoSettings,
     "UserImportFunction": ImportSettings,
+    "MailRequestFunction": MailRequestSettings,
     "WebhookDeliveryFunction": DeliverySettings,
     "CognitoTriggerFunction": CommonSettings,
 }

@@ -471,7 +471,7 @@ class MailRequestKind(StrEnum):
     INVITATION_RESEND = "INVITATION_RESEND"  # resend-confirmation-code
 
 
-class MailRequest(BaseModel):
+class MailRequest(Model):
     """One message on the mail request queue (authflow.mail_requests): what the request asked for, the
     same for every email; only its consumer looks the email up. No secret: the consumer draws them."""
 
