@@ -46,8 +46,11 @@ HEAVY_MODULES = (
     "cryptography",
     "jsonschema",
     "fastjsonschema",
-    "aws_lambda_powertools.event_handler.openapi",
+    "aws_lambda_powertools.event_handler.openapi.models",
+    "aws_lambda_powertools.utilities.batch",
+    "aws_lambda_powertools.utilities.idempotency",
     "email_validator",
+    "pydantic_settings",
     "standardwebhooks",
     "aws_xray_sdk",
 )
@@ -272,10 +275,11 @@ def zip_size(sources: list[tuple[Path, str]], destination: Path) -> tuple[int, i
 # ---------------------------------------------------------------------- the import probe
 
 
-def import_once(python: list[str], function: Function, paths: list[Path], code_dir: Path | None = None) -> dict:
+def import_once(python: list[str], function: Function, paths: list[Path], code_dir: Path | None = None, probe: str = PROBE) -> dict:
     """Imports the function's handler module from code_dir (its CodeUri by default) with `paths`
     after it, in a fresh interpreter that reads .pyc where the packages ship them and writes none
-    (Lambda's /var/task and /opt are read-only)."""
+    (Lambda's /var/task and /opt are read-only); probe (PROBE's arguments, its answer a JSON line)
+    says what to report."""
     env = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", "/tmp"),
@@ -294,7 +298,7 @@ def import_once(python: list[str], function: Function, paths: list[Path], code_d
         "PYTHONDONTWRITEBYTECODE": "1",
     }
     answer = subprocess.run(
-        [*python, "-I", "-B", "-c", PROBE, str(code_dir or function.code_dir), function.module, *map(str, paths)],
+        [*python, "-I", "-B", "-c", probe, str(code_dir or function.code_dir), function.module, *map(str, paths)],
         input=json.dumps(HEAVY_MODULES),
         capture_output=True,
         text=True,
@@ -438,7 +442,11 @@ def print_report(result: dict) -> None:
     )
 
 
-SHORT = {"aws_lambda_powertools.event_handler.openapi": "powertools.openapi", "email_validator": "email_validator"}
+SHORT = {
+    "aws_lambda_powertools.event_handler.openapi.models": "powertools.openapi.models",
+    "aws_lambda_powertools.utilities.batch": "powertools.batch",
+    "aws_lambda_powertools.utilities.idempotency": "powertools.idempotency",
+}
 
 
 def main(argv: list[str] | None = None) -> None:

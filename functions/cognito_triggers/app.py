@@ -22,7 +22,7 @@ from authflow.settings import CommonSettings
 
 REFRESH_TRIGGER_SOURCE = "TokenGeneration_RefreshTokens"
 
-settings = CommonSettings()
+settings = CommonSettings.from_environment()
 publisher = trigger_publisher(settings)
 
 

@@ -10,7 +10,7 @@ from authflow.observability import logger, metrics
 from authflow.sessions import Sessions
 from authflow.settings import CognitoSettings
 
-sessions = Sessions(lifecycle_adapters(CognitoSettings()))
+sessions = Sessions(lifecycle_adapters(CognitoSettings.from_environment()))
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -21,7 +21,7 @@ from authflow.onboarding import Onboarding
 from authflow.passwords import Passwords
 from authflow.settings import MailRequestSettings
 
-settings = MailRequestSettings()
+settings = MailRequestSettings.from_environment()
 adapters = lifecycle_adapters(settings)
 requests = MailRequests(
     Passwords(settings, adapters, reset_state_machine_arn=settings.password_reset_state_machine_arn),

@@ -10,7 +10,7 @@ from authflow.observability import logger, metrics
 from authflow.onboarding import Onboarding
 from authflow.settings import CognitoSettings
 
-settings = CognitoSettings()
+settings = CognitoSettings.from_environment()
 onboarding = Onboarding(settings, lifecycle_adapters(settings))
 
 

@@ -10,7 +10,7 @@ from authflow.observability import logger, metrics
 from authflow.passwords import Passwords
 from authflow.settings import CognitoSettings
 
-settings = CognitoSettings()
+settings = CognitoSettings.from_environment()
 passwords = Passwords(settings, lifecycle_adapters(settings))
 
 

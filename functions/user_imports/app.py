@@ -20,7 +20,7 @@ from authflow.observability import logger, metrics
 from authflow.onboarding import Onboarding
 from authflow.settings import ImportSettings
 
-settings = ImportSettings()
+settings = ImportSettings.from_environment()
 adapters = lifecycle_adapters(settings)
 queue = import_queue(settings.user_import_queue_url)
 imports = UserImports(

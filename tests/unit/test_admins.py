@@ -201,14 +201,15 @@ def test_admins_add_finds_the_pool_and_group_in_the_stack_and_adds_the_user(pool
 def test_a_stored_create_answer_holds_its_status_token_sealed_and_opens_with_the_server_secret():
     from cryptography.fernet import InvalidToken
 
+    from authflow.idempotency import SealedStatusToken
     from authflow.models import CreateUserResponse
 
     answer = CreateUserResponse(
         email="ada@example.com", user_id=uuid.uuid4(), status_token=status_tokens.new_status_token().get_secret_value()
     )
-    sealed = status_tokens.SealedStatusToken(CreateUserResponse, lambda: b"server secret")
+    sealed = SealedStatusToken(CreateUserResponse, lambda: b"server secret")
     stored = sealed.to_dict(answer)
     assert answer.status_token not in str(stored) and stored["user_id"] == str(answer.user_id)
     assert sealed.from_dict(stored) == answer
     with pytest.raises(InvalidToken):
-        status_tokens.SealedStatusToken(CreateUserResponse, lambda: b"another secret").from_dict(stored)
+        SealedStatusToken(CreateUserResponse, lambda: b"another secret").from_dict(stored)

@@ -176,7 +176,7 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
 @cache
 def delivery_adapters(settings: DeliverySettings) -> DeliveryAdapters:
     """The webhook delivery function's bundle."""
-    from authflow.aws import client
+    from authflow.aws import ClientOnFirstUse
     from authflow.callback_urls import resolve_host
     from authflow.clock import utc_now
     from authflow.mail import Mailer
@@ -188,7 +188,8 @@ def delivery_adapters(settings: DeliverySettings) -> DeliveryAdapters:
     return DeliveryAdapters(
         subscriptions=SubscriptionStore(settings.status_table_name, utc_now),
         deliveries=DeliveryRecords(settings.status_table_name, utc_now),
-        queue=client("sqs"),
+        # Only a retry or a dead-lettered event calls SQS: a delivery that succeeds never does.
+        queue=ClientOnFirstUse("sqs"),
         resolve=resolve_host,
         send=post,
         replays=ArchiveReplays(),

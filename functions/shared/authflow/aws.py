@@ -41,6 +41,17 @@ def client(service: str):
     return boto3.client(service, config=_CONFIG)
 
 
+class ClientOnFirstUse:
+    """The service's client (client(service)), made when a method is first called: for a bundle that
+    holds a client its function calls on rare paths only (each client made after the first costs 5-30 ms of CPU)."""
+
+    def __init__(self, service: str):
+        self.service = service
+
+    def __getattr__(self, name: str):
+        return getattr(client(self.service), name)
+
+
 @cache
 def table_client():
     """A DynamoDB client that takes and answers plain Python values, as boto3's Table resource does.

@@ -46,17 +46,22 @@ Token = Annotated[SecretStr, Field(min_length=1, max_length=8192)]
 EmailOrUserId = Annotated[UUID | Email, Field(union_mode="left_to_right")]
 
 
-class Request(BaseModel):
-    """Every request body: unknown fields are refused, and no error repeats what was sent.
+class Model(BaseModel):
+    """Every model of this module is built on first use (defer_build): each function imports them all
+    and uses a few (a task function its own task's payload, never the API's models), and building them
+    at import (and loading email-validator for the API's emails) cost ~40 ms per cold start."""
 
-    API models are built on first use (defer_build): the task functions import this module and
-    never use them, and building them (and loading email-validator) cost ~40 ms per cold start."""
-
-    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, defer_build=True)
+    model_config = ConfigDict(defer_build=True)
 
 
-class Response(BaseModel):
-    model_config = ConfigDict(extra="forbid", defer_build=True)
+class Request(Model):
+    """Every request body: unknown fields are refused, and no error repeats what was sent."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+
+class Response(Model):
+    model_config = ConfigDict(extra="forbid")
 
 
 class OnboardingStatus(StrEnum):
@@ -167,21 +172,21 @@ class ErrorResponse(Response):
 # ----------------------------------------------------------------------------- workflows
 
 
-class OnboardingTimeouts(BaseModel):
+class OnboardingTimeouts(Model):
     # The wait for confirmation: each resend's heartbeat restarts confirmation_seconds, never past the limit.
     confirmation_seconds: int = Field(gt=0)
     confirmation_limit_seconds: int = Field(gt=0)
     mfa_seconds: int = Field(gt=0)
 
 
-class WorkflowFailure(BaseModel):
+class WorkflowFailure(Model):
     """What a Catch puts at $.failure: Step Functions' Error and Cause."""
 
     Error: str
     Cause: str | None = None
 
 
-class OnboardingInput(BaseModel):
+class OnboardingInput(Model):
     """The input of an onboarding execution; it holds nothing secret."""
 
     user_id: UUID
@@ -193,7 +198,7 @@ class OnboardingInput(BaseModel):
     failure: WorkflowFailure | None = None
 
 
-class OnboardingTask(BaseModel):
+class OnboardingTask(Model):
     """The payload the onboarding state machine sends to its task function; state is the task state's name."""
 
     model_config = ConfigDict(hide_input_in_errors=True)
@@ -214,7 +219,7 @@ class OnboardingTask(BaseModel):
     outcome: Literal["EXPIRED", "FAILED"] | None = None
 
 
-class StatusRecord(BaseModel):
+class StatusRecord(Model):
     """A user's onboarding status as stored in the status table."""
 
     user_id: UUID
@@ -417,7 +422,7 @@ class LoginOutcome(StrEnum):
     REFUSED = "REFUSED"
 
 
-class LoginInput(BaseModel):
+class LoginInput(Model):
     """A login execution's input: the secrets wait in a one-time handoff record, not here."""
 
     model_config = ConfigDict(hide_input_in_errors=True)
@@ -435,7 +440,7 @@ class LoginTask(LoginInput):
     execution_arn: str
 
 
-class LoginResult(BaseModel):
+class LoginResult(Model):
     """What a login task returns to the execution: an outcome, never a secret."""
 
     outcome: LoginOutcome
@@ -443,13 +448,13 @@ class LoginResult(BaseModel):
     reason: str = "NONE"
 
 
-class PasswordResetInput(BaseModel):
+class PasswordResetInput(Model):
     user_id: UUID
     request_id: str
     code_validity_seconds: int = Field(gt=0)
 
 
-class PasswordResetTask(BaseModel):
+class PasswordResetTask(Model):
     """The payload the password reset state machine sends to its task function; state is the task state's name."""
 
     model_config = ConfigDict(hide_input_in_errors=True)
@@ -466,7 +471,7 @@ class MailRequestKind(StrEnum):
     INVITATION_RESEND = "INVITATION_RESEND"  # resend-confirmation-code
 
 
-class MailRequest(BaseModel):
+class MailRequest(Model):
     """One message on the mail request queue (authflow.mail_requests): what the request asked for, the
     same for every email; only its consumer looks the email up. No secret: the consumer draws them."""
 
@@ -587,7 +592,7 @@ class ImportOutcome(StrEnum):
     FAILED = "failed"  # the row could not be started (see its reason code)
 
 
-class ImportRowMessage(BaseModel):
+class ImportRowMessage(Model):
     """One valid row on the import queue: the user to onboard, as POST /v1/users would take it."""
 
     import_id: str

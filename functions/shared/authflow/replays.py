@@ -23,10 +23,9 @@ class ReplayTarget:
 class ArchiveReplays:
     def __init__(self, archive_arn: str = "", bus_arn: str = "", rule_arn: str = ""):
         self.archive_arn, self.bus_arn, self.rule_arn = archive_arn, bus_arn, rule_arn
-        self.events = client("events")
 
     def start(self, name: str, target: ReplayTarget, start: datetime, end: datetime) -> None:
-        self.events.start_replay(
+        client("events").start_replay(
             ReplayName=name,
             Description=json.dumps({"webhook_id": target.webhook_id, "event_id": target.event_id}),
             EventSourceArn=self.archive_arn,
@@ -38,7 +37,7 @@ class ArchiveReplays:
     def target(self, name: str) -> ReplayTarget | None:
         """Whom a replay is for; None for a replay authflow did not start (an operator's, say)."""
         try:
-            description = json.loads(self.events.describe_replay(ReplayName=name).get("Description") or "")
+            description = json.loads(client("events").describe_replay(ReplayName=name).get("Description") or "")
             return ReplayTarget(description["webhook_id"], description.get("event_id"))
         except ClientError as error:
             if error_code(error) == "ResourceNotFoundException":

@@ -33,12 +33,11 @@ def rule_name_and_bus(rule_arn: str) -> tuple[str, str]:
 class WebhookRouting:
     def __init__(self, rule_arn: str):
         self.rule_name, self.bus_name = rule_name_and_bus(rule_arn)
-        self.events = client("events")
 
     def route(self, event_types: Iterable[str]) -> None:
         """The rule sends these detail-types to the queue, and no other (none for an empty set)."""
         try:
-            self.events.put_rule(
+            client("events").put_rule(
                 Name=self.rule_name,
                 EventBusName=self.bus_name,
                 EventPattern=json.dumps(event_pattern(event_types)),

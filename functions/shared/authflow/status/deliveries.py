@@ -10,15 +10,15 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from boto3.dynamodb.conditions import Key
-from pydantic import BaseModel
 
+from authflow.models import Model
 from authflow.status.table import TableStore
 
 DELIVERY_LOG_TTL = timedelta(days=30)  # Stripe keeps 30 days of event history; replays reach as far back
 DeliveryState = Literal["pending", "delivered", "failed"]
 
 
-class DeliveryLogEntry(BaseModel):
+class DeliveryLogEntry(Model):
     webhook_id: str
     event_id: str
     event_type: str

@@ -9,16 +9,15 @@ from datetime import datetime, timedelta
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
-from pydantic import BaseModel
 
 from authflow.aws import error_code
-from authflow.models import WebhookResponse
+from authflow.models import Model, WebhookResponse
 from authflow.status.table import TableStore
 
 SUBSCRIPTIONS_PK = "WEBHOOKS"
 
 
-class Subscription(BaseModel):
+class Subscription(Model):
     id: str
     url: str
     events: list[str]
