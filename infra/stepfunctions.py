@@ -7,6 +7,13 @@
   a SendTaskSuccess that arrives during the invocation (the task resuming its own execution) is
   ignored and the task later times out on its heartbeat; AWS completes the task. The wait here looks
   at the outcome before and after each heartbeat wait.
+- An aws-sdk task on Cognito user pools (the login workflow's
+  `arn:aws:states:::aws-sdk:cognitoidentityprovider:adminInitiateAuth`): moto's interpreter asks boto for
+  a service named `cognitoidentityprovider`, which boto calls `cognito-idp`, and names its errors
+  `cognitoidentityprovider.NotAuthorizedException` where AWS says `CognitoIdentityProvider.NotAuthorizedException`
+  (the name a Catch matches). Both names are taught to it here. The call reaches moto's Cognito over
+  the local endpoint, so infra/cognito.py's gaps apply to it as to the API's own calls; the answer's
+  keys are Cognito's (ChallengeName, AuthenticationResult.IdToken), as AWS's SDK integrations return them.
 """
 
 import json
@@ -16,6 +23,8 @@ import uuid
 
 from moto.core.responses import ActionResult
 from moto.stepfunctions.exceptions import InvalidArn
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import state_task_service_aws_sdk
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import StateTaskService
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback import (
     StateTaskServiceCallback,
 )
@@ -23,6 +32,8 @@ from moto.stepfunctions.parser.asl.eval.callback.callback import HeartbeatTimedO
 from moto.stepfunctions.responses import StepFunctionResponse
 
 SYNC_TIMEOUT_SECONDS = 300  # AWS's limit for a synchronous Express execution
+# An aws-sdk integration's service name in a Task's Resource: (boto's service name, the prefix of its errors in AWS).
+SDK_SERVICES = {"cognitoidentityprovider": ("cognito-idp", "CognitoIdentityProvider")}
 
 
 def install() -> None:
@@ -65,6 +76,9 @@ def install() -> None:
         return ActionResult(response)
 
     StepFunctionResponse.start_sync_execution = start_sync_execution  # type: ignore[attr-defined]  # moto has none: the gap it closes
+    for sfn_name, (boto_name, error_prefix) in SDK_SERVICES.items():
+        StateTaskService._SERVICE_NAME_SFN_TO_BOTO_OVERRIDES[sfn_name] = boto_name
+        state_task_service_aws_sdk._SERVICE_ERROR_NAMES[sfn_name] = error_prefix
     StateTaskServiceCallback._wait_for_task_token_heartbeat = _wait_for_task_token_heartbeat
 
 

@@ -178,10 +178,14 @@ def test_the_failed_login_is_listed_and_shows_its_path(run, api, users):
     rows = parsed(run("executions", "list", "--json", "--state-machine", "LoginStateMachine"))
     assert name in {r["name"] for r in rows}
     view = parsed(run("executions", "show", name, "--json"))
-    assert "RecordPasswordRefused" in [p["state"] for p in view["path"]]
-    assert view["outcome"] == "REFUSED (INVALID_CREDENTIALS)"
+    assert "PasswordRefused" in [p["state"] for p in view["path"]]
+    assert view["outcome"] == "REFUSED (CognitoIdentityProvider.NotAuthorizedException)"
     table = run("executions", "show", name, "--no-history")
-    assert table.exit_code == 0 and "REFUSED (INVALID_CREDENTIALS)" in table.stdout and "Event history" not in table.stdout
+    assert (
+        table.exit_code == 0
+        and "REFUSED (CognitoIdentityProvider.NotAuthorizedException)" in table.stdout
+        and "Event history" not in table.stdout
+    )
 
 
 def test_target_options_also_go_before_the_command(run, url, users):

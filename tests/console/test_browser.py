@@ -128,9 +128,9 @@ def test_an_operator_finds_the_onboarding_and_the_failed_login_and_sees_their_pa
     event.locator(f'a[href="/_local/executions/{login}"]').click()
     page.wait_for_selector("#graph svg")
     graph = statuses(page)
-    assert graph["VerifyPassword"] == "succeeded" and graph["RecordPasswordRefused"] == "succeeded"
-    assert graph["VerifyMfaCode"] == "not-run" and graph["SignedIn"] == "not-run"
-    assert "INVALID_CREDENTIALS" in page.inner_text(".io")
+    assert graph["VerifyPassword"] == "caught" and graph["PasswordRefused"] == "succeeded"
+    assert graph["VerifyMfaCode"] == "not-run" and graph["MfaCodeRefused"] == "not-run"
+    assert "NotAuthorizedException" in page.inner_text(".io")
     screenshot(page, "console-login-execution.png")
 
     # ...and the login execution is in the list too.

@@ -112,8 +112,9 @@ def test_the_failed_login_is_an_execution_with_its_own_path(api, active):
     execution = api.local(f"executions/{name}")
     assert execution["state_machine_id"] == "LoginStateMachine" and execution["type"] == "EXPRESS"
     visited = [p["state"] for p in execution["path"]]
-    assert "VerifyPassword" in visited and "RecordPasswordRefused" in visited and "VerifyMfaCode" not in visited
-    assert execution["output"]["reason"] == "INVALID_CREDENTIALS"
+    assert visited == ["ChooseLoginStep", "VerifyPassword", "PasswordRefused"]
+    assert execution["outcome"] == "REFUSED (CognitoIdentityProvider.NotAuthorizedException)"
+    assert execution["input"]["password"] == execution["input"]["secret_hash"] == "***", "the secrets it carried are masked"
     assert name in {r["name"] for r in api.local("executions?state_machine=LoginStateMachine")}
 
 

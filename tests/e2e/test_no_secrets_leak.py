@@ -1,6 +1,7 @@
-"""A full lifecycle with every secret it uses recorded, then no secret in any execution history,
-event, log line or queued message (SPEC sections 2 and 3); no TOTP seed or recovery code in any mail either (the new
-seed reaches the user only as the QR code behind a mailed link, recovery codes only in answers)."""
+"""A full lifecycle with every secret it uses recorded, then no secret in any Standard execution's history,
+in the console's and the CLI's views of the Express (login) executions, in any event, log line or queued message
+(SPEC sections 2 and 3); no TOTP seed or recovery code in any mail either (the new seed reaches the user only as
+the QR code behind a mailed link, recovery codes only in answers)."""
 
 import json
 import logging
@@ -9,7 +10,10 @@ import time
 import boto3
 import pyotp
 import pytest
+from typer.testing import CliRunner
 
+from authflow.sessions import split_verification_session
+from authflow_cli.app import app as cli
 from tests.e2e.test_mfa import pending_seed
 from tests.support.client import onboard
 from tests.support.flows import current_otp, invite, reset_password, sign_in, temporary_password
@@ -56,7 +60,27 @@ def queued_messages(monkeypatch) -> list[str]:
     return bodies
 
 
+def express_executions(sfn, local_stack) -> dict[str, set[str]]:
+    """The names of each EXPRESS state machine's executions so far, by ARN."""
+    machines = local_stack.stack.state_machines.values()
+    express = [arn for arn in machines if sfn.describe_state_machine(stateMachineArn=arn)["type"] == "EXPRESS"]
+    return {arn: {e["name"] for e in sfn.list_executions(stateMachineArn=arn)["executions"]} for arn in express}
+
+
+def operator_views(api, local_stack, name: str) -> list[str]:
+    """What an operator reads of an execution: the console's JSON and HTML, and `authflow executions show`."""
+    runner = CliRunner(env={"COLUMNS": "200", "AUTHFLOW_URL": None, "AUTHFLOW_STACK_NAME": None})
+    target = ["--url", f"http://127.0.0.1:{local_stack.gateway.port}"]
+    shown = [runner.invoke(cli, ["executions", "show", name, *flags, *target]) for flags in (["--json"], [])]
+    assert all(result.exit_code == 0 for result in shown), [result.output for result in shown]
+    html = api.get(f"{api.local_url}/executions/{name}", headers={"accept": "text/html"})
+    assert html.status == 200
+    return [json.dumps(api.local(f"executions/{name}")), html.body.decode(), *(result.stdout for result in shown)]
+
+
 def test_no_password_code_token_or_secret_in_histories_events_logs_or_queues(api, admin, local_stack, captured_logs, queued_messages):
+    sfn = boto3.client("stepfunctions")
+    express_before = express_executions(sfn, local_stack)
     invited = invite(api, api, "leak-invited")
     assert api.post("/resend-confirmation-code", {"email": invited.email}).status == 200
     secrets = {invited.temporary_password, temporary_password(api, invited.email, previous=invited.temporary_password)}
@@ -72,7 +96,14 @@ def test_no_password_code_token_or_secret_in_histories_events_logs_or_queues(api
     otp = user.otp()
     signed_in = sign_in(api, user, otp)
     tokens = signed_in.tokens
-    secrets |= {signed_in.session, tokens["access_token"], tokens["refresh_token"], tokens["id_token"]}
+    # The verification session carries the user id before Cognito's session, which the MFA step's execution carries.
+    secrets |= {
+        signed_in.session,
+        split_verification_session(signed_in.session)[1],
+        tokens["access_token"],
+        tokens["refresh_token"],
+        tokens["id_token"],
+    }
     if otp != "000000":
         secrets.add(otp)
     refreshed = api.post("/refresh-token", {"email": user.email, "refresh_token": tokens["refresh_token"]}).json()
@@ -130,10 +161,23 @@ def test_no_password_code_token_or_secret_in_histories_events_logs_or_queues(api
     onboard(api, "leak-hooked")  # a UserCreated for the webhook, posted with both signatures
     api.request("DELETE", f"/webhooks/{webhook['id']}", headers=admin.headers)
 
-    sfn = boto3.client("stepfunctions")
     histories = []
     task_tokens = set()
+    # An Express execution keeps no history in AWS and the login state machine logs no execution data
+    # (tests/security/test_template_security.py), so SPEC section 3 lets a login step carry its secrets
+    # in flight. moto keeps the execution's input, output and history locally, which AWS does not: its
+    # raw history is left out of the scan, and what an operator reads of it (the console, the CLI) is in.
+    express_raw, express_views = [], []
+    for arn, names in express_executions(sfn, local_stack).items():
+        for name in names - express_before[arn]:
+            express_arn = arn.replace(":stateMachine:", ":execution:") + f":{name}"
+            express_raw.append(json.dumps(sfn.get_execution_history(executionArn=express_arn, maxResults=1000)["events"], default=str))
+            express_views.extend(operator_views(api, local_stack, name))
+    assert express_views, "the scan saw no login execution"
+    assert "Wrong-Password-4711" in "\n".join(express_raw), "the login steps carry their secrets: the views must mask them"
     for arn in local_stack.stack.state_machines.values():
+        if arn in express_before:
+            continue
         for execution in sfn.list_executions(stateMachineArn=arn)["executions"]:
             events = sfn.get_execution_history(executionArn=execution["executionArn"], maxResults=1000)["events"]
             for event in events:
@@ -154,6 +198,7 @@ def test_no_password_code_token_or_secret_in_histories_events_logs_or_queues(api
         assert len(secret) >= 6
         texts = (
             ("execution history", "\n".join(histories)),
+            ("the console's and the CLI's views of login executions", "\n".join(express_views)),
             ("events", events_text),
             ("logs", logs_text),
             ("queued messages", queued_text),

@@ -12,7 +12,7 @@ QR_AND_IMAGE = {"qrcode", "PIL", "pyotp"}
 
 def test_every_function_of_the_template_is_measured_with_its_runtime_and_environment():
     functions = {f.logical_id: f for f in coldstart.functions_of_template()}
-    assert {"ApiFunction", "LoginTaskFunction", "WebhookDeliveryFunction"} <= set(functions)
+    assert {"ApiFunction", "OnboardingTaskFunction", "WebhookDeliveryFunction"} <= set(functions)
     api = functions["ApiFunction"]
     assert api.runtime.startswith("python3") and api.architecture in ("arm64", "x86_64")
     assert (api.code_dir / f"{api.module}.py").exists()

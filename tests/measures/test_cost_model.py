@@ -215,7 +215,7 @@ def test_the_templates_alarms_dashboard_and_tier_are_read_from_it():
     assert facts["fixed"]["cloudwatch_alarm_metrics"] == len(alarms) + 2
     assert facts["fixed"]["cloudwatch_dashboards"] == 1
     assert facts["user_pool_tier"] == "LITE"
-    assert facts["express_functions"] == ["LoginTaskFunction"]
+    assert facts["express_functions"] == [], "the login workflow calls Cognito itself (issue 13 item 3)"
     assert facts["trigger_functions"] == ["CognitoTriggerFunction"]
     assert facts["log_retention_days"]["ApiFunction"] == 30 and facts["log_retention_days"]["AuditLogGroup"] == 365
     assert facts["archive_retention_days"] == 365

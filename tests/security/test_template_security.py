@@ -126,7 +126,6 @@ SERVICES: dict[str, set[str]] = {
         "sqs",
         "kms",
     },  # kms: seals webhook secrets
-    "LoginTaskFunction": {"cognito-idp", "secretsmanager", "dynamodb"},
     # ForgotPassword, the one Cognito call of the reset tasks, is a public API authorised by the app
     # client and its secret (secretsmanager: the SECRET_HASH): no IAM grant exists for it.
     "PasswordResetTaskFunction": {"states", "dynamodb", "events", "secretsmanager"},
@@ -138,7 +137,8 @@ SERVICES: dict[str, set[str]] = {
     # cognito-idp: the invitation resent; states: the reset started, a superseded one cancelled, a wait's heartbeat
     "MailRequestFunction": {"cognito-idp", "states", "dynamodb", "events"},
     "OnboardingStateMachine": {"lambda"},
-    "LoginStateMachine": {"lambda", "events", "logs"},
+    # cognito-idp: the login steps call Cognito directly (issue 13 item 3); logs: Express logging
+    "LoginStateMachine": {"cognito-idp", "logs"},
     "PasswordResetStateMachine": {"lambda"},
 }
 
@@ -312,6 +312,17 @@ def test_each_role_names_only_the_services_it_uses(cfn):
         if g != SERVICES[owner]
     }
     assert not wrong, f"services granted differ from SERVICES: {wrong}"
+
+
+def test_the_login_workflow_gets_only_its_two_cognito_calls_and_logs_no_execution_data(cfn):
+    """A login step's secrets are in its Express execution, in flight only (SPEC section 3): its logging
+    never includes execution data, and its role may make the two Cognito calls, on the pool, nothing more."""
+    machine = cfn["Resources"]["LoginStateMachine"]["Properties"]
+    assert machine["StateMachineType"] == "EXPRESS"
+    assert machine["LoggingConfiguration"]["IncludeExecutionData"] is False
+    cognito = [s for s in _statements(_roles(cfn)["LoginStateMachine"]) if any(a.startswith("cognito-idp:") for a in _listed(s["Action"]))]
+    assert [sorted(_listed(s["Action"])) for s in cognito] == [["cognito-idp:AdminInitiateAuth", "cognito-idp:AdminRespondToAuthChallenge"]]
+    assert cognito[0]["Resource"] == {"Fn::GetAtt": ["UserPool", "Arn"]}
 
 
 def test_only_the_expected_managed_policies_are_attached(cfn):

@@ -1,8 +1,9 @@
 """What the use-case unit tests put behind the adapters where moto's in-process mock cannot serve.
 
 - FakeWorkflows: moto's in-process Step Functions records executions without running them, and no
-  state machine holds a task token: the fake records starts, callbacks and stops, and runs the login
-  workflow's one task synchronously, as its Express state machine would.
+  state machine holds a task token: the fake records starts, callbacks and stops, and runs a login
+  step as workflows/login.asl.json does: the step's Task state's Cognito call with its Parameters, its
+  ResultSelector, or its Catch and the refusal state's Parameters (tests/workflow runs the ASL itself).
 - MotoJwksVerifier: the token verifier fetches the pool's JWKS over HTTP, which the in-process mock
   does not serve; this one reads moto's signing keys from moto's package. Verification is the real one.
 - EventTap: an EventBridge rule on the bus to an SQS queue (in moto), to read what was published.
@@ -14,22 +15,42 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 from pydantic import BaseModel, SecretStr
 
+from authflow.aws import client
 from authflow.mail_requests import MailRequests
-from authflow.models import LoginInput, LoginStep, LoginTask, MailRequest
+from authflow.models import IN_FLIGHT, LoginInput, MailRequest
 from authflow.tokens import TokenVerifier
 from authflow.workflows import Workflows, execution_arn
 
-LOGIN_TASKS = {LoginStep.PASSWORD: ("verify_password", "VerifyPassword"), LoginStep.MFA: ("verify_mfa_code", "VerifyMfaCode")}
+LOGIN_ASL = json.loads((Path(__file__).resolve().parents[2] / "workflows" / "login.asl.json").read_text())
+LOGIN_STEP_STATES = {"PASSWORD": "VerifyPassword", "MFA": "VerifyMfaCode"}
+
+
+def _resolve(template: dict, data: dict, context: dict) -> dict:
+    """An ASL Parameters or ResultSelector template, its "key.$" paths ($. or $$.) read from data or context."""
+    resolved: dict[str, Any] = {}
+    for key, value in template.items():
+        if isinstance(value, dict):
+            resolved[key] = _resolve(value, data, context)
+        elif key.endswith(".$"):
+            source, path = (context, value[3:]) if value.startswith("$$.") else (data, value[2:])
+            for part in filter(None, path.split(".")):
+                source = source[part]
+            resolved[key[:-2]] = source
+        else:
+            resolved[key] = value
+    return resolved
 
 
 @dataclass
@@ -39,21 +60,38 @@ class FakeWorkflows(Workflows):
     heartbeats: list[str] = field(default_factory=list)
     cancelled: list[tuple[str, str]] = field(default_factory=list)
     stopped: list[tuple[str, str]] = field(default_factory=list)
-    login_task: Callable[[LoginTask], BaseModel] | None = None
     login_status: str = "SUCCEEDED"
+    # The login state machine's DefinitionSubstitutions.
+    substitutions: dict[str, str] = field(default_factory=dict)
 
     def start(self, state_machine_arn: str, name: str, execution_input: BaseModel) -> str:
         self.started.append((state_machine_arn, name, json.loads(execution_input.model_dump_json(exclude_none=True))))
         return execution_arn(state_machine_arn, name)
 
     def run_sync(self, state_machine_arn: str, execution_input: BaseModel, what: str) -> dict:
-        assert isinstance(execution_input, LoginInput) and self.login_task is not None
-        task, state = LOGIN_TASKS[execution_input.step]
-        arn = f"{execution_arn(state_machine_arn, str(uuid.uuid4()))}"
+        assert isinstance(execution_input, LoginInput)
+        arn = execution_arn(state_machine_arn, str(uuid.uuid4()))
         if self.login_status != "SUCCEEDED":
-            return {"status": self.login_status, "error": "LoginUnavailable"}
-        result = self.login_task(LoginTask(**execution_input.model_dump(), task=task, state=state, execution_arn=arn))
-        return {"status": "SUCCEEDED", "output": result.model_dump_json()}
+            return {"executionArn": arn, "status": self.login_status, "error": "LoginUnavailable"}
+        data = json.loads(execution_input.model_dump_json(context=IN_FLIGHT))
+        context = {"Execution": {"Id": arn}}
+        state = LOGIN_ASL["States"][LOGIN_STEP_STATES[data["step"]]]
+        definition = json.dumps(state["Parameters"])
+        for name, value in self.substitutions.items():
+            definition = definition.replace("${" + name + "}", value)
+        operation = re.sub(r"(?<!^)(?=[A-Z])", "_", state["Resource"].rsplit(":", 1)[1]).lower()
+        try:
+            answer = getattr(client("cognito-idp"), operation)(**_resolve(json.loads(definition), data, context))
+        except ClientError as error:
+            name = f"CognitoIdentityProvider.{error.response['Error']['Code']}"
+            catch = state["Catch"][0]
+            if name not in catch["ErrorEquals"]:
+                return {"executionArn": arn, "status": "FAILED", "error": "LoginUnavailable"}
+            refusal = {"refusal": {"Error": name, "Cause": error.response["Error"].get("Message", "")}}
+            output = _resolve(LOGIN_ASL["States"][catch["Next"]]["Parameters"], refusal, context)
+        else:
+            output = _resolve(state["ResultSelector"], answer, context)
+        return {"executionArn": arn, "status": "SUCCEEDED", "output": json.dumps(output)}
 
     def resume(self, token: SecretStr, output: dict) -> None:
         self.resumed.append((token.get_secret_value(), output))

@@ -20,7 +20,7 @@ import pytest
 import authflow.aws
 from authflow import status_tokens
 from authflow.models import OnboardingInput, OnboardingTimeouts, StepStatus
-from authflow.status import EmailClaims, Handoffs, MfaSessions, Signals, StatusRecords
+from authflow.status import EmailClaims, MfaSessions, Signals, StatusRecords
 from tests.support.flows import wait_for
 
 TERMINAL = ("SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED")
@@ -121,11 +121,10 @@ class TableStores:
     claims: EmailClaims
     signals: Signals
     mfa_sessions: MfaSessions
-    handoffs: Handoffs
 
     @classmethod
     def on(cls, table_name: str) -> TableStores:
-        return cls(EmailClaims(table_name), Signals(table_name), MfaSessions(table_name), Handoffs(table_name))
+        return cls(EmailClaims(table_name), Signals(table_name), MfaSessions(table_name))
 
 
 def history(sfn, execution_arn: str) -> list[dict]:

@@ -54,8 +54,8 @@ def api_function(unit_stack, settings) -> ModuleType:
 
 
 @pytest.fixture
-def workflows() -> FakeWorkflows:
-    return FakeWorkflows()
+def workflows(settings) -> FakeWorkflows:
+    return FakeWorkflows(substitutions={"UserPoolId": settings.user_pool_id, "UserPoolClientId": settings.user_pool_client_id})
 
 
 @pytest.fixture

@@ -24,7 +24,6 @@ def accounts(adapters, settings) -> Accounts:
 def access_token(adapters, workflows, settings, driver):
     """Signs the user in (login and MFA, in-process) and answers their access token."""
     sessions = Sessions(adapters, login_state_machine_arn=settings.login_state_machine_arn)
-    workflows.login_task = sessions.run_login_task
 
     def sign_in(email: str) -> SecretStr:
         started = sessions.login(LoginRequest(email=email, password=PASSWORD), "req")
@@ -73,7 +72,6 @@ def test_a_user_deletes_themselves_with_the_id_token_cognitoapis_clients_send(ac
     email = new_email("delete-id")
     user_id = driver.onboard(email)
     sessions = Sessions(adapters, login_state_machine_arn=settings.login_state_machine_arn)
-    workflows.login_task = sessions.run_login_task
     started = sessions.login(LoginRequest(email=email, password=PASSWORD), "req")
     request = MfaVerifyRequest(
         email=email, verification_type="SOFTWARE_TOKEN_MFA", verification_session=started.verification_session, otp_code=driver.otp()

@@ -22,7 +22,6 @@ from tests.unit.test_template import _translate
 
 FUNCTIONS = (
     "ApiFunction",
-    "LoginTaskFunction",
     "PasswordResetTaskFunction",
     "OnboardingTaskFunction",
     "CognitoTriggerFunction",

@@ -49,7 +49,6 @@ def lockouts(settings, clock) -> Lockouts:
 @pytest.fixture
 def sessions(adapters, workflows, settings) -> Sessions:
     sessions = Sessions(adapters, login_state_machine_arn=settings.login_state_machine_arn)
-    workflows.login_task = sessions.run_login_task
     return sessions
 
 
@@ -63,22 +62,22 @@ def test_the_template_defaults_are_five_failures_in_fifteen_minutes_then_fifteen
 
 def test_the_fifth_failure_in_the_window_locks_for_the_lockout(lockouts, clock):
     subject = new_email()
-    assert [lockouts.record_failure(subject) for _ in range(4)] == [None] * 4
+    assert [lockouts.record_failure(subject, subject) for _ in range(4)] == [None] * 4
     assert lockouts.locked_until(subject) is None
-    until = lockouts.record_failure(subject)
+    until = lockouts.record_failure(subject, subject)
     assert until == clock.now + timedelta(minutes=15) == lockouts.locked_until(subject)
     clock.now += timedelta(minutes=15, seconds=1)
     assert lockouts.locked_until(subject) is None, "the lock ends"
-    assert lockouts.record_failure(subject) is None, "and the count starts again"
+    assert lockouts.record_failure(subject, subject) is None, "and the count starts again"
 
 
 def test_failures_spread_beyond_the_window_do_not_lock(lockouts, clock):
     subject = new_email()
     for _ in range(4):
-        assert lockouts.record_failure(subject) is None
+        assert lockouts.record_failure(subject, subject) is None
     clock.now += timedelta(minutes=16)
     for _ in range(4):
-        assert lockouts.record_failure(subject) is None
+        assert lockouts.record_failure(subject, subject) is None
     assert lockouts.locked_until(subject) is None
 
 

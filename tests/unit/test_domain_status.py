@@ -232,9 +232,11 @@ def test_a_sign_out_ends_the_tokens_issued_before_it_and_only_those(store):
     assert not sign_outs.ended(user_id, "jti-after", second + 1)
     assert not sign_outs.ended(str(uuid.uuid4()), "jti-other-user", second - 1)
 
-    sign_outs.note_sign_in(user_id, "jti-fresh", second)
+    read_before = raw_item(store, f"USER#{user_id}", "SIGNED_OUT")  # as the MFA step reads it, before Cognito's call
+    sign_outs.note_sign_in(user_id, "jti-fresh", second, read_before)
     assert not sign_outs.ended(user_id, "jti-fresh", second) and sign_outs.ended(user_id, "jti-same-second", second)
-    sign_outs.note_sign_in(user_id, "jti-much-later", second + 60)
+    sign_outs.note_sign_in(user_id, "jti-much-later", second + 60, read_before)
+    sign_outs.note_sign_in(user_id, "jti-never-signed-out", second, None)
     recorded = raw_item(store, f"USER#{user_id}", "SIGNED_OUT")
     assert recorded is not None and recorded["fresh_sign_ins"] == {"jti-fresh"}, "only sign-ins near the sign-out"
 

@@ -38,7 +38,6 @@ def aws_operations() -> Iterator[list[tuple[str, str]]]:
 @pytest.fixture
 def sessions(adapters, workflows, settings) -> Sessions:
     sessions = Sessions(adapters, login_state_machine_arn=settings.login_state_machine_arn)
-    workflows.login_task = sessions.run_login_task  # the login task function, run as the Express execution would
     return sessions
 
 

@@ -1,9 +1,8 @@
-"""Sessions (authflow.sessions) in-process: login through the login workflow's task (FakeWorkflows runs
-it as the Express state machine would), refresh, user info, logout and password change, on moto's
+"""Sessions (authflow.sessions) in-process: login through the login workflow (FakeWorkflows makes each
+step's Cognito call as workflows/login.asl.json does), refresh, user info, logout and password change, on moto's
 Cognito with the real token verification (MotoJwksVerifier only supplies moto's keys)."""
 
 import uuid
-from datetime import timedelta
 
 import boto3
 import pytest
@@ -16,8 +15,6 @@ from authflow.models import (
     ChangePasswordAliasRequest,
     ChangePasswordRequest,
     LoginRequest,
-    LoginResult,
-    LoginTask,
     LogoutRequest,
     MfaVerifyRequest,
     RefreshTokenRequest,
@@ -30,9 +27,7 @@ from tests.unit.conftest import new_email
 
 @pytest.fixture
 def sessions(adapters, workflows, settings) -> Sessions:
-    sessions = Sessions(adapters, login_state_machine_arn=settings.login_state_machine_arn)
-    workflows.login_task = sessions.run_login_task  # the login task function, with the same bundle
-    return sessions
+    return Sessions(adapters, login_state_machine_arn=settings.login_state_machine_arn)
 
 
 @pytest.fixture
@@ -66,22 +61,15 @@ def test_a_wrong_password_and_an_unknown_email_are_refused_alike(sessions, user)
         sessions.login(LoginRequest(email=new_email(), password="Wrong-Passw0rd-1!"), "req")
 
 
-def test_the_unknown_email_gets_a_stable_pseudo_id_and_a_wrong_code_is_refused(sessions, adapters, driver, user):
+def test_the_unknown_email_fails_under_a_stable_pseudo_id_and_a_wrong_code_is_refused(sessions, adapters, driver, user, tap):
     _, email = user
     stranger = new_email()
-    results = []
     for _ in range(2):
-        handoff = f"h-{stranger}"
-        adapters.handoffs.put(handoff, "request", {"email": stranger, "password": "x"}, ttl=timedelta(minutes=1))
-        results.append(
-            sessions.run_login_task(
-                LoginTask(
-                    step="PASSWORD", task="verify_password", state="VerifyPassword", handoff_id=handoff, request_id="r", execution_arn="arn"
-                )
-            )
-        )
-    assert results[0] == results[1] and results[0].reason == "INVALID_CREDENTIALS"
-    assert results[0].user_id == adapters.pseudo_ids.for_email(stranger)
+        with pytest.raises(errors.InvalidCredentials):
+            sessions.login(LoginRequest(email=stranger, password="Wrong-Passw0rd-1!"), "req-stranger")
+    failed = [e["detail"] for e in tap.events() if e["detail-type"] == "LoginFailed" and e["detail"]["request_id"] == "req-stranger"]
+    assert [f["user_id"] for f in failed] == [adapters.pseudo_ids.for_email(stranger)] * 2
+    assert {f["reason"] for f in failed} == {"INVALID_CREDENTIALS"} and all(f["execution_arn"] for f in failed)
 
     started = sessions.login(LoginRequest(email=email, password=PASSWORD), "req")
     wrong = f"{(int(driver.otp()) + 1) % 1_000_000:06d}"
@@ -94,11 +82,21 @@ def test_the_unknown_email_gets_a_stable_pseudo_id_and_a_wrong_code_is_refused(s
         )
 
 
-def test_a_consumed_handoff_is_a_session_expired_refusal(sessions):
-    result = sessions.run_login_task(
-        LoginTask(step="MFA", task="verify_mfa_code", state="VerifyMfaCode", handoff_id="gone", request_id="r", execution_arn="arn")
-    )
-    assert result == LoginResult(outcome="REFUSED", user_id="unknown", reason="SESSION_EXPIRED")
+def test_a_session_for_another_user_or_not_from_login_is_an_expired_session(sessions, driver, user):
+    """The verification session names its user: another user's email with it, or a session /login never
+    answered, is refused before Cognito is asked."""
+    _, email = user
+    other_email = new_email("other")
+    driver.onboard(other_email)
+    started = sessions.login(LoginRequest(email=email, password=PASSWORD), "req")
+    for address, session in ((other_email, started.verification_session), (email, "AYABeNotFromLogin")):
+        with pytest.raises(errors.SessionExpired):
+            sessions.verify_mfa(
+                MfaVerifyRequest(
+                    email=address, verification_type="SOFTWARE_TOKEN_MFA", verification_session=session, otp_code=driver.otp()
+                ),
+                "req",
+            )
 
 
 def test_a_login_workflow_that_fails_is_a_transient_error(sessions, workflows, user):
@@ -245,7 +243,7 @@ def test_a_password_change_ends_the_id_tokens_of_every_earlier_sign_in_and_no_la
 def test_a_sign_in_cognito_completed_survives_a_throttled_table_when_noting_it(sessions, driver, user, adapters, monkeypatch):
     user_id, email = user
 
-    def throttled(*args) -> None:
+    def throttled(*args, **kwargs) -> None:
         raise errors.TransientError("The status table is temporarily unavailable.")
 
     monkeypatch.setattr(adapters.sign_outs, "note_sign_in", throttled)
@@ -258,32 +256,6 @@ def test_an_id_token_is_refused_where_only_an_access_token_may_go(sessions, driv
     tokens = sign_in(sessions, driver, email)
     with pytest.raises(errors.InvalidToken):
         sessions.logout(LogoutRequest(email=email, access_token=tokens.id_token), "req")
-
-
-def test_a_task_retried_after_a_transient_error_finds_its_secrets_again(sessions, adapters, user, monkeypatch):
-    """The login workflow retries VerifyPassword on TransientError: the retry signs in, not SESSION_EXPIRED."""
-    user_id, email = user
-    authenticate = adapters.users.authenticate
-    calls = []
-
-    def flaky_authenticate(*args):
-        calls.append(args)
-        if len(calls) == 1:
-            raise errors.TransientError("Cognito is throttling.")
-        return authenticate(*args)
-
-    monkeypatch.setattr(adapters.users, "authenticate", flaky_authenticate)
-    adapters.handoffs.put("h-retry", "request", {"email": email, "password": PASSWORD}, ttl=timedelta(minutes=1))
-    task = LoginTask(
-        step="PASSWORD", task="verify_password", state="VerifyPassword", handoff_id="h-retry", request_id="r", execution_arn="a"
-    )
-
-    with pytest.raises(errors.TransientError):
-        sessions.run_login_task(task)
-    retried = sessions.run_login_task(task)
-
-    assert retried == LoginResult(outcome="MFA_REQUIRED", user_id=user_id) and len(calls) == 2
-    assert adapters.handoffs.take("h-retry", "request") is None, "the secrets are used once the step is decided"
 
 
 def test_a_refresh_reads_the_email_claim_without_a_strongly_consistent_read(sessions, driver, user):

@@ -16,7 +16,6 @@ from measures.coldstart import functions_of_template
 
 SETTINGS_OF: dict[str, type[EnvironmentSettings]] = {
     "ApiFunction": ApiSettings,
-    "LoginTaskFunction": CognitoSettings,
     "OnboardingTaskFunction": CognitoSettings,
     "PasswordResetTaskFunction": CognitoSettings,
     "UserImportFunction": ImportSettings,

@@ -41,18 +41,6 @@ def test_an_onboarding_task_does_its_step_and_records_it_under_its_state_name(un
     assert record is not None and [s.name for s in record.steps] == ["RenamedState"]
 
 
-def test_the_login_task_refuses_a_handoff_it_cannot_find(unit_stack):
-    event = {
-        "task": "verify_password",
-        "state": "VerifyPassword",
-        "step": "PASSWORD",
-        "handoff_id": "none",
-        "request_id": "r",
-        "execution_arn": "arn",
-    }
-    assert invoke(unit_stack, "LoginTaskFunction", event) == {"outcome": "REFUSED", "user_id": "unknown", "reason": "SESSION_EXPIRED"}
-
-
 def test_a_password_reset_task_records_the_expiry(unit_stack, settings):
     user_id = str(uuid.uuid4())
     reset = {"user_id": user_id, "request_id": "r", "code_validity_seconds": 60}

@@ -64,7 +64,6 @@ ALLOWED_TRANSLATED_WARNINGS: dict[tuple[str, str], str] = {
 EXPECTED_FUNCTIONS = {
     "ApiFunction",
     "OnboardingTaskFunction",
-    "LoginTaskFunction",
     "PasswordResetTaskFunction",
     "CognitoTriggerFunction",
     "WebhookDeliveryFunction",

@@ -12,22 +12,25 @@ from typing import Any, get_args
 import pytest
 from pydantic import BaseModel
 
-from authflow.models import LoginTask, OnboardingTask, PasswordResetTask
+from authflow.models import OnboardingTask, PasswordResetTask
 from authflow.onboarding import Onboarding
 from authflow.passwords import Passwords
-from authflow.sessions import Sessions
 from tests.support import asl
 
 TASK_FUNCTIONS: dict[str, tuple[Mapping[str, Any], type[BaseModel]]] = {
     "onboarding": (Onboarding.TASKS, OnboardingTask),
-    "login": (Sessions.TASKS, LoginTask),
     "password_reset": (Passwords.TASKS, PasswordResetTask),
 }
 DEFINITIONS = asl.definitions()
 
 
 def test_every_state_machine_has_its_task_function() -> None:
-    assert set(DEFINITIONS) == set(TASK_FUNCTIONS)
+    assert set(DEFINITIONS) == {*TASK_FUNCTIONS, "login"}
+
+
+def test_the_login_workflow_calls_cognito_itself_with_no_task_function() -> None:
+    """Issue 13 item 3: no Lambda Invoke on a login step's path (its secrets go straight to Cognito)."""
+    assert asl.task_payloads(DEFINITIONS["login"]) == {}
 
 
 @pytest.mark.parametrize("machine", sorted(TASK_FUNCTIONS))

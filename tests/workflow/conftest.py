@@ -25,7 +25,7 @@ def store(local_stack) -> StatusRecords:
 
 @pytest.fixture(scope="module")
 def stores(store) -> TableStores:
-    """The table's other stores (claims, signals, MFA sessions, handoffs), as the API reaches them."""
+    """The table's other stores (claims, signals, MFA sessions), as the API reaches them."""
     return TableStores.on(store.table_name)
 
 

@@ -32,7 +32,6 @@ if TYPE_CHECKING:
         ApiKeys,
         DeliveryRecords,
         EmailClaims,
-        Handoffs,
         ImportRecords,
         Lockouts,
         MfaSessions,
@@ -66,7 +65,6 @@ class Adapters:
     recovery_codes: RecoveryCodes
     recent_resets: RecentResets
     lockouts: Lockouts
-    handoffs: Handoffs
     revoked_sign_ins: RevokedSignIns
     sign_outs: SignOuts
     subscriptions: SubscriptionStore
@@ -114,7 +112,6 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
         ApiKeys,
         DeliveryRecords,
         EmailClaims,
-        Handoffs,
         ImportRecords,
         Lockouts,
         MfaSessions,
@@ -155,7 +152,6 @@ def lifecycle_adapters(settings: CognitoSettings) -> Adapters:
                 duration=timedelta(seconds=settings.lockout_seconds),
             ),
         ),
-        handoffs=Handoffs(table, utc_now),
         revoked_sign_ins=revoked_sign_ins,
         sign_outs=sign_outs,
         subscriptions=SubscriptionStore(table, utc_now),

@@ -17,7 +17,9 @@ from pydantic import (
     EmailStr,
     Field,
     SecretStr,
+    SerializationInfo,
     StringConstraints,
+    field_serializer,
     field_validator,
     model_validator,
 )
@@ -416,36 +418,39 @@ class LoginStep(StrEnum):
     MFA = "MFA"
 
 
-class LoginOutcome(StrEnum):
-    MFA_REQUIRED = "MFA_REQUIRED"
-    SIGNED_IN = "SIGNED_IN"
-    REFUSED = "REFUSED"
+# The context a login execution's input is serialised with for StartSyncExecution: only there do its secrets show.
+IN_FLIGHT = {"in_flight": True}
 
 
 class LoginInput(Model):
-    """A login execution's input: the secrets wait in a one-time handoff record, not here."""
+    """A login execution's input. The password (or the session and code) and the SECRET_HASH travel in
+    it to Cognito's SDK integration and nowhere else (SPEC section 3: an Express execution keeps no
+    history, its logging has no execution data); dumped without IN_FLIGHT, they are masked."""
 
     model_config = ConfigDict(hide_input_in_errors=True)
 
     step: LoginStep
-    handoff_id: str
     request_id: str
+    username: str  # the user id, or an unknown email's pseudo-id (Cognito refuses it like a wrong password)
+    secret_hash: SecretStr
+    password: SecretStr | None = None
+    session: SecretStr | None = None
+    code: SecretStr | None = None
+
+    @field_serializer("secret_hash", "password", "session", "code", when_used="json-unless-none")
+    def _in_flight(self, value: SecretStr, info: SerializationInfo) -> str:
+        return value.get_secret_value() if info.context == IN_FLIGHT else str(value)
 
 
-class LoginTask(LoginInput):
-    """The payload the login state machine sends to its task function; state is the task state's name."""
+class LoginAnswer(Model):
+    """What a login execution ends with: Cognito's answer (a challenge or tokens) or the name of the
+    Cognito error it caught, which the API maps to its error code (authflow.users)."""
 
-    task: Literal["verify_password", "verify_mfa_code"]
-    state: str
-    execution_arn: str
-
-
-class LoginResult(Model):
-    """What a login task returns to the execution: an outcome, never a secret."""
-
-    outcome: LoginOutcome
-    user_id: str
-    reason: str = "NONE"
+    outcome: Literal["CHALLENGE", "TOKENS", "REFUSED"]
+    challenge: dict | None = None
+    tokens: dict | None = None
+    reason: str | None = None  # REFUSED: Step Functions' name of the Cognito error
+    cause: str = ""
 
 
 class PasswordResetInput(Model):

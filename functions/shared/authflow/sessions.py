@@ -1,14 +1,15 @@
 """Signed-in sessions: login with MFA through the login workflow, refresh, user info, logout, password change.
 
-The login workflow is an Express state machine run synchronously. The password, session and code go
-to its task through a one-time handoff record, and its tokens come back the same way, so no secret
-enters an execution's input or output.
+Each login step is one synchronous Express execution of the login workflow, which calls Cognito itself
+(SPEC section 3: the password or the session and code, and the SECRET_HASH this function computes, are
+in flight only). Before it, one BatchGetItem reads what the step must know; after it, a refusal is
+counted (the lockout) and published (LoginFailed). Three AWS round trips besides Cognito's call on the
+success path, with the API's per-source-IP limit (issue 13 item 3).
 """
 
 from collections.abc import Callable
-from datetime import timedelta
-from typing import ClassVar
-from uuid import UUID, uuid4
+from typing import NoReturn
+from uuid import UUID
 
 from pydantic import SecretStr
 
@@ -19,13 +20,11 @@ from authflow.models import (
     ChangePasswordAliasRequest,
     ChangePasswordRequest,
     ChangePasswordResponse,
+    LoginAnswer,
     LoginInput,
-    LoginOutcome,
     LoginRequest,
     LoginResponse,
-    LoginResult,
     LoginStep,
-    LoginTask,
     LogoutRequest,
     LogoutResponse,
     MfaVerifyRequest,
@@ -37,21 +36,39 @@ from authflow.models import (
 )
 from authflow.observability import logger
 from authflow.sign_out import SignOut
+from authflow.status.claims import claim_key
+from authflow.status.lockouts import lockout_key
+from authflow.status.records import status_key
+from authflow.status.sign_outs import signed_out_key
 from authflow.tokens import TokenUse, sign_in_of, user_of
-from authflow.users import AuditContext
+from authflow.users import login_step_refusal
 
-HANDOFF_TTL = timedelta(minutes=2)
-# What a login step task returns: its outcome and the secrets the API takes from the result handoff.
-StepResult = tuple[LoginOutcome, dict]
-# What each login task lets a caller guess, and the refusals that mean a wrong guess.
-_GUESSES: dict[str, tuple[Factor, tuple[type[errors.AuthflowError], ...]]] = {
-    "verify_password": (Factor.PASSWORD, (errors.InvalidCredentials,)),
-    "verify_mfa_code": (Factor.TOTP, (errors.InvalidMfaCode,)),
-}
-
+# The verification session /login answers is the user id, this separator and Cognito's session: the MFA
+# step reads the user's lockout and last sign-out with the email's claim, in one BatchGetItem, before
+# Cognito is called (a user id that is not the email's is refused as an expired session).
+SESSION_USER_SEPARATOR = ":"
+_USER_ID_LENGTH = 36
 
 # An active user whose authenticator an operator removed signs in: (user_id, email, password, request_id).
 EnrolAfterOperatorReset = Callable[[str, str, SecretStr, str], None]
+
+
+def verification_session(user_id: str, cognito_session: str) -> str:
+    return f"{user_id}{SESSION_USER_SEPARATOR}{cognito_session}"
+
+
+def split_verification_session(session: str) -> tuple[str | None, str]:
+    """The user id and Cognito's session a verification session carries (None: not one /login answered)."""
+    user_id, separator, cognito_session = (
+        session[:_USER_ID_LENGTH],
+        session[_USER_ID_LENGTH : _USER_ID_LENGTH + 1],
+        session[_USER_ID_LENGTH + 1 :],
+    )
+    try:
+        UUID(user_id)
+    except ValueError:
+        return None, session
+    return (user_id, cognito_session) if separator == SESSION_USER_SEPARATOR and cognito_session else (None, session)
 
 
 class Sessions:
@@ -67,7 +84,7 @@ class Sessions:
         self.sign_out = SignOut(adapters)
         self.status = adapters.status
         self.claims = adapters.claims
-        self.handoffs = adapters.handoffs
+        self.lockouts = adapters.lockouts
         self.recovery_codes = adapters.recovery_codes
         self.events = adapters.events
         self.workflows = adapters.workflows
@@ -78,54 +95,71 @@ class Sessions:
         self.password_policy = adapters.password_policy
         self.attempts = AttemptLimits(adapters)
 
-    # ------------------------------------------------------------------ API side
+    # ------------------------------------------------------------------ login, one step per request
 
     def login(self, request: LoginRequest, request_id: str) -> LoginResponse:
-        secrets = {"email": request.email, "password": request.password.get_secret_value()}
-        result, handoff_id = self._run_login(LoginStep.PASSWORD, secrets, request_id)
-        if result.reason == errors.MfaEnrolmentRequired.code and self.enrol_after_operator_reset:
-            # The password was right and the pool asks for a new authenticator: its QR link is mailed.
-            self.enrol_after_operator_reset(result.user_id, request.email, request.password, request_id)
-        if result.outcome != LoginOutcome.MFA_REQUIRED:
-            raise self._refusal(result)
-        session = self._take_result(handoff_id)["session"]
-        return LoginResponse(email=request.email, verification_session=session)
+        email_pseudo_id = self.pseudo_ids.for_email(request.email)
+        # A user's lock is mirrored under their email's pseudo-id (AttemptLimits), so the claim and the
+        # lock are read together; an unknown email's own lock is there too.
+        claim, lock = self.claims.get_many([claim_key(request.email), lockout_key(email_pseudo_id)])
+        user_id = self.claims.user_id_in(claim)
+        # An unknown email makes the same calls as a known one under its stable pseudo-id (the name of no
+        # user: Cognito refuses it as a wrong password), and is locked alike (issue 15 item 3).
+        subject = user_id or email_pseudo_id
+        step = _Step(self, LoginStep.PASSWORD, subject, request_id, email_pseudo_id)
+        step.refuse_if_locked(self.lockouts.locked_until_in(lock))
+        answer = step.run(password=request.password)
+        challenge = answer.challenge or {}
+        if user_id is None:
+            step.refuse(errors.InvalidCredentials())
+        if challenge.get("ChallengeName") == "MFA_SETUP" and self._is_active(user_id):
+            if self.enrol_after_operator_reset:
+                # The password was right and the pool asks for a new authenticator: its QR link is mailed.
+                self.enrol_after_operator_reset(user_id, request.email, request.password, request_id)
+            step.refuse(errors.MfaEnrolmentRequired())
+        if challenge.get("ChallengeName") != "SOFTWARE_TOKEN_MFA":
+            step.refuse(errors.OnboardingIncomplete())
+        return LoginResponse(email=request.email, verification_session=verification_session(user_id, challenge["Session"]))
 
     def verify_mfa(self, request: MfaVerifyRequest, request_id: str) -> TokensResponse:
-        secrets = {
-            "email": str(request.email),
-            "session": request.verification_session.get_secret_value(),
-            "code": request.otp_code.get_secret_value(),
-        }
-        result, handoff_id = self._run_login(LoginStep.MFA, secrets, request_id)
-        if result.outcome != LoginOutcome.SIGNED_IN:
-            raise self._refusal(result)
-        return TokensResponse(**self._take_result(handoff_id))
+        identifier = str(request.email)
+        session_user_id, cognito_session = split_verification_session(request.verification_session.get_secret_value())
+        named_user_id = _as_user_id(identifier)
+        # CognitoApi's client sends the user id as the email: then the user's record says they exist.
+        user_key = status_key(named_user_id) if named_user_id else claim_key(identifier)
+        unknown_subject = self.pseudo_ids.for_email(identifier)
+        subject_of_reads = session_user_id or named_user_id or unknown_subject
+        found, lock, signed_out = self.claims.get_many([user_key, lockout_key(subject_of_reads), signed_out_key(subject_of_reads)])
+        if named_user_id:
+            user_id = named_user_id if self.status.record_in(found) is not None else None
+        else:
+            user_id = self.claims.user_id_in(found)
+        step = _Step(self, LoginStep.MFA, user_id or unknown_subject, request_id, None if named_user_id else unknown_subject)
+        if user_id is None:
+            # An unknown email or user id is refused like an unknown email at the password step.
+            step.refuse(errors.InvalidCredentials())
+        if session_user_id != user_id:
+            step.refuse(errors.SessionExpired())
+        step.refuse_if_locked(self.lockouts.locked_until_in(lock))
+        answer = step.run(session=SecretStr(cognito_session), code=request.otp_code)
+        tokens = answer.tokens or {}
+        # A sign-in just after the user's sessions ended (in the same second, maybe) is not taken for one of them.
+        try:
+            self.sign_outs.note_sign_in(user_id, *sign_in_of(tokens["IdToken"]), read_before=signed_out)
+        except errors.TransientError:
+            # Cognito has used the session and the code: failing now would lose a completed sign-in for a
+            # note that matters only if a sign-out fell in the same second.
+            logger.warning("fresh sign-in not noted; its tokens are refused if a sign-out fell in its second", extra={"user_id": user_id})
+        return TokensResponse(
+            id_token=tokens["IdToken"],
+            access_token=tokens["AccessToken"],
+            refresh_token=tokens.get("RefreshToken") or "",
+            expires_in=tokens["ExpiresIn"],
+        )
 
-    def _run_login(self, step: LoginStep, secrets: dict, request_id: str) -> tuple[LoginResult, str]:
-        handoff_id = str(uuid4())
-        if not self.login_state_machine_arn:
-            raise RuntimeError("login needs the login state machine")
-        self.handoffs.put(handoff_id, "request", secrets, HANDOFF_TTL)
-        execution_input = LoginInput(step=step, handoff_id=handoff_id, request_id=request_id)
-        execution = self.workflows.run_sync(self.login_state_machine_arn, execution_input, "The login workflow")
-        if execution["status"] != "SUCCEEDED":
-            logger.error("login workflow did not succeed", extra={"status": execution["status"], "error": execution.get("error")})
-            raise errors.TransientError("Sign-in is temporarily unavailable.")
-        return LoginResult.model_validate_json(execution["output"]), handoff_id
-
-    def _refusal(self, result: LoginResult) -> errors.AuthflowError:
-        """The error a refused login step answers; a lockout says when it ends."""
-        refusal = errors.by_code(result.reason)
-        if issubclass(refusal, errors.TooManyAttempts):
-            return refusal(retry_after=self.attempts.retry_after(result.user_id))
-        return refusal()
-
-    def _take_result(self, handoff_id: str) -> dict:
-        result = self.handoffs.take(handoff_id, "result")
-        if result is None:
-            raise errors.TransientError("Sign-in is temporarily unavailable.")
-        return result
+    def _is_active(self, user_id: str) -> bool:
+        record = self.status.get(user_id)
+        return record is not None and record.status == OnboardingStatus.ACTIVE
 
     def refresh(self, request: RefreshTokenRequest, request_id: str) -> RefreshTokenResponse:
         user_id = self.claims.user_id_for(request.email, consistent=False)
@@ -199,76 +233,77 @@ class Sessions:
         self.events.publish(events.PasswordChanged(user_id=claims.user_id, request_id=request_id))
         return ChangePasswordResponse(other_sessions_revoked=True)
 
-    # ------------------------------------------------------------------ login workflow tasks
 
-    def run_login_task(self, task: LoginTask) -> LoginResult:
-        secrets = self.handoffs.take(task.handoff_id, "request")
-        if secrets is None:
-            return LoginResult(outcome=LoginOutcome.REFUSED, user_id="unknown", reason=errors.SessionExpired.code)
-        identifier = secrets["email"]
-        user_id = self._user_id_for(identifier)
-        # An unknown email or user id is refused exactly like a wrong password, and locked alike, under its stable pseudo-id.
-        subject = user_id or self.pseudo_ids.for_email(identifier)
-        factor, wrong = _GUESSES[task.task]
+def _as_user_id(identifier: str) -> str | None:
+    try:
+        return str(UUID(identifier))
+    except ValueError:
+        return None
+
+
+class _Step:
+    """One login step of one request: its execution, and what a refusal of it does."""
+
+    # What each step lets a caller guess, and the refusal that means a wrong guess.
+    GUESSES = {LoginStep.PASSWORD: (Factor.PASSWORD, errors.InvalidCredentials), LoginStep.MFA: (Factor.TOTP, errors.InvalidMfaCode)}
+
+    def __init__(self, sessions: Sessions, step: LoginStep, subject: str, request_id: str, email_pseudo_id: str | None = None):
+        self.sessions = sessions
+        self.step = step
+        self.subject = subject
+        self.request_id = request_id
+        self.email_pseudo_id = email_pseudo_id
+        self.execution_arn: str | None = None
+
+    def refuse_if_locked(self, until) -> None:
         try:
-            outcome, result = self.attempts.attempt(
-                subject, factor, lambda: self.TASKS[task.task](self, user_id, secrets, task), wrong, task.request_id
-            )
-        except errors.TransientError:
-            # The workflow retries this task: it must find the secrets it took (within their lifetime).
-            self.handoffs.put(task.handoff_id, "request", secrets, HANDOFF_TTL)
+            self.sessions.attempts.refuse_if_lock_holds(until)
+        except errors.TooManyAttempts as locked:
+            self._publish_refusal(locked)
             raise
-        except errors.AuthflowError as refusal:
-            return LoginResult(outcome=LoginOutcome.REFUSED, user_id=subject, reason=refusal.code)
-        self.handoffs.put(task.handoff_id, "result", result, HANDOFF_TTL)
-        return LoginResult(outcome=outcome, user_id=subject)
 
-    def _user_id_for(self, identifier: str) -> str | None:
-        """The user an email or a user id names (CognitoApi's client sends the user id to mfa-verify), or None."""
-        try:
-            user_id = str(UUID(identifier))
-        except ValueError:
-            return self.claims.user_id_for(identifier)
-        return user_id if self.status.get(user_id) is not None else None
-
-    def _verify_password(self, user_id: str | None, secrets: dict, task: LoginTask) -> StepResult:
-        # An unknown email makes the same Cognito call as a known one, under its pseudo-id (the name of no
-        # user: Cognito refuses it as a wrong password), so both cost the same (issue 15 item 3).
-        challenge = self.users.authenticate(user_id or self.pseudo_ids.for_email(secrets["email"]), SecretStr(secrets["password"]))
-        if user_id is None:
-            raise errors.InvalidCredentials()
-        if challenge.name == "MFA_SETUP" and self._is_active(user_id):
-            raise errors.MfaEnrolmentRequired()
-        if challenge.name != "SOFTWARE_TOKEN_MFA":
-            raise errors.OnboardingIncomplete()
-        return LoginOutcome.MFA_REQUIRED, {"session": challenge.session.get_secret_value()}
-
-    def _is_active(self, user_id: str) -> bool:
-        record = self.status.get(user_id)
-        return record is not None and record.status == OnboardingStatus.ACTIVE
-
-    def _verify_mfa_code(self, user_id: str | None, secrets: dict, task: LoginTask) -> StepResult:
-        if user_id is None:
-            # An unknown email or user id is refused like an unknown email at the password step.
-            raise errors.InvalidCredentials()
-        audit = AuditContext(task.request_id, task.execution_arn)
-        tokens = self.users.answer_mfa(user_id, SecretStr(secrets["session"]), SecretStr(secrets["code"]), audit)
-        # A sign-in just after the user's sessions ended (in the same second, maybe) is not taken for one of them.
-        try:
-            self.sign_outs.note_sign_in(user_id, *sign_in_of(tokens.id_token))
-        except errors.TransientError:
-            # Cognito has used the session and the code: failing now would lose a completed sign-in for a
-            # note that matters only if a sign-out fell in the same second.
-            logger.warning("fresh sign-in not noted; its tokens are refused if a sign-out fell in its second", extra={"user_id": user_id})
-        result = TokensResponse(
-            id_token=tokens.id_token,
-            access_token=tokens.access_token,
-            refresh_token=tokens.refresh_token or "",
-            expires_in=tokens.expires_in,
+    def run(self, **secrets: SecretStr) -> LoginAnswer:
+        """Cognito's answer to the step; a refusal is counted (a wrong guess), published and raised."""
+        sessions = self.sessions
+        if not sessions.login_state_machine_arn:
+            raise RuntimeError("login needs the login state machine")
+        execution_input = LoginInput(
+            step=self.step,
+            request_id=self.request_id,
+            username=self.subject,
+            secret_hash=sessions.users.secret_hash_of(self.subject),
+            **secrets,
         )
-        return LoginOutcome.SIGNED_IN, result.model_dump()
+        execution = sessions.workflows.run_sync(sessions.login_state_machine_arn, execution_input, "The login workflow")
+        self.execution_arn = execution.get("executionArn")
+        if execution["status"] != "SUCCEEDED":
+            logger.error("login workflow did not succeed", extra={"status": execution["status"], "error": execution.get("error")})
+            raise errors.TransientError("Sign-in is temporarily unavailable.")
+        answer = LoginAnswer.model_validate_json(execution["output"])
+        if answer.outcome == "REFUSED":
+            refusal = login_step_refusal(self.step, answer.reason or "", answer.cause)
+            if isinstance(refusal, errors.TransientError):
+                raise errors.TransientError("Sign-in is temporarily unavailable.")
+            if isinstance(refusal, errors.TooManyAttempts):
+                # Cognito's own lockout of the user's password attempts: when authflow's lock ends, if it holds one.
+                refusal = errors.TooManyAttempts(retry_after=self.sessions.attempts.retry_after(self.subject))
+            self.refuse(refusal)
+        return answer
 
-    TASKS: ClassVar[dict[str, Callable[["Sessions", str | None, dict, LoginTask], StepResult]]] = {
-        "verify_password": _verify_password,
-        "verify_mfa_code": _verify_mfa_code,
-    }
+    def refuse(self, refusal: errors.AuthflowError) -> NoReturn:
+        """Counts a wrong guess (the one that locks answers TooManyAttempts), publishes LoginFailed, raises."""
+        factor, wrong = self.GUESSES[self.step]
+        if isinstance(refusal, wrong):
+            try:
+                self.sessions.attempts.fail(self.subject, factor, self.request_id, self.email_pseudo_id)
+            except errors.TooManyAttempts as locked:
+                refusal = locked
+        self._publish_refusal(refusal)
+        raise refusal
+
+    def _publish_refusal(self, refusal: errors.AuthflowError) -> None:
+        self.sessions.events.publish(
+            events.LoginFailed(
+                user_id=self.subject, step=self.step, reason=refusal.code, request_id=self.request_id, execution_arn=self.execution_arn
+            )
+        )

@@ -148,6 +148,22 @@ def _code(error: ClientError) -> str:
     return code
 
 
+# The login workflow's steps call Cognito themselves and end with the name of the Cognito error they
+# caught (workflows/login.asl.json catches exactly these maps' exceptions): the same refusals as a direct call.
+LOGIN_STEP_ERRORS: dict[str, ErrorMap] = {"PASSWORD": _SIGN_IN_ERRORS, "MFA": _MFA_ERRORS}
+# How Step Functions names an error of Cognito's SDK integration.
+SFN_COGNITO_ERROR_PREFIX = "CognitoIdentityProvider."
+
+
+def login_step_refusal(step: str, error: str, cause: str) -> errors.AuthflowError:
+    """The refusal a login step answers for the Cognito error its execution caught (error: Step
+    Functions' name for it, cause: Cognito's message, which tells a password lockout apart)."""
+    code = error.removeprefix(SFN_COGNITO_ERROR_PREFIX)
+    if code == "NotAuthorizedException" and "attempts exceeded" in cause.lower():
+        code = PASSWORD_ATTEMPTS_EXCEEDED
+    return LOGIN_STEP_ERRORS[step].get(code, errors.TransientError)()
+
+
 def secret_hash(client_secret: str, client_id: str, username: str) -> str:
     """Cognito's SECRET_HASH: base64 of HMAC-SHA256(username + client id) keyed with the client's secret."""
     digest = hmac.new(client_secret.encode(), (username + client_id).encode(), hashlib.sha256).digest()
@@ -168,6 +184,11 @@ class UserDirectory:
         """Read at first use (functions that never call a client API never read it), then cached."""
         client_secret = get_secret(self.client_secret_arn, max_age=CLIENT_SECRET_MAX_AGE_SECONDS)
         return secret_hash(client_secret, self.client_id, username)
+
+    def secret_hash_of(self, username: str) -> SecretStr:
+        """The SECRET_HASH of a Cognito call the login workflow makes for this username (ASL cannot
+        compute an HMAC): a secret, masked wherever it is not in flight."""
+        return SecretStr(self._secret_hash(username))
 
     def _call(self, operation: str, error_map: ErrorMap, pool: bool = True, **kwargs) -> Any:
         """Calls Cognito (with the pool id unless pool=False); error_map says what its refusals mean."""

@@ -8,6 +8,7 @@ from botocore.exceptions import ClientError
 from pydantic import BaseModel, SecretStr
 
 from authflow.aws import client, error_code, raise_transient
+from authflow.models import IN_FLIGHT
 from authflow.observability import logger
 
 # Answers to a token the other side already used; both the API and a task may signal once in a race.
@@ -36,9 +37,14 @@ class Workflows:
             raise
 
     def run_sync(self, state_machine_arn: str, execution_input: BaseModel, what: str) -> dict:
-        """Runs an Express execution to its end; its status, output and error. what names it in a TransientError."""
+        """Runs an Express execution to its end; its status, output and error. what names it in a TransientError.
+
+        The input is dumped IN_FLIGHT: a login step's secrets go to the execution (SPEC section 3), and
+        only there."""
         try:
-            return self._sfn.start_sync_execution(stateMachineArn=state_machine_arn, input=execution_input.model_dump_json())
+            return self._sfn.start_sync_execution(
+                stateMachineArn=state_machine_arn, input=execution_input.model_dump_json(context=IN_FLIGHT)
+            )
         except Exception as error:
             raise_transient(error, what)
             raise

@@ -18,7 +18,6 @@ Item layout, and the module that owns each kind (the only code that reads or wri
 |                       |                           | "ip-" + a source IP)                                  |                    |
 | USER#<id>             | LOCKOUT                   | failed code/password attempts and the lock they set   | status.lockouts    |
 |                       |                           | (id: the user_id, or an unknown email's pseudo-id)    |                    |
-| HANDOFF#<id>          | request / result          | one-time secrets between the API and a workflow task  | status.handoffs    |
 | SIGN_IN#<origin_jti>  | REVOKED                   | a sign-in revoked at logout: its id tokens refused    | status.revocations |
 | USER#<id>             | SIGNED_OUT                | when every session of the user last ended: tokens     | status.sign_outs   |
 |                       |                           | issued before refused (and the sign-ins just after)   |                    |
@@ -38,7 +37,6 @@ partition is the user's: deleting a user (or finishing onboarding) queries it (s
 from authflow.status.api_keys import ApiKeys
 from authflow.status.claims import EmailClaims
 from authflow.status.deliveries import DeliveryRecords
-from authflow.status.handoffs import Handoffs
 from authflow.status.imports import ImportRecords
 from authflow.status.lockouts import Lockouts
 from authflow.status.mfa_sessions import MfaSessions
@@ -55,7 +53,6 @@ __all__ = [
     "ApiKeys",
     "DeliveryRecords",
     "EmailClaims",
-    "Handoffs",
     "ImportRecords",
     "Lockouts",
     "MfaSessions",

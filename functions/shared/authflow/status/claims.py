@@ -13,7 +13,16 @@ def idempotency_digest(idempotency_key: str) -> str:
     return hashlib.sha256(idempotency_key.encode()).hexdigest()
 
 
+def claim_key(email: str) -> dict[str, str]:
+    return email_key(email)
+
+
 class EmailClaims(TableStore):
+    @staticmethod
+    def user_id_in(item: dict | None) -> str | None:
+        """The user the item read at claim_key(email) names (the login steps read it in one BatchGetItem)."""
+        return item["user_id"] if item else None
+
     def user_id_for(self, email: str, consistent: bool = True) -> str | None:
         """The user the email is claimed by; consistent=False (half the read units) where a stale answer
         only refuses a request, as a claim changes only when its user is created or deleted."""

@@ -11,6 +11,10 @@ from authflow.status.recovery_codes import RECOVERY_CODE_PREFIX
 from authflow.status.table import TableStore, email_key, user_key
 
 
+def status_key(user_id: str) -> dict[str, str]:
+    return user_key(user_id, "STATUS")
+
+
 class StatusRecords(TableStore):
     def create(
         self, user_id: str, email: str, execution_arn: str, status_token_digest: str | None = None, idempotency_key: str | None = None
@@ -79,7 +83,11 @@ class StatusRecords(TableStore):
         )
 
     def get(self, user_id: str) -> StatusRecord | None:
-        item = self._call("get_item", Key=user_key(user_id, "STATUS"), ConsistentRead=True).get("Item")
+        return self.record_in(self._call("get_item", Key=status_key(user_id), ConsistentRead=True).get("Item"))
+
+    @staticmethod
+    def record_in(item: dict | None) -> StatusRecord | None:
+        """The record of the item read at status_key(user_id) (the MFA step reads it in one BatchGetItem)."""
         return StatusRecord.model_validate(item) if item else None
 
     def record_step(self, user_id: str, step: str, step_status: StepStatus, status: OnboardingStatus | None = None) -> None:

@@ -46,10 +46,13 @@ class SignOuts(TableStore):
         }
         self._call("put_item", Item=item)
 
-    def note_sign_in(self, user_id: str, origin_jti: str, issued_at: int) -> None:
+    def note_sign_in(self, user_id: str, origin_jti: str, issued_at: int, read_before: dict | None) -> None:
         """A sign-in Cognito has just completed: if it falls in the sign-out's second (give or take the
-        clock skew), its tokens are marked as fresh, so they are not taken for the ended sessions'."""
-        item = self._current(user_id)
+        clock skew), its tokens are marked as fresh, so they are not taken for the ended sessions'.
+
+        read_before: the item at signed_out_key(user_id) as read before the sign-in (the MFA step reads
+        it with the step's other items); a sign-out recorded since then ended this sign-in too."""
+        item = read_before if read_before and not self._expired(read_before) else None
         if item is None or issued_at > floor(item["signed_out_at"]) + CLOCK_SKEW_SECONDS:
             return
         try:
@@ -75,7 +78,3 @@ class SignOuts(TableStore):
         if not item or self._expired(item) or issued_at > floor(item["signed_out_at"]):
             return False
         return origin_jti not in item.get("fresh_sign_ins", set())
-
-    def _current(self, user_id: str) -> dict | None:
-        item = self._call("get_item", Key=signed_out_key(user_id), ConsistentRead=True).get("Item")
-        return item if item and not self._expired(item) else None
