@@ -12,8 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # What each route's path costs today, in AWS round trips besides Cognito's (README, "Load"): more is a regression.
 ROUND_TRIPS_AT_MOST = {
     "POST /users": 4,
-    "POST /login": 9,
-    "POST /mfa-verify": 10,
+    "POST /login": 3,
+    "POST /mfa-verify": 3,
     "POST /refresh-token": 1,
     one_at_a_time.ACCESS_TOKEN_USERINFO: 1,
     one_at_a_time.ID_TOKEN_USERINFO: 2,
@@ -76,10 +76,15 @@ def test_a_tiny_bench_prints_every_route_for_the_api_and_for_cognito(tmp_path):
         assert sorted(row["cognito_calls"]) == sorted(one_at_a_time.COGNITO_CALLS[route]), (route, row["cognito_calls"])
         assert row["round_trips"] == sum(row["authflow_calls"].values()), route
         assert row["round_trips"] <= ROUND_TRIPS_AT_MOST[route], (route, row["authflow_calls"])
-    # Issue 13 item 3's budget: refresh and userinfo (access token) add at most one round trip to Cognito's call.
+    # Issue 13 item 3's budget: refresh and userinfo (access token) add at most one round trip to Cognito's
+    # call, each login step at most three (the per-source-IP limit, one BatchGetItem, StartSyncExecution).
     for route in ("POST /refresh-token", one_at_a_time.ACCESS_TOKEN_USERINFO):
         assert paths[route]["round_trips"] <= one_at_a_time.BUDGETS[route] == 1, paths[route]["authflow_calls"]
+    for route in ("POST /login", "POST /mfa-verify"):
+        assert paths[route]["round_trips"] <= one_at_a_time.BUDGETS[route] == 3, paths[route]["authflow_calls"]
+        assert paths[route]["authflow_calls"].get("dynamodb:BatchGetItem") == 1, paths[route]["authflow_calls"]
     # A Standard execution's work (onboarding's) is after the answer: POST /users invokes only the API function.
     assert paths["POST /users"]["invocations"] == {"authflow-local-ApiFunction": 1}
-    assert paths["POST /mfa-verify"]["invocations"]["authflow-local-LoginTaskFunction"] == 1
+    # The login workflow calls Cognito itself: no task function on a login step's path.
+    assert paths["POST /login"]["invocations"] == {"authflow-local-ApiFunction": 1}
     assert paths["POST /refresh-token"]["inside_cognito_calls"] == {"events:PutEvents": 1}, "the refresh trigger's one event"

@@ -187,3 +187,19 @@ def test_resend_mfa_counts_wrong_passwords_like_login_for_known_and_unknown_emai
             mfa.enrol_new_authenticator(ResendMfaRequest(email=email, password=WRONG_PASSWORD, otp_code="123456"), "req")
         answers.append(refusal.value.code)
     assert answers == ["INVALID_CREDENTIALS"] * 4 + ["TOO_MANY_ATTEMPTS"] * 2
+
+
+def test_a_lock_set_by_another_factor_refuses_the_password_step_which_reads_it_under_the_emails_pseudo_id(sessions, adapters, driver):
+    """The password step reads the lock with the email's claim, under the email's pseudo-id, before it
+    knows the user id: a lock set where only the user id is known (recovery codes) is mirrored there."""
+    email = new_email("lock-mirror")
+    user_id = driver.onboard(email)
+    attempts = AttemptLimits(adapters)
+    for _ in range(4):
+        attempts.fail(user_id, Factor.RECOVERY_CODE)
+    with pytest.raises(errors.TooManyAttempts):
+        attempts.fail(user_id, Factor.RECOVERY_CODE)
+    assert adapters.lockouts.locked_until(adapters.pseudo_ids.for_email(email)) == adapters.lockouts.locked_until(user_id)
+    with pytest.raises(errors.TooManyAttempts) as right_password:
+        sessions.login(LoginRequest(email=email, password=PASSWORD), "req")
+    assert 0 < right_password.value.retry_after <= 900

@@ -279,6 +279,71 @@ def test_lambda_invoke_of_a_failing_handler_is_an_unhandled_function_error(local
     assert {"errorMessage", "errorType", "stackTrace"} <= set(error)
 
 
+# ----------------------------------------------------------------------------- aws-sdk tasks on Cognito
+
+
+def sdk_task_machine(local_stack, states: dict) -> str:
+    """An Express state machine of these states (from the first), on the local stack."""
+    definition = {"StartAt": next(iter(states)), "States": states}
+    machine = stack_client(local_stack, "stepfunctions").create_state_machine(
+        name=f"gap-sdk-{uuid.uuid4().hex[:8]}",
+        definition=json.dumps(definition),
+        roleArn="arn:aws:iam::123456789012:role/gap",
+        type="EXPRESS",
+    )
+    return machine["stateMachineArn"]
+
+
+def caught(error: str, next_state: str) -> list[dict]:
+    return [{"ErrorEquals": [error], "ResultPath": "$.caught", "Next": next_state}]
+
+
+def test_an_aws_sdk_task_calls_cognito_with_its_keys_and_aws_error_names(local_stack, pool_id, cognito, client_id):
+    """moto's interpreter knows no `cognitoidentityprovider` service (boto's `cognito-idp`) and names its
+    errors `cognitoidentityprovider.X`; AWS names them `CognitoIdentityProvider.X`, which a Catch matches."""
+    user, _ = enrolled_user(cognito, pool_id, client_id)
+    sdk = "arn:aws:states:::aws-sdk:cognitoidentityprovider:"
+    machine = sdk_task_machine(
+        local_stack,
+        {
+            "DescribePool": {
+                "Type": "Task",
+                "Resource": sdk + "describeUserPool",
+                "Parameters": {"UserPoolId": pool_id},
+                "ResultSelector": {"pool_id.$": "$.UserPool.Id"},
+                "ResultPath": "$.pool",
+                "Next": "GetUnknownUser",
+            },
+            "GetUnknownUser": {
+                "Type": "Task",
+                "Resource": sdk + "adminGetUser",
+                "Parameters": {"UserPoolId": pool_id, "Username": str(uuid.uuid4())},
+                "Catch": caught("CognitoIdentityProvider.UserNotFoundException", "SignInWithoutSecretHash"),
+                "Next": "NotCaught",
+            },
+            # infra/cognito.py's gaps apply to a state machine's calls: the app client's SECRET_HASH is required.
+            "SignInWithoutSecretHash": {
+                "Type": "Task",
+                "Resource": sdk + "adminInitiateAuth",
+                "Parameters": {
+                    "UserPoolId": pool_id,
+                    "ClientId": client_id,
+                    "AuthFlow": "ADMIN_USER_PASSWORD_AUTH",
+                    "AuthParameters": {"USERNAME": user, "PASSWORD": PASSWORD},
+                },
+                "ResultPath": "$.signed_in",
+                "Catch": caught("CognitoIdentityProvider.NotAuthorizedException", "Done"),
+                "Next": "NotCaught",
+            },
+            "Done": {"Type": "Pass", "Parameters": {"pool_id.$": "$.pool.pool_id", "error.$": "$.caught.Error"}, "End": True},
+            "NotCaught": {"Type": "Fail", "Error": "NotCaught"},
+        },
+    )
+    execution = stack_client(local_stack, "stepfunctions").start_sync_execution(stateMachineArn=machine, input="{}")
+    assert execution["status"] == "SUCCEEDED", execution
+    assert json.loads(execution["output"]) == {"pool_id": pool_id, "error": "CognitoIdentityProvider.NotAuthorizedException"}
+
+
 # ----------------------------------------------------------------------------- the app client's secret
 
 

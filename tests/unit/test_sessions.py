@@ -23,6 +23,7 @@ from authflow.sessions import Sessions
 from authflow.tokens import TokenUse
 from tests.support.in_process import PASSWORD
 from tests.unit.conftest import new_email
+from tests.unit.test_same_timing import aws_operations
 
 
 @pytest.fixture
@@ -330,3 +331,38 @@ def test_a_refresh_token_presented_with_another_users_email_is_refused(sessions,
     driver.onboard(other_email)
     with pytest.raises(errors.InvalidToken):
         sessions.refresh(RefreshTokenRequest(email=other_email, refresh_token=tokens.refresh_token), "req")
+
+
+def test_each_login_step_reads_once_before_cognito_and_a_refusal_adds_its_count_and_its_event(sessions, driver, adapters):
+    """Issue 13 item 3, in-process: besides the API's per-source-IP limit and the StartSyncExecution
+    (FakeWorkflows makes the execution's Cognito call itself), a login step makes one BatchGetItem on
+    its success path; a wrong password adds the lockout count and LoginFailed."""
+    email = new_email("trips")
+    driver.onboard(email)
+    adapters.pseudo_ids.for_email(email)  # the pseudo-id key is read once per function, at its first use
+
+    def calls(step) -> list[tuple[str, str]]:
+        with aws_operations() as operations:
+            step()
+        return [call for call in operations if call[0] != "secretsmanager"]  # the client secret, cached for minutes
+
+    started: list = []
+    assert calls(lambda: started.append(sessions.login(LoginRequest(email=email, password=PASSWORD), "r"))) == [
+        ("dynamodb", "BatchGetItem"),
+        ("cognito-idp", "AdminInitiateAuth"),
+    ]
+    verify = MfaVerifyRequest(
+        email=email, verification_type="SOFTWARE_TOKEN_MFA", verification_session=started[0].verification_session, otp_code=driver.otp()
+    )
+    assert calls(lambda: sessions.verify_mfa(verify, "r"))[:2] == [
+        ("dynamodb", "BatchGetItem"),
+        ("cognito-idp", "AdminRespondToAuthChallenge"),
+    ]
+
+    def wrong_password() -> None:
+        with pytest.raises(errors.InvalidCredentials):
+            sessions.login(LoginRequest(email=email, password="Wrong-Passw0rd-1!"), "r")
+
+    refused = calls(wrong_password)
+    assert refused[:2] == [("dynamodb", "BatchGetItem"), ("cognito-idp", "AdminInitiateAuth")]
+    assert refused[-1] == ("events", "PutEvents") and ("dynamodb", "UpdateItem") in refused
