@@ -227,3 +227,31 @@ def test_repeated_wrong_passwords_lock_the_account_with_a_clear_error(api):
     assert answers[4].json()["error"]["code"] == "TOO_MANY_ATTEMPTS" and int(answers[4].headers["Retry-After"]) > 0
     locked = api.post("/login", {"email": someone.email, "password": someone.password})
     assert locked.status == 429 and int(locked.headers["Retry-After"]) > 0
+
+
+def test_a_verification_session_answers_only_for_the_user_who_passed_the_password(api, user):
+    """An attacker who knows only their own password splices their session onto a victim's email, or the
+    victim's user id onto their own Cognito session (the verification session is `<user id>:<Cognito's
+    session>`): both are refused as an expired session, and the victim's code never signs the attacker in
+    (ASVS 5.0 6.3.1, NIST SP 800-63B-4 §3.1.3: the second factor answers the first factor's session)."""
+    attacker = onboard(api, "splicer")
+    session = api.post("/login", {"email": attacker.email, "password": attacker.password}).json()["verification_session"]
+    attacker_id, cognito_session = session.split(":", 1)
+    assert attacker_id == attacker.user_id
+
+    def verify(email: str, verification_session: str):
+        body = {
+            "email": email,
+            "verification_type": "SOFTWARE_TOKEN_MFA",
+            "verification_session": verification_session,
+            "otp_code": user.otp(),
+        }
+        return api.post("/mfa-verify", body)
+
+    for answer in (
+        verify(user.email, session),
+        verify(user.email, f"{user.user_id}:{cognito_session}"),
+        verify(user.email, cognito_session),
+    ):
+        assert answer.status == 401, answer.body
+        assert answer.json()["error"]["code"] == "SESSION_EXPIRED"
