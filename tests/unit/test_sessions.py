@@ -20,6 +20,7 @@ from authflow.models import (
     RefreshTokenRequest,
 )
 from authflow.sessions import Sessions
+from authflow.status.lockouts import lockout_key
 from authflow.tokens import TokenUse
 from tests.support.in_process import PASSWORD
 from tests.unit.conftest import new_email
@@ -366,3 +367,16 @@ def test_each_login_step_reads_once_before_cognito_and_a_refusal_adds_its_count_
     refused = calls(wrong_password)
     assert refused[:2] == [("dynamodb", "BatchGetItem"), ("cognito-idp", "AdminInitiateAuth")]
     assert refused[-1] == ("events", "PutEvents") and ("dynamodb", "UpdateItem") in refused
+
+
+def test_a_refusal_is_answered_and_counted_when_the_bus_refuses_its_login_failed(sessions, user, adapters, monkeypatch):
+    _, email = user
+
+    def bus_down(*details) -> None:
+        raise errors.TransientError("The event bus is temporarily unavailable.")
+
+    monkeypatch.setattr(adapters.events, "publish", bus_down)
+    with pytest.raises(errors.InvalidCredentials):
+        sessions.login(LoginRequest(email=email, password="Wrong-Passw0rd-1!"), "req")
+    counted = table_client().get_item(TableName=adapters.lockouts.table_name, Key=lockout_key(user[0]))["Item"]
+    assert counted["failures"] == 1 and "locked_until" not in counted

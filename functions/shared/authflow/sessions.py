@@ -8,6 +8,7 @@ success path, with the API's per-source-IP limit (issue 13 item 3).
 """
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import NoReturn
 from uuid import UUID
 
@@ -255,7 +256,7 @@ class _Step:
         self.email_pseudo_id = email_pseudo_id
         self.execution_arn: str | None = None
 
-    def refuse_if_locked(self, until) -> None:
+    def refuse_if_locked(self, until: datetime | None) -> None:
         try:
             self.sessions.attempts.refuse_if_lock_holds(until)
         except errors.TooManyAttempts as locked:
@@ -302,8 +303,11 @@ class _Step:
         raise refusal
 
     def _publish_refusal(self, refusal: errors.AuthflowError) -> None:
-        self.sessions.events.publish(
-            events.LoginFailed(
-                user_id=self.subject, step=self.step, reason=refusal.code, request_id=self.request_id, execution_arn=self.execution_arn
-            )
+        failed = events.LoginFailed(
+            user_id=self.subject, step=self.step, reason=refusal.code, request_id=self.request_id, execution_arn=self.execution_arn
         )
+        try:
+            self.sessions.events.publish(failed)
+        except errors.TransientError:
+            # The refusal is answered and counted all the same: a bus outage must not turn it into a 503.
+            logger.warning("LoginFailed not published", extra={"user_id": self.subject, "reason": refusal.code})
