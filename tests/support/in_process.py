@@ -73,7 +73,7 @@ class FakeWorkflows(Workflows):
         arn = execution_arn(state_machine_arn, str(uuid.uuid4()))
         if self.login_status != "SUCCEEDED":
             return {"executionArn": arn, "status": self.login_status, "error": "LoginUnavailable"}
-        data = json.loads(execution_input.model_dump_json(context=IN_FLIGHT))
+        data = json.loads(execution_input.model_dump_json(context=IN_FLIGHT, exclude_none=True))
         context = {"Execution": {"Id": arn}}
         state = LOGIN_ASL["States"][LOGIN_STEP_STATES[data["step"]]]
         definition = json.dumps(state["Parameters"])

@@ -2,6 +2,7 @@
 step's Cognito call as workflows/login.asl.json does), refresh, user info, logout and password change, on moto's
 Cognito with the real token verification (MotoJwksVerifier only supplies moto's keys)."""
 
+import json
 import uuid
 
 import boto3
@@ -12,8 +13,10 @@ from pydantic import SecretStr, ValidationError
 from authflow import errors
 from authflow.aws import table_client
 from authflow.models import (
+    IN_FLIGHT,
     ChangePasswordAliasRequest,
     ChangePasswordRequest,
+    LoginInput,
     LoginRequest,
     LogoutRequest,
     MfaVerifyRequest,
@@ -380,3 +383,10 @@ def test_a_refusal_is_answered_and_counted_when_the_bus_refuses_its_login_failed
         sessions.login(LoginRequest(email=email, password="Wrong-Passw0rd-1!"), "req")
     counted = table_client().get_item(TableName=adapters.lockouts.table_name, Key=lockout_key(user[0]))["Item"]
     assert counted["failures"] == 1 and "locked_until" not in counted
+
+
+def test_a_login_steps_input_shows_its_secrets_only_when_dumped_in_flight_for_its_execution():
+    step = LoginInput(step="PASSWORD", request_id="r", username="u", secret_hash=SecretStr("hash-123"), password=SecretStr("Pass-w0rd-99"))
+    assert "Pass-w0rd-99" not in step.model_dump_json() and "hash-123" not in step.model_dump_json() and "Pass-w0rd-99" not in repr(step)
+    in_flight = json.loads(step.model_dump_json(context=IN_FLIGHT, exclude_none=True))
+    assert in_flight == {"step": "PASSWORD", "request_id": "r", "username": "u", "secret_hash": "hash-123", "password": "Pass-w0rd-99"}

@@ -43,7 +43,7 @@ class Workflows:
         only there."""
         try:
             return self._sfn.start_sync_execution(
-                stateMachineArn=state_machine_arn, input=execution_input.model_dump_json(context=IN_FLIGHT)
+                stateMachineArn=state_machine_arn, input=execution_input.model_dump_json(context=IN_FLIGHT, exclude_none=True)
             )
         except Exception as error:
             raise_transient(error, what)
