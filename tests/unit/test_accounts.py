@@ -21,7 +21,7 @@ def accounts(adapters, settings) -> Accounts:
 
 
 @pytest.fixture
-def access_token(adapters, workflows, settings, driver):
+def access_token(adapters, settings, driver):
     """Signs the user in (login and MFA, in-process) and answers their access token."""
     sessions = Sessions(adapters, login_state_machine_arn=settings.login_state_machine_arn)
 
@@ -68,7 +68,7 @@ def test_another_user_may_not_delete_but_an_administrator_may_and_stops_the_onbo
         accounts.delete(victim, access_token(admin_email), "req")
 
 
-def test_a_user_deletes_themselves_with_the_id_token_cognitoapis_clients_send(accounts, driver, adapters, settings, workflows):
+def test_a_user_deletes_themselves_with_the_id_token_cognitoapis_clients_send(accounts, driver, adapters, settings):
     email = new_email("delete-id")
     user_id = driver.onboard(email)
     sessions = Sessions(adapters, login_state_machine_arn=settings.login_state_machine_arn)

@@ -47,9 +47,8 @@ def lockouts(settings, clock) -> Lockouts:
 
 
 @pytest.fixture
-def sessions(adapters, workflows, settings) -> Sessions:
-    sessions = Sessions(adapters, login_state_machine_arn=settings.login_state_machine_arn)
-    return sessions
+def sessions(adapters, settings) -> Sessions:
+    return Sessions(adapters, login_state_machine_arn=settings.login_state_machine_arn)
 
 
 def wrong_otp(driver) -> str:

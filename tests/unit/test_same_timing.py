@@ -36,9 +36,8 @@ def aws_operations() -> Iterator[list[tuple[str, str]]]:
 
 
 @pytest.fixture
-def sessions(adapters, workflows, settings) -> Sessions:
-    sessions = Sessions(adapters, login_state_machine_arn=settings.login_state_machine_arn)
-    return sessions
+def sessions(adapters, settings) -> Sessions:
+    return Sessions(adapters, login_state_machine_arn=settings.login_state_machine_arn)
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ from tests.unit.test_same_timing import aws_operations
 
 
 @pytest.fixture
-def sessions(adapters, workflows, settings) -> Sessions:
+def sessions(adapters, settings) -> Sessions:
     return Sessions(adapters, login_state_machine_arn=settings.login_state_machine_arn)
 
 
