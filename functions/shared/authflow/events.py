@@ -88,7 +88,10 @@ class LoginSucceeded(UserEventDetail):
 
 
 class LoginFailed(UserEventDetail):
-    """A login step was refused; reason is the API's error code (the user_id is a pseudo-id for unknown emails)."""
+    """A login step was refused; reason is the API's error code (the user_id is a pseudo-id for unknown emails).
+
+    execution_arn is the login execution that asked Cognito; none ran when the step was refused before (a locked account, a verification session of another user).
+    """
 
     step: str
     reason: str
