@@ -213,7 +213,7 @@ def test_mfa_verify_takes_the_user_id_in_email_as_cognitoapis_client_sends_it(ap
         )
     unknown_id, unknown_email, known = answers.values()
     assert unknown_id.status == unknown_email.status == 401
-    assert unknown_id.json()["error"]["code"] == unknown_email.json()["error"]["code"] == "INVALID_CREDENTIALS"
+    assert unknown_id.json()["error"]["code"] == unknown_email.json()["error"]["code"] == "SESSION_EXPIRED"
     assert unknown_id.json()["error"]["message"] == unknown_email.json()["error"]["message"]
     assert known.status == 200, known.body
     assert set(known.json()) == {"id_token", "access_token", "refresh_token", "expires_in"}
@@ -248,10 +248,16 @@ def test_a_verification_session_answers_only_for_the_user_who_passed_the_passwor
         }
         return api.post("/mfa-verify", body)
 
-    for answer in (
+    answers = [
         verify(user.email, session),
         verify(user.email, f"{user.user_id}:{cognito_session}"),
         verify(user.email, cognito_session),
-    ):
+        # The same splice on an email without an account answers alike: /mfa-verify tells no one whether an
+        # email has an account (ASVS 5.0 6.3.8).
+        verify(unique_email("ghost"), session),
+        verify(unique_email("ghost"), cognito_session),
+    ]
+    for answer in answers:
         assert answer.status == 401, answer.body
         assert answer.json()["error"]["code"] == "SESSION_EXPIRED"
+    assert len({answer.json()["error"]["message"] for answer in answers}) == 1

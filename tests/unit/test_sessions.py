@@ -170,7 +170,7 @@ def test_the_change_password_alias_takes_cognitoapis_names_and_the_deprecated_on
         ChangePasswordAliasRequest(access_token="t", old_password=PASSWORD)
 
 
-def test_mfa_verify_takes_the_user_id_in_email_and_refuses_unknown_ids_like_unknown_emails(sessions, driver, user):
+def test_mfa_verify_takes_the_user_id_in_email_and_refuses_unknown_ids_and_emails_like_a_foreign_session(sessions, driver, user):
     user_id, email = user
     started = sessions.login(LoginRequest(email=email, password=PASSWORD), "req")
 
@@ -185,10 +185,14 @@ def test_mfa_verify_takes_the_user_id_in_email_and_refuses_unknown_ids_like_unkn
 
     refusals = []
     for unknown in (str(uuid.uuid4()), new_email()):
-        with pytest.raises(errors.InvalidCredentials) as refused:
+        with pytest.raises(errors.SessionExpired) as refused:
             verify(unknown)
         refusals.append(refused.value.message)
-    assert refusals[0] == refusals[1]
+    other_email = new_email("other")
+    driver.onboard(other_email)
+    with pytest.raises(errors.SessionExpired) as foreign:
+        verify(other_email)
+    assert refusals[0] == refusals[1] == foreign.value.message, "an existing account answers like no account"
     assert str(sessions.user_info(SecretStr(verify(user_id.upper()).access_token)).user_id) == user_id
 
 

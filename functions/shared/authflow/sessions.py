@@ -136,10 +136,9 @@ class Sessions:
         else:
             user_id = self.claims.user_id_in(found)
         step = _Step(self, LoginStep.MFA, user_id or unknown_subject, request_id, None if named_user_id else unknown_subject)
-        if user_id is None:
-            # An unknown email or user id is refused like an unknown email at the password step.
-            step.refuse(errors.InvalidCredentials())
-        if session_user_id != user_id:
+        if user_id is None or session_user_id != user_id:
+            # No session /login answered names an unknown email or user id: it is refused exactly like a
+            # session of another user, so this step cannot tell whether an account exists (ASVS 5.0 6.3.8).
             step.refuse(errors.SessionExpired())
         step.refuse_if_locked(self.lockouts.locked_until_in(lock))
         answer = step.run(session=SecretStr(cognito_session), code=request.otp_code)
