@@ -445,7 +445,7 @@ def template_facts() -> dict:
         writer = next((f for f in functions if text == f"/aws/lambda/${{{f}}}"), logical_id)
         days = _parameter_default(template, properties.get("RetentionInDays"))
         retention[writer] = None if days is None else int(days)
-        if properties.get("LogGroupClass") == "INFREQUENT_ACCESS":
+        if _parameter_default(template, properties.get("LogGroupClass")) == "INFREQUENT_ACCESS":
             infrequent_access.add(writer)
     archive_days = next(
         (

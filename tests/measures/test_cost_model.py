@@ -225,8 +225,9 @@ def test_the_templates_alarms_dashboard_and_tier_are_read_from_it():
     assert facts["user_pool_tier"] == "LITE"
     assert facts["express_functions"] == [], "the login workflow calls Cognito itself (issue 13 item 3)"
     assert facts["trigger_functions"] == ["CognitoTriggerFunction"]
-    assert facts["log_retention_days"]["ApiFunction"] == 30 and facts["log_retention_days"]["AuditLogGroup"] == 365
-    assert facts["infrequent_access_log_groups"] == []
+    # The audit log group keeps 90 days, queryable and ingested at Infrequent Access's price; the archive the year.
+    assert facts["log_retention_days"]["ApiFunction"] == 30 and facts["log_retention_days"]["AuditLogGroup"] == 90
+    assert facts["infrequent_access_log_groups"] == ["AuditLogGroup"]
     assert facts["archive_retention_days"] == 365
 
 
