@@ -219,7 +219,13 @@ def compute_factor(memory_mb: float, compute: dict) -> float:
 
 
 def modelled_lambda_ms(
-    functions: dict[str, dict], latencies: dict, express_functions: set[str], express_executions: float, compute: dict
+    functions: dict[str, dict],
+    latencies: dict,
+    express_functions: set[str],
+    express_executions: float,
+    compute: dict,
+    workflow_calls: Mapping[str, float] | None = None,
+    workflow_nested: Mapping[str, float] | None = None,
 ) -> tuple[dict[str, float], float]:
     """The average billed milliseconds of one invocation of each function in AWS, and of one Express execution.
 
@@ -227,8 +233,11 @@ def modelled_lambda_ms(
     plus each call's AWS latency, plus what
     the call ran synchronously: invocations nested in it (a Cognito trigger inside AdminInitiateAuth)
     and, for StartSyncExecution, the Express execution, whose time is its overhead plus the modelled
-    time of the invocations of the functions the Express workflows call. `functions` holds per-flow
-    counts by logical id: invocations, billed_ms and wait_ms (local), calls, nested (callee -> count).
+    time of the invocations of the functions the Express workflows call, plus the AWS latency of the
+    workflows' own service-integration calls (workflow_calls) and the invocations those ran
+    (workflow_nested: callee -> count, a Cognito trigger inside the workflow's AdminInitiateAuth).
+    `functions` holds per-flow counts by logical id: invocations, billed_ms and wait_ms (local), calls,
+    nested (callee -> count).
     """
     memo: dict[str, float] = {}
 
@@ -236,6 +245,8 @@ def modelled_lambda_ms(
         if not express_executions:
             return 0.0
         inner = sum(functions[f]["invocations"] * invocation_ms(f) for f in express_functions if f in functions)
+        inner += sum(count * call_latency_ms(call, latencies) for call, count in (workflow_calls or {}).items())
+        inner += sum(count * invocation_ms(callee) for callee, count in (workflow_nested or {}).items() if callee in functions)
         return latencies["express_execution_overhead"]["ms"] + inner / express_executions
 
     def invocation_ms(logical_id: str) -> float:
@@ -254,12 +265,40 @@ def modelled_lambda_ms(
     return {f: invocation_ms(f) for f in functions}, express_ms()
 
 
+def express_workflow_work(flow: dict, facts: dict) -> tuple[dict[str, float], dict[str, float]]:
+    """What a flow's Express workflows did themselves: the AWS calls no function made (their aws-sdk
+    service integrations) and the trigger invocations no function's call ran (Cognito ran them inside
+    those calls). Only a flow whose executions are all Express is attributed so: a Standard workflow's
+    calls bill no one's duration."""
+    if not flow["metrics"].get("sfn_express_executions") or flow["metrics"].get("sfn_standard_transitions"):
+        return {}, {}
+    by_functions: Counter = Counter()
+    nested: Counter = Counter()
+    for info in flow["lambda"].values():
+        by_functions.update(info.get("calls", {}))
+        nested.update(info.get("nested", {}))
+    calls = {call: n - by_functions[call] for call, n in flow.get("api_calls", {}).items() if n - by_functions[call] > 1e-9}
+    triggered = {
+        f: flow["lambda"][f]["invocations"] - nested[f]
+        for f in facts.get("trigger_functions", ())
+        if f in flow["lambda"] and flow["lambda"][f]["invocations"] - nested[f] > 1e-9
+    }
+    return calls, triggered
+
+
+def flow_lambda_ms(flow: dict, latencies: dict, facts: dict, compute: dict) -> tuple[dict[str, float], float]:
+    """modelled_lambda_ms for one measured flow, its Express workflows' own work included."""
+    calls, triggered = express_workflow_work(flow, facts)
+    executions = flow["metrics"].get("sfn_express_executions", 0.0)
+    return modelled_lambda_ms(flow["lambda"], latencies, set(facts["express_functions"]), executions, compute, calls, triggered)
+
+
 def derived_metrics(flow: dict, latencies: dict, facts: dict, compute: dict) -> dict[str, float]:
     """The flow's modelled metrics: Lambda and Express time at AWS's latencies and Lambda's CPU share,
     storage at steady state."""
     counts = flow["metrics"]
     executions = counts.get("sfn_express_executions", 0.0)
-    per_invocation, express_ms = modelled_lambda_ms(flow["lambda"], latencies, set(facts["express_functions"]), executions, compute)
+    per_invocation, express_ms = flow_lambda_ms(flow, latencies, facts, compute)
     derived: dict[str, float] = defaultdict(float)
     for logical_id, info in flow["lambda"].items():
         billed = info["invocations"] * math.ceil(per_invocation[logical_id])  # Lambda bills whole milliseconds
@@ -798,14 +837,7 @@ def _print_flows(measured: dict, prices: dict, per_flow: dict, per_mau: dict, us
 
     latencies = prices["aws_latency_ms"]
     modelled = {
-        name: modelled_lambda_ms(
-            flow["lambda"],
-            latencies,
-            set(measured["facts"]["express_functions"]),
-            flow["metrics"].get("sfn_express_executions", 0),
-            prices["lambda_compute"],
-        )
-        for name, flow in measured["flows"].items()
+        name: flow_lambda_ms(flow, latencies, measured["facts"], prices["lambda_compute"]) for name, flow in measured["flows"].items()
     }
     function_rows = []
     for logical_id in sorted({f for flow in measured["flows"].values() for f in flow["lambda"]}):
@@ -881,8 +913,7 @@ def memory_choices(measured: dict, prices: dict, usage: Usage, mau: float, sizes
             what_if = with_memory(measured, {logical_id: size})
             ms, api_ms = {}, {}
             for name, flow in what_if["flows"].items():
-                executions = flow["metrics"].get("sfn_express_executions", 0)
-                per_invocation, _ = modelled_lambda_ms(flow["lambda"], latencies, set(facts["express_functions"]), executions, compute)
+                per_invocation, _ = flow_lambda_ms(flow, latencies, facts, compute)
                 ms[name] = per_invocation.get(logical_id)
                 api_ms[name] = per_invocation.get(API_FUNCTION)
             per_mau = monthly_per_mau(flow_metrics(what_if, prices), usage)

@@ -398,3 +398,26 @@ def test_infrequent_access_log_groups_are_ingested_at_their_price():
     lines = {line.item: line for line in price_month({"logs_infrequent_access_gb": 0.001}, 50_000, PRICES, Usage(), {})}
     assert lines["cloudwatch_logs_ingested_gb_infrequent_access"].cost == pytest.approx(50 * 0.25)
     assert derived_metrics(flow, LATENCIES, FACTS, COMPUTE).get("logs_infrequent_access_gb") is None
+
+
+def test_an_express_workflows_own_cognito_calls_and_the_triggers_they_ran_are_waited_for():
+    """The login workflow calls Cognito itself (aws-sdk tasks): no function made those calls, the
+    trigger they ran is nested in no function's call, and the API waits for all of it."""
+    flow = {
+        "metrics": {"sfn_express_executions": 2},
+        "api_calls": {"cognito-idp:AdminInitiateAuth": 2, "dynamodb:GetItem": 2, "stepfunctions:StartSyncExecution": 2},
+        "lambda": {
+            "ApiFunction": function(
+                invocations=2, billed_ms=100, wait_ms=96, calls={"dynamodb:GetItem": 2, "stepfunctions:StartSyncExecution": 2}
+            ),
+            "CognitoTriggerFunction": function(invocations=2, billed_ms=4, wait_ms=0),
+        },
+    }
+    facts = {**FACTS, "express_functions": [], "trigger_functions": ["CognitoTriggerFunction"]}
+    assert cost.express_workflow_work(flow, facts) == ({"cognito-idp:AdminInitiateAuth": 2}, {"CognitoTriggerFunction": 2})
+    per_invocation, express = cost.flow_lambda_ms(flow, LATENCIES, facts, COMPUTE)
+    assert express == pytest.approx(20 + (2 * 100 + 2 * 2) / 2)  # overhead + its Cognito call + the trigger's 2 ms
+    assert per_invocation["ApiFunction"] == pytest.approx((100 - 96) / 2 + 5 + 25 + express)
+    # A Standard workflow's calls bill no function's wait: not attributed.
+    standard = {**flow, "metrics": {"sfn_express_executions": 2, "sfn_standard_transitions": 7}}
+    assert cost.express_workflow_work(standard, facts) == ({}, {})
