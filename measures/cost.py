@@ -36,6 +36,7 @@ beside CognitoApi's own architecture priced the same way.
 """
 
 import argparse
+import copy
 import datetime
 import json
 import math
@@ -63,6 +64,10 @@ DEFAULT_MAUS = (10_000, 50_000, 1_000_000)
 EXPRESS_MEMORY_MB = 64
 DAYS_PER_MONTH = 30
 START_SYNC_EXECUTION = "stepfunctions:StartSyncExecution"
+# The function behind the API: its modelled time per invocation is what a caller waits.
+API_FUNCTION = "ApiFunction"
+# Memory sizes the report compares for each function (MB); 1769 is one whole vCPU.
+MEMORY_CHOICES = (128, 256, 512, 1024, 1769)
 # A log group without retention never expires: its storage is priced after this many months.
 UNRETAINED_LOG_MONTHS = 12
 
@@ -86,6 +91,7 @@ PRICED_METRICS = {
     "dynamodb_rru": "dynamodb_rru",
     "secrets_manager_calls": "secrets_manager_api_calls",
     "logs_gb": "cloudwatch_logs_ingested_gb",
+    "logs_infrequent_access_gb": "cloudwatch_logs_ingested_gb_infrequent_access",
     "emf_logs_gb": "cloudwatch_logs_ingested_gb",
     "logs_stored_gb": "cloudwatch_logs_stored_gb_month",
     "xray_lambda_trace_roots": "xray_traces_recorded",
@@ -121,6 +127,7 @@ METRIC_LABELS = {
     "dynamodb_rru": "DynamoDB RRU",
     "secrets_manager_calls": "Secrets Manager calls",
     "logs_gb": "CloudWatch Logs GB, log lines",
+    "logs_infrequent_access_gb": "CloudWatch Logs GB, Infrequent Access groups",
     "emf_lines": "EMF metric lines",
     "emf_logs_gb": "CloudWatch Logs GB, EMF lines",
     "logs_stored_gb": "Logs GB kept (steady state)",
@@ -204,16 +211,33 @@ def call_latency_ms(call: str, latencies: dict) -> float:
     return latencies["calls"].get(call, latencies["default"])["ms"]
 
 
+def compute_factor(memory_mb: float, compute: dict) -> float:
+    """How many times longer a function's own work takes in Lambda at `memory_mb` than on one local core:
+    Lambda's CPU share is proportional to memory, a whole vCPU at full_core_memory_mb (prices.json,
+    lambda_compute), times the assumed speed of a vCPU against this machine's core."""
+    return max(1.0, compute["full_core_memory_mb"] / memory_mb) * compute["core_speed_factor"]
+
+
 def modelled_lambda_ms(
-    functions: dict[str, dict], latencies: dict, express_functions: set[str], express_executions: float
+    functions: dict[str, dict],
+    latencies: dict,
+    express_functions: set[str],
+    express_executions: float,
+    compute: dict,
+    workflow_calls: Mapping[str, float] | None = None,
+    workflow_nested: Mapping[str, float] | None = None,
 ) -> tuple[dict[str, float], float]:
     """The average billed milliseconds of one invocation of each function in AWS, and of one Express execution.
 
-    An invocation's time is its local time outside AWS calls, plus each call's AWS latency, plus what
+    An invocation's time is its local time outside AWS calls scaled by its CPU share (compute_factor),
+    plus each call's AWS latency, plus what
     the call ran synchronously: invocations nested in it (a Cognito trigger inside AdminInitiateAuth)
     and, for StartSyncExecution, the Express execution, whose time is its overhead plus the modelled
-    time of the invocations of the functions the Express workflows call. `functions` holds per-flow
-    counts by logical id: invocations, billed_ms and wait_ms (local), calls, nested (callee -> count).
+    time of the invocations of the functions the Express workflows call, plus the AWS latency of the
+    workflows' own service-integration calls (workflow_calls) and the invocations those ran
+    (workflow_nested: callee -> count, a Cognito trigger inside the workflow's AdminInitiateAuth).
+    `functions` holds per-flow counts by logical id: invocations, billed_ms and wait_ms (local), calls,
+    nested (callee -> count).
     """
     memo: dict[str, float] = {}
 
@@ -221,6 +245,8 @@ def modelled_lambda_ms(
         if not express_executions:
             return 0.0
         inner = sum(functions[f]["invocations"] * invocation_ms(f) for f in express_functions if f in functions)
+        inner += sum(count * call_latency_ms(call, latencies) for call, count in (workflow_calls or {}).items())
+        inner += sum(count * invocation_ms(callee) for callee, count in (workflow_nested or {}).items() if callee in functions)
         return latencies["express_execution_overhead"]["ms"] + inner / express_executions
 
     def invocation_ms(logical_id: str) -> float:
@@ -232,18 +258,47 @@ def modelled_lambda_ms(
                 if call == START_SYNC_EXECUTION:
                     waited += count * express_ms()
             waited += sum(count * invocation_ms(callee) for callee, count in info.get("nested", {}).items() if callee in functions)
-            compute = max(0.0, info["billed_ms"] - info.get("wait_ms", 0.0))
-            memo[logical_id] = (compute + waited) / info["invocations"]
+            own = max(0.0, info["billed_ms"] - info.get("wait_ms", 0.0)) * compute_factor(info["memory_mb"], compute)
+            memo[logical_id] = (own + waited) / info["invocations"]
         return memo[logical_id]
 
     return {f: invocation_ms(f) for f in functions}, express_ms()
 
 
-def derived_metrics(flow: dict, latencies: dict, facts: dict) -> dict[str, float]:
-    """The flow's modelled metrics: Lambda and Express time at AWS's latencies, storage at steady state."""
+def express_workflow_work(flow: dict, facts: dict) -> tuple[dict[str, float], dict[str, float]]:
+    """What a flow's Express workflows did themselves: the AWS calls no function made (their aws-sdk
+    service integrations) and the trigger invocations no function's call ran (Cognito ran them inside
+    those calls). Only a flow whose executions are all Express is attributed so: a Standard workflow's
+    calls bill no one's duration."""
+    if not flow["metrics"].get("sfn_express_executions") or flow["metrics"].get("sfn_standard_transitions"):
+        return {}, {}
+    by_functions: Counter = Counter()
+    nested: Counter = Counter()
+    for info in flow["lambda"].values():
+        by_functions.update(info.get("calls", {}))
+        nested.update(info.get("nested", {}))
+    calls = {call: n - by_functions[call] for call, n in flow.get("api_calls", {}).items() if n - by_functions[call] > 1e-9}
+    triggered = {
+        f: flow["lambda"][f]["invocations"] - nested[f]
+        for f in facts.get("trigger_functions", ())
+        if f in flow["lambda"] and flow["lambda"][f]["invocations"] - nested[f] > 1e-9
+    }
+    return calls, triggered
+
+
+def flow_lambda_ms(flow: dict, latencies: dict, facts: dict, compute: dict) -> tuple[dict[str, float], float]:
+    """modelled_lambda_ms for one measured flow, its Express workflows' own work included."""
+    calls, triggered = express_workflow_work(flow, facts)
+    executions = flow["metrics"].get("sfn_express_executions", 0.0)
+    return modelled_lambda_ms(flow["lambda"], latencies, set(facts["express_functions"]), executions, compute, calls, triggered)
+
+
+def derived_metrics(flow: dict, latencies: dict, facts: dict, compute: dict) -> dict[str, float]:
+    """The flow's modelled metrics: Lambda and Express time at AWS's latencies and Lambda's CPU share,
+    storage at steady state."""
     counts = flow["metrics"]
     executions = counts.get("sfn_express_executions", 0.0)
-    per_invocation, express_ms = modelled_lambda_ms(flow["lambda"], latencies, set(facts["express_functions"]), executions)
+    per_invocation, express_ms = flow_lambda_ms(flow, latencies, facts, compute)
     derived: dict[str, float] = defaultdict(float)
     for logical_id, info in flow["lambda"].items():
         billed = info["invocations"] * math.ceil(per_invocation[logical_id])  # Lambda bills whole milliseconds
@@ -253,6 +308,11 @@ def derived_metrics(flow: dict, latencies: dict, facts: dict) -> dict[str, float
         billed = executions * max(100, math.ceil(express_ms / 100) * 100)  # Express bills 100 ms steps
         derived["sfn_express_billed_ms"] = billed
         derived["sfn_express_gb_seconds"] = billed / 1000 * EXPRESS_MEMORY_MB / 1024
+    # Log groups of the Infrequent Access class are ingested at their own price (their bytes are not EMF lines).
+    infrequent = sum(size for group, size in flow.get("log_groups", {}).items() if group in facts.get("infrequent_access_log_groups", ()))
+    if infrequent:
+        derived["logs_infrequent_access_gb"] = infrequent / 1e9
+        derived["logs_gb"] = flow["metrics"].get("logs_gb", 0.0) - infrequent / 1e9
     derived["logs_stored_gb"] = stored_gb(flow.get("log_groups", {}), facts["log_retention_days"], UNRETAINED_LOG_MONTHS)
     derived["archive_stored_gb"] = counts.get("archive_gb", 0.0) * facts["archive_retention_days"] / DAYS_PER_MONTH
     return dict(derived)
@@ -324,10 +384,12 @@ def cognitoapi_month(mau: float, prices: dict, usage: Usage, seconds_per_call: f
     flows = usage.flows_per_mau()
     requests = sum(spec["flows"][f]["requests"] * n for f, n in flows.items()) * mau
     if seconds_per_call is None:
+        # Its handlers' own work (an assumed figure on a whole core) slowed by Lambda's CPU share, as authflow's.
+        cpu = compute_factor(spec["memory_mb"], prices["lambda_compute"])
         request_ms = (
             sum(
                 (
-                    spec["handler_compute_ms"] * spec["flows"][f]["requests"]
+                    spec["handler_compute_ms"] * cpu * spec["flows"][f]["requests"]
                     + sum(call_latency_ms(c, latencies) for c in spec["flows"][f]["calls"])
                 )
                 * n
@@ -335,7 +397,7 @@ def cognitoapi_month(mau: float, prices: dict, usage: Usage, seconds_per_call: f
             )
             * mau
         )
-        warmer_ms = spec["warmer_ms"]
+        warmer_ms = spec["warmer_ms"] * cpu
     else:
         request_ms = requests * seconds_per_call * 1000
         warmer_ms = seconds_per_call * 1000
@@ -412,6 +474,7 @@ def template_facts() -> dict:
                     trigger_functions.add(value["Fn::GetAtt"][0])
     # Log groups by what writes to them: a function's logical id, or the log group's own.
     retention: dict[str, int | None] = dict.fromkeys(functions)
+    infrequent_access: set[str] = set()
     for logical_id, r in resources.items():
         if r["Type"] != "AWS::Logs::LogGroup":
             continue
@@ -421,6 +484,8 @@ def template_facts() -> dict:
         writer = next((f for f in functions if text == f"/aws/lambda/${{{f}}}"), logical_id)
         days = _parameter_default(template, properties.get("RetentionInDays"))
         retention[writer] = None if days is None else int(days)
+        if _parameter_default(template, properties.get("LogGroupClass")) == "INFREQUENT_ACCESS":
+            infrequent_access.add(writer)
     archive_days = next(
         (
             _parameter_default(template, r["Properties"].get("RetentionDays"))
@@ -447,6 +512,7 @@ def template_facts() -> dict:
         "express_functions": sorted(express_functions),
         "trigger_functions": sorted(trigger_functions),
         "log_retention_days": retention,
+        "infrequent_access_log_groups": sorted(infrequent_access),
         "archive_retention_days": int(archive_days or 0),
         "fixed": {
             "secrets_manager_secrets": sum(1 for r in resources.values() if r["Type"] == "AWS::SecretsManager::Secret"),
@@ -741,8 +807,8 @@ def machine_description() -> str:
 
 def flow_metrics(measured: dict, prices: dict) -> dict[str, dict[str, float]]:
     """Each flow's counts with the modelled metrics added (see derived_metrics)."""
-    facts, latencies = measured["facts"], prices["aws_latency_ms"]
-    return {name: {**flow["metrics"], **derived_metrics(flow, latencies, facts)} for name, flow in measured["flows"].items()}
+    facts, latencies, compute = measured["facts"], prices["aws_latency_ms"], prices["lambda_compute"]
+    return {name: {**flow["metrics"], **derived_metrics(flow, latencies, facts, compute)} for name, flow in measured["flows"].items()}
 
 
 def _metric_order(metric: str) -> int:
@@ -771,10 +837,7 @@ def _print_flows(measured: dict, prices: dict, per_flow: dict, per_mau: dict, us
 
     latencies = prices["aws_latency_ms"]
     modelled = {
-        name: modelled_lambda_ms(
-            flow["lambda"], latencies, set(measured["facts"]["express_functions"]), flow["metrics"].get("sfn_express_executions", 0)
-        )
-        for name, flow in measured["flows"].items()
+        name: flow_lambda_ms(flow, latencies, measured["facts"], prices["lambda_compute"]) for name, flow in measured["flows"].items()
     }
     function_rows = []
     for logical_id in sorted({f for flow in measured["flows"].values() for f in flow["lambda"]}):
@@ -829,6 +892,79 @@ def _print_flows(measured: dict, prices: dict, per_flow: dict, per_mau: dict, us
     )
 
 
+def with_memory(measured: dict, memory_mb: Mapping[str, int]) -> dict:
+    """The measured counts as if the functions named in memory_mb (logical id -> MB) had that memory."""
+    changed = copy.deepcopy(measured)
+    for flow in changed["flows"].values():
+        for logical_id, info in flow["lambda"].items():
+            info["memory_mb"] = memory_mb.get(logical_id, info["memory_mb"])
+    return changed
+
+
+def memory_choices(measured: dict, prices: dict, usage: Usage, mau: float, sizes=MEMORY_CHOICES) -> list[dict]:
+    """For each function and memory size (the others as measured): its modelled ms per invocation in each
+    flow, the API request's modelled ms in each flow, and the month's Lambda duration bill at `mau`."""
+    choices = []
+    functions = sorted({f for flow in measured["flows"].values() for f in flow["lambda"]})
+    latencies, compute, facts = prices["aws_latency_ms"], prices["lambda_compute"], measured["facts"]
+    for logical_id in functions:
+        current = next(flow["lambda"][logical_id]["memory_mb"] for flow in measured["flows"].values() if logical_id in flow["lambda"])
+        for size in sorted(set(sizes) | {current}):
+            what_if = with_memory(measured, {logical_id: size})
+            ms, api_ms = {}, {}
+            for name, flow in what_if["flows"].items():
+                per_invocation, _ = flow_lambda_ms(flow, latencies, facts, compute)
+                ms[name] = per_invocation.get(logical_id)
+                api_ms[name] = per_invocation.get(API_FUNCTION)
+            per_mau = monthly_per_mau(flow_metrics(what_if, prices), usage)
+            duration = sum(
+                tiered_cost(per_mau.get(metric, 0.0) * mau, prices["items"][PRICED_METRICS[metric]]["tiers"])
+                for metric in ("lambda_gb_seconds_arm64", "lambda_gb_seconds_x86_64")
+            )
+            choices.append(
+                {
+                    "function": logical_id,
+                    "memory_mb": size,
+                    "current": size == current,
+                    "compute_factor": compute_factor(size, compute),
+                    "ms": ms,
+                    "api_ms": api_ms,
+                    "lambda_duration_usd": duration,
+                }
+            )
+    return choices
+
+
+def _print_memory_choices(choices: list[dict], mau: float) -> None:
+    def cell(choice: dict, flow: str) -> str:
+        own, api = choice["ms"].get(flow), choice["api_ms"].get(flow)
+        if own is None:
+            return "-"
+        return f"{own:.0f}" if choice["function"] == API_FUNCTION or api is None else f"{own:.0f} (API {api:.0f})"
+
+    rows = [
+        [
+            c["function"],
+            f"{c['memory_mb']}{' (now)' if c['current'] else ''}",
+            f"x{c['compute_factor']:.1f}",
+            *(cell(c, f) for f in FLOWS),
+            money(c["lambda_duration_usd"]),
+        ]
+        for c in choices
+    ]
+    print_table(
+        f"Memory per function: modelled ms and the month's Lambda duration bill at {mau:,} MAU (the other functions as they are now)",
+        ["function", "MB", "own work", *(f"ms, {f}" for f in FLOWS), "Lambda duration USD"],
+        rows,
+        [
+            "own work: the function's local time outside AWS calls times max(1, 1769 / MB) (Lambda's CPU share; measures/prices.json, lambda_compute).",
+            "ms: modelled per invocation; (API n): what a caller then waits per API request of the flow (the trigger runs inside its Cognito",
+            "call, the login task inside its Express execution). ApiFunction's own ms are that wait.",
+            "Re-price a saved run with other sizes: --counts FILE --memory LogicalId=MB.",
+        ],
+    )
+
+
 def report(
     measured: dict,
     prices: dict,
@@ -842,6 +978,8 @@ def report(
     per_flow = flow_metrics(measured, prices)
     per_mau = monthly_per_mau(per_flow, usage)
     _print_flows(measured, prices, per_flow, per_mau, usage)
+    choices = memory_choices(measured, prices, usage, COGNITOAPI_CLAIM["mau"])
+    _print_memory_choices(choices, COGNITOAPI_CLAIM["mau"])
 
     plan = (cognito_plan or measured["facts"]["user_pool_tier"]).lower()
     fixed = {item: measured.get("fixed", {}).get(item, 0) for item in FIXED_ITEMS}
@@ -944,6 +1082,7 @@ def report(
         "cognitoapi": their_totals,
         "ratio_to_cognitoapi": {name: ours / total for name, total in their_totals.items()},
         "drivers": [(d.label, d.cost) for d in drivers],
+        "memory_choices": choices,
     }
 
 
@@ -969,6 +1108,13 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="share of the other trace roots recorded, 1 = every one (default: template.yaml's rule)",
     )
+    parser.add_argument(
+        "--memory",
+        action="append",
+        default=[],
+        metavar="LOGICAL_ID=MB",
+        help="price as if a function had this memory (repeatable; the local run itself uses template.yaml's)",
+    )
     parser.add_argument("--prices", type=Path, default=PRICES_PATH)
     parser.add_argument("--save", type=Path, help="write the measured counts (JSON) here")
     parser.add_argument("--counts", type=Path, help="price counts saved by --save instead of measuring")
@@ -982,6 +1128,8 @@ def main(argv: list[str] | None = None) -> None:
         if args.save:
             args.save.parent.mkdir(parents=True, exist_ok=True)
             args.save.write_text(json.dumps(measured, indent=2, sort_keys=True, default=str))
+    if args.memory:
+        measured = with_memory(measured, {name: int(mb) for name, mb in (choice.split("=", 1) for choice in args.memory)})
     say(f"Measured on {measured['measured_on']}, {measured['machine']}")
     report(
         measured,

@@ -19,7 +19,6 @@ onboarding = Onboarding(settings, lifecycle_adapters(settings))
 def handler(event: dict, context: LambdaContext) -> dict:
     task = parse(event=event, model=OnboardingTask)
     logger.append_keys(user_id=str(task.onboarding.user_id), task=task.task, execution_arn=task.execution_arn)
-    metrics.add_metric(name="OnboardingTasks", unit=MetricUnit.Count, value=1)
     result = onboarding.run_task(task)
     # One count per step done, the onboarding funnel of template.yaml's OnboardingDashboard.
     metrics.add_metric(name=f"Onboarding{(task.outcome or task.task).title().replace('_', '')}", unit=MetricUnit.Count, value=1)

@@ -15,8 +15,10 @@ from measures.cost import (
     Sampling,
     Usage,
     cognitoapi_month,
+    compute_factor,
     derived_metrics,
     load_prices,
+    memory_choices,
     modelled_lambda_ms,
     monthly_per_mau,
     price_month,
@@ -27,6 +29,9 @@ from measures.cost import (
 )
 
 PRICES = load_prices()
+# A function at 1 769 MB has one whole vCPU: its local compute is billed as measured.
+FULL_CORE_MB = 1769
+COMPUTE = {"full_core_memory_mb": FULL_CORE_MB, "core_speed_factor": 1.0}
 LATENCIES = {
     "default": {"ms": 30, "basis": "assumed: test"},
     "express_execution_overhead": {"ms": 20, "basis": "assumed: test"},
@@ -39,6 +44,7 @@ LATENCIES = {
 FACTS = {
     "express_functions": ["LoginTaskFunction"],
     "log_retention_days": {"ApiFunction": 30, "AuditLogGroup": 365},
+    "infrequent_access_log_groups": [],
     "archive_retention_days": 365,
     "user_pool_tier": "LITE",
 }
@@ -51,7 +57,7 @@ PER_FLOW = {
 }
 
 
-def function(invocations=1.0, billed_ms=10.0, wait_ms=0.0, calls=None, nested=None, memory_mb=1024, architecture="arm64") -> dict:
+def function(invocations=1.0, billed_ms=10.0, wait_ms=0.0, calls=None, nested=None, memory_mb=FULL_CORE_MB, architecture="arm64") -> dict:
     return {
         "invocations": invocations,
         "billed_ms": billed_ms,
@@ -126,11 +132,11 @@ def test_a_lambda_is_billed_for_its_own_time_plus_each_calls_aws_latency():
     functions = {
         "Api": function(invocations=2, billed_ms=300, wait_ms=260, calls={"dynamodb:GetItem": 4, "cognito-idp:AdminInitiateAuth": 2})
     }
-    per_invocation, express = modelled_lambda_ms(functions, LATENCIES, set(), 0)
+    per_invocation, express = modelled_lambda_ms(functions, LATENCIES, set(), 0, COMPUTE)
     assert per_invocation["Api"] == pytest.approx((300 - 260 + 4 * 5 + 2 * 100) / 2)
     assert express == 0
     unknown = {"Api": function(calls={"ses:SendEmail": 1}, billed_ms=10, wait_ms=4)}
-    assert modelled_lambda_ms(unknown, LATENCIES, set(), 0)[0]["Api"] == 10 - 4 + 30  # the default latency
+    assert modelled_lambda_ms(unknown, LATENCIES, set(), 0, COMPUTE)[0]["Api"] == 10 - 4 + 30  # the default latency
 
 
 def test_a_trigger_run_inside_a_call_adds_its_time_to_the_callers():
@@ -138,7 +144,7 @@ def test_a_trigger_run_inside_a_call_adds_its_time_to_the_callers():
         "Api": function(invocations=1, billed_ms=150, wait_ms=140, calls={"cognito-idp:AdminInitiateAuth": 1}, nested={"Trigger": 2}),
         "Trigger": function(invocations=2, billed_ms=30, wait_ms=10, calls={"dynamodb:GetItem": 2}),
     }
-    per_invocation, _ = modelled_lambda_ms(functions, LATENCIES, set(), 0)
+    per_invocation, _ = modelled_lambda_ms(functions, LATENCIES, set(), 0, COMPUTE)
     assert per_invocation["Trigger"] == pytest.approx((30 - 10 + 2 * 5) / 2)
     assert per_invocation["Api"] == pytest.approx(150 - 140 + 100 + 2 * per_invocation["Trigger"])
 
@@ -148,7 +154,7 @@ def test_start_sync_execution_waits_for_the_modelled_express_execution():
         "Api": function(invocations=2, billed_ms=400, wait_ms=396, calls={"stepfunctions:StartSyncExecution": 2}),
         "LoginTaskFunction": function(invocations=2, billed_ms=60, wait_ms=50, calls={"cognito-idp:AdminInitiateAuth": 2}),
     }
-    per_invocation, express = modelled_lambda_ms(functions, LATENCIES, {"LoginTaskFunction"}, 2)
+    per_invocation, express = modelled_lambda_ms(functions, LATENCIES, {"LoginTaskFunction"}, 2, COMPUTE)
     task = (60 - 50 + 2 * 100) / 2
     assert per_invocation["LoginTaskFunction"] == pytest.approx(task)
     assert express == pytest.approx(20 + 2 * task / 2)
@@ -164,11 +170,13 @@ def test_derived_metrics_bill_whole_milliseconds_express_steps_and_storage():
         },
         "log_groups": {"ApiFunction": 1e9, "AuditLogGroup": 2e9},
     }
-    derived = derived_metrics(flow, LATENCIES, FACTS)
-    assert derived["lambda_billed_ms"] == 41 + 101
-    assert derived["lambda_gb_seconds_arm64"] == pytest.approx(0.041 * 0.5)
-    assert derived["lambda_gb_seconds_x86_64"] == pytest.approx(0.101)
-    assert derived["sfn_express_billed_ms"] == 200  # 20 + 101 ms, in 100 ms steps
+    derived = derived_metrics(flow, LATENCIES, FACTS, COMPUTE)
+    api_ms = math.ceil(40.2 * FULL_CORE_MB / 512)  # 139: its own work at 512 MB's share of a vCPU, whole ms
+    task_ms = 101 * FULL_CORE_MB / 1024  # 174.5
+    assert derived["lambda_billed_ms"] == api_ms + math.ceil(task_ms)
+    assert derived["lambda_gb_seconds_arm64"] == pytest.approx(api_ms / 1000 * 0.5)
+    assert derived["lambda_gb_seconds_x86_64"] == pytest.approx(math.ceil(task_ms) / 1000)
+    assert derived["sfn_express_billed_ms"] == 200  # 20 + 174.5 ms, in 100 ms steps
     assert derived["sfn_express_gb_seconds"] == pytest.approx(0.2 * 64 / 1024)
     assert derived["logs_stored_gb"] == pytest.approx(1 * 30 / 30 + 2 * 365 / 30)
     assert derived["archive_stored_gb"] == pytest.approx(0.003 * 365 / 30)
@@ -217,7 +225,9 @@ def test_the_templates_alarms_dashboard_and_tier_are_read_from_it():
     assert facts["user_pool_tier"] == "LITE"
     assert facts["express_functions"] == [], "the login workflow calls Cognito itself (issue 13 item 3)"
     assert facts["trigger_functions"] == ["CognitoTriggerFunction"]
-    assert facts["log_retention_days"]["ApiFunction"] == 30 and facts["log_retention_days"]["AuditLogGroup"] == 365
+    # The audit log group keeps 90 days, queryable and ingested at Infrequent Access's price; the archive the year.
+    assert facts["log_retention_days"]["ApiFunction"] == 30 and facts["log_retention_days"]["AuditLogGroup"] == 90
+    assert facts["infrequent_access_log_groups"] == ["AuditLogGroup"]
     assert facts["archive_retention_days"] == 365
 
 
@@ -240,11 +250,12 @@ def test_cognitoapi_modelled_like_authflow_bills_handler_time_plus_its_calls():
     spec = PRICES["cognitoapi"]
     modelled = {line.item: line for line in cognitoapi_month(50_000, PRICES, usage)}
     latencies = PRICES["aws_latency_ms"]["calls"]
+    cpu = FULL_CORE_MB / 256  # its 256 MB functions do their own work at that share of a vCPU, as authflow's
     per_mau_ms = sum(
-        (spec["handler_compute_ms"] * spec["flows"][f]["requests"] + sum(latencies[c]["ms"] for c in spec["flows"][f]["calls"])) * n
+        (spec["handler_compute_ms"] * cpu * spec["flows"][f]["requests"] + sum(latencies[c]["ms"] for c in spec["flows"][f]["calls"])) * n
         for f, n in usage.flows_per_mau().items()
     )
-    warmer_ms = 16 * 30 * 24 * 12 * spec["warmer_ms"]
+    warmer_ms = 16 * 30 * 24 * 12 * spec["warmer_ms"] * cpu
     assert modelled["lambda_x86_64_gb_seconds"].quantity == pytest.approx((per_mau_ms * 50_000 + warmer_ms) / 1000 * 0.25)
 
 
@@ -289,7 +300,8 @@ def test_modelled_lambda_time_reaches_the_bill():
         "ApiFunction": function(invocations=1, billed_ms=50, wait_ms=45, calls={"cognito-idp:AdminInitiateAuth": 1}, memory_mb=256)
     }
     per_flow = cost.flow_metrics(counts, PRICES)
-    modelled_ms = 50 - 45 + PRICES["aws_latency_ms"]["calls"]["cognito-idp:AdminInitiateAuth"]["ms"]
+    own_work = (50 - 45) * FULL_CORE_MB / 256
+    modelled_ms = math.ceil(own_work + PRICES["aws_latency_ms"]["calls"]["cognito-idp:AdminInitiateAuth"]["ms"])
     assert per_flow["refresh"]["lambda_gb_seconds_arm64"] == pytest.approx(modelled_ms / 1000 * 0.25)
 
 
@@ -314,3 +326,98 @@ def test_each_latency_says_its_basis_and_source():
         assert entry["basis"].split(":")[0] in ("published", "assumed", "derived"), call
     for call in PRICES["cognitoapi"]["flows"]["onboarding"]["calls"]:
         assert call in latencies["calls"], "CognitoApi's calls are priced from the same table"
+
+
+def test_lambda_gives_a_function_cpu_in_proportion_to_its_memory():
+    assert compute_factor(FULL_CORE_MB, COMPUTE) == 1
+    assert compute_factor(128, COMPUTE) == pytest.approx(1769 / 128)
+    assert compute_factor(256, COMPUTE) == pytest.approx(1769 / 256)
+    assert compute_factor(3008, COMPUTE) == 1, "one thread gains nothing from a second vCPU"
+    assert compute_factor(256, {**COMPUTE, "core_speed_factor": 1.5}) == pytest.approx(1.5 * 1769 / 256)
+    # The rule and its source are in prices.json, beside the latencies.
+    assert PRICES["lambda_compute"]["full_core_memory_mb"] == FULL_CORE_MB
+    assert PRICES["lambda_compute"]["basis"].startswith("published:")
+    assert PRICES["lambda_compute"]["source"] == "https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html"
+    assert PRICES["lambda_compute"]["core_speed_basis"].startswith("assumed:")
+
+
+def test_less_memory_slows_a_functions_own_work_not_its_waits_on_aws():
+    def api(memory_mb: int) -> float:
+        functions = {"Api": function(billed_ms=112, wait_ms=110, calls={"cognito-idp:AdminInitiateAuth": 1}, memory_mb=memory_mb)}
+        return modelled_lambda_ms(functions, LATENCIES, set(), 0, COMPUTE)[0]["Api"]
+
+    assert api(FULL_CORE_MB) == pytest.approx(2 + 100)
+    assert api(128) == pytest.approx(2 * 1769 / 128 + 100)
+    # A trigger nested in the call passes its own slowdown on to its caller.
+    functions = {
+        "Api": function(billed_ms=112, wait_ms=110, calls={"cognito-idp:AdminInitiateAuth": 1}, nested={"Trigger": 1}),
+        "Trigger": function(billed_ms=3, wait_ms=0, memory_mb=128),
+    }
+    per_invocation, _ = modelled_lambda_ms(functions, LATENCIES, set(), 0, COMPUTE)
+    assert per_invocation["Api"] == pytest.approx(2 + 100 + 3 * 1769 / 128)
+
+
+def test_memory_choices_show_each_sizes_latency_and_bill():
+    counts = copy.deepcopy(measured())
+    counts["flows"]["refresh"]["lambda"] = {
+        "ApiFunction": function(billed_ms=112, wait_ms=110, calls={"cognito-idp:AdminInitiateAuth": 1}, memory_mb=256)
+    }
+    choices = {c["memory_mb"]: c for c in memory_choices(counts, PRICES, Usage(), 50_000, sizes=(128, 1769))}
+    assert set(choices) == {128, 256, 1769} and choices[256]["current"] and not choices[128]["current"]
+    for size, choice in choices.items():
+        ms = 2 * compute_factor(size, PRICES["lambda_compute"]) + 100
+        assert choice["ms"]["refresh"] == pytest.approx(ms) and choice["api_ms"]["refresh"] == pytest.approx(ms)
+        gb_seconds = 720 * 50_000 * math.ceil(ms) / 1000 * size / 1024
+        assert choice["lambda_duration_usd"] == pytest.approx(tiered_cost(gb_seconds, PRICES["items"]["lambda_arm64_gb_seconds"]["tiers"]))
+    # A function mostly waiting on AWS: half the memory, about half the bill, a few ms more.
+    assert choices[128]["lambda_duration_usd"] < 0.6 * choices[256]["lambda_duration_usd"]
+    assert choices[128]["api_ms"]["refresh"] - choices[256]["api_ms"]["refresh"] == pytest.approx(2 * 1769 / 256)
+
+
+def test_a_saved_run_can_be_priced_at_another_memory(tmp_path, capsys):
+    counts = copy.deepcopy(measured())
+    counts["flows"]["refresh"]["lambda"] = {"ApiFunction": function(billed_ms=112, wait_ms=110, memory_mb=256)}
+    saved = tmp_path / "counts.json"
+    saved.write_text(json.dumps(counts))
+    cost.main(["--counts", str(saved), "--memory", "ApiFunction=384"])
+    out = capsys.readouterr().out
+    # 384 MB is no size the table compares by itself: it is there as the function's current memory.
+    assert "Memory per function" in out and f"x{1769 / 384:.1f}" in out
+
+
+def test_infrequent_access_log_groups_are_ingested_at_their_price():
+    flow = {
+        "metrics": {"logs_gb": 3e-6},
+        "lambda": {},
+        "log_groups": {"ApiFunction": 1000.0, "AuditLogGroup": 2000.0},
+    }
+    facts = {**FACTS, "infrequent_access_log_groups": ["AuditLogGroup"]}
+    derived = derived_metrics(flow, LATENCIES, facts, COMPUTE)
+    assert derived["logs_infrequent_access_gb"] == pytest.approx(2e-6)
+    assert derived["logs_gb"] == pytest.approx(1e-6)
+    lines = {line.item: line for line in price_month({"logs_infrequent_access_gb": 0.001}, 50_000, PRICES, Usage(), {})}
+    assert lines["cloudwatch_logs_ingested_gb_infrequent_access"].cost == pytest.approx(50 * 0.25)
+    assert derived_metrics(flow, LATENCIES, FACTS, COMPUTE).get("logs_infrequent_access_gb") is None
+
+
+def test_an_express_workflows_own_cognito_calls_and_the_triggers_they_ran_are_waited_for():
+    """The login workflow calls Cognito itself (aws-sdk tasks): no function made those calls, the
+    trigger they ran is nested in no function's call, and the API waits for all of it."""
+    flow = {
+        "metrics": {"sfn_express_executions": 2},
+        "api_calls": {"cognito-idp:AdminInitiateAuth": 2, "dynamodb:GetItem": 2, "stepfunctions:StartSyncExecution": 2},
+        "lambda": {
+            "ApiFunction": function(
+                invocations=2, billed_ms=100, wait_ms=96, calls={"dynamodb:GetItem": 2, "stepfunctions:StartSyncExecution": 2}
+            ),
+            "CognitoTriggerFunction": function(invocations=2, billed_ms=4, wait_ms=0),
+        },
+    }
+    facts = {**FACTS, "express_functions": [], "trigger_functions": ["CognitoTriggerFunction"]}
+    assert cost.express_workflow_work(flow, facts) == ({"cognito-idp:AdminInitiateAuth": 2}, {"CognitoTriggerFunction": 2})
+    per_invocation, express = cost.flow_lambda_ms(flow, LATENCIES, facts, COMPUTE)
+    assert express == pytest.approx(20 + (2 * 100 + 2 * 2) / 2)  # overhead + its Cognito call + the trigger's 2 ms
+    assert per_invocation["ApiFunction"] == pytest.approx((100 - 96) / 2 + 5 + 25 + express)
+    # A Standard workflow's calls bill no function's wait: not attributed.
+    standard = {**flow, "metrics": {"sfn_express_executions": 2, "sfn_standard_transitions": 7}}
+    assert cost.express_workflow_work(standard, facts) == ({}, {})

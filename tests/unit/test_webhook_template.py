@@ -35,7 +35,7 @@ def _resource(cfn: dict, logical_id: str, kind: str) -> dict:
 def test_every_event_goes_to_the_audit_log_group_with_retention_as_a_parameter(cfn) -> None:
     group = _resource(cfn, "AuditLogGroup", "AWS::Logs::LogGroup")["Properties"]
     assert group["RetentionInDays"] == {"Ref": "AuditLogRetentionDays"}
-    assert cfn["Parameters"]["AuditLogRetentionDays"]["Default"] == 365
+    assert cfn["Parameters"]["AuditLogRetentionDays"]["Default"] == 90
 
     rule = _resource(cfn, "AuditEventsRule", "AWS::Events::Rule")
     assert rule["Properties"]["EventBusName"] == {"Ref": "EventBus"}
