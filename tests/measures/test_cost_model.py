@@ -280,6 +280,19 @@ def test_report_prints_every_size_each_cognito_plan_and_cognitoapi_side_by_side(
     assert "  without API Gateway" in out
 
 
+def test_the_goal_is_judged_under_cognitoapis_usage_and_the_onboarding_upper_bound_is_printed_beside_it(capsys):
+    """CognitoApi's usage is 26 requests a user a day and no sign-up: the goal's figure leaves the onboarding
+    out, and the line also gives the figure with every active user onboarded that month."""
+    with_onboarding = cost.report(measured(), PRICES, Usage(onboardings_per_mau=1.0))
+    out = capsys.readouterr().out
+    sessions_only = cost.report(measured(), PRICES, Usage(onboardings_per_mau=0.0))
+    capsys.readouterr()
+    assert with_onboarding["sessions_only_total"] == pytest.approx(sessions_only["totals"][50_000])
+    assert with_onboarding["sessions_only_total"] < with_onboarding["totals"][50_000]
+    assert f"no sign-up): {cost.money(with_onboarding['sessions_only_total'])} USD" in out
+    assert f"with 1 onboarding per active user and month, as above: {cost.money(with_onboarding['totals'][50_000])} USD" in out
+
+
 def test_the_plan_can_be_chosen(capsys):
     figures = cost.report(measured(), PRICES, Usage(), cognito_plan="essentials")
     assert figures["cognito_plan"] == "essentials"
