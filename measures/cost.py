@@ -1074,7 +1074,7 @@ def report(
     # SPEC 7's goal is priced under CognitoApi's usage, which is sessions only (its 26 requests a user a
     # day); the tables above add the onboarding of usage.onboardings_per_mau of the active users.
     sessions_only = replace(usage, onboardings_per_mau=0.0)
-    sessions_bill = price_month(monthly_per_mau(per_flow, sessions_only), claim_mau, prices, sessions_only, fixed, sampling)
+    sessions_bill = price_month(monthly_per_mau(per_flow, sessions_only), int(claim_mau), prices, sessions_only, fixed, sampling)
     sessions_total = sum(line.cost for line in sessions_bill)
     goal = COGNITOAPI_CLAIM["usd_per_month"]
     say(
