@@ -4,6 +4,7 @@ link only mailed, its confirmation revoking the user's sessions. moto gives ever
 in-process, so the seed replacement itself is shown on the local stack (tests/e2e/test_mfa.py)."""
 
 import base64
+import uuid
 from datetime import timedelta
 
 import boto3
@@ -22,7 +23,7 @@ from authflow.models import (
     UserAction,
 )
 from authflow.sessions import Sessions
-from authflow.status.recovery_codes import CODES_PER_SET, RECOVERY_CODE_PREFIX
+from authflow.status.recovery_codes import CODES_PER_SET, RECOVERY_CODE_PREFIX, RECOVERY_COUNT, count_key
 from authflow.tokens import TokenUse
 from authflow.users import AuditContext
 from tests.support.in_process import PASSWORD, TEMPORARY_PASSWORD
@@ -81,6 +82,72 @@ def test_each_recovery_code_works_exactly_once_however_it_is_typed(driver, mfa, 
     assert not adapters.recovery_codes.use(user_id, other_codes[0]), "a code is its user's only"
     assert adapters.recovery_codes.left(user_id) == CODES_PER_SET - 1
     assert adapters.recovery_codes.left(other_id) == CODES_PER_SET
+
+
+def stored_codes(adapters, user_id: str) -> tuple[int, int | None]:
+    """The codes stored for the user, and their stored count (None without one)."""
+    items = stored_items(adapters, user_id)
+    count = next((int(item["codes_left"]) for item in items if item["sk"] == RECOVERY_COUNT), None)
+    return sum(item["sk"].startswith(RECOVERY_CODE_PREFIX) for item in items), count
+
+
+def test_the_codes_count_follows_every_change_of_the_codes(adapters):
+    """Issue 13 item 3: the count GET /userinfo reads is written with the codes, whatever changes them."""
+    store, user_id = adapters.recovery_codes, f"count-{uuid.uuid4()}"
+    codes = store.replace(user_id)
+    assert stored_codes(adapters, user_id) == (CODES_PER_SET, CODES_PER_SET)
+
+    assert store.use(user_id, codes[0]) and store.use(user_id, codes[1])
+    assert stored_codes(adapters, user_id) == (CODES_PER_SET - 2, CODES_PER_SET - 2)
+    assert not store.use(user_id, codes[0]), "a used code"
+    assert not store.use(user_id, "aaaa-bbbb-cccc-dddd-eeee-ffff"), "an unknown code"
+    assert stored_codes(adapters, user_id) == (CODES_PER_SET - 2, CODES_PER_SET - 2), "a refused code changes no count"
+
+    store.restore(user_id, codes[0])
+    store.restore(user_id, codes[0])
+    assert stored_codes(adapters, user_id) == (CODES_PER_SET - 1, CODES_PER_SET - 1), "a code given back twice counts once"
+    assert store.left(user_id) == CODES_PER_SET - 1
+
+    store.replace(user_id)
+    assert stored_codes(adapters, user_id) == (CODES_PER_SET, CODES_PER_SET)
+    store.void(user_id)
+    assert stored_codes(adapters, user_id) == (0, 0) and store.left(user_id) == 0
+
+
+def test_codes_stored_before_their_count_keep_working_and_are_counted(adapters):
+    """Upgrading: a user whose codes predate the count has none; their codes are counted by a Query,
+    change without one, and their next set brings it."""
+    store, user_id = adapters.recovery_codes, f"legacy-{uuid.uuid4()}"
+    codes = store.replace(user_id)
+    store.client.delete_item(TableName=store.table_name, Key=count_key(user_id))
+
+    assert store.left(user_id) == CODES_PER_SET
+    assert store.use(user_id, codes[0]) and not store.use(user_id, codes[0])
+    store.restore(user_id, codes[1])
+    assert stored_codes(adapters, user_id) == (CODES_PER_SET - 1, None) and store.left(user_id) == CODES_PER_SET - 1
+    store.replace(user_id)
+    assert stored_codes(adapters, user_id) == (CODES_PER_SET, CODES_PER_SET)
+
+
+def test_a_code_given_back_while_a_new_set_is_issued_does_not_survive_it(adapters, monkeypatch):
+    """A code spent, then given back (its change failed) between the new set's read of the old one and its
+    write, is voided all the same: the count read first no longer matches, so the set is read again."""
+    store, user_id = adapters.recovery_codes, f"race-{uuid.uuid4()}"
+    old = store.replace(user_id)
+    assert store.use(user_id, old[0])
+    read_old_set = store._sets
+
+    def then_given_back(user: str):
+        read = read_old_set(user)
+        if read[1] is not None and read[1]["codes_left"] == CODES_PER_SET - 1:
+            store.restore(user_id, old[0])
+        return read
+
+    monkeypatch.setattr(store, "_sets", then_given_back)
+    store.replace(user_id)
+
+    assert not store.use(user_id, old[0]), "the old set no longer works"
+    assert stored_codes(adapters, user_id) == (CODES_PER_SET, CODES_PER_SET)
 
 
 def test_a_new_set_needs_the_password_and_a_current_code_and_voids_the_old_one(driver, mfa, adapters, tap):

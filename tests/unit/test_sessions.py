@@ -24,6 +24,7 @@ from authflow.models import (
 )
 from authflow.sessions import Sessions
 from authflow.status.lockouts import lockout_key
+from authflow.status.recovery_codes import CODES_PER_SET, count_key
 from authflow.tokens import TokenUse
 from tests.support.in_process import PASSWORD
 from tests.unit.conftest import new_email
@@ -297,10 +298,10 @@ def aws_calls(monkeypatch) -> list[str]:
     return calls
 
 
-def test_refresh_and_userinfo_by_access_token_make_one_aws_call_besides_cognitos(sessions, driver, user, aws_calls):
+def test_refresh_and_userinfo_make_one_aws_call_besides_cognitos(sessions, driver, user, aws_calls):
     """Cognito refuses a refresh or access token that any sign-out revoked, so neither route reads
     authflow's revocation records (issue 13 item 3); an id token's are still read (issue 12 item 1),
-    both in one request."""
+    both in one request with the recovery codes' count."""
     user_id, email = user
     tokens = sign_in(sessions, driver, email)
 
@@ -310,11 +311,24 @@ def test_refresh_and_userinfo_by_access_token_make_one_aws_call_besides_cognitos
 
     aws_calls.clear()
     assert str(sessions.user_info(SecretStr(refreshed.access_token)).user_id) == user_id
-    assert aws_calls == ["cognito-idp:GetUser", "dynamodb:Query"]
+    assert aws_calls == ["cognito-idp:GetUser", "dynamodb:GetItem"]
 
     aws_calls.clear()
-    assert str(sessions.user_info(SecretStr(refreshed.id_token)).user_id) == user_id
+    info = sessions.user_info(SecretStr(refreshed.id_token))
+    assert str(info.user_id) == user_id and info.recovery_codes_left == CODES_PER_SET
+    assert aws_calls == ["dynamodb:BatchGetItem", "cognito-idp:AdminGetUser"]
+
+
+def test_userinfo_counts_the_codes_of_a_user_whose_codes_predate_their_count(sessions, driver, user, adapters, aws_calls):
+    """Codes stored before the count existed are counted by a Query, by either kind of token (issue 13 item 3)."""
+    user_id, email = user
+    tokens = sign_in(sessions, driver, email)
+    table_client().delete_item(TableName=adapters.recovery_codes.table_name, Key=count_key(user_id))
+
+    aws_calls.clear()
+    assert sessions.user_info(SecretStr(tokens.id_token)).recovery_codes_left == CODES_PER_SET
     assert aws_calls == ["dynamodb:BatchGetItem", "cognito-idp:AdminGetUser", "dynamodb:Query"]
+    assert sessions.user_info(SecretStr(tokens.access_token)).recovery_codes_left == CODES_PER_SET
 
 
 def test_a_revoked_refresh_or_access_token_is_refused_by_cognito_without_authflows_records(sessions, driver, user, adapters, monkeypatch):

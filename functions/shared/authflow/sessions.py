@@ -40,6 +40,7 @@ from authflow.sign_out import SignOut
 from authflow.status.claims import claim_key
 from authflow.status.lockouts import lockout_key
 from authflow.status.records import status_key
+from authflow.status.recovery_codes import count_key
 from authflow.status.sign_outs import signed_out_key
 from authflow.tokens import TokenUse, sign_in_of, user_of
 from authflow.users import login_step_refusal
@@ -185,15 +186,18 @@ class Sessions:
         if claims.token_use == TokenUse.ACCESS:
             # GetUser refuses an access token any sign-out revoked: no revocation read (issue 13 item 3).
             attributes = self.users.attributes(token)
+            codes_left = self.recovery_codes.left(claims.user_id)
         else:
-            # Nobody but authflow checks an id token for revocation (issue 12 item 1).
-            self.verifier.refuse_revoked(claims)
+            # Nobody but authflow checks an id token for revocation (issue 12 item 1); the recovery
+            # codes' count is read in the same round trip (issue 13 item 3).
+            (count,) = self.verifier.refuse_revoked(claims, also_read=(count_key(claims.user_id),))
             attributes = self.users.attributes_of(claims.user_id)
+            codes_left = self.recovery_codes.left_in(claims.user_id, count)
         given_name, family_name = attributes.get("given_name", ""), attributes.get("family_name", "")
         return UserInfoResponse(
             # Users created before authflow stored `name` have only its two halves.
             name=attributes.get("name") or f"{given_name} {family_name}".strip(),
-            recovery_codes_left=self.recovery_codes.left(claims.user_id),
+            recovery_codes_left=codes_left,
             user_id=claims.user_id,
             email=attributes.get("email", ""),
             phone_number=attributes.get("phone_number"),

@@ -110,15 +110,19 @@ class TokenVerifier:
             expires_at=datetime.fromtimestamp(claims["exp"], UTC),
         )
 
-    def refuse_revoked(self, claims: TokenClaims) -> None:
+    def refuse_revoked(self, claims: TokenClaims, also_read: tuple[dict[str, str], ...] = ()) -> list[dict | None]:
         """InvalidToken if authflow revoked the token's sign-in (logout), or a password change or reset, an
-        MFA change or a sign-out ended the user's sessions after the token was issued."""
+        MFA change or a sign-out ended the user's sessions after the token was issued.
+
+        also_read: other keys of the status table the caller needs, read in the same round trip (GET
+        /userinfo: the recovery codes' count); their items are returned (None where there is none)."""
         # Both records in one round trip. Neither makes the other redundant: a logout records both, and
         # the revoked sign-in still holds if authflow's clock lags Cognito's (the token's iat would fall
         # after the sign-out's time); the sign-out covers every sign-in of the user, not just one.
-        revoked, signed_out = self.revoked.get_many([revoked_key(claims.origin_jti), signed_out_key(claims.user_id)])
+        revoked, signed_out, *others = self.revoked.get_many([revoked_key(claims.origin_jti), signed_out_key(claims.user_id), *also_read])
         if self.revoked.revokes(revoked) or self.sign_outs.ends(signed_out, claims.origin_jti, claims.issued_at):
             raise errors.InvalidToken()
+        return others
 
 
 def user_of(access_token: str) -> str:

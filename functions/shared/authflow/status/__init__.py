@@ -11,6 +11,8 @@ Item layout, and the module that owns each kind (the only code that reads or wri
 |                       |                           | action that arrived first                             |                    |
 | USER#<id>             | MFA_SETUP                 | Cognito's MFA-enrolment session (confirm→confirm-mfa) | status.mfa_sessions|
 | USER#<id>             | RECOVERY#<sha256 of code> | one unused MFA recovery code (hashed; ASVS 6.5.2)     | status.recovery_codes|
+| USER#<id>             | RECOVERY_COUNT            | how many of those are left (written in the same       | status.recovery_codes|
+|                       |                           | transaction as every change of the codes)             |                    |
 | USER#<id>             | PASSWORD_RESET            | a password reset in the last 24 h (re-enrolment then  | status.recent_resets|
 |                       |                           | needs a recovery code)                                |                    |
 | USER#<id>             | RATE#<action>#<window>    | a counter in a fixed window (id: a user_id, an        | status.rate_limits |

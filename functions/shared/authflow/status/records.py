@@ -7,7 +7,7 @@ from authflow import errors
 from authflow.aws import error_code, raise_transient
 from authflow.models import OnboardingStatus, StatusRecord, Step, StepStatus
 from authflow.status.claims import EmailClaims, idempotency_digest
-from authflow.status.recovery_codes import RECOVERY_CODE_PREFIX
+from authflow.status.recovery_codes import RECOVERY_CODE_PREFIX, RECOVERY_COUNT
 from authflow.status.table import TableStore, email_key, user_key
 
 
@@ -111,9 +111,13 @@ class StatusRecords(TableStore):
     def delete_user_items(self, user_id: str, keep_status: bool, keep_recovery_codes: bool = False) -> None:
         """Removes the user's partition (signals, MFA session, counters), and the status record unless keep_status.
 
-        Activation keeps the recovery codes confirm-mfa has just handed out (keep_recovery_codes)."""
+        Activation keeps the recovery codes confirm-mfa has just handed out, and their count (keep_recovery_codes)."""
         items = self._call("query", KeyConditionExpression=Key("pk").eq(f"USER#{user_id}"))["Items"]
+        # The codes' count goes before the codes: if this stops half-way, what is left is counted by a Query
+        # (status.recovery_codes), never by a count of codes already gone.
+        items.sort(key=lambda item: item["sk"] != RECOVERY_COUNT)
         for item in items:
-            if (keep_status and item["sk"] == "STATUS") or (keep_recovery_codes and item["sk"].startswith(RECOVERY_CODE_PREFIX)):
+            recovery = item["sk"] == RECOVERY_COUNT or item["sk"].startswith(RECOVERY_CODE_PREFIX)
+            if (keep_status and item["sk"] == "STATUS") or (keep_recovery_codes and recovery):
                 continue
             self._call("delete_item", Key={"pk": item["pk"], "sk": item["sk"]})
