@@ -165,6 +165,11 @@ def test_new_recovery_codes_need_a_current_code_void_the_old_set_and_userinfo_co
     stale = api.post("/resend-mfa", {"email": user.email, "password": user.password, "recovery_code": user.recovery_codes[1]})
     assert stale.status == 401 and stale.json()["error"]["code"] == "INVALID_RECOVERY_CODE"
     assert not any(code in m["body"] for m in api.mail(user.email) for code in codes), "recovery codes are never mailed"
+    # A code of the new set spent (a lost device's enrolment): both kinds of token see one fewer left.
+    spent = api.post("/resend-mfa", {"email": user.email, "password": user.password, "recovery_code": codes[0]})
+    assert spent.status == 200, spent.body
+    for token in (tokens["id_token"], tokens["access_token"]):
+        assert api.get("/userinfo", headers={"authorization": f"Bearer {token}"}).json()["recovery_codes_left"] == 9
 
 
 def test_an_operator_mfa_reset_leads_to_a_new_enrolment_at_the_next_sign_in(api, local_stack):

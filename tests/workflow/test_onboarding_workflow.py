@@ -127,7 +127,7 @@ def test_happy_path_leaves_an_active_record_and_an_mfa_user(onboarded, store, st
     kept = user_items(store, run.user_id)
     recovery_codes = {item for item in kept if item.startswith("RECOVERY#")}
     assert len(recovery_codes) == 10, "the ten recovery codes, stored as hashes"
-    assert kept - recovery_codes == {"STATUS"}, "signals (task tokens) and the MFA session are gone"
+    assert kept - recovery_codes == {"STATUS", "RECOVERY_COUNT"}, "signals (task tokens) and the MFA session are gone"
 
     user = cognito.admin_get_user(UserPoolId=local_stack.stack.refs["UserPool"], Username=run.user_id)
     assert user["UserStatus"] == "CONFIRMED"
